@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// No unsafeFlags here on purpose (pitfall P3 in shared/spec/vips-and-abi.md): release link
+// flags (static Swift runtime, SONAME, export list) go on the `swift build` command line.
+let package = Package(
+    name: "fcs",
+    products: [
+        // MARK: Public API
+        .library(name: "FCSTensor", targets: ["FCSTensor"]),
+        .library(name: "FCSModels", targets: ["FCSModels"]),
+        .executable(name: "fcs", targets: ["FCSCommand"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: Layer 1 — tensors and kernels
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // Vectorised inner loops in C, compiled per ISA (AVX-512 / AVX2+FMA / baseline) and
+        // chosen at load time by CPU features. Implementation detail: no stable API.
+        .target(name: "_FCSKernels"),
+        .target(name: "FCSTensor", dependencies: ["COpenBLAS", "_FCSKernels"]),
+
+        // MARK: Layer 2 — models and file formats
+        .target(name: "FCSModels", dependencies: ["FCSTensor"]),
+
+        // MARK: Front ends
+        .executableTarget(
+            name: "FCSCommand",
+            dependencies: [
+                "FCSTensor", "FCSModels", "COpenBLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "FCSTensorTests",
+            dependencies: ["FCSTensor", "FCSModels"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "FCSModelsTests",
+            dependencies: ["FCSModels"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

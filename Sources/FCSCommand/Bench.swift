@@ -1,0 +1,39 @@
+import ArgumentParser
+import COpenBLAS
+import FCSTensor
+
+/// `fcs bench …`: benchmarks that print figures and never assert.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure speed (prints figures; compare with the tools/ PyTorch scripts).",
+        subcommands: [BenchOps.self]
+    )
+}
+
+/// Options every benchmark shares.
+struct BenchOptions: ParsableArguments {
+    @Option(help: "Compute threads (default: FCS_NUM_THREADS or the number of cores).")
+    var threads: Int?
+
+    @Option(help: "Timed runs per row, after one warm-up run; the median is reported.")
+    var repeats: Int = 5
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
+    }
+
+    func apply() { if let threads { ComputeThreads.count = threads } }
+
+    /// Median seconds of `repeats` runs of `body`, after one warm-up run.
+    func medianSeconds(_ body: () -> Void) -> Double {
+        body()
+        let clock = ContinuousClock()
+        let times = (0..<repeats).map { _ in clock.measure(body) }.map(\.seconds).sorted()
+        return times[times.count / 2]
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}

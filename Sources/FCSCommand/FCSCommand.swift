@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `fcs` command line tool.
+@main
+struct FCSCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fcs",
+        abstract: "Fast constrained sampling with Stable Diffusion 1.x on the CPU.",
+        subcommands: [Bench.self]
+    )
+}

@@ -1,0 +1,58 @@
+import _FCSKernels
+
+/// Multi-head scaled-dot-product attention in diffusers' layout, by flash attention: the score
+/// matrix is only ever held as one `queryTile × keyTile` block per thread (4096 tokens never
+/// need a 4096 × 4096 × heads buffer), with an online softmax across key blocks.
+///
+/// - Parameters:
+///   - query: `[B, Nq, heads * d]`; key, value: `[B, Nk, heads * d]` (contiguous).
+///   - heads: number of heads; the scale is `1/√d`.
+///   - causal: query i attends to keys `0...i` only (CLIP's text encoder).
+/// - Returns: `[B, Nq, heads * d]`, equal to `F.scaled_dot_product_attention` on the
+///   `[B, heads, N, d]` views.
+public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int,
+                                      causal: Bool = false, in arena: ScratchArena) -> Tensor {
+    precondition(query.rank == 3 && key.shape == value.shape && key.rank == 3 && query.shape[0] == key.shape[0]
+                 && query.shape[2] == key.shape[2] && query.shape[2] % heads == 0
+                 && query.isContiguous && key.isContiguous && value.isContiguous,
+                 "attention: q \(query.shape), k \(key.shape), v \(value.shape), heads \(heads)")
+    let (batch, queries, width) = (query.shape[0], query.shape[1], query.shape[2])
+    let keys = key.shape[1], d = width / heads
+    guard keys > 0 else { return arena.zeros(query.shape) }
+    let out = arena.tensor(query.shape)
+    // A 128 × 512 score tile (256 KB) stays in L2; with few keys (cross-attention over 77
+    // tokens) taller query tiles keep the GEMM calls few and large.
+    let keyTile = 512, queryTile = min(1024, max(128, (128 * keyTile) / min(keys, keyTile) / 64 * 64))
+    let queryBlocks = (queries + queryTile - 1) / queryTile
+    let tasks = batch * heads * queryBlocks
+    let parts = min(ComputeThreads.count, tasks)
+    let tileFloats = queryTile * keyTile + 2 * queryTile
+    let scratch = arena.scratch(parts * tileFloats)
+    let scale = 1 / Float(d).squareRoot()
+    ComputeThreads.run(maxParts: parts) { part, parts in
+        let scores = scratch + part * tileFloats
+        let rowMax = scores + queryTile * keyTile, rowSum = rowMax + queryTile
+        for task in ComputeThreads.partRange(tasks, part: part, parts: parts) {
+            let b = task / (heads * queryBlocks), h = task / queryBlocks % heads
+            let q0 = task % queryBlocks * queryTile, rows = min(queryTile, queries - q0)
+            let q = query.data + (b * queries + q0) * width + h * d
+            let o = out.data + (b * queries + q0) * width + h * d
+            rowMax.initialize(repeating: -.infinity, count: rows)
+            rowSum.initialize(repeating: 0, count: rows)
+            var k0 = 0
+            while k0 < keys && (!causal || k0 <= q0 + rows - 1) {
+                let cols = min(keyTile, keys - k0)
+                let k = key.data + (b * keys + k0) * width + h * d, v = value.data + (b * keys + k0) * width + h * d
+                // scores = q kᵀ / √d (the scale rides on the GEMM's alpha)
+                Gemm.call(false, true, rows, cols, d, scale, q, width, k, width, 0, scores, keyTile)
+                fcs_online_softmax_tile(scores, rows, cols, keyTile, rowMax, rowSum, o, d, width,
+                                        causal ? q0 - k0 + 1 : -1)
+                // o = p v on the first key tile (every row has a valid key there), o += p v after
+                Gemm.call(false, false, rows, d, cols, 1, scores, keyTile, v, width, k0 == 0 ? 0 : 1, o, width)
+                k0 += keyTile
+            }
+            fcs_divide_rows(o, rows, d, width, rowSum)
+        }
+    }
+    return out
+}

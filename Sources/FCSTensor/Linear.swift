@@ -1,0 +1,29 @@
+/// `torch.nn.Linear`: `y = x Wᵀ + b` over the last dimension.
+public struct Linear: Sendable {
+    public let inFeatures: Int
+    public let outFeatures: Int
+    /// `[out, in]`, the PyTorch layout (used as a transposed GEMM operand; no repacking needed).
+    let weight: Tensor
+    let bias: Tensor?
+
+    public init(weight: Tensor, bias: Tensor?) {
+        precondition(weight.rank == 2, "Linear: weight must be [out, in]")
+        (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
+        precondition(bias == nil || bias!.count == outFeatures, "Linear: bias must have \(outFeatures) values")
+        self.weight = weight.isContiguous ? weight : Tensor(shape: weight.shape, values: weight.toArray())
+        self.bias = bias
+    }
+
+    /// - Parameter x: `[..., in]`, contiguous. - Returns: `[..., out]` in `arena`.
+    public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
+        precondition(x.shape.last == inFeatures && x.isContiguous, "Linear: expected [..., \(inFeatures)], got \(x.shape)")
+        let rows = x.count / inFeatures
+        let out = arena.tensor(Array(x.shape.dropLast()) + [outFeatures])
+        if let bias {
+            for r in 0..<rows { (out.data + r * outFeatures).update(from: bias.data, count: outFeatures) }
+        }
+        Gemm.multiply(transposeB: true, m: rows, n: outFeatures, k: inFeatures, a: x.data, lda: inFeatures,
+                      b: weight.data, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: out.data, ldc: outFeatures)
+        return out
+    }
+}

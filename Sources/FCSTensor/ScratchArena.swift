@@ -1,0 +1,101 @@
+/// A bump allocator for the activations of a network forward.
+///
+/// A forward pass allocates every intermediate tensor here and rewinds when it is done, so after
+/// the first pass no layer touches the system allocator. Memory comes in large chunks that are
+/// kept for reuse; a tensor keeps its chunk alive, so a stale view after ``rewind(to:)`` reads
+/// overwritten values but never freed memory.
+///
+/// An arena is used by one thread at a time (kernels may fan out internally, but only the thread
+/// that owns the arena allocates from it).
+public final class ScratchArena: @unchecked Sendable {
+    /// A position to return to with ``rewind(to:)``.
+    public struct Mark: Sendable {
+        let chunk: Int
+        let used: Int
+    }
+
+    final class Chunk {
+        let base: UnsafeMutablePointer<Float>
+        let capacity: Int
+        init(capacity: Int) {
+            self.capacity = capacity
+            base = UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64)
+                .bindMemory(to: Float.self, capacity: capacity)
+        }
+        deinit { base.deallocate() }
+    }
+
+    private var chunks: [Chunk] = []
+    private var current = 0
+    private var used = 0
+    private let minimumChunkFloats: Int
+
+    /// The most floats that were in use at once since creation (for memory reports).
+    public private(set) var peakFloats = 0
+    private var floatsInEarlierChunks = 0
+
+    /// - Parameter chunkBytes: size of each chunk; requests larger than this get their own chunk.
+    public init(chunkBytes: Int = 64 << 20) {
+        minimumChunkFloats = max(chunkBytes / MemoryLayout<Float>.stride, 1024)
+    }
+
+    /// Total bytes held (in use or free for reuse).
+    public var reservedBytes: Int { chunks.reduce(0) { $0 + $1.capacity } * MemoryLayout<Float>.stride }
+
+    /// An uninitialised contiguous tensor of `shape` in arena memory (64-byte aligned).
+    public func tensor(_ shape: [Int]) -> Tensor {
+        let count = Tensor.elementCount(shape)
+        let (chunk, start) = allocate(count)
+        return Tensor(shape: shape, strides: Tensor.contiguousStrides(shape),
+                      storage: TensorStorage(borrowing: chunk.base + start, count: count, owner: chunk),
+                      offset: 0)
+    }
+
+    /// A zero-filled contiguous tensor of `shape` in arena memory.
+    public func zeros(_ shape: [Int]) -> Tensor {
+        let t = tensor(shape)
+        t.data.initialize(repeating: 0, count: t.count)
+        return t
+    }
+
+    /// Raw scratch floats for kernels (64-byte aligned), valid until the next rewind past them.
+    func scratch(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let (chunk, start) = allocate(count)
+        return chunk.base + start
+    }
+
+    public func mark() -> Mark { Mark(chunk: current, used: used) }
+
+    /// Releases everything allocated after `mark` for reuse.
+    public func rewind(to mark: Mark) {
+        current = mark.chunk
+        used = mark.used
+        floatsInEarlierChunks = chunks.prefix(current).reduce(0) { $0 + $1.capacity }
+    }
+
+    /// Runs `body`, then releases what it allocated. Copy results you keep out of the arena.
+    public func scope<R>(_ body: () throws -> R) rethrows -> R {
+        let m = mark()
+        defer { rewind(to: m) }
+        return try body()
+    }
+
+    private func allocate(_ count: Int) -> (Chunk, Int) {
+        let aligned = (max(count, 1) + 15) & ~15  // keep every start 64-byte aligned
+        while current < chunks.count {
+            if used + aligned <= chunks[current].capacity {
+                let start = used
+                used += aligned
+                peakFloats = max(peakFloats, floatsInEarlierChunks + used)
+                return (chunks[current], start)
+            }
+            floatsInEarlierChunks += chunks[current].capacity
+            current += 1
+            used = 0
+        }
+        chunks.append(Chunk(capacity: max(aligned, minimumChunkFloats)))
+        used = aligned
+        peakFloats = max(peakFloats, floatsInEarlierChunks + used)
+        return (chunks[current], 0)
+    }
+}

@@ -1,0 +1,69 @@
+/* Vectorised inner loops of the fcs tensor engine. Implementation detail of FCSTensor: no stable
+ * API. Every function is compiled for AVX-512, AVX2+FMA and baseline x86-64 (or the generic
+ * target elsewhere) and the best variant is picked at load time from the CPU's features
+ * (target_clones / ifunc), so one binary runs everywhere at the speed each CPU allows.
+ * All pointers are to contiguous float32 arrays unless a leading dimension says otherwise. */
+#ifndef FCS_KERNELS_H
+#define FCS_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The instruction set the dispatcher chose: "avx512", "avx2" or "baseline". */
+const char *fcs_kernels_isa(void);
+
+/* ---- activations: y = f(x), n elements; x and y may be the same array ---- */
+void fcs_silu(const float *x, float *y, size_t n);
+void fcs_gelu(const float *x, float *y, size_t n);       /* exact: x/2 (1 + erf(x/√2)) */
+void fcs_gelu_tanh(const float *x, float *y, size_t n);  /* tanh approximation */
+void fcs_quick_gelu(const float *x, float *y, size_t n); /* x sigmoid(1.702 x) */
+/* GEGLU over rows of 2*half: y[r, i] = x[r, i] * gelu(x[r, half + i]) (diffusers GEGLU). */
+void fcs_geglu(const float *x, float *y, size_t rows, size_t half);
+
+/* ---- elementwise binary ops with broadcasting of either operand along one run ----
+ * y[i] = a[i * a_step] op b[i * b_step], step 0 (broadcast scalar) or 1. */
+void fcs_add(const float *a, size_t a_step, const float *b, size_t b_step, float *y, size_t n);
+void fcs_mul(const float *a, size_t a_step, const float *b, size_t b_step, float *y, size_t n);
+
+/* ---- reductions and normalisation ---- */
+/* Sum of x[0..n); lanes are accumulated in a fixed order, so the result is the same for
+ * every instruction set. */
+float fcs_sum(const float *x, size_t n);
+/* Sum of (x[i] - mean)^2. */
+float fcs_sum_squared_deviation(const float *x, size_t n, float mean);
+/* y[i] = x[i] * scale + shift, then SiLU when silu != 0. */
+void fcs_scale_shift(const float *x, float *y, size_t n, float scale, float shift, int silu);
+/* y[i] = (x[i] - mean) * rstd * gamma[i] + beta[i]. */
+void fcs_normalize_affine(const float *x, float *y, size_t n, float mean, float rstd,
+                          const float *gamma, const float *beta);
+/* Numerically stable softmax of x[0..n) into y (may alias x). */
+void fcs_softmax(const float *x, float *y, size_t n);
+
+/* ---- attention ----
+ * One online-softmax step (flash attention) on a tile s[rows, cols] (leading dim lds) of scaled
+ * scores: row_max/row_sum (length rows) are updated, s is replaced by the
+ * unnormalised probabilities, and the output rows o[rows, d] (leading dim ldo) are rescaled
+ * for the new maximum. Row r may see only its first valid_cols(r) columns, where
+ * valid_cols(r) = min(cols, causal_base + r) when causal_base >= 0, else cols; masked
+ * columns get probability 0. row_max starts at -INFINITY and row_sum at 0. */
+void fcs_online_softmax_tile(float *s, size_t rows, size_t cols, size_t lds,
+                             float *row_max, float *row_sum, float *o, size_t d, size_t ldo,
+                             ptrdiff_t causal_base);
+/* o[r, 0..d) /= row_sum[r] for each row. */
+void fcs_divide_rows(float *o, size_t rows, size_t d, size_t ldo, const float *row_sum);
+
+/* ---- float16 / bfloat16 conversion (IEEE round-to-nearest-even, NaN kept NaN) ---- */
+void fcs_f16_to_f32(const uint16_t *x, float *y, size_t n);
+void fcs_f32_to_f16(const float *x, uint16_t *y, size_t n);
+void fcs_bf16_to_f32(const uint16_t *x, float *y, size_t n);
+void fcs_f32_to_bf16(const float *x, uint16_t *y, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
