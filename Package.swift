@@ -41,7 +41,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(
             name: "FCSTensorTests",
-            dependencies: ["FCSTensor", "FCSModels"],
+            dependencies: ["FCSTensor", "FCSModels", "_FCSKernels"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

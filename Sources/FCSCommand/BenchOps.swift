@@ -30,7 +30,7 @@ struct BenchOps: ParsableCommand {
         ComputeThreads.count = threads  // back to single-threaded OpenBLAS under fcs's split
         let splitSeconds = options.medianSeconds { arena.scope { _ = matmul(a, b, in: arena) } }
         let ceiling = gemmFlops / min(nativeSeconds, splitSeconds) / 1e9
-        print("fcs, \(threads) threads, kernels \(kernelISA), sgemm 2048^3 ceiling: \(format(ceiling, 1)) GFLOP/s "
+        print("fcs, \(threads) threads, kernels \(kernelISA), OpenBLAS core \(String(cString: openblas_get_corename())), sgemm 2048^3 ceiling: \(format(ceiling, 1)) GFLOP/s "
               + "(OpenBLAS threads \(format(gemmFlops / nativeSeconds / 1e9, 1)), fcs split \(format(gemmFlops / splitSeconds / 1e9, 1)))")
 
         var rows: [(String, Double, Double)] = []

@@ -1,12 +1,11 @@
 import _FCSKernels
 
-/// `torch.nn.Conv2d` (groups = 1, dilation = 1) on NCHW tensors, with weights packed once at
-/// creation for the path the shape takes.
+/// `torch.nn.Conv2d` (groups = 1, dilation = 1) on NCHW tensors.
 ///
-/// * stride 1 (on all but small inputs): the convolution is `kh × kw` GEMMs over shifted views of one zero-padded copy
-///   of the input (no im2col matrix at all). Each output row is computed `padded width` long and
-///   the few extra columns are dropped when the bias is added.
-/// * otherwise: im2col in bounded row chunks, then one GEMM per chunk.
+/// Every convolution is one implicit GEMM (`fcs_conv_gemm`): the weights are packed once, at
+/// creation, into the micro-kernel's panel layout, and the input is gathered straight from a
+/// zero-padded copy into cache-sized panels while multiplying. No im2col matrix is ever formed,
+/// and the output is written once.
 public struct Conv2d: Sendable {
     /// Zero padding per side, as `F.pad(x, (left, right, top, bottom))` would add.
     public struct Padding: Sendable, Equatable {
@@ -23,9 +22,7 @@ public struct Conv2d: Sendable {
     public let kernelWidth: Int
     public let stride: Int
     public let padding: Padding
-    /// [out, kh * kw, in]: tap-major, so tap t's [out, in] matrix is a strided view
-    /// (offset t·in, leading dimension kh·kw·in) for the shifted GEMMs, and the whole is the
-    /// [out, kh·kw·in] operand of an im2col matrix built in the same tap-major row order.
+    /// The weight as the GEMM's A[out, in·kh·kw] (PyTorch's order), in the kernel's panel layout.
     let packedWeight: Tensor
     let bias: Tensor?
 
@@ -39,17 +36,10 @@ public struct Conv2d: Sendable {
         self.stride = stride
         self.padding = padding
         self.bias = bias.map { Tensor(shape: [$0.count], values: $0.toArray()) }
-        let taps = kernelHeight * kernelWidth
-        let source = weight.toArray()
-        let packed = Tensor(zeros: [outChannels, taps, inChannels])
-        for o in 0..<outChannels {
-            for i in 0..<inChannels {
-                for tap in 0..<taps {
-                    packed.data[(o * taps + tap) * inChannels + i] = source[(o * inChannels + i) * taps + tap]
-                }
-            }
-        }
-        packedWeight = packed
+        let k = inChannels * kernelHeight * kernelWidth
+        let source = weight.isContiguous ? weight : Tensor(shape: weight.shape, values: weight.toArray())
+        packedWeight = Tensor(zeros: [fcs_conv_gemm_packed_size(outChannels, k)])
+        fcs_conv_gemm_pack_weight(source.data, outChannels, k, packedWeight.data)
     }
 
     /// Convenience: symmetric padding.
@@ -69,45 +59,63 @@ public struct Conv2d: Sendable {
     public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inChannels && x.isContiguous,
                      "Conv2d: expected contiguous [N, \(inChannels), H, W], got \(x.shape)")
+        let (height, width) = (x.shape[2], x.shape[3])
         let out = arena.tensor(outputShape(x.shape))
+        let (outHeight, outWidth) = (out.shape[2], out.shape[3])
+        let paddedHeight = height + padding.top + padding.bottom, paddedWidth = width + padding.left + padding.right
+        let plane = paddedHeight * paddedWidth, taps = kernelHeight * kernelWidth
+        let (m, n, k) = (outChannels, outHeight * outWidth, inChannels * taps)
+        precondition(inChannels * plane < Int(Int32.max), "Conv2d: input too large for 32-bit offsets")
         arena.scope {
-            for n in 0..<x.shape[0] {
-                let image = x.data + n * x.strides[0], result = out.data + n * out.strides[0]
-                if stride == 1 && kernelHeight == 1 && kernelWidth == 1 && padding == .all(0) {
-                    pointwise(image, result, pixels: x.shape[2] * x.shape[3])
-                } else if usesShiftedGemms(height: x.shape[2], width: x.shape[3]) {
-                    shiftedGemms(image, result, height: x.shape[2], width: x.shape[3], arena: arena)
-                } else {
-                    im2colGemm(image, result, height: x.shape[2], width: x.shape[3], arena: arena)
+            // B[c·taps + tap, pixel] = padded[c·plane + i·Wp + j + (oy·s)·Wp + ox·s]
+            let kOffset = arena.scratchInt32(k), nOffset = arena.scratchInt32(n)
+            for c in 0..<inChannels {
+                for tap in 0..<taps {
+                    kOffset[c * taps + tap] = Int32(c * plane + tap / kernelWidth * paddedWidth + tap % kernelWidth)
+                }
+            }
+            for oy in 0..<outHeight {
+                for ox in 0..<outWidth { nOffset[oy * outWidth + ox] = Int32(oy * stride * paddedWidth + ox * stride) }
+            }
+            // Split the larger output dimension: columns in multiples of 32, rows of 12.
+            let splitColumns = n >= m
+            let units = splitColumns ? (n + 31) / 32 : (m + Int(FCS_CONV_GEMM_MR) - 1) / Int(FCS_CONV_GEMM_MR)
+            let unitSize = splitColumns ? 32 : Int(FCS_CONV_GEMM_MR)
+            let parts = min(ComputeThreads.count, units)
+            let scratchSize = fcs_conv_gemm_scratch_size()
+            let scratch = arena.scratch(parts * scratchSize)
+            let padded = padding == .all(0) ? nil : arena.scratch(inChannels * plane)
+            for image in 0..<x.shape[0] {
+                let input = x.data + image * x.strides[0], result = out.data + image * out.strides[0]
+                if let padded { pad(input, into: padded, height: height, width: width) }
+                if let bias {
+                    for o in 0..<m { (result + o * n).update(repeating: bias.data[o], count: n) }
+                }
+                ComputeThreads.run(maxParts: parts) { part, parts in
+                    let range = ComputeThreads.partRange(units, part: part, parts: parts)
+                    let start = range.lowerBound * unitSize
+                    let end = min(range.upperBound * unitSize, splitColumns ? n : m)
+                    guard start < end else { return }
+                    let buffer = scratch + part * scratchSize
+                    if splitColumns {
+                        fcs_conv_gemm(m, end - start, k, packedWeight.data, padded ?? input, kOffset, nOffset + start,
+                                      result + start, n, bias == nil ? 0 : 1, buffer)
+                    } else {
+                        fcs_conv_gemm(end - start, n, k, packedWeight.data + start * k, padded ?? input, kOffset, nOffset,
+                                      result + start * n, n, bias == nil ? 0 : 1, buffer)
+                    }
                 }
             }
         }
         return out
     }
 
-    /// Stride-1 convolutions take the shifted-GEMM path when the output is at least 32 columns
-    /// wide. Narrower, the padded-width columns it computes and drops (25 % at 8×8) cost more
-    /// than building a (then small) im2col matrix.
-    func usesShiftedGemms(height: Int, width: Int) -> Bool {
-        stride == 1 && outputShape([1, inChannels, height, width])[3] >= 32
-    }
-
-    private func pointwise(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, pixels: Int) {
-        if let bias { fillRows(y, rows: outChannels, length: pixels, stride: pixels, values: bias.data) }
-        Gemm.multiply(m: outChannels, n: pixels, k: inChannels, a: packedWeight.data, lda: inChannels,
-                      b: x, ldb: pixels, beta: bias == nil ? 0 : 1, c: y, ldc: pixels)
-    }
-
-    private func shiftedGemms(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                              height: Int, width: Int, arena: ScratchArena) {
-        let paddedHeight = height + padding.top + padding.bottom, paddedWidth = width + padding.left + padding.right
-        let outHeight = paddedHeight - kernelHeight + 1, outWidth = paddedWidth - kernelWidth + 1
-        let plane = paddedHeight * paddedWidth
-        // The shifted views of the last channel read up to kernelWidth - 1 floats past its plane.
-        let padded = arena.scratch(inChannels * plane + kernelWidth)
+    /// Copies one image into the zero-padded buffer, channels split across threads.
+    private func pad(_ x: UnsafeMutablePointer<Float>, into padded: UnsafeMutablePointer<Float>, height: Int, width: Int) {
+        let paddedWidth = width + padding.left + padding.right
+        let plane = (height + padding.top + padding.bottom) * paddedWidth
         ComputeThreads.forEachRange(inChannels, minimumPerPart: 8) { channels in
-            let first = padded + channels.lowerBound * plane
-            first.initialize(repeating: 0, count: channels.count * plane + (channels.upperBound == inChannels ? kernelWidth : 0))
+            (padded + channels.lowerBound * plane).update(repeating: 0, count: channels.count * plane)
             for c in channels {
                 for row in 0..<height {
                     (padded + c * plane + (row + padding.top) * paddedWidth + padding.left)
@@ -115,68 +123,5 @@ public struct Conv2d: Sendable {
                 }
             }
         }
-        let columns = outHeight * paddedWidth  // each output row is paddedWidth long here
-        let wide = arena.scratch(outChannels * columns)
-        let taps = kernelHeight * kernelWidth
-        for tap in 0..<taps {
-            let (i, j) = (tap / kernelWidth, tap % kernelWidth)
-            Gemm.multiply(m: outChannels, n: columns, k: inChannels,
-                          a: packedWeight.data + tap * inChannels, lda: taps * inChannels,
-                          b: padded + i * paddedWidth + j, ldb: plane,
-                          beta: tap == 0 ? 0 : 1, c: wide, ldc: columns)
-        }
-        // Drop the extra columns and add the bias.
-        ComputeThreads.forEachRange(outChannels, minimumPerPart: 4) { channels in
-            for o in channels {
-                for row in 0..<outHeight {
-                    let source = wide + o * columns + row * paddedWidth, destination = y + (o * outHeight + row) * outWidth
-                    if let bias {
-                        fcs_add(source, 1, bias.data + o, 0, destination, outWidth)
-                    } else {
-                        destination.update(from: source, count: outWidth)
-                    }
-                }
-            }
-        }
     }
-
-    private func im2colGemm(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                            height: Int, width: Int, arena: ScratchArena) {
-        let shape = outputShape([1, inChannels, height, width])
-        let (outHeight, outWidth) = (shape[2], shape[3])
-        let k = inChannels * kernelHeight * kernelWidth
-        // Bound the column matrix to about 16 MB: a 512² VAE layer would need 300 MB at once.
-        let rowsPerChunk = max(1, (4 << 20) / max(k * outWidth, 1))
-        let columns = arena.scratch(k * min(rowsPerChunk, outHeight) * outWidth)
-        var firstRow = 0
-        while firstRow < outHeight {
-            let rows = min(rowsPerChunk, outHeight - firstRow), n = rows * outWidth
-            ComputeThreads.forEachRange(k, minimumPerPart: 16) { kRange in
-                for kIndex in kRange {  // tap-major rows: kIndex = tap * inChannels + c
-                    let tap = kIndex / inChannels, c = kIndex % inChannels
-                    let i = tap / kernelWidth, j = tap % kernelWidth
-                    let dst = columns + kIndex * n
-                    for r in 0..<rows {
-                        let sourceRow = (firstRow + r) * stride + i - padding.top
-                        for col in 0..<outWidth {
-                            let sourceCol = col * stride + j - padding.left
-                            let inside = sourceRow >= 0 && sourceRow < height && sourceCol >= 0 && sourceCol < width
-                            dst[r * outWidth + col] = inside ? x[(c * height + sourceRow) * width + sourceCol] : 0
-                        }
-                    }
-                }
-            }
-            let out = y + firstRow * outWidth, ldc = outHeight * outWidth
-            if let bias { fillRows(out, rows: outChannels, length: n, stride: ldc, values: bias.data) }
-            Gemm.multiply(m: outChannels, n: n, k: k, a: packedWeight.data, lda: k, b: columns, ldb: n,
-                          beta: bias == nil ? 0 : 1, c: out, ldc: ldc)
-            firstRow += rows
-        }
-    }
-}
-
-/// Fills row `r` (of `length`, rows `stride` apart) with `values[r]`: the bias pre-fill before a
-/// beta = 1 GEMM, which adds the bias for free.
-func fillRows(_ y: UnsafeMutablePointer<Float>, rows: Int, length: Int, stride: Int, values: UnsafePointer<Float>) {
-    for r in 0..<rows { (y + r * stride).update(repeating: values[r], count: length) }
 }

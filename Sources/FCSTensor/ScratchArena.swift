@@ -64,6 +64,11 @@ public final class ScratchArena: @unchecked Sendable {
         return chunk.base + start
     }
 
+    /// Raw scratch Int32s (index tables for kernels), with the same lifetime rule.
+    func scratchInt32(_ count: Int) -> UnsafeMutablePointer<Int32> {
+        UnsafeMutableRawPointer(scratch(count)).bindMemory(to: Int32.self, capacity: count)
+    }
+
     public func mark() -> Mark { Mark(chunk: current, used: used) }
 
     /// Releases everything allocated after `mark` for reuse.

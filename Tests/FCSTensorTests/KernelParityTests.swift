@@ -1,11 +1,25 @@
 import FCSTensor
 import XCTest
+import _FCSKernels
 
 /// Every kernel against PyTorch (fixtures from tools/make_kernel_fixtures.py).
 final class KernelParityTests: XCTestCase {
     let arena = ScratchArena()
 
     func test_conv2d_matchesPyTorch() throws {
+        try assertConvolutionsMatchPyTorch()
+    }
+
+    /// Each micro-kernel this CPU can run (the best one is what the other tests use).
+    func test_conv2d_everyMicroKernelMatchesPyTorch() throws {
+        defer { _ = fcs_conv_gemm_select(nil) }
+        for isa in ["avx512", "avx2", "baseline"] {
+            guard fcs_conv_gemm_select(isa) == 0 else { continue }
+            try assertConvolutionsMatchPyTorch(isa)
+        }
+    }
+
+    private func assertConvolutionsMatchPyTorch(_ label: String = "") throws {
         for name in ["conv2d_3x3_s1_p1", "conv2d_1x1", "conv2d_3x3_s2_p1", "conv2d_3x3_s2_pad0101",
                      "conv2d_k5_p2_nobias", "conv2d_3x3_s1_p1_wide"] {
             let f = try KernelFixture(name)
@@ -13,7 +27,7 @@ final class KernelParityTests: XCTestCase {
                                          left: f.int("pad_left"), right: f.int("pad_right"))
             let conv = Conv2d(weight: try f.tensor("weight"), bias: try f.optionalTensor("bias"),
                               stride: f.int("stride"), padding: padding)
-            assertClose(conv(try f.tensor("x"), in: arena), try f.tensor("out"), name)
+            assertClose(conv(try f.tensor("x"), in: arena), try f.tensor("out"), "\(name) \(label)")
         }
     }
 

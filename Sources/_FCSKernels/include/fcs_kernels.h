@@ -56,6 +56,25 @@ void fcs_online_softmax_tile(float *s, size_t rows, size_t cols, size_t lds,
 /* o[r, 0..d) /= row_sum[r] for each row. */
 void fcs_divide_rows(float *o, size_t rows, size_t d, size_t ldo, const float *row_sum);
 
+/* ---- convolution as implicit GEMM ----
+ * C[m, n] = A[m, k] · B[k, n] (+ C when accumulate != 0), C row-major with leading dim ldc.
+ * A is packed once by fcs_conv_gemm_pack_weight from row-major w[m][k] into
+ * fcs_conv_gemm_packed_size(m, k) floats (panels of FCS_CONV_GEMM_MR rows). B is read as
+ * B[kk, j] = input[k_offset[kk] + n_offset[j]], so an im2col matrix is never formed. scratch
+ * holds fcs_conv_gemm_scratch_size() floats, one buffer per concurrent caller. To split the work,
+ * call on column ranges (n_offset + start, c + start) or on row ranges that start at a multiple
+ * of FCS_CONV_GEMM_MR (packed_weight + start * k, c + start * ldc). */
+#define FCS_CONV_GEMM_MR 12
+size_t fcs_conv_gemm_packed_size(size_t m, size_t k);
+size_t fcs_conv_gemm_scratch_size(void);
+void fcs_conv_gemm_pack_weight(const float *w, size_t m, size_t k, float *packed);
+void fcs_conv_gemm(size_t m, size_t n, size_t k, const float *packed_weight, const float *input,
+                   const int32_t *k_offset, const int32_t *n_offset, float *c, size_t ldc, int accumulate,
+                   float *scratch);
+/* Tests only (not thread-safe): use the "avx512", "avx2" or "baseline" micro-kernel, or the
+ * best one for this CPU when isa is NULL. Returns -1 if this CPU cannot run the one named. */
+int fcs_conv_gemm_select(const char *isa);
+
 /* ---- float16 / bfloat16 conversion (IEEE round-to-nearest-even, NaN kept NaN) ---- */
 void fcs_f16_to_f32(const uint16_t *x, float *y, size_t n);
 void fcs_f32_to_f16(const float *x, uint16_t *y, size_t n);
