@@ -3,9 +3,17 @@
 #include "fcs_kernels.h"
 #include "kernel_support.h"
 
+/* Lane-wise maxima, then across lanes: a single running maximum is a reduction the compiler
+ * may not vectorise without fast-math, and this loop is a third of attention's softmax. */
 FCS_INLINE float fcs_max(const float *x, size_t n) {
+    float lanes[16];
+    for (size_t l = 0; l < 16; l++) lanes[l] = -INFINITY;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (size_t l = 0; l < 16; l++) lanes[l] = x[i + l] > lanes[l] ? x[i + l] : lanes[l];
+    for (size_t l = 0; i < n; i++, l++) lanes[l] = x[i] > lanes[l] ? x[i] : lanes[l];
     float m = -INFINITY;
-    for (size_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+    for (size_t l = 0; l < 16; l++) m = lanes[l] > m ? lanes[l] : m;
     return m;
 }
 
@@ -27,27 +35,36 @@ FCS_MULTIVERSION void fcs_online_softmax_tile(float *s, size_t rows, size_t cols
             ptrdiff_t v = causal_base + (ptrdiff_t)r;
             valid = v <= 0 ? 0 : ((size_t)v < cols ? (size_t)v : cols);
         }
-        for (size_t c = valid; c < cols; c++) srow[c] = 0.0f;
-        if (valid == 0) continue;
-        const float tile_max = fcs_max(srow, valid);
+        if (valid == 0) {
+            for (size_t c = 0; c < cols; c++) srow[c] = 0.0f;
+            continue;
+        }
+        /* Masked and padding columns up to a multiple of 16 become -inf, so every loop below runs
+         * on whole vectors (exp(-inf) = 0): a scalar tail of 13 of CLIP's 77 keys per row would
+         * otherwise cost as much as the vector part. */
+        size_t width = (valid + 15) & ~(size_t)15;
+        width = width > lds ? lds : width;
+        width = width < cols ? cols : width;
+        for (size_t c = valid; c < width; c++) srow[c] = -INFINITY;
+        const float tile_max = fcs_max(srow, width);
         const float old_max = row_max[r];
         const float new_max = tile_max > old_max ? tile_max : old_max;
         /* exponentials and their sum in one pass, lanes summed in a fixed order (as fcs_sum) */
         float acc[16] = {0};
         size_t c = 0;
-        for (; c + 16 <= valid; c += 16)
+        for (; c + 16 <= width; c += 16)
             for (size_t l = 0; l < 16; l++) {
                 float e = fcs_expf(srow[c + l] - new_max);
                 srow[c + l] = e;
                 acc[l] += e;
             }
-        for (size_t l = 0; c < valid; c++, l++) {
+        for (size_t l = 0; c < width; c++, l++) {
             float e = fcs_expf(srow[c] - new_max);
             srow[c] = e;
             acc[l] += e;
         }
-        for (size_t width = 8; width > 0; width /= 2)
-            for (size_t l = 0; l < width; l++) acc[l] += acc[l + width];
+        for (size_t lanes = 8; lanes > 0; lanes /= 2)
+            for (size_t l = 0; l < lanes; l++) acc[l] += acc[l + lanes];
         row_max[r] = new_max;
         if (old_max == -INFINITY) { /* first tile of this row: nothing accumulated to rescale */
             row_sum[r] = acc[0];

@@ -49,7 +49,8 @@ void fcs_softmax(const float *x, float *y, size_t n);
  * unnormalised probabilities, and the output rows o[rows, d] (leading dim ldo) are rescaled
  * for the new maximum. Row r may see only its first valid_cols(r) columns, where
  * valid_cols(r) = min(cols, causal_base + r) when causal_base >= 0, else cols; masked
- * columns get probability 0. row_max starts at -INFINITY and row_sum at 0. */
+ * columns get probability 0. row_max starts at -INFINITY and row_sum at 0. Columns cols .. lds
+ * may be overwritten (lds >= cols rounded up to 16 makes every loop whole vectors). */
 void fcs_online_softmax_tile(float *s, size_t rows, size_t cols, size_t lds,
                              float *row_max, float *row_sum, float *o, size_t d, size_t ldo,
                              ptrdiff_t causal_base);
