@@ -27,7 +27,8 @@ let package = Package(
         .target(name: "FCSTensor", dependencies: ["COpenBLAS", "_FCSKernels"]),
 
         // MARK: Layer 2 — models and file formats
-        .target(name: "FCSModels", dependencies: ["FCSTensor"]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "FCSModels", dependencies: ["FCSTensor", "CZlib"]),
 
         // MARK: Front ends
         .executableTarget(

@@ -15,7 +15,7 @@
 #include <immintrin.h>
 #endif
 
-enum { MR = FCS_CONV_GEMM_MR, NR = 32, KC = 256, NC = 256, MC = 240 };
+enum { MR = FCS_CONV_GEMM_MR, NR = 32, KC = 256, NC = 512, MC = 144 };
 
 size_t fcs_conv_gemm_packed_size(size_t m, size_t k) { return (m + MR - 1) / MR * MR * k; }
 

@@ -1,0 +1,160 @@
+import FCSTensor
+import FoundationEssentials
+
+/// The tokenizer of Stable Diffusion 1.x's text encoder (OpenAI CLIP ViT-L/14): byte-level BPE
+/// with CLIP's pre-tokenization.
+///
+/// Matches transformers' `CLIPTokenizer` (tokenization_clip.py, transformers 5.23, backed by
+/// `tokenizers`): normalise (NFC, every run of white space to one space, lower case), split into
+/// words by CLIP's pattern, BPE each word, then `<|startoftext|>` … `<|endoftext|>`. The
+/// pipeline form (``callAsFunction(_:maxLength:)``) truncates and pads to 77 with
+/// `<|endoftext|>`, as diffusers' `StableDiffusionPipeline` asks it to.
+public struct CLIPTokenizer: Sendable {
+    public static let startOfText = "<|startoftext|>"
+    public static let endOfText = "<|endoftext|>"
+
+    private let vocabulary: [String: Int32]
+    private let bpe: BytePairEncoding
+    public let bosTokenID: Int32
+    public let eosTokenID: Int32
+    /// Unknown symbols and padding both use `<|endoftext|>`, as SD's tokenizer_config says.
+    public let padTokenID: Int32
+
+    /// From a diffusers `tokenizer/` folder's `vocab.json` and `merges.txt`.
+    public init(vocabularyPath: String, mergesPath: String) throws(FCSError) {
+        let vocabulary: [String: Int32]
+        do {
+            vocabulary = try JSONDecoder().decode([String: Int32].self, from: Data(try readFile(vocabularyPath)))
+        } catch let error as FCSError {
+            throw error
+        } catch {
+            throw .format("\(vocabularyPath): not a JSON object of token → id")
+        }
+        let lines = String(decoding: try readFile(mergesPath), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let merges = try Self.parseMerges(lines.dropFirst(lines.first?.hasPrefix("#version") == true ? 1 : 0), path: mergesPath)
+        try self.init(vocabulary: vocabulary, merges: merges, source: vocabularyPath)
+    }
+
+    /// From OpenAI CLIP's `bpe_simple_vocab_16e6.txt.gz` (the vocabulary SD 1.x checkpoints use;
+    /// single-file checkpoints carry none). The vocabulary is built as CLIP's `SimpleTokenizer`
+    /// builds it: the 256 byte symbols, the same with `</w>`, one symbol per merge, the two specials.
+    public init(bpeGzipPath path: String) throws(FCSError) {
+        let lines = String(decoding: try readFile(path), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        // CLIP keeps merges 1 ..< 49152 - 256 - 2 + 1 (line 0 is the version header)
+        guard lines.count > 48894 else { throw .format("\(path): expected CLIP's 48,894 merges, found \(max(0, lines.count - 1)) lines") }
+        let merges = try Self.parseMerges(lines[1..<48895], path: path)
+        var symbols = BytePairEncoding.byteSymbolsInVocabularyOrder
+        symbols += symbols.map { $0 + "</w>" }
+        symbols += merges.map { $0.0 + $0.1 }
+        symbols += [Self.startOfText, Self.endOfText]
+        var vocabulary = [String: Int32](minimumCapacity: symbols.count)
+        for (id, symbol) in symbols.enumerated() { vocabulary[symbol] = Int32(id) }
+        try self.init(vocabulary: vocabulary, merges: merges, source: path)
+    }
+
+    private init(vocabulary: [String: Int32], merges: [(String, String)], source: String) throws(FCSError) {
+        guard let bos = vocabulary[Self.startOfText], let eos = vocabulary[Self.endOfText] else {
+            throw .format("\(source): vocabulary lacks \(Self.startOfText) or \(Self.endOfText)")
+        }
+        self.vocabulary = vocabulary
+        bpe = BytePairEncoding(merges: merges)
+        (bosTokenID, eosTokenID, padTokenID) = (bos, eos, eos)
+    }
+
+    private static func parseMerges(_ lines: some Sequence<Substring>, path: String) throws(FCSError) -> [(String, String)] {
+        var merges: [(String, String)] = []
+        for (number, line) in lines.enumerated() where !line.isEmpty {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2 else { throw .format("\(path): merge line \(number + 1) is not two symbols: \"\(line)\"") }
+            merges.append((String(parts[0]), String(parts[1])))
+        }
+        return merges
+    }
+
+    /// `<|startoftext|>`, the prompt's tokens, `<|endoftext|>`: no truncation, no padding.
+    public func encode(_ text: String) -> [Int32] {
+        var ids = [bosTokenID]
+        for word in Self.preTokenize(Self.normalize(text)) {
+            if word == Self.startOfText || word == Self.endOfText {
+                ids.append(vocabulary[word]!)
+                continue
+            }
+            ids += bpe.encode(word: word).map { vocabulary[$0] ?? padTokenID }
+        }
+        return ids + [eosTokenID]
+    }
+
+    /// The text encoder's input: ``encode(_:)`` truncated to `maxLength` (keeping
+    /// `<|endoftext|>` last) and padded with `<|endoftext|>` to exactly `maxLength`.
+    public func callAsFunction(_ text: String, maxLength: Int = 77) -> [Int32] {
+        var ids = encode(text)
+        if ids.count > maxLength {
+            ids = Array(ids.prefix(maxLength - 1)) + [eosTokenID]
+        }
+        return ids + [Int32](repeating: padTokenID, count: maxLength - ids.count)
+    }
+
+    /// tokenizers' normaliser: NFC, `\s+` → " ", then lower case character by character.
+    static func normalize(_ text: String) -> String {
+        var result = String.UnicodeScalarView()
+        var inSpace = false
+        for scalar in String(decoding: text._nfcCodeUnits, as: UTF8.self).unicodeScalars {
+            if scalar.properties.isWhitespace {
+                if !inSpace { result.append(" ") }
+                inSpace = true
+            } else {
+                result.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
+                inSpace = false
+            }
+        }
+        return String(result)
+    }
+
+    /// CLIP's pattern, kept matches only (white space between them is dropped):
+    /// `<|startoftext|>|<|endoftext|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+`,
+    /// matched by hand with the same leftmost, first-alternative-wins rule.
+    static func preTokenize(_ text: String) -> [String] {
+        let scalars = Array(text.unicodeScalars)
+        func isLetter(_ s: Unicode.Scalar) -> Bool {
+            switch s.properties.generalCategory {
+            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: true
+            default: false
+            }
+        }
+        func isNumber(_ s: Unicode.Scalar) -> Bool {
+            switch s.properties.generalCategory {
+            case .decimalNumber, .letterNumber, .otherNumber: true
+            default: false
+            }
+        }
+        func hasPrefix(_ literal: String, at i: Int) -> Bool {
+            let literal = Array(literal.unicodeScalars)
+            return i + literal.count <= scalars.count && Array(scalars[i..<(i + literal.count)]) == literal
+        }
+        var words: [String] = []
+        var i = 0
+        while i < scalars.count {
+            var end = i
+            if let literal = ([startOfText, endOfText] + ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"]).first(where: { hasPrefix($0, at: i) }) {
+                end = i + literal.unicodeScalars.count
+            } else if isLetter(scalars[i]) {
+                while end < scalars.count && isLetter(scalars[end]) { end += 1 }
+            } else if isNumber(scalars[i]) {
+                end = i + 1
+            } else if !scalars[i].properties.isWhitespace {
+                while end < scalars.count && !scalars[end].properties.isWhitespace && !isLetter(scalars[end]) && !isNumber(scalars[end]) {
+                    end += 1
+                }
+            }
+            if end == i {  // white space: not part of any match
+                i += 1
+                continue
+            }
+            var word = String.UnicodeScalarView()
+            word.append(contentsOf: scalars[i..<end])
+            words.append(String(word))
+            i = end
+        }
+        return words
+    }
+}

@@ -1,0 +1,58 @@
+import FCSModels
+import Foundation
+import XCTest
+
+/// Token ids against transformers' CLIPTokenizer (fixtures from tools/make_tokenizer_fixtures.py).
+final class CLIPTokenizerTests: XCTestCase {
+    struct Case: Decodable {
+        let text: String
+        let ids: [Int32]
+        let padded: [Int32]
+    }
+
+    private var fixtures: String { Bundle.module.resourcePath! + "/Fixtures/tokenizer" }
+
+    private func assertMatchesTransformers(_ tokenizer: CLIPTokenizer, _ prompts: String,
+                                           file: StaticString = #filePath, line: UInt = #line) throws {
+        let cases = try JSONDecoder().decode([Case].self, from: Data(contentsOf: URL(fileURLWithPath: prompts)))
+        XCTAssertGreaterThanOrEqual(cases.count, 50)
+        for c in cases {
+            XCTAssertEqual(tokenizer.encode(c.text), c.ids, "ids of \(c.text.debugDescription)", file: file, line: line)
+            XCTAssertEqual(tokenizer(c.text), c.padded, "padded ids of \(c.text.debugDescription)", file: file, line: line)
+        }
+    }
+
+    func test_realVocabulary_matchesTransformers() throws {
+        let tokenizer = try CLIPTokenizer(bpeGzipPath: fixtures + "/bpe_simple_vocab_16e6.txt.gz")
+        XCTAssertEqual(tokenizer.encode("a photo of a cat"), [49406, 320, 1125, 539, 320, 2368, 49407])
+        try assertMatchesTransformers(tokenizer, fixtures + "/prompts.json")
+    }
+
+    func test_diffusersFolderFormat_matchesTransformers() throws {
+        let tokenizer = try CLIPTokenizer(vocabularyPath: fixtures + "/small/vocab.json", mergesPath: fixtures + "/small/merges.txt")
+        try assertMatchesTransformers(tokenizer, fixtures + "/small/prompts.json")
+    }
+
+    func test_badFiles_giveErrorsNamingTheFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fcs-tokenizer-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let vocab = dir.appendingPathComponent("vocab.json").path, merges = dir.appendingPathComponent("merges.txt").path
+        try Data("[1, 2]".utf8).write(to: URL(fileURLWithPath: vocab))
+        try Data("#version: 0.2\na b\n".utf8).write(to: URL(fileURLWithPath: merges))
+        XCTAssertThrowsError(try CLIPTokenizer(vocabularyPath: vocab, mergesPath: merges)) {
+            XCTAssertTrue("\($0)".contains("vocab.json"), "\($0)")
+        }
+        try Data(#"{"a": 0, "<|startoftext|>": 1, "<|endoftext|>": 2}"#.utf8).write(to: URL(fileURLWithPath: vocab))
+        try Data("#version: 0.2\na b c\n".utf8).write(to: URL(fileURLWithPath: merges))
+        XCTAssertThrowsError(try CLIPTokenizer(vocabularyPath: vocab, mergesPath: merges)) {
+            XCTAssertTrue("\($0)".contains("merges.txt") && "\($0)".contains("line 1"), "\($0)")
+        }
+        XCTAssertThrowsError(try CLIPTokenizer(bpeGzipPath: dir.appendingPathComponent("missing.gz").path)) {
+            XCTAssertTrue("\($0)".contains("missing.gz"), "\($0)")
+        }
+        XCTAssertThrowsError(try CLIPTokenizer(bpeGzipPath: merges)) {  // too few merges
+            XCTAssertTrue("\($0)".contains("merges.txt"), "\($0)")
+        }
+    }
+}
