@@ -15,7 +15,8 @@
 #include <immintrin.h>
 #endif
 
-enum { MR = FCS_CONV_GEMM_MR, NR = 32, KC = 256, NC = 512, MC = 144 };
+enum { MR = FCS_CONV_GEMM_MR, NR = 32, KC = 256, NC = 512, MC = 12 * MR };
+_Static_assert(MC % MR == 0, "m blocks must hold whole A panels");
 
 size_t fcs_conv_gemm_packed_size(size_t m, size_t k) { return (m + MR - 1) / MR * MR * k; }
 
@@ -71,7 +72,7 @@ __attribute__((target("avx512f"))) static void kernel_avx512(size_t kc, const fl
     }
 }
 
-/* 6 × 16 on AVX2 + FMA; a 12 × 32 tile is four calls. */
+/* 6 × 16 on AVX2 + FMA; a whole tile is several calls (rows of the A panel beyond 6 are skipped by lda). */
 __attribute__((target("avx2,fma"))) static void kernel_avx2_6x16(size_t kc, const float *a, const float *b, float *c,
                                                                 size_t ldc, int accumulate, size_t rows, size_t cols) {
     __m256 acc[6][2];
@@ -95,11 +96,10 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_6x16(size_t kc, cons
 
 static void kernel_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc, int accumulate,
                         size_t rows, size_t cols) {
-    for (size_t half_r = 0; half_r < 2 && half_r * 6 < rows; half_r++)
-        for (size_t half_c = 0; half_c < 2 && half_c * 16 < cols; half_c++) {
-            size_t r = rows - half_r * 6, j = cols - half_c * 16;
-            kernel_avx2_6x16(kc, a + half_r * 6, b + half_c * 16, c + half_r * 6 * ldc + half_c * 16, ldc,
-                             accumulate, r < 6 ? r : 6, j < 16 ? j : 16);
+    for (size_t r0 = 0; r0 < rows; r0 += 6)
+        for (size_t c0 = 0; c0 < cols; c0 += 16) {
+            size_t r = rows - r0, j = cols - c0;
+            kernel_avx2_6x16(kc, a + r0, b + c0, c + r0 * ldc + c0, ldc, accumulate, r < 6 ? r : 6, j < 16 ? j : 16);
         }
 }
 #endif
