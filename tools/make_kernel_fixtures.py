@@ -62,8 +62,8 @@ def conv2d_k5_p2_nobias():
 
 
 @case
-def conv2d_3x3_s1_p1_wide():  # output 40 columns wide: the shifted-GEMM path
-    return conv_case([1, 8, 20, 40], 12, 3, 1, (1, 1, 1, 1))
+def conv2d_3x3_s1_p1_wide():  # 16 → 20 channels: Winograd by default; odd height
+    return conv_case([1, 16, 21, 40], 20, 3, 1, (1, 1, 1, 1))
 
 
 @case

@@ -25,10 +25,21 @@ final class KernelParityTests: XCTestCase {
             let f = try KernelFixture(name)
             let padding = Conv2d.Padding(top: f.int("pad_top"), bottom: f.int("pad_bottom"),
                                          left: f.int("pad_left"), right: f.int("pad_right"))
-            let conv = Conv2d(weight: try f.tensor("weight"), bias: try f.optionalTensor("bias"),
-                              stride: f.int("stride"), padding: padding)
-            assertClose(conv(try f.tensor("x"), in: arena), try f.tensor("out"), "\(name) \(label)")
+            let weight = try f.tensor("weight"), bias = try f.optionalTensor("bias")
+            var algorithms: [Conv2d.Algorithm] = [.automatic, .implicitGEMM]
+            if weight.shape[2] == 3 && weight.shape[3] == 3 && f.int("stride") == 1 { algorithms.append(.winograd) }
+            for algorithm in algorithms {
+                let conv = Conv2d(weight: weight, bias: bias, stride: f.int("stride"), padding: padding, algorithm: algorithm)
+                assertClose(conv(try f.tensor("x"), in: arena), try f.tensor("out"), "\(name) \(algorithm) \(label)")
+            }
         }
+    }
+
+    func test_conv2d_automaticChoosesWinogradForWide3x3() throws {
+        let f = try KernelFixture("conv2d_3x3_s1_p1_wide")
+        XCTAssertEqual(Conv2d(weight: try f.tensor("weight"), bias: nil, padding: 1).algorithm, .winograd)
+        let small = try KernelFixture("conv2d_3x3_s1_p1")
+        XCTAssertEqual(Conv2d(weight: try small.tensor("weight"), bias: nil, padding: 1).algorithm, .implicitGEMM)
     }
 
     func test_linear_matchesPyTorch() throws {

@@ -76,6 +76,20 @@ void fcs_conv_gemm(size_t m, size_t n, size_t k, const float *packed_weight, con
  * best one for this CPU when isa is NULL. Returns -1 if this CPU cannot run the one named. */
 int fcs_conv_gemm_select(const char *isa);
 
+/* ---- Winograd F(2×2, 3×3) for stride-1 3×3 convolutions ----
+ * Weights [out][in][3][3] → u[16][out][in]. Input: tile rows tile_row0 ..< +tile_rows of a padded
+ * image (padded_height ≥ 2·(tiles down) + 2, padded_width ≥ 2·tile_cols + 2) → v[ξ][channel][ldv]
+ * (ξ = 0..15 apart by xi_stride), tiles row-major. Output: m[ξ][out][ldm] of the same tiles →
+ * y[out][H][W] (+ bias, may be NULL), dropping the tile half that falls past an odd H or W.
+ * Both may be called on a channel subrange (offset pointers, same xi_stride). */
+void fcs_winograd_weight_transform(const float *w, size_t out_channels, size_t in_channels, float *u);
+void fcs_winograd_input_transform(const float *padded, size_t channels, size_t padded_height,
+                                  size_t padded_width, size_t tile_row0, size_t tile_rows,
+                                  size_t tile_cols, float *v, size_t ldv, size_t xi_stride);
+void fcs_winograd_output_transform(const float *m, size_t out_channels, size_t ldm, size_t xi_stride, size_t tile_row0,
+                                   size_t tile_rows, size_t tile_cols, const float *bias, float *y,
+                                   size_t out_height, size_t out_width);
+
 /* ---- float16 / bfloat16 conversion (IEEE round-to-nearest-even, NaN kept NaN) ---- */
 void fcs_f16_to_f32(const uint16_t *x, float *y, size_t n);
 void fcs_f32_to_f16(const float *x, uint16_t *y, size_t n);
