@@ -85,6 +85,21 @@ public final class ScratchArena: @unchecked Sendable {
         return try body()
     }
 
+    /// Runs `body` and keeps only the tensor it returns: everything else it allocated is released.
+    /// This is how a block of a network frees its temporaries — the result is moved down to where
+    /// the block's allocations began (one copy of the output), so activations never pile up.
+    public func retaining(_ body: () throws -> Tensor) rethrows -> Tensor {
+        let start = mark()
+        let result = try body()
+        precondition(result.isContiguous, "retaining: the kept tensor must be contiguous")
+        let source = result.data
+        rewind(to: start)
+        let kept = tensor(result.shape)
+        // may overlap the old place (kept starts at or before it in the same chunk): memmove
+        UnsafeMutableRawPointer(kept.data).copyMemory(from: source, byteCount: result.count * MemoryLayout<Float>.stride)
+        return kept
+    }
+
     private func allocate(_ count: Int) -> (Chunk, Int) {
         let aligned = (max(count, 1) + 15) & ~15  // keep every start 64-byte aligned
         while current < chunks.count {

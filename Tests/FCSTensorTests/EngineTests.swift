@@ -74,3 +74,31 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(variance, 1, accuracy: 0.15)
     }
 }
+
+extension EngineTests {
+    func test_transposeLastTwo_swapsTheLastTwoDimensions() {
+        let arena = ScratchArena()
+        let x = Tensor(shape: [2, 35, 70], values: (0..<4900).map(Float.init))
+        let t = transposeLastTwo(x, in: arena)
+        XCTAssertEqual(t.shape, [2, 70, 35])
+        for b in 0..<2 {
+            for i in 0..<35 {
+                for j in 0..<70 { XCTAssertEqual(t.data[(b * 70 + j) * 35 + i], x.data[(b * 35 + i) * 70 + j]) }
+            }
+        }
+    }
+
+    func test_retaining_keepsTheResultAndReleasesTemporaries() {
+        let arena = ScratchArena(chunkBytes: 1 << 20)
+        let before = arena.mark()
+        let kept = arena.retaining {
+            _ = arena.tensor([1000])  // a temporary
+            let result = arena.tensor([3])
+            result.data.update(from: [1, 2, 3], count: 3)
+            return result
+        }
+        XCTAssertEqual(kept.toArray(), [1, 2, 3])
+        arena.rewind(to: before)
+        XCTAssertEqual(arena.tensor([3]).data, kept.data, "the kept tensor sits where the scope began")
+    }
+}
