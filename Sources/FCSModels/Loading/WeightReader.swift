@@ -6,30 +6,42 @@ import FCSTensor
 public struct WeightReader: Sendable {
     let file: SafeTensorsFile
     let prefix: String
+    /// diffusers name → key in the file, when the file uses another layout (a single-file checkpoint).
+    let names: [String: String]?
 
-    public init(file: SafeTensorsFile, prefix: String = "") {
+    /// - Parameter names: diffusers name → file key, for files in another layout; nil when the
+    ///   file's keys are the diffusers names.
+    public init(file: SafeTensorsFile, prefix: String = "", names: [String: String]? = nil) {
         self.file = file
         self.prefix = prefix
+        self.names = names
     }
 
     /// The reader for a sub-module: `scoped("encoder.layers.0")` reads `encoder.layers.0.…`.
     public func scoped(_ name: String) -> WeightReader {
-        WeightReader(file: file, prefix: prefix + name + ".")
+        WeightReader(file: file, prefix: prefix + name + ".", names: names)
+    }
+
+    private func key(_ name: String) -> String? {
+        names.map { $0[prefix + name] } ?? prefix + name
     }
 
     /// Whether the tensor `name` (relative to this scope) exists.
-    public func contains(_ name: String) -> Bool { file.contains(prefix + name) }
+    public func contains(_ name: String) -> Bool { key(name).map(file.contains) ?? false }
 
-    /// The tensor `name` (relative to this scope), which must have `shape`.
+    /// The tensor `name` (relative to this scope), which must have `shape`. A stored shape that
+    /// differs only by trailing 1s is accepted (LDM checkpoints keep the VAE attention's
+    /// projections as 1×1 convolutions, `[C, C, 1, 1]`, where diffusers has `[C, C]`).
     public func tensor(_ name: String, shape: [Int]) throws(FCSError) -> Tensor {
-        let fullName = prefix + name
-        guard let info = file.info(fullName) else {
-            throw .format("\(file.path): missing tensor \(fullName) (expected shape \(shape))")
+        guard let key = key(name), let info = file.info(key) else {
+            throw .format("\(file.path): missing tensor \(prefix + name) (expected shape \(shape))")
         }
-        guard info.shape == shape else {
-            throw .format("\(file.path): tensor \(fullName) has shape \(info.shape), expected \(shape)")
+        var stored = info.shape
+        while stored.count > shape.count && stored.last == 1 { stored.removeLast() }
+        guard stored == shape else {
+            throw .format("\(file.path): tensor \(key) has shape \(info.shape), expected \(shape)")
         }
-        return try file.tensor(fullName)
+        return try file.tensor(key).reshaped(shape)
     }
 
     /// `nn.Linear` weights `[out, in]` and bias `[out]`.
