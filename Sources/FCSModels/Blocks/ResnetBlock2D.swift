@@ -1,0 +1,54 @@
+// Port of diffusers.models.resnet.ResnetBlock2D (time_embedding_norm "default", SiLU, no
+// up/down): GroupNorm + SiLU, conv1, + time embedding projection, GroupNorm + SiLU, conv2,
+// shortcut (1×1 conv when the width changes), / output_scale_factor. The VAE's blocks have no
+// time embedding.
+import FCSTensor
+
+struct ResnetBlock2D: Sendable {
+    let norm1, norm2: GroupNorm
+    let conv1, conv2: Conv2d
+    let timeEmbProj: Linear?   // time_emb_proj
+    let convShortcut: Conv2d?  // conv_shortcut
+    let outputScaleFactor: Float
+
+    init(_ weights: WeightReader, inChannels: Int, outChannels: Int, tembChannels: Int?, groups: Int, eps: Float,
+         outputScaleFactor: Float = 1) throws(FCSError) {
+        func groupNorm(_ name: String, _ channels: Int) throws(FCSError) -> GroupNorm {
+            GroupNorm(groups: groups, weight: try weights.tensor(name + ".weight", shape: [channels]),
+                      bias: try weights.tensor(name + ".bias", shape: [channels]), eps: eps)
+        }
+        func conv(_ name: String, _ inputs: Int, kernel: Int) throws(FCSError) -> Conv2d {
+            Conv2d(weight: try weights.tensor(name + ".weight", shape: [outChannels, inputs, kernel, kernel]),
+                   bias: try weights.tensor(name + ".bias", shape: [outChannels]), padding: kernel / 2)
+        }
+        norm1 = try groupNorm("norm1", inChannels)
+        conv1 = try conv("conv1", inChannels, kernel: 3)
+        timeEmbProj = try tembChannels.map { (channels: Int) throws(FCSError) in
+            try weights.linear("time_emb_proj", in: channels, out: outChannels)
+        }
+        norm2 = try groupNorm("norm2", outChannels)
+        conv2 = try conv("conv2", outChannels, kernel: 3)
+        convShortcut = inChannels == outChannels ? nil : try conv("conv_shortcut", inChannels, kernel: 1)
+        self.outputScaleFactor = outputScaleFactor
+    }
+
+    /// - Parameters:
+    ///   - inputTensor: `[B, in, H, W]`.
+    ///   - temb: `[B, tembChannels]`, or nil for blocks without a time embedding.
+    func callAsFunction(_ inputTensor: Tensor, temb: Tensor?, in arena: ScratchArena) -> Tensor {
+        arena.retaining {
+            var h = conv1(norm1(inputTensor, silu: true, in: arena), in: arena)  // [B, out, H, W]
+            if let timeEmbProj, let temb {
+                let projected = timeEmbProj(silu(temb, in: arena), in: arena)    // [B, out]
+                h = add(h, projected.reshaped([projected.shape[0], projected.shape[1], 1, 1]), in: arena)
+            }
+            h = conv2(norm2(h, silu: true, in: arena), in: arena)
+            let shortcut = convShortcut.map { $0(inputTensor, in: arena) } ?? inputTensor
+            var out = add(shortcut, h, in: arena)
+            if outputScaleFactor != 1 {
+                out = multiply(out, Tensor(shape: [1], values: [1 / outputScaleFactor]), in: arena)
+            }
+            return out
+        }
+    }
+}

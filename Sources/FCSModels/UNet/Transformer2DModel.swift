@@ -1,0 +1,65 @@
+// Port of diffusers.models.transformers.transformer_2d.Transformer2DModel, continuous input
+// (SD 1.x): GroupNorm, proj_in (1×1 conv, or Linear when use_linear_projection), transformer
+// blocks over the H·W tokens, proj_out, residual.
+import FCSTensor
+
+struct Transformer2DModel: Sendable {
+    enum Projection: Sendable {
+        case convolution(Conv2d)
+        case linear(Linear)
+    }
+
+    let norm: GroupNorm
+    let projIn, projOut: Projection
+    let transformerBlocks: [BasicTransformerBlock]
+
+    init(_ weights: WeightReader, heads: Int, dimHead: Int, inChannels: Int, layers: Int, crossAttentionDim: Int,
+         normNumGroups: Int, useLinearProjection: Bool) throws(FCSError) {
+        let inner = heads * dimHead
+        norm = GroupNorm(groups: normNumGroups, weight: try weights.tensor("norm.weight", shape: [inChannels]),
+                         bias: try weights.tensor("norm.bias", shape: [inChannels]), eps: 1e-6)
+        if useLinearProjection {
+            projIn = .linear(try weights.linear("proj_in", in: inChannels, out: inner))
+            projOut = .linear(try weights.linear("proj_out", in: inner, out: inChannels))
+        } else {
+            projIn = .convolution(Conv2d(weight: try weights.tensor("proj_in.weight", shape: [inner, inChannels, 1, 1]),
+                                         bias: try weights.tensor("proj_in.bias", shape: [inner])))
+            projOut = .convolution(Conv2d(weight: try weights.tensor("proj_out.weight", shape: [inChannels, inner, 1, 1]),
+                                          bias: try weights.tensor("proj_out.bias", shape: [inChannels])))
+        }
+        var blocks: [BasicTransformerBlock] = []
+        for i in 0..<layers {
+            blocks.append(try BasicTransformerBlock(weights.scoped("transformer_blocks.\(i)"), dim: inner, heads: heads,
+                                                    dimHead: dimHead, crossAttentionDim: crossAttentionDim))
+        }
+        transformerBlocks = blocks
+    }
+
+    /// - Parameters:
+    ///   - hiddenStates: `[B, C, H, W]`.
+    ///   - encoderHiddenStates: `[B, 77, crossAttentionDim]`.
+    func callAsFunction(_ hiddenStates: Tensor, encoderHiddenStates: Tensor, in arena: ScratchArena) -> Tensor {
+        let (batch, height, width) = (hiddenStates.shape[0], hiddenStates.shape[2], hiddenStates.shape[3])
+        return arena.retaining {
+            var h = norm(hiddenStates, in: arena)
+            // [B, C, H, W] → [B, H·W, inner]
+            switch projIn {
+            case .convolution(let conv):
+                let projected = conv(h, in: arena)
+                h = transposeLastTwo(projected.reshaped([batch, projected.shape[1], height * width]), in: arena)
+            case .linear(let linear):
+                h = linear(transposeLastTwo(h.reshaped([batch, h.shape[1], height * width]), in: arena), in: arena)
+            }
+            for block in transformerBlocks { h = block(h, encoderHiddenStates: encoderHiddenStates, in: arena) }
+            // [B, H·W, inner] → [B, C, H, W]
+            switch projOut {
+            case .convolution(let conv):
+                h = conv(transposeLastTwo(h, in: arena).reshaped([batch, h.shape[2], height, width]), in: arena)
+            case .linear(let linear):
+                let projected = linear(h, in: arena)
+                h = transposeLastTwo(projected, in: arena).reshaped([batch, projected.shape[2], height, width])
+            }
+            return add(h, hiddenStates, in: arena)
+        }
+    }
+}

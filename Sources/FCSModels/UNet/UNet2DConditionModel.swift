@@ -1,0 +1,117 @@
+// Port of diffusers.models.unets.unet_2d_condition.UNet2DConditionModel for SD 1.x-shaped
+// configs: conv_in, sinusoidal time_proj + time_embedding, down blocks, mid block, up blocks
+// fed by the skip connections, conv_norm_out + SiLU, conv_out.
+import FCSTensor
+
+/// The ε-predicting denoiser of Stable Diffusion 1.x.
+public struct UNet2DConditionModel: Sendable {
+    public let config: UNet2DConditionModelConfig
+    let convIn: Conv2d                 // conv_in
+    let timeEmbedding: TimestepEmbedding  // time_embedding
+    let downBlocks: [DownBlock2D]      // down_blocks.N
+    let midBlock: UNetMidBlock2DCrossAttn  // mid_block
+    let upBlocks: [UpBlock2D]          // up_blocks.N
+    let convNormOut: GroupNorm         // conv_norm_out (+ conv_act SiLU)
+    let convOut: Conv2d                // conv_out
+
+    /// How the blocks at one level build their Transformer2DModels.
+    struct CrossAttention: Sendable {
+        let heads: Int
+        let config: UNet2DConditionModelConfig
+
+        func transformer(_ weights: WeightReader, channels: Int) throws(FCSError) -> Transformer2DModel {
+            try Transformer2DModel(weights, heads: heads, dimHead: channels / heads, inChannels: channels,
+                                   layers: config.transformerLayersPerBlock, crossAttentionDim: config.crossAttentionDim,
+                                   normNumGroups: config.normNumGroups, useLinearProjection: config.useLinearProjection)
+        }
+    }
+
+    /// - Parameter weights: a reader over `unet/diffusion_pytorch_model.safetensors` (diffusers names).
+    /// - Throws: `.format` for a block type fcs does not implement, a missing or mis-shaped tensor.
+    public init(config: UNet2DConditionModelConfig, weights: WeightReader) throws(FCSError) {
+        self.config = config
+        let channels = config.blockOutChannels, levels = channels.count
+        guard config.downBlockTypes.count == levels, config.upBlockTypes.count == levels, config.actFn == "silu",
+              config.midBlockType == "UNetMidBlock2DCrossAttn" else {
+            throw .format("unet config: only SD 1.x-shaped UNets are supported (silu, UNetMidBlock2DCrossAttn, one block type per level)")
+        }
+        let timeEmbedDim = channels[0] * 4
+        convIn = Conv2d(weight: try weights.tensor("conv_in.weight", shape: [channels[0], config.inChannels, 3, 3]),
+                        bias: try weights.tensor("conv_in.bias", shape: [channels[0]]), padding: 1)
+        timeEmbedding = try TimestepEmbedding(weights.scoped("time_embedding"), inChannels: channels[0], timeEmbedDim: timeEmbedDim)
+
+        func crossAttention(_ type: String, level: Int, known: [String]) throws(FCSError) -> CrossAttention? {
+            guard known.contains(type) else { throw .format("unet config: block type \(type) is not supported") }
+            return type.hasPrefix("CrossAttn") ? CrossAttention(heads: config.heads(level: level), config: config) : nil
+        }
+        var downBlocks: [DownBlock2D] = []
+        for (level, type) in config.downBlockTypes.enumerated() {
+            downBlocks.append(try DownBlock2D(
+                weights.scoped("down_blocks.\(level)"), inChannels: level == 0 ? channels[0] : channels[level - 1],
+                outChannels: channels[level], tembChannels: timeEmbedDim, layers: config.layersPerBlock,
+                addDownsample: level < levels - 1,
+                crossAttention: try crossAttention(type, level: level, known: ["CrossAttnDownBlock2D", "DownBlock2D"]), config: config))
+        }
+        self.downBlocks = downBlocks
+        midBlock = try UNetMidBlock2DCrossAttn(weights.scoped("mid_block"), channels: channels[levels - 1], tembChannels: timeEmbedDim,
+                                               crossAttention: CrossAttention(heads: config.heads(level: levels - 1), config: config),
+                                               config: config)
+        let reversed = Array(channels.reversed())
+        var upBlocks: [UpBlock2D] = []
+        for (i, type) in config.upBlockTypes.enumerated() {
+            upBlocks.append(try UpBlock2D(
+                weights.scoped("up_blocks.\(i)"), inChannels: reversed[min(i + 1, levels - 1)],
+                prevOutputChannels: i == 0 ? reversed[0] : reversed[i - 1], outChannels: reversed[i], tembChannels: timeEmbedDim,
+                layers: config.layersPerBlock + 1, addUpsample: i < levels - 1,
+                crossAttention: try crossAttention(type, level: levels - 1 - i, known: ["CrossAttnUpBlock2D", "UpBlock2D"]),
+                config: config))
+        }
+        self.upBlocks = upBlocks
+        convNormOut = GroupNorm(groups: config.normNumGroups, weight: try weights.tensor("conv_norm_out.weight", shape: [channels[0]]),
+                                bias: try weights.tensor("conv_norm_out.bias", shape: [channels[0]]), eps: config.normEps)
+        convOut = Conv2d(weight: try weights.tensor("conv_out.weight", shape: [config.outChannels, channels[0], 3, 3]),
+                         bias: try weights.tensor("conv_out.bias", shape: [config.outChannels]), padding: 1)
+    }
+
+    /// ε_θ(x_t, t, c) with one timestep for the whole batch.
+    public func callAsFunction(_ sample: Tensor, timestep: Float, encoderHiddenStates: Tensor,
+                               in arena: ScratchArena) -> Tensor {
+        self(sample, timesteps: [Float](repeating: timestep, count: sample.shape[0]),
+             encoderHiddenStates: encoderHiddenStates, in: arena)
+    }
+
+    /// ε_θ(x_t, t, c).
+    /// - Parameters:
+    ///   - sample: the noisy latents x_t, `[B, 4, H/8, W/8]`; H/8 and W/8 multiples of 2^(levels-1).
+    ///   - timesteps: t (0 … 999) for each sample of the batch.
+    ///   - encoderHiddenStates: the text encoder's `last_hidden_state`, `[B, 77, crossAttentionDim]`.
+    /// - Returns: the predicted noise, shaped like `sample`, in `arena`.
+    public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor,
+                               in arena: ScratchArena) -> Tensor {
+        precondition(timesteps.count == sample.shape[0] && encoderHiddenStates.shape[0] == sample.shape[0],
+                     "UNet2DConditionModel: one timestep and one text state per sample")
+        return arena.retaining {
+            // time
+            let tEmb = timestepEmbedding(timesteps, embeddingDim: config.blockOutChannels[0],
+                                         flipSinToCos: config.flipSinToCos, downscaleFreqShift: config.freqShift)
+            let emb = timeEmbedding(tEmb, in: arena)  // [B, 4 · C0]
+            // down
+            var h = convIn(sample, in: arena)
+            var skips = [h]
+            for block in downBlocks {
+                let (output, blockSkips) = block(h, temb: emb, encoderHiddenStates: encoderHiddenStates, in: arena)
+                h = output
+                skips += blockSkips
+            }
+            // mid
+            h = midBlock(h, temb: emb, encoderHiddenStates: encoderHiddenStates, in: arena)
+            // up: each block takes the last (layers + 1) skips
+            for block in upBlocks {
+                let count = block.resnets.count
+                h = block(h, skips: Array(skips.suffix(count)), temb: emb, encoderHiddenStates: encoderHiddenStates, in: arena)
+                skips.removeLast(count)
+            }
+            return convOut(convNormOut(h, silu: true, in: arena), in: arena)
+        }
+    }
+}

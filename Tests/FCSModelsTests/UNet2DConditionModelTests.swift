@@ -1,0 +1,67 @@
+import FCSModels
+import FCSTensor
+import Foundation
+import XCTest
+
+/// UNet2DConditionModel against diffusers 0.42.1 on the tiny SD-shaped model (tools/make_tiny_models.py).
+final class UNet2DConditionModelTests: XCTestCase {
+    private var fixtures: String { Bundle.module.resourcePath! + "/Fixtures/tiny-sd" }
+
+    private func config() throws -> UNet2DConditionModelConfig {
+        try JSONDecoder().decode(UNet2DConditionModelConfig.self, from: Data(contentsOf: URL(fileURLWithPath: fixtures + "/unet/config.json")))
+    }
+
+    private func folderModel() throws -> UNet2DConditionModel {
+        try UNet2DConditionModel(config: try config(), weights: WeightReader(
+            file: try SafeTensorsFile(path: fixtures + "/unet/diffusion_pytorch_model.safetensors")))
+    }
+
+    private func maxError(_ a: Tensor, _ b: Tensor) -> Float {
+        XCTAssertEqual(a.shape, b.shape)
+        return zip(a.toArray(), b.toArray()).map { abs($0 - $1) }.max() ?? .nan
+    }
+
+    func test_epsilon_matchesDiffusers() throws {
+        let unet = try folderModel()
+        let reference = try SafeTensorsFile(path: fixtures + "/reference.safetensors")
+        let text = try reference.tensor("text_encoder.last_hidden_state")  // rows: "", prompt
+        let arena = ScratchArena()
+        for t in [999, 500, 0] {
+            let one = unet(try reference.tensor("unet.sample"), timestep: Float(t),
+                           encoderHiddenStates: text.slice(dim: 0, start: 1, length: 1).reshaped([1, 77, text.shape[2]]), in: arena)
+            XCTAssertLessThanOrEqual(maxError(one, try reference.tensor("unet.t\(t).out")), 1e-4, "batch 1, t = \(t)")
+            let two = unet(try reference.tensor("unet.b2.sample"), timestep: Float(t), encoderHiddenStates: text, in: arena)
+            XCTAssertLessThanOrEqual(maxError(two, try reference.tensor("unet.b2.t\(t).out")), 1e-4, "batch 2, t = \(t)")
+        }
+        let mixed = unet(try reference.tensor("unet.b2.sample"), timesteps: try reference.tensor("unet.b2.tmix.timesteps").toArray(),
+                         encoderHiddenStates: text, in: arena)
+        XCTAssertLessThanOrEqual(maxError(mixed, try reference.tensor("unet.b2.tmix.out")), 1e-4, "per-sample timesteps")
+    }
+
+    func test_singleFile_givesTheSameEpsilonAsTheFolder() throws {
+        let config = try config()
+        let single = try UNet2DConditionModel(config: config, weights: SingleFileCheckpoint.weights(
+            try SafeTensorsFile(path: fixtures + "/tiny-sd.safetensors"), component: .unet, layersPerBlock: config.layersPerBlock))
+        let reference = try SafeTensorsFile(path: fixtures + "/reference.safetensors")
+        let sample = try reference.tensor("unet.b2.sample"), text = try reference.tensor("text_encoder.last_hidden_state")
+        let arena = ScratchArena()
+        XCTAssertEqual(single(sample, timestep: 500, encoderHiddenStates: text, in: arena).toArray(),
+                       try folderModel()(sample, timestep: 500, encoderHiddenStates: text, in: arena).toArray())
+    }
+
+    func test_defaults_areSD15() throws {
+        let config = try JSONDecoder().decode(UNet2DConditionModelConfig.self, from: Data("{}".utf8))
+        XCTAssertEqual(config, UNet2DConditionModelConfig())
+        XCTAssertEqual(config.blockOutChannels, [320, 640, 1280, 1280])
+        XCTAssertEqual(config.crossAttentionDim, 768)
+    }
+
+    func test_unsupportedBlockType_isAClearError() throws {
+        var config = try config()
+        config.downBlockTypes[0] = "SimpleCrossAttnDownBlock2D"
+        XCTAssertThrowsError(try UNet2DConditionModel(config: config, weights: WeightReader(
+            file: try SafeTensorsFile(path: fixtures + "/unet/diffusion_pytorch_model.safetensors")))) {
+            XCTAssertTrue("\($0)".contains("SimpleCrossAttnDownBlock2D"), "\($0)")
+        }
+    }
+}
