@@ -65,3 +65,18 @@ final class UNet2DConditionModelTests: XCTestCase {
         }
     }
 }
+
+extension UNet2DConditionModelTests {
+    /// The benchmarks build full-size models this way; the tiny config keeps the test cheap.
+    func test_randomWeights_areSeededAndGiveAFiniteForward() throws {
+        let config = try config()
+        let a = try UNet2DConditionModel(config: config, weights: .random(seed: 7))
+        let b = try UNet2DConditionModel(config: config, weights: .random(seed: 7))
+        var random = NormalGenerator(seed: 1)
+        let sample = random.tensor([1, 4, 8, 8]), text = random.tensor([1, 77, config.crossAttentionDim])
+        let arena = ScratchArena()
+        let out = a(sample, timestep: 10, encoderHiddenStates: text, in: arena).toArray()
+        XCTAssertTrue(out.allSatisfy(\.isFinite))
+        XCTAssertEqual(out, b(sample, timestep: 10, encoderHiddenStates: text, in: arena).toArray())
+    }
+}

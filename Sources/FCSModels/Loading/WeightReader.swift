@@ -4,36 +4,72 @@ import FCSTensor
 /// shape, so a layer asks for `"q_proj.weight"` inside its own scope and never sees file
 /// details.
 public struct WeightReader: Sendable {
-    let file: SafeTensorsFile
+    enum Source: Sendable {
+        /// A safetensors file; `names` maps diffusers names to its keys when it uses another
+        /// layout (a single-file checkpoint).
+        case file(SafeTensorsFile, names: [String: String]?)
+        /// Seeded uniform values of whatever shape is asked for (benchmarks: full-size models
+        /// without a file).
+        case random(seed: UInt64, scale: Float)
+    }
+
+    let source: Source
     let prefix: String
-    /// diffusers name → key in the file, when the file uses another layout (a single-file checkpoint).
-    let names: [String: String]?
 
     /// - Parameter names: diffusers name → file key, for files in another layout; nil when the
     ///   file's keys are the diffusers names.
     public init(file: SafeTensorsFile, prefix: String = "", names: [String: String]? = nil) {
-        self.file = file
+        self.init(source: .file(file, names: names), prefix: prefix)
+    }
+
+    /// Random weights, uniform in ±`scale`·√3 (standard deviation `scale`), seeded per tensor
+    /// name, so a model of any config can be built and timed without a checkpoint.
+    public static func random(seed: UInt64, scale: Float = 0.02) -> WeightReader {
+        WeightReader(source: .random(seed: seed, scale: scale), prefix: "")
+    }
+
+    private init(source: Source, prefix: String) {
+        self.source = source
         self.prefix = prefix
-        self.names = names
     }
 
     /// The reader for a sub-module: `scoped("encoder.layers.0")` reads `encoder.layers.0.…`.
     public func scoped(_ name: String) -> WeightReader {
-        WeightReader(file: file, prefix: prefix + name + ".", names: names)
-    }
-
-    private func key(_ name: String) -> String? {
-        names.map { $0[prefix + name] } ?? prefix + name
+        WeightReader(source: source, prefix: prefix + name + ".")
     }
 
     /// Whether the tensor `name` (relative to this scope) exists.
-    public func contains(_ name: String) -> Bool { key(name).map(file.contains) ?? false }
+    public func contains(_ name: String) -> Bool {
+        switch source {
+        case .file(let file, let names): (names.map { $0[prefix + name] } ?? prefix + name).map(file.contains) ?? false
+        case .random: false
+        }
+    }
 
     /// The tensor `name` (relative to this scope), which must have `shape`. A stored shape that
     /// differs only by trailing 1s is accepted (LDM checkpoints keep the VAE attention's
     /// projections as 1×1 convolutions, `[C, C, 1, 1]`, where diffusers has `[C, C]`).
     public func tensor(_ name: String, shape: [Int]) throws(FCSError) -> Tensor {
-        guard let key = key(name), let info = file.info(key) else {
+        switch source {
+        case .random(let seed, let scale):
+            return randomTensor(name: prefix + name, shape: shape, seed: seed, scale: scale)
+        case .file(let file, let names):
+            return try fileTensor(file, key: names.map { $0[prefix + name] } ?? prefix + name, name: name, shape: shape)
+        }
+    }
+
+    private func randomTensor(name: String, shape: [Int], seed: UInt64, scale: Float) -> Tensor {
+        // FNV-1a of the name: each tensor has its own stream, whatever order layers ask in
+        var generator = NormalGenerator(seed: name.utf8.reduce(seed ^ 0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 })
+        let t = Tensor(zeros: shape), range = scale * Float(3).squareRoot()
+        for i in 0..<t.count {
+            t.data[i] = (Float(generator.nextWord() >> 40) * 0x1p-24 * 2 - 1) * range
+        }
+        return t
+    }
+
+    private func fileTensor(_ file: SafeTensorsFile, key: String?, name: String, shape: [Int]) throws(FCSError) -> Tensor {
+        guard let key, let info = file.info(key) else {
             throw .format("\(file.path): missing tensor \(prefix + name) (expected shape \(shape))")
         }
         var stored = info.shape

@@ -1,0 +1,68 @@
+import ArgumentParser
+import FCSModels
+import FCSTensor
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `fcs bench models`: full-size SD 1.5 networks with seeded random weights made in memory.
+struct BenchModels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "Time SD 1.5's text encoder and UNet at full size (random weights, no file needed).",
+        discussion: "tools/bench_models_torch.py prints the same rows for diffusers on PyTorch CPU."
+    )
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(help: "Latent sizes to time the UNet at (latent = image / 8).")
+    var latentSizes: [Int] = [64, 32]
+
+    func run() throws {
+        options.apply()
+        let clock = ContinuousClock()
+        print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), fp32 weights, random (seeded)")
+        var textEncoder: CLIPTextModel!
+        var unet: UNet2DConditionModel!
+        let buildSeconds = clock.measure {
+            textEncoder = try? CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: 1))
+            unet = try? UNet2DConditionModel(config: UNet2DConditionModelConfig(), weights: .random(seed: 2))
+        }.seconds
+        guard textEncoder != nil, unet != nil else { throw ValidationError("could not build the SD 1.5 networks") }
+        print("build (random weights, packing): \(format(buildSeconds, 1)) s, RSS \(format(residentGiB(peak: false), 2)) GiB")
+
+        let arena = ScratchArena()
+        let ids: [[Int32]] = [[49406] + [Int32](repeating: 320, count: 75) + [49407]]
+        var rows: [(String, Double)] = []
+        rows.append(("text encoder, 77 tokens", options.medianSeconds { arena.scope { _ = try? textEncoder(ids, in: arena) } }))
+        var random = NormalGenerator(seed: 3)
+        for size in latentSizes {
+            for batch in [1, 2] {
+                let sample = random.tensor([batch, 4, size, size]), text = random.tensor([batch, 77, 768])
+                let seconds = options.medianSeconds {
+                    arena.scope { _ = unet(sample, timestep: 500, encoderHiddenStates: text, in: arena) }
+                }
+                rows.append(("UNet forward \(size * 8)x\(size * 8), batch \(batch)", seconds))
+            }
+        }
+        let width = rows.map(\.0.count).max()!
+        print("\("network".padding(width)) |  seconds")
+        for (name, seconds) in rows { print("\(name.padding(width)) | \(format(seconds, 3).leftPadding(8))") }
+        print("peak RSS: \(format(residentGiB(peak: true), 2)) GiB (activation arena \(format(Double(arena.reservedBytes) / Double(1 << 30), 2)) GiB)")
+    }
+}
+
+/// Resident memory of this process from /proc/self/status: current (VmRSS) or peak (VmHWM), GiB.
+func residentGiB(peak: Bool) -> Double {
+    guard let file = fopen("/proc/self/status", "r") else { return .nan }
+    defer { fclose(file) }
+    let field = peak ? "VmHWM:" : "VmRSS:"
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, Int32(line.count), file) != nil {
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if text.hasPrefix(field), let kB = Double(text.dropFirst(field.count).filter { $0.isNumber }) {
+            return kB / Double(1 << 20)
+        }
+    }
+    return .nan
+}
