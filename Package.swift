@@ -28,7 +28,9 @@ let package = Package(
 
         // MARK: Layer 2 — models and file formats
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "FCSModels", dependencies: ["FCSTensor", "CZlib"]),
+        // Data compiled into the library (CLIP's BPE vocabulary). Implementation detail.
+        .target(name: "_FCSResources", exclude: ["include/bpe_simple_vocab_16e6.txt.gz", "LICENSE-CLIP-vocabulary.md"]),
+        .target(name: "FCSModels", dependencies: ["FCSTensor", "CZlib", "_FCSResources"]),
 
         // MARK: Front ends
         .executableTarget(

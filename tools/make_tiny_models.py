@@ -17,7 +17,7 @@ Run with the reference environment:
 
     /work/venv-ref/bin/python tools/make_tiny_models.py
 
-The BPE merges come from Tests/FCSModelsTests/Fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz (OpenAI CLIP's
+The BPE merges come from Sources/_FCSResources/include/bpe_simple_vocab_16e6.txt.gz (OpenAI CLIP's
 file, as shipped by PyPI open_clip_torch 3.3.0, MIT; committed by tools/make_tokenizer_fixtures.py).
 The text encoder keeps the conventions CLIPTextModelTests relies on: vocab_size 1000 (<|startoftext|> 998,
 <|endoftext|> 999 = bos/eos/pad ids), reference tensors text_encoder.input_ids / text_encoder.last_hidden_state.
@@ -61,7 +61,7 @@ import make_sd15_manifest as m  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "Tests/FCSModelsTests/Fixtures/tiny-sd"
 NUM_MERGES = 486  # 256 bytes + 256 bytes</w> + 486 merges + 2 specials = 1000 tokens
-BPE_FILE = ROOT / "Tests/FCSModelsTests/Fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz"
+BPE_FILE = ROOT / "Sources/_FCSResources/include/bpe_simple_vocab_16e6.txt.gz"
 BPE_SHA256 = "924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a"
 
 # --- tiny configs: SD 1.5's structure, narrow ------------------------------------------------------------

@@ -63,7 +63,7 @@ def ids_for(tokenizer):
 
 
 def main():
-    with gzip.open(os.path.join(OUT, "bpe_simple_vocab_16e6.txt.gz"), "rt", encoding="utf-8") as f:
+    with gzip.open(os.path.join(ROOT, "Sources/_FCSResources/include/bpe_simple_vocab_16e6.txt.gz"), "rt", encoding="utf-8") as f:
         lines = f.read().split("\n")
     merges = [tuple(line.split()) for line in lines[1:49152 - 256 - 2 + 1]]
     tokenizer = CLIPTokenizer(vocab=clip_vocabulary(merges), merges=merges)

@@ -23,7 +23,7 @@ final class CLIPTokenizerTests: XCTestCase {
     }
 
     func test_realVocabulary_matchesTransformers() throws {
-        let tokenizer = try CLIPTokenizer(bpeGzipPath: fixtures + "/bpe_simple_vocab_16e6.txt.gz")
+        let tokenizer = try CLIPTokenizer.openAICLIP()  // the vocabulary compiled into fcs
         XCTAssertEqual(tokenizer.encode("a photo of a cat"), [49406, 320, 1125, 539, 320, 2368, 49407])
         try assertMatchesTransformers(tokenizer, fixtures + "/prompts.json")
     }
@@ -48,11 +48,16 @@ final class CLIPTokenizerTests: XCTestCase {
         XCTAssertThrowsError(try CLIPTokenizer(vocabularyPath: vocab, mergesPath: merges)) {
             XCTAssertTrue("\($0)".contains("merges.txt") && "\($0)".contains("line 1"), "\($0)")
         }
-        XCTAssertThrowsError(try CLIPTokenizer(bpeGzipPath: dir.appendingPathComponent("missing.gz").path)) {
+        XCTAssertThrowsError(try CLIPTokenizer(bpeVocabularyPath: dir.appendingPathComponent("missing.gz").path)) {
             XCTAssertTrue("\($0)".contains("missing.gz"), "\($0)")
         }
-        XCTAssertThrowsError(try CLIPTokenizer(bpeGzipPath: merges)) {  // too few merges
+        XCTAssertThrowsError(try CLIPTokenizer(bpeVocabularyPath: merges)) {  // too few merges
             XCTAssertTrue("\($0)".contains("merges.txt"), "\($0)")
+        }
+        let damaged = dir.appendingPathComponent("damaged.txt.gz").path
+        try Data([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3, 0xFF, 0xFF, 0xFF]).write(to: URL(fileURLWithPath: damaged))
+        XCTAssertThrowsError(try CLIPTokenizer(bpeVocabularyPath: damaged)) {
+            XCTAssertTrue("\($0)".contains("damaged.txt.gz") && "\($0)".contains("gzip"), "\($0)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import _FCSResources
 import FCSTensor
 import FoundationEssentials
 
@@ -35,21 +36,33 @@ public struct CLIPTokenizer: Sendable {
         try self.init(vocabulary: vocabulary, merges: merges, source: vocabularyPath)
     }
 
-    /// From OpenAI CLIP's `bpe_simple_vocab_16e6.txt.gz` (the vocabulary SD 1.x checkpoints use;
-    /// single-file checkpoints carry none). The vocabulary is built as CLIP's `SimpleTokenizer`
-    /// builds it: the 256 byte symbols, the same with `</w>`, one symbol per merge, the two specials.
-    public init(bpeGzipPath path: String) throws(FCSError) {
-        let lines = String(decoding: try readFile(path), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+    /// SD 1.x's vocabulary, OpenAI CLIP's `bpe_simple_vocab_16e6.txt.gz`, which is compiled into
+    /// fcs: for single-file checkpoints, which carry no tokenizer.
+    public static func openAICLIP() throws(FCSError) -> CLIPTokenizer {
+        let gzip = UnsafeRawBufferPointer(start: fcs_clip_bpe_vocabulary(), count: fcs_clip_bpe_vocabulary_size())
+        return try CLIPTokenizer(bpeMerges: try gunzipIfCompressed(gzip, source: "built-in CLIP vocabulary"),
+                                 source: "built-in CLIP vocabulary")
+    }
+
+    /// From a file in OpenAI CLIP's `bpe_simple_vocab_16e6.txt(.gz)` format. The vocabulary is
+    /// built as CLIP's `SimpleTokenizer` builds it: the 256 byte symbols, the same with `</w>`,
+    /// one symbol per merge, the two specials.
+    public init(bpeVocabularyPath path: String) throws(FCSError) {
+        try self.init(bpeMerges: try readFile(path), source: path)
+    }
+
+    private init(bpeMerges bytes: [UInt8], source: String) throws(FCSError) {
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         // CLIP keeps merges 1 ..< 49152 - 256 - 2 + 1 (line 0 is the version header)
-        guard lines.count > 48894 else { throw .format("\(path): expected CLIP's 48,894 merges, found \(max(0, lines.count - 1)) lines") }
-        let merges = try Self.parseMerges(lines[1..<48895], path: path)
+        guard lines.count > 48894 else { throw .format("\(source): expected CLIP's 48,894 merges, found \(max(0, lines.count - 1)) lines") }
+        let merges = try Self.parseMerges(lines[1..<48895], path: source)
         var symbols = BytePairEncoding.byteSymbolsInVocabularyOrder
         symbols += symbols.map { $0 + "</w>" }
         symbols += merges.map { $0.0 + $0.1 }
         symbols += [Self.startOfText, Self.endOfText]
         var vocabulary = [String: Int32](minimumCapacity: symbols.count)
         for (id, symbol) in symbols.enumerated() { vocabulary[symbol] = Int32(id) }
-        try self.init(vocabulary: vocabulary, merges: merges, source: path)
+        try self.init(vocabulary: vocabulary, merges: merges, source: source)
     }
 
     private init(vocabulary: [String: Int32], merges: [(String, String)], source: String) throws(FCSError) {
