@@ -18,15 +18,18 @@ struct BenchModels: ParsableCommand {
     @Option(help: "Latent sizes to time the UNet at (latent = image / 8).")
     var latentSizes: [Int] = [64, 32]
 
+    @Option(help: "How layers keep their weights: fp32, or fp16 widened per layer when used.")
+    var weights: WeightStorageArgument = .fp32
+
     func run() throws {
         options.apply()
         let clock = ContinuousClock()
-        print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), fp32 weights, random (seeded)")
+        print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), \(weights.rawValue) weights, random (seeded)")
         var textEncoder: CLIPTextModel!
         var unet: UNet2DConditionModel!
         let buildSeconds = clock.measure {
-            textEncoder = try? CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: 1))
-            unet = try? UNet2DConditionModel(config: UNet2DConditionModelConfig(), weights: .random(seed: 2))
+            textEncoder = try? CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: 1).storing(weights.precision))
+            unet = try? UNet2DConditionModel(config: UNet2DConditionModelConfig(), weights: .random(seed: 2).storing(weights.precision))
         }.seconds
         guard textEncoder != nil, unet != nil else { throw ValidationError("could not build the SD 1.5 networks") }
         print("build (random weights, packing): \(format(buildSeconds, 1)) s, RSS \(format(residentGiB(peak: false), 2)) GiB")
@@ -50,6 +53,12 @@ struct BenchModels: ParsableCommand {
         for (name, seconds) in rows { print("\(name.padding(width)) | \(format(seconds, 3).leftPadding(8))") }
         print("peak RSS: \(format(residentGiB(peak: true), 2)) GiB (activation arena \(format(Double(arena.reservedBytes) / Double(1 << 30), 2)) GiB)")
     }
+}
+
+enum WeightStorageArgument: String, ExpressibleByArgument, CaseIterable {
+    case fp32, fp16
+
+    var precision: WeightPrecision { self == .fp32 ? .float32 : .float16 }
 }
 
 /// Resident memory of this process from /proc/self/status: current (VmRSS) or peak (VmHWM), GiB.

@@ -44,14 +44,16 @@ public struct Conv2d: Sendable {
     public let algorithm: Algorithm
     /// Implicit GEMM: the weight as A[out, in·kh·kw] (PyTorch's order) in the GEMM's panel
     /// layout. Winograd: the 16 transformed [out, in] matrices, each so packed.
-    let packedWeight: Tensor
+    let packedWeight: StoredWeights
     let bias: Tensor?
 
     /// - Parameters:
     ///   - weight: `[out, in, kh, kw]`, the PyTorch layout.
     ///   - bias: `[out]` or nil.
     ///   - algorithm: ``Algorithm-swift.enum/automatic`` unless a test or a memory budget says otherwise.
-    public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Padding = .all(0), algorithm: Algorithm = .automatic) {
+    ///   - precision: how the packed weights are kept.
+    public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Padding = .all(0), algorithm: Algorithm = .automatic,
+                precision: WeightPrecision = .float32) {
         precondition(weight.rank == 4 && stride >= 1, "Conv2d: weight must be [out, in, kh, kw]")
         (outChannels, inChannels, kernelHeight, kernelWidth) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
         precondition(bias == nil || bias!.count == outChannels, "Conv2d: bias must have \(outChannels) values")
@@ -67,21 +69,24 @@ public struct Conv2d: Sendable {
             let transformed = Tensor(zeros: [16, outChannels, inChannels])
             fcs_winograd_weight_transform(source.data, outChannels, inChannels, transformed.data)
             let packedSize = fcs_conv_gemm_packed_size(outChannels, inChannels)
-            packedWeight = Tensor(zeros: [16 * packedSize])
+            let packed = Tensor(zeros: [16 * packedSize])
             for xi in 0..<16 {
                 fcs_conv_gemm_pack_weight(transformed.data + xi * outChannels * inChannels, outChannels, inChannels,
-                                          packedWeight.data + xi * packedSize)
+                                          packed.data + xi * packedSize)
             }
+            packedWeight = StoredWeights(packed, precision: precision)
         } else {
             let k = inChannels * kernelHeight * kernelWidth
-            packedWeight = Tensor(zeros: [fcs_conv_gemm_packed_size(outChannels, k)])
-            fcs_conv_gemm_pack_weight(source.data, outChannels, k, packedWeight.data)
+            let packed = Tensor(zeros: [fcs_conv_gemm_packed_size(outChannels, k)])
+            fcs_conv_gemm_pack_weight(source.data, outChannels, k, packed.data)
+            packedWeight = StoredWeights(packed, precision: precision)
         }
     }
 
     /// Convenience: symmetric padding.
-    public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int, algorithm: Algorithm = .automatic) {
-        self.init(weight: weight, bias: bias, stride: stride, padding: .all(padding), algorithm: algorithm)
+    public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int, algorithm: Algorithm = .automatic,
+                precision: WeightPrecision = .float32) {
+        self.init(weight: weight, bias: bias, stride: stride, padding: .all(padding), algorithm: algorithm, precision: precision)
     }
 
     /// The output shape for an input shape `[N, C, H, W]`.
@@ -118,6 +123,7 @@ public struct Conv2d: Sendable {
         let plane = paddedHeight * paddedWidth, taps = kernelHeight * kernelWidth
         let (m, n, k) = (outChannels, outHeight * outWidth, inChannels * taps)
         precondition(inChannels * plane < Int(Int32.max), "Conv2d: input too large for 32-bit offsets")
+        let weights = packedWeight.float32(in: arena)
         // B[c·taps + tap, pixel] = padded[c·plane + i·Wp + j + (oy·s)·Wp + ox·s]
         let kOffset = arena.scratchInt32(k), nOffset = arena.scratchInt32(n)
         for c in 0..<inChannels {
@@ -149,10 +155,10 @@ public struct Conv2d: Sendable {
             guard start < end else { return }
             let buffer = scratch + part * scratchSize
             if splitColumns {
-                fcs_conv_gemm(m, end - start, k, packedWeight.data, source, kOffset, nOffset + start,
+                fcs_conv_gemm(m, end - start, k, weights, source, kOffset, nOffset + start,
                               result + start, n, bias == nil ? 0 : 1, buffer)
             } else {
-                fcs_conv_gemm(end - start, n, k, packedWeight.data + start * k, source, kOffset, nOffset,
+                fcs_conv_gemm(end - start, n, k, weights + start * k, source, kOffset, nOffset,
                               result + start * n, n, bias == nil ? 0 : 1, buffer)
             }
         }
@@ -179,6 +185,7 @@ public struct Conv2d: Sendable {
         let scratchSize = fcs_conv_gemm_scratch_size()
         let gemmScratch = arena.scratch(parts * scratchSize)
         let packedSize = fcs_conv_gemm_packed_size(outChannels, inChannels)
+        let weights = packedWeight.float32(in: arena)
         var row0 = 0
         while row0 < tileRows {
             let rows = min(chunkRows, tileRows - row0), tiles = rows * tileCols
@@ -189,7 +196,7 @@ public struct Conv2d: Sendable {
             }
             ComputeThreads.run(maxParts: parts) { part, parts in
                 for xi in ComputeThreads.partRange(16, part: part, parts: parts) {
-                    fcs_conv_gemm(outChannels, tiles, inChannels, packedWeight.data + xi * packedSize, v + xi * inChannels * tiles,
+                    fcs_conv_gemm(outChannels, tiles, inChannels, weights + xi * packedSize, v + xi * inChannels * tiles,
                                   kOffset, nOffset, m + xi * outChannels * tiles, tiles, 0, gemmScratch + part * scratchSize)
                 }
             }

@@ -3,14 +3,15 @@ public struct Linear: Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
     /// `[out, in]`, the PyTorch layout (used as a transposed GEMM operand; no repacking needed).
-    let weight: Tensor
+    let weight: StoredWeights
     let bias: Tensor?
 
-    public init(weight: Tensor, bias: Tensor?) {
+    public init(weight: Tensor, bias: Tensor?, precision: WeightPrecision = .float32) {
         precondition(weight.rank == 2, "Linear: weight must be [out, in]")
         (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
         precondition(bias == nil || bias!.count == outFeatures, "Linear: bias must have \(outFeatures) values")
-        self.weight = weight.isContiguous ? weight : Tensor(shape: weight.shape, values: weight.toArray())
+        self.weight = StoredWeights(weight.isContiguous ? weight : Tensor(shape: weight.shape, values: weight.toArray()),
+                                    precision: precision)
         self.bias = bias
     }
 
@@ -22,8 +23,10 @@ public struct Linear: Sendable {
         if let bias {
             for r in 0..<rows { (out.data + r * outFeatures).update(from: bias.data, count: outFeatures) }
         }
-        Gemm.multiply(transposeB: true, m: rows, n: outFeatures, k: inFeatures, a: x.data, lda: inFeatures,
-                      b: weight.data, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: out.data, ldc: outFeatures)
+        arena.scope {
+            Gemm.multiply(transposeB: true, m: rows, n: outFeatures, k: inFeatures, a: x.data, lda: inFeatures,
+                          b: weight.float32(in: arena), ldb: inFeatures, beta: bias == nil ? 0 : 1, c: out.data, ldc: outFeatures)
+        }
         return out
     }
 }

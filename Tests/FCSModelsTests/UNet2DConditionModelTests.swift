@@ -80,3 +80,18 @@ extension UNet2DConditionModelTests {
         XCTAssertEqual(out, b(sample, timestep: 10, encoderHiddenStates: text, in: arena).toArray())
     }
 }
+
+extension UNet2DConditionModelTests {
+    /// float16-stored weights: the same network up to float16 rounding of the weights.
+    func test_float16StoredWeights_stayCloseToFloat32() throws {
+        let weights = WeightReader(file: try SafeTensorsFile(path: fixtures + "/unet/diffusion_pytorch_model.safetensors"))
+        let half = try UNet2DConditionModel(config: try config(), weights: weights.storing(.float16))
+        let reference = try SafeTensorsFile(path: fixtures + "/reference.safetensors")
+        let out = half(try reference.tensor("unet.b2.sample"), timestep: 500,
+                       encoderHiddenStates: try reference.tensor("text_encoder.last_hidden_state"), in: ScratchArena())
+        let expected = try reference.tensor("unet.b2.t500.out")
+        let error = maxError(out, expected), scale = expected.toArray().map(abs).max()!
+        XCTAssertLessThanOrEqual(error, 1e-2 * scale)
+        XCTAssertGreaterThan(error, 0, "float16 storage should round the weights")
+    }
+}

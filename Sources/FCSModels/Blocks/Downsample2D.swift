@@ -6,9 +6,8 @@ struct Downsample2D: Sendable {
     let conv: Conv2d
 
     init(_ weights: WeightReader, channels: Int, padding: Int) throws(FCSError) {
-        conv = Conv2d(weight: try weights.tensor("conv.weight", shape: [channels, channels, 3, 3]),
-                      bias: try weights.tensor("conv.bias", shape: [channels]), stride: 2,
-                      padding: padding == 0 ? Conv2d.Padding(top: 0, bottom: 1, left: 0, right: 1) : .all(padding))
+        conv = try weights.conv2d("conv", in: channels, out: channels, kernel: 3, stride: 2,
+                                  padding: padding == 0 ? Conv2d.Padding(top: 0, bottom: 1, left: 0, right: 1) : .all(padding))
     }
 
     func callAsFunction(_ hiddenStates: Tensor, in arena: ScratchArena) -> Tensor { conv(hiddenStates, in: arena) }

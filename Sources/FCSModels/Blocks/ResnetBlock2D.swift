@@ -11,15 +11,16 @@ struct ResnetBlock2D: Sendable {
     let convShortcut: Conv2d?  // conv_shortcut
     let outputScaleFactor: Float
 
+    /// - Parameter convAlgorithm: for the 3×3 convolutions; models pass
+    ///   `.preferred(forOutputSize:)` for the resolution the block runs at.
     init(_ weights: WeightReader, inChannels: Int, outChannels: Int, tembChannels: Int?, groups: Int, eps: Float,
-         outputScaleFactor: Float = 1) throws(FCSError) {
+         outputScaleFactor: Float = 1, convAlgorithm: Conv2d.Algorithm = .automatic) throws(FCSError) {
         func groupNorm(_ name: String, _ channels: Int) throws(FCSError) -> GroupNorm {
             GroupNorm(groups: groups, weight: try weights.tensor(name + ".weight", shape: [channels]),
                       bias: try weights.tensor(name + ".bias", shape: [channels]), eps: eps)
         }
         func conv(_ name: String, _ inputs: Int, kernel: Int) throws(FCSError) -> Conv2d {
-            Conv2d(weight: try weights.tensor(name + ".weight", shape: [outChannels, inputs, kernel, kernel]),
-                   bias: try weights.tensor(name + ".bias", shape: [outChannels]), padding: kernel / 2)
+            try weights.conv2d(name, in: inputs, out: outChannels, kernel: kernel, padding: .all(kernel / 2), algorithm: convAlgorithm)
         }
         norm1 = try groupNorm("norm1", inChannels)
         conv1 = try conv("conv1", inChannels, kernel: 3)

@@ -5,8 +5,7 @@ struct Upsample2D: Sendable {
     let conv: Conv2d
 
     init(_ weights: WeightReader, channels: Int) throws(FCSError) {
-        conv = Conv2d(weight: try weights.tensor("conv.weight", shape: [channels, channels, 3, 3]),
-                      bias: try weights.tensor("conv.bias", shape: [channels]), padding: 1)
+        conv = try weights.conv2d("conv", in: channels, out: channels, kernel: 3, padding: .all(1))
     }
 
     func callAsFunction(_ hiddenStates: Tensor, in arena: ScratchArena) -> Tensor {

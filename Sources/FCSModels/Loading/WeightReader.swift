@@ -15,27 +15,35 @@ public struct WeightReader: Sendable {
 
     let source: Source
     let prefix: String
+    /// How the layers built through this reader keep their weights.
+    public let precision: WeightPrecision
 
     /// - Parameter names: diffusers name → file key, for files in another layout; nil when the
     ///   file's keys are the diffusers names.
     public init(file: SafeTensorsFile, prefix: String = "", names: [String: String]? = nil) {
-        self.init(source: .file(file, names: names), prefix: prefix)
+        self.init(source: .file(file, names: names), prefix: prefix, precision: .float32)
     }
 
     /// Random weights, uniform in ±`scale`·√3 (standard deviation `scale`), seeded per tensor
     /// name, so a model of any config can be built and timed without a checkpoint.
     public static func random(seed: UInt64, scale: Float = 0.02) -> WeightReader {
-        WeightReader(source: .random(seed: seed, scale: scale), prefix: "")
+        WeightReader(source: .random(seed: seed, scale: scale), prefix: "", precision: .float32)
     }
 
-    private init(source: Source, prefix: String) {
+    private init(source: Source, prefix: String, precision: WeightPrecision) {
         self.source = source
         self.prefix = prefix
+        self.precision = precision
+    }
+
+    /// The same reader, building layers that keep their weights in `precision`.
+    public func storing(_ precision: WeightPrecision) -> WeightReader {
+        WeightReader(source: source, prefix: prefix, precision: precision)
     }
 
     /// The reader for a sub-module: `scoped("encoder.layers.0")` reads `encoder.layers.0.…`.
     public func scoped(_ name: String) -> WeightReader {
-        WeightReader(source: source, prefix: prefix + name + ".")
+        WeightReader(source: source, prefix: prefix + name + ".", precision: precision)
     }
 
     /// Whether the tensor `name` (relative to this scope) exists.
@@ -83,7 +91,15 @@ public struct WeightReader: Sendable {
     /// `nn.Linear` weights `[out, in]` and bias `[out]`.
     public func linear(_ name: String, in inFeatures: Int, out outFeatures: Int, bias: Bool = true) throws(FCSError) -> Linear {
         Linear(weight: try tensor(name + ".weight", shape: [outFeatures, inFeatures]),
-               bias: bias ? try tensor(name + ".bias", shape: [outFeatures]) : nil)
+               bias: bias ? try tensor(name + ".bias", shape: [outFeatures]) : nil, precision: precision)
+    }
+
+    /// `nn.Conv2d` weights `[out, in, k, k]` and bias `[out]`.
+    public func conv2d(_ name: String, in inChannels: Int, out outChannels: Int, kernel: Int, stride: Int = 1,
+                       padding: Conv2d.Padding, algorithm: Conv2d.Algorithm = .automatic) throws(FCSError) -> Conv2d {
+        Conv2d(weight: try tensor(name + ".weight", shape: [outChannels, inChannels, kernel, kernel]),
+               bias: try tensor(name + ".bias", shape: [outChannels]), stride: stride, padding: padding,
+               algorithm: algorithm, precision: precision)
     }
 
     /// `nn.LayerNorm` weight and bias `[features]`.

@@ -8,13 +8,15 @@ struct DownBlock2D: Sendable {
     let attentions: [Transformer2DModel]  // empty for DownBlock2D
     let downsampler: Downsample2D?        // downsamplers.0
 
+    /// - Parameter size: the nominal side of the block's feature maps (for choosing conv algorithms).
     init(_ weights: WeightReader, inChannels: Int, outChannels: Int, tembChannels: Int, layers: Int, addDownsample: Bool,
-         crossAttention: UNet2DConditionModel.CrossAttention?, config: UNet2DConditionModelConfig) throws(FCSError) {
+         size: Int, crossAttention: UNet2DConditionModel.CrossAttention?, config: UNet2DConditionModelConfig) throws(FCSError) {
         var resnets: [ResnetBlock2D] = [], attentions: [Transformer2DModel] = []
         for i in 0..<layers {
             resnets.append(try ResnetBlock2D(weights.scoped("resnets.\(i)"), inChannels: i == 0 ? inChannels : outChannels,
                                              outChannels: outChannels, tembChannels: tembChannels,
-                                             groups: config.normNumGroups, eps: config.normEps))
+                                             groups: config.normNumGroups, eps: config.normEps,
+                                             convAlgorithm: .preferred(forOutputSize: size)))
             if let crossAttention {
                 attentions.append(try crossAttention.transformer(weights.scoped("attentions.\(i)"), channels: outChannels))
             }

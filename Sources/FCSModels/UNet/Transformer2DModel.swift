@@ -22,10 +22,8 @@ struct Transformer2DModel: Sendable {
             projIn = .linear(try weights.linear("proj_in", in: inChannels, out: inner))
             projOut = .linear(try weights.linear("proj_out", in: inner, out: inChannels))
         } else {
-            projIn = .convolution(Conv2d(weight: try weights.tensor("proj_in.weight", shape: [inner, inChannels, 1, 1]),
-                                         bias: try weights.tensor("proj_in.bias", shape: [inner])))
-            projOut = .convolution(Conv2d(weight: try weights.tensor("proj_out.weight", shape: [inChannels, inner, 1, 1]),
-                                          bias: try weights.tensor("proj_out.bias", shape: [inChannels])))
+            projIn = .convolution(try weights.conv2d("proj_in", in: inChannels, out: inner, kernel: 1, padding: .all(0)))
+            projOut = .convolution(try weights.conv2d("proj_out", in: inner, out: inChannels, kernel: 1, padding: .all(0)))
         }
         var blocks: [BasicTransformerBlock] = []
         for i in 0..<layers {

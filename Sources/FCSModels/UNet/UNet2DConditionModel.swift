@@ -36,8 +36,7 @@ public struct UNet2DConditionModel: Sendable {
             throw .format("unet config: only SD 1.x-shaped UNets are supported (silu, UNetMidBlock2DCrossAttn, one block type per level)")
         }
         let timeEmbedDim = channels[0] * 4
-        convIn = Conv2d(weight: try weights.tensor("conv_in.weight", shape: [channels[0], config.inChannels, 3, 3]),
-                        bias: try weights.tensor("conv_in.bias", shape: [channels[0]]), padding: 1)
+        convIn = try weights.conv2d("conv_in", in: config.inChannels, out: channels[0], kernel: 3, padding: .all(1))
         timeEmbedding = try TimestepEmbedding(weights.scoped("time_embedding"), inChannels: channels[0], timeEmbedDim: timeEmbedDim)
 
         func crossAttention(_ type: String, level: Int, known: [String]) throws(FCSError) -> CrossAttention? {
@@ -49,12 +48,12 @@ public struct UNet2DConditionModel: Sendable {
             downBlocks.append(try DownBlock2D(
                 weights.scoped("down_blocks.\(level)"), inChannels: level == 0 ? channels[0] : channels[level - 1],
                 outChannels: channels[level], tembChannels: timeEmbedDim, layers: config.layersPerBlock,
-                addDownsample: level < levels - 1,
+                addDownsample: level < levels - 1, size: config.sampleSize >> level,
                 crossAttention: try crossAttention(type, level: level, known: ["CrossAttnDownBlock2D", "DownBlock2D"]), config: config))
         }
         self.downBlocks = downBlocks
         midBlock = try UNetMidBlock2DCrossAttn(weights.scoped("mid_block"), channels: channels[levels - 1], tembChannels: timeEmbedDim,
-                                               crossAttention: CrossAttention(heads: config.heads(level: levels - 1), config: config),
+                                               size: config.sampleSize >> (levels - 1), crossAttention: CrossAttention(heads: config.heads(level: levels - 1), config: config),
                                                config: config)
         let reversed = Array(channels.reversed())
         var upBlocks: [UpBlock2D] = []
@@ -62,15 +61,14 @@ public struct UNet2DConditionModel: Sendable {
             upBlocks.append(try UpBlock2D(
                 weights.scoped("up_blocks.\(i)"), inChannels: reversed[min(i + 1, levels - 1)],
                 prevOutputChannels: i == 0 ? reversed[0] : reversed[i - 1], outChannels: reversed[i], tembChannels: timeEmbedDim,
-                layers: config.layersPerBlock + 1, addUpsample: i < levels - 1,
+                layers: config.layersPerBlock + 1, addUpsample: i < levels - 1, size: config.sampleSize >> (levels - 1 - i),
                 crossAttention: try crossAttention(type, level: levels - 1 - i, known: ["CrossAttnUpBlock2D", "UpBlock2D"]),
                 config: config))
         }
         self.upBlocks = upBlocks
         convNormOut = GroupNorm(groups: config.normNumGroups, weight: try weights.tensor("conv_norm_out.weight", shape: [channels[0]]),
                                 bias: try weights.tensor("conv_norm_out.bias", shape: [channels[0]]), eps: config.normEps)
-        convOut = Conv2d(weight: try weights.tensor("conv_out.weight", shape: [config.outChannels, channels[0], 3, 3]),
-                         bias: try weights.tensor("conv_out.bias", shape: [config.outChannels]), padding: 1)
+        convOut = try weights.conv2d("conv_out", in: channels[0], out: config.outChannels, kernel: 3, padding: .all(1))
     }
 
     /// ε_θ(x_t, t, c) with one timestep for the whole batch.

@@ -6,13 +6,15 @@ struct UNetMidBlock2DCrossAttn: Sendable {
     let resnets: [ResnetBlock2D]
     let attentions: [Transformer2DModel]
 
-    init(_ weights: WeightReader, channels: Int, tembChannels: Int, crossAttention: UNet2DConditionModel.CrossAttention,
+    /// - Parameter size: the nominal side of the feature maps (for choosing conv algorithms).
+    init(_ weights: WeightReader, channels: Int, tembChannels: Int, size: Int, crossAttention: UNet2DConditionModel.CrossAttention,
          config: UNet2DConditionModelConfig) throws(FCSError) {
         var resnets: [ResnetBlock2D] = []
         for i in 0..<2 {
             resnets.append(try ResnetBlock2D(weights.scoped("resnets.\(i)"), inChannels: channels, outChannels: channels,
                                              tembChannels: tembChannels, groups: config.normNumGroups, eps: config.normEps,
-                                             outputScaleFactor: config.midBlockScaleFactor))
+                                             outputScaleFactor: config.midBlockScaleFactor,
+                                             convAlgorithm: .preferred(forOutputSize: size)))
         }
         self.resnets = resnets
         attentions = [try crossAttention.transformer(weights.scoped("attentions.0"), channels: channels)]

@@ -11,15 +11,18 @@ struct UpBlock2D: Sendable {
 
     /// Channel bookkeeping as diffusers' `get_up_block`: resnet i reads `prevOutputChannels`
     /// (i = 0) or `outChannels`, plus the skip's channels (`inChannels` for the last resnet).
+    /// - Parameter size: the nominal side of the block's feature maps before upsampling.
     init(_ weights: WeightReader, inChannels: Int, prevOutputChannels: Int, outChannels: Int, tembChannels: Int, layers: Int,
-         addUpsample: Bool, crossAttention: UNet2DConditionModel.CrossAttention?, config: UNet2DConditionModelConfig) throws(FCSError) {
+         addUpsample: Bool, size: Int, crossAttention: UNet2DConditionModel.CrossAttention?,
+         config: UNet2DConditionModelConfig) throws(FCSError) {
         var resnets: [ResnetBlock2D] = [], attentions: [Transformer2DModel] = []
         for i in 0..<layers {
             let skipChannels = i == layers - 1 ? inChannels : outChannels
             let resnetInChannels = i == 0 ? prevOutputChannels : outChannels
             resnets.append(try ResnetBlock2D(weights.scoped("resnets.\(i)"), inChannels: resnetInChannels + skipChannels,
                                              outChannels: outChannels, tembChannels: tembChannels,
-                                             groups: config.normNumGroups, eps: config.normEps))
+                                             groups: config.normNumGroups, eps: config.normEps,
+                                             convAlgorithm: .preferred(forOutputSize: size)))
             if let crossAttention {
                 attentions.append(try crossAttention.transformer(weights.scoped("attentions.\(i)"), channels: outChannels))
             }
