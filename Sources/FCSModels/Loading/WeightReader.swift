@@ -17,6 +17,13 @@ public struct WeightReader: Sendable {
     let prefix: String
     /// How the layers built through this reader keep their weights.
     public let precision: WeightPrecision
+    /// The keys read so far, shared by every scoped copy, for ``unreadTensors()``.
+    private let readKeys: ReadKeys
+
+    /// Collects the file keys the layers asked for (model construction is single-threaded).
+    final class ReadKeys: @unchecked Sendable {
+        var keys: Set<String> = []
+    }
 
     /// - Parameter names: diffusers name → file key, for files in another layout; nil when the
     ///   file's keys are the diffusers names.
@@ -30,20 +37,30 @@ public struct WeightReader: Sendable {
         WeightReader(source: .random(seed: seed, scale: scale), prefix: "", precision: .float32)
     }
 
-    private init(source: Source, prefix: String, precision: WeightPrecision) {
+    private init(source: Source, prefix: String, precision: WeightPrecision, readKeys: ReadKeys = ReadKeys()) {
         self.source = source
         self.prefix = prefix
         self.precision = precision
+        self.readKeys = readKeys
     }
 
     /// The same reader, building layers that keep their weights in `precision`.
     public func storing(_ precision: WeightPrecision) -> WeightReader {
-        WeightReader(source: source, prefix: prefix, precision: precision)
+        WeightReader(source: source, prefix: prefix, precision: precision, readKeys: readKeys)
     }
 
     /// The reader for a sub-module: `scoped("encoder.layers.0")` reads `encoder.layers.0.…`.
     public func scoped(_ name: String) -> WeightReader {
-        WeightReader(source: source, prefix: prefix + name + ".", precision: precision)
+        WeightReader(source: source, prefix: prefix + name + ".", precision: precision, readKeys: readKeys)
+    }
+
+    /// The tensors of the file (of this component, for a single-file checkpoint) that no layer
+    /// has read: after building a model, anything here means the file is not the model the
+    /// config describes.
+    public func unreadTensors() -> [String] {
+        guard case .file(let file, let names) = source else { return [] }
+        let keys = names.map { Array($0.values) } ?? file.names
+        return keys.filter { !readKeys.keys.contains($0) }.sorted()
     }
 
     /// Whether the tensor `name` (relative to this scope) exists.
@@ -85,6 +102,7 @@ public struct WeightReader: Sendable {
         guard stored == shape else {
             throw .format("\(file.path): tensor \(key) has shape \(info.shape), expected \(shape)")
         }
+        readKeys.keys.insert(key)
         return try file.tensor(key).reshaped(shape)
     }
 

@@ -1,0 +1,106 @@
+import FCSTensor
+import FoundationEssentials
+
+/// The networks of a Stable Diffusion 1.x model, loaded once and shared (read-only) by every
+/// sampling call.
+public struct StableDiffusion: Sendable {
+    public let tokenizer: CLIPTokenizer
+    public let textEncoder: CLIPTextModel
+    public let unet: UNet2DConditionModel
+
+    /// Which weight files of a diffusers folder to read.
+    public enum Variant: Sendable {
+        /// `….safetensors` if the folder has it, else the `fp16` variant.
+        case automatic
+        /// `….fp16.safetensors` (half the download; loads straight into float16 storage).
+        case fp16
+        /// `….safetensors` only.
+        case fp32
+    }
+
+    public struct LoadOptions: Sendable {
+        public var variant: Variant = .automatic
+        /// How layers keep their weights (``WeightPrecision/float16`` halves the memory).
+        public var precision: WeightPrecision = .float32
+        /// For single-file checkpoints: a diffusers folder whose `*/config.json` and `tokenizer/`
+        /// describe the model, as diffusers' `from_single_file(config:)`. nil: SD 1.5's configs
+        /// and the CLIP vocabulary built into fcs.
+        public var configFolder: String?
+        public init() {}
+    }
+
+    /// Loads a model from a diffusers folder, a single-file checkpoint or a hub-cache name
+    /// (see ``ModelLocation/resolve(_:environment:)``).
+    /// - Throws: `.io` / `.format` naming the file and the problem: missing files, pickle
+    ///   checkpoints, and weights that do not fit the config — missing, mis-shaped or left over.
+    public static func load(_ reference: String, options: LoadOptions = LoadOptions()) throws(FCSError) -> StableDiffusion {
+        switch try ModelLocation.resolve(reference) {
+        case .diffusersFolder(let folder): try loadFolder(folder, options: options)
+        case .singleFile(let path): try loadSingleFile(path, options: options)
+        }
+    }
+
+    private static func loadFolder(_ folder: String, options: LoadOptions) throws(FCSError) -> StableDiffusion {
+        func weights(_ component: String, base: String) throws(FCSError) -> WeightReader {
+            let full = "\(folder)/\(component)/\(base).safetensors", half = "\(folder)/\(component)/\(base).fp16.safetensors"
+            let candidates = switch options.variant {
+            case .automatic: [full, half]
+            case .fp16: [half]
+            case .fp32: [full]
+            }
+            guard let path = candidates.first(where: { fileKind($0) == .file }) else {
+                throw .io("\(folder)/\(component): no \(candidates.map { String($0.split(separator: "/").last!) }.joined(separator: " or ")) (pickle .bin weights are never loaded)")
+            }
+            return WeightReader(file: try SafeTensorsFile(path: path)).storing(options.precision)
+        }
+        let tokenizer = try CLIPTokenizer(vocabularyPath: "\(folder)/tokenizer/vocab.json", mergesPath: "\(folder)/tokenizer/merges.txt")
+        let textWeights = try weights("text_encoder", base: "model")
+        let textEncoder = try CLIPTextModel(config: try decodeConfig("\(folder)/text_encoder/config.json"), weights: textWeights)
+        let unetWeights = try weights("unet", base: "diffusion_pytorch_model")
+        let unet = try UNet2DConditionModel(config: try decodeConfig("\(folder)/unet/config.json"), weights: unetWeights)
+        for (reader, component) in [(textWeights, "text_encoder"), (unetWeights, "unet")] {
+            try rejectLeftovers(reader, "\(folder)/\(component)")
+        }
+        return StableDiffusion(tokenizer: tokenizer, textEncoder: textEncoder, unet: unet)
+    }
+
+    /// An original SD 1.x checkpoint, with SD 1.5's configs and the CLIP vocabulary built into
+    /// fcs unless `options.configFolder` says otherwise.
+    private static func loadSingleFile(_ path: String, options: LoadOptions) throws(FCSError) -> StableDiffusion {
+        let file = try SafeTensorsFile(path: path)
+        var unetConfig = UNet2DConditionModelConfig(), textConfig = CLIPTextConfig()
+        let tokenizer: CLIPTokenizer
+        if let folder = options.configFolder {
+            unetConfig = try decodeConfig("\(folder)/unet/config.json")
+            textConfig = try decodeConfig("\(folder)/text_encoder/config.json")
+            tokenizer = try CLIPTokenizer(vocabularyPath: "\(folder)/tokenizer/vocab.json", mergesPath: "\(folder)/tokenizer/merges.txt")
+        } else {
+            tokenizer = try CLIPTokenizer.openAICLIP()
+        }
+        let textWeights = SingleFileCheckpoint.weights(file, component: .textEncoder).storing(options.precision)
+        let unetWeights = SingleFileCheckpoint.weights(file, component: .unet, layersPerBlock: unetConfig.layersPerBlock)
+            .storing(options.precision)
+        let model = StableDiffusion(tokenizer: tokenizer,
+                                    textEncoder: try CLIPTextModel(config: textConfig, weights: textWeights),
+                                    unet: try UNet2DConditionModel(config: unetConfig, weights: unetWeights))
+        for reader in [textWeights, unetWeights] { try rejectLeftovers(reader, path) }
+        return model
+    }
+
+    private static func decodeConfig<Config: Decodable>(_ path: String) throws(FCSError) -> Config {
+        let bytes = try readFile(path)
+        do {
+            return try JSONDecoder().decode(Config.self, from: Data(bytes))
+        } catch {
+            throw .format("\(path): not a valid \(Config.self) (\(error))")
+        }
+    }
+
+    /// Tensors no layer read mean the file holds another model than its config describes.
+    private static func rejectLeftovers(_ weights: WeightReader, _ source: String) throws(FCSError) {
+        let unread = weights.unreadTensors().filter { !$0.hasSuffix("position_ids") }
+        guard unread.isEmpty else {
+            throw .format("\(source): \(unread.count) tensor(s) the config has no place for, e.g. \(unread.prefix(3).joined(separator: ", "))")
+        }
+    }
+}

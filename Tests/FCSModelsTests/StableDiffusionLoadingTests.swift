@@ -1,0 +1,112 @@
+import FCSModels
+import FCSTensor
+import Foundation
+import XCTest
+
+/// Loading whole models: diffusers folder (fp32 and fp16 files), single file, hub cache, refusals.
+final class StableDiffusionLoadingTests: XCTestCase {
+    private var tinySD: String { Bundle.module.resourcePath! + "/Fixtures/tiny-sd" }
+    private var temporary: URL!
+
+    override func setUpWithError() throws {
+        temporary = FileManager.default.temporaryDirectory.appendingPathComponent("fcs-loading-\(UUID())")
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temporary) }
+
+    /// ε for the reference inputs at t = 500 and its largest difference from diffusers.
+    private func epsilonError(_ model: StableDiffusion) throws -> (error: Float, scale: Float) {
+        let reference = try SafeTensorsFile(path: tinySD + "/reference.safetensors")
+        let arena = ScratchArena()
+        let ids = try reference.tensor("text_encoder.input_ids")
+        let rows = (0..<2).map { b in (0..<77).map { Int32(ids.data[b * 77 + $0]) } }
+        let text = try model.textEncoder(rows, in: arena)
+        let out = model.unet(try reference.tensor("unet.b2.sample"), timestep: 500, encoderHiddenStates: text, in: arena).toArray()
+        let expected = try reference.tensor("unet.b2.t500.out").toArray()
+        return (zip(out, expected).map { abs($0 - $1) }.max()!, expected.map(abs).max()!)
+    }
+
+    func test_diffusersFolder_loadsAndMatchesDiffusers() throws {
+        let model = try StableDiffusion.load(tinySD)
+        XCTAssertLessThanOrEqual(try epsilonError(model).error, 1e-4)
+        XCTAssertEqual(model.tokenizer("a photograph of an astronaut riding a horse").count, 77)
+    }
+
+    func test_fp16VariantFiles_loadIntoFloat16Storage() throws {
+        var options = StableDiffusion.LoadOptions()
+        options.variant = .fp16
+        options.precision = .float16
+        XCTAssertThrowsError(try StableDiffusion.load(tinySD, options: options)) {  // the text encoder has no fp16 file
+            XCTAssertTrue("\($0)".contains("text_encoder") && "\($0)".contains("model.fp16.safetensors"), "\($0)")
+        }
+        let folder = temporary.appendingPathComponent("half")
+        try FileManager.default.copyItem(atPath: tinySD, toPath: folder.path)
+        try FileManager.default.removeItem(atPath: folder.path + "/unet/diffusion_pytorch_model.safetensors")
+        options.variant = .automatic  // the unet folder now only has the fp16 file: automatic takes it
+        let model = try StableDiffusion.load(folder.path, options: options)
+        let (error, scale) = try epsilonError(model)
+        XCTAssertLessThanOrEqual(error, 1e-2 * scale)
+    }
+
+    func test_singleFile_withItsConfigFolder_equalsTheFolder() throws {
+        var options = StableDiffusion.LoadOptions()
+        options.configFolder = tinySD
+        let single = try StableDiffusion.load(tinySD + "/tiny-sd.safetensors", options: options)
+        XCTAssertLessThanOrEqual(try epsilonError(single).error, 1e-4)
+        // without configs it is taken for SD 1.5, which the tiny file is not: a clear error
+        XCTAssertThrowsError(try StableDiffusion.load(tinySD + "/tiny-sd.safetensors")) {
+            XCTAssertTrue("\($0)".contains("tiny-sd.safetensors") && "\($0)".contains("shape"), "\($0)")
+        }
+    }
+
+    func test_hubCacheName_resolvesToTheSnapshot() throws {
+        let repository = temporary.appendingPathComponent("hub/models--fcs-tests--tiny-sd")
+        try FileManager.default.createDirectory(at: repository.appendingPathComponent("snapshots"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: repository.appendingPathComponent("refs"), withIntermediateDirectories: true)
+        try "0123abcd\n".write(to: repository.appendingPathComponent("refs/main"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: repository.path + "/snapshots/0123abcd", withDestinationPath: tinySD)
+        let environment = ["HF_HUB_CACHE": temporary.path + "/hub"]
+        XCTAssertEqual(try ModelLocation.resolve("fcs-tests/tiny-sd", environment: { environment[$0] }),
+                       .diffusersFolder(repository.path + "/snapshots/0123abcd"))
+        XCTAssertThrowsError(try ModelLocation.resolve("fcs-tests/absent", environment: { environment[$0] })) {
+            XCTAssertTrue("\($0)".contains("fcs fetch fcs-tests/absent") && "\($0)".contains(self.temporary.path), "\($0)")
+        }
+        // HF_HOME and the default location, as huggingface_hub finds them
+        XCTAssertThrowsError(try ModelLocation.resolve("a/b", environment: { ["HF_HOME": "/x"][$0] })) {
+            XCTAssertTrue("\($0)".contains("/x/hub"), "\($0)")
+        }
+        XCTAssertThrowsError(try ModelLocation.resolve("a/b", environment: { ["HOME": "/home/u"][$0] })) {
+            XCTAssertTrue("\($0)".contains("/home/u/.cache/huggingface/hub"), "\($0)")
+        }
+    }
+
+    func test_pickleAndMissingModels_areRefusedWithReasons() throws {
+        for name in ["sd-v1-5.ckpt", "model.bin", "weights.pt"] {
+            XCTAssertThrowsError(try StableDiffusion.load(temporary.path + "/" + name)) {
+                XCTAssertEqual(($0 as? FCSError)?.code, .format)
+                XCTAssertTrue("\($0)".contains("pickle"), "\($0)")
+            }
+        }
+        XCTAssertThrowsError(try StableDiffusion.load(temporary.path + "/nothing/here")) {
+            XCTAssertEqual(($0 as? FCSError)?.code, .io)
+        }
+        XCTAssertThrowsError(try StableDiffusion.load(temporary.path)) {  // a folder, but no model_index.json
+            XCTAssertTrue("\($0)".contains("model_index.json"), "\($0)")
+        }
+    }
+
+    func test_leftoverTensors_areReported() throws {
+        let folder = temporary.appendingPathComponent("extra")
+        try FileManager.default.copyItem(atPath: tinySD, toPath: folder.path)
+        let unetPath = folder.path + "/unet/diffusion_pytorch_model.safetensors"
+        let original = try SafeTensorsFile(path: unetPath)
+        var tensors: [String: Tensor] = [:]
+        for name in original.names { tensors[name] = try original.tensor(name) }
+        tensors["down_blocks.9.resnets.0.conv1.weight"] = Tensor(zeros: [1])
+        try SafeTensorsWriter.write(tensors, to: unetPath)
+        XCTAssertThrowsError(try StableDiffusion.load(folder.path)) {
+            XCTAssertTrue("\($0)".contains("down_blocks.9.resnets.0.conv1.weight"), "\($0)")
+        }
+    }
+}
