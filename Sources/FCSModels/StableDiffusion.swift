@@ -7,6 +7,7 @@ public struct StableDiffusion: Sendable {
     public let tokenizer: CLIPTokenizer
     public let textEncoder: CLIPTextModel
     public let unet: UNet2DConditionModel
+    public let vae: AutoencoderKL
 
     /// Which weight files of a diffusers folder to read.
     public enum Variant: Sendable {
@@ -58,21 +59,24 @@ public struct StableDiffusion: Sendable {
         let textEncoder = try CLIPTextModel(config: try decodeConfig("\(folder)/text_encoder/config.json"), weights: textWeights)
         let unetWeights = try weights("unet", base: "diffusion_pytorch_model")
         let unet = try UNet2DConditionModel(config: try decodeConfig("\(folder)/unet/config.json"), weights: unetWeights)
-        for (reader, component) in [(textWeights, "text_encoder"), (unetWeights, "unet")] {
+        let vaeWeights = try weights("vae", base: "diffusion_pytorch_model")
+        let vae = try AutoencoderKL(config: try decodeConfig("\(folder)/vae/config.json"), weights: vaeWeights)
+        for (reader, component) in [(textWeights, "text_encoder"), (unetWeights, "unet"), (vaeWeights, "vae")] {
             try rejectLeftovers(reader, "\(folder)/\(component)")
         }
-        return StableDiffusion(tokenizer: tokenizer, textEncoder: textEncoder, unet: unet)
+        return StableDiffusion(tokenizer: tokenizer, textEncoder: textEncoder, unet: unet, vae: vae)
     }
 
     /// An original SD 1.x checkpoint, with SD 1.5's configs and the CLIP vocabulary built into
     /// fcs unless `options.configFolder` says otherwise.
     private static func loadSingleFile(_ path: String, options: LoadOptions) throws(FCSError) -> StableDiffusion {
         let file = try SafeTensorsFile(path: path)
-        var unetConfig = UNet2DConditionModelConfig(), textConfig = CLIPTextConfig()
+        var unetConfig = UNet2DConditionModelConfig(), textConfig = CLIPTextConfig(), vaeConfig = AutoencoderKLConfig()
         let tokenizer: CLIPTokenizer
         if let folder = options.configFolder {
             unetConfig = try decodeConfig("\(folder)/unet/config.json")
             textConfig = try decodeConfig("\(folder)/text_encoder/config.json")
+            vaeConfig = try decodeConfig("\(folder)/vae/config.json")
             tokenizer = try CLIPTokenizer(vocabularyPath: "\(folder)/tokenizer/vocab.json", mergesPath: "\(folder)/tokenizer/merges.txt")
         } else {
             tokenizer = try CLIPTokenizer.openAICLIP()
@@ -80,10 +84,13 @@ public struct StableDiffusion: Sendable {
         let textWeights = SingleFileCheckpoint.weights(file, component: .textEncoder).storing(options.precision)
         let unetWeights = SingleFileCheckpoint.weights(file, component: .unet, layersPerBlock: unetConfig.layersPerBlock)
             .storing(options.precision)
+        let vaeWeights = SingleFileCheckpoint.weights(file, component: .vae, vaeLevels: vaeConfig.blockOutChannels.count)
+            .storing(options.precision)
         let model = StableDiffusion(tokenizer: tokenizer,
                                     textEncoder: try CLIPTextModel(config: textConfig, weights: textWeights),
-                                    unet: try UNet2DConditionModel(config: unetConfig, weights: unetWeights))
-        for reader in [textWeights, unetWeights] { try rejectLeftovers(reader, path) }
+                                    unet: try UNet2DConditionModel(config: unetConfig, weights: unetWeights),
+                                    vae: try AutoencoderKL(config: vaeConfig, weights: vaeWeights))
+        for reader in [textWeights, unetWeights, vaeWeights] { try rejectLeftovers(reader, path) }
         return model
     }
 

@@ -30,6 +30,9 @@ final class StableDiffusionLoadingTests: XCTestCase {
     func test_diffusersFolder_loadsAndMatchesDiffusers() throws {
         let model = try StableDiffusion.load(tinySD)
         XCTAssertLessThanOrEqual(try epsilonError(model).error, 1e-4)
+        let reference = try SafeTensorsFile(path: tinySD + "/reference.safetensors")
+        let decoded = model.vae.decode(try reference.tensor("vae.dec.latent"), in: ScratchArena()).toArray()
+        XCTAssertLessThanOrEqual(zip(decoded, try reference.tensor("vae.dec.out").toArray()).map { abs($0 - $1) }.max()!, 1e-4)
         XCTAssertEqual(model.tokenizer("a photograph of an astronaut riding a horse").count, 77)
     }
 

@@ -10,7 +10,7 @@ struct BasicTransformerBlock: Sendable {
 
     init(_ weights: WeightReader, dim: Int, heads: Int, dimHead: Int, crossAttentionDim: Int) throws(FCSError) {
         norm1 = try weights.layerNorm("norm1", features: dim, eps: 1e-5)
-        attn1 = try Attention(weights.scoped("attn1"), queryDim: dim, crossAttentionDim: nil, heads: heads, dimHead: dimHead)
+        attn1 = try Attention(weights.scoped("attn1"), queryDim: dim, heads: heads, dimHead: dimHead)
         norm2 = try weights.layerNorm("norm2", features: dim, eps: 1e-5)
         attn2 = try Attention(weights.scoped("attn2"), queryDim: dim, crossAttentionDim: crossAttentionDim, heads: heads, dimHead: dimHead)
         norm3 = try weights.layerNorm("norm3", features: dim, eps: 1e-5)

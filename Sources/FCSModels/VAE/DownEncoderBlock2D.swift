@@ -1,0 +1,26 @@
+// Port of diffusers.models.unets.unet_2d_blocks.DownEncoderBlock2D (no time embedding, eps 1e-6):
+// resnets, then an optional Downsample2D that pads (0, 1, 0, 1) before its stride-2 convolution.
+import FCSTensor
+
+struct DownEncoderBlock2D: Sendable {
+    let resnets: [ResnetBlock2D]
+    let downsampler: Downsample2D?  // downsamplers.0
+
+    init(_ weights: WeightReader, inChannels: Int, outChannels: Int, layers: Int, groups: Int, addDownsample: Bool,
+         size: Int) throws(FCSError) {
+        var resnets: [ResnetBlock2D] = []
+        for i in 0..<layers {
+            resnets.append(try ResnetBlock2D(weights.scoped("resnets.\(i)"), inChannels: i == 0 ? inChannels : outChannels,
+                                             outChannels: outChannels, tembChannels: nil, groups: groups, eps: 1e-6,
+                                             convAlgorithm: .preferred(forOutputSize: size)))
+        }
+        self.resnets = resnets
+        downsampler = addDownsample ? try Downsample2D(weights.scoped("downsamplers.0"), channels: outChannels, padding: 0) : nil
+    }
+
+    func callAsFunction(_ hiddenStates: Tensor, in arena: ScratchArena) -> Tensor {
+        var h = hiddenStates
+        for resnet in resnets { h = resnet(h, temb: nil, in: arena) }
+        return downsampler.map { d in arena.retaining { d(h, in: arena) } } ?? h
+    }
+}

@@ -1,0 +1,26 @@
+// Port of diffusers.models.unets.unet_2d_blocks.UpDecoderBlock2D (no time embedding, eps 1e-6):
+// resnets, then an optional Upsample2D (nearest ×2 and a 3×3 convolution).
+import FCSTensor
+
+struct UpDecoderBlock2D: Sendable {
+    let resnets: [ResnetBlock2D]
+    let upsampler: Upsample2D?  // upsamplers.0
+
+    init(_ weights: WeightReader, inChannels: Int, outChannels: Int, layers: Int, groups: Int, addUpsample: Bool,
+         size: Int) throws(FCSError) {
+        var resnets: [ResnetBlock2D] = []
+        for i in 0..<layers {
+            resnets.append(try ResnetBlock2D(weights.scoped("resnets.\(i)"), inChannels: i == 0 ? inChannels : outChannels,
+                                             outChannels: outChannels, tembChannels: nil, groups: groups, eps: 1e-6,
+                                             convAlgorithm: .preferred(forOutputSize: size)))
+        }
+        self.resnets = resnets
+        upsampler = addUpsample ? try Upsample2D(weights.scoped("upsamplers.0"), channels: outChannels) : nil
+    }
+
+    func callAsFunction(_ hiddenStates: Tensor, in arena: ScratchArena) -> Tensor {
+        var h = hiddenStates
+        for resnet in resnets { h = resnet(h, temb: nil, in: arena) }
+        return upsampler.map { $0(h, in: arena) } ?? h
+    }
+}
