@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The PyTorch CPU side of `fcs bench models`: SD 1.5's text encoder and UNet built from their
+"""The PyTorch CPU side of `fcs bench models`: SD 1.5's text encoder, UNet and VAE built from their
 configs with random weights (diffusers 0.42.1, transformers 5.23), same rows and thread count.
 
     .venv-tools/bin/python tools/bench_models_torch.py [--threads 2] [--repeats 3]
@@ -9,7 +9,7 @@ import resource
 import time
 
 import torch
-from diffusers import UNet2DConditionModel
+from diffusers import AutoencoderKL, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel
 
 UNET_CONFIG = dict(
@@ -42,6 +42,9 @@ def main():
     start = time.perf_counter()
     text_encoder = CLIPTextModel(CLIPTextConfig()).eval()
     unet = UNet2DConditionModel(**UNET_CONFIG).eval()
+    vae = AutoencoderKL(block_out_channels=[128, 256, 512, 512], layers_per_block=2, latent_channels=4, norm_num_groups=32,
+                        down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4,
+                        sample_size=512).eval()
     print(f"PyTorch {torch.__version__}, {args.threads} threads, fp32 weights, random")
     print(f"build: {time.perf_counter() - start:.1f} s")
     rows = []
@@ -53,6 +56,9 @@ def main():
                 sample, text = torch.randn(batch, 4, size, size), torch.randn(batch, 77, 768)
                 seconds = median_seconds(lambda: unet(sample, 500, encoder_hidden_states=text), args.repeats)
                 rows.append((f"UNet forward {size * 8}x{size * 8}, batch {batch}", seconds))
+        image, latents = torch.randn(1, 3, 512, 512), torch.randn(1, 4, 64, 64)
+        rows.append(("VAE encode 512x512", median_seconds(lambda: vae.encode(image).latent_dist.mean, args.repeats)))
+        rows.append(("VAE decode 512x512", median_seconds(lambda: vae.decode(latents).sample, args.repeats)))
     width = max(len(name) for name, _ in rows)
     print(f"{'network':{width}} |  seconds")
     for name, seconds in rows:

@@ -9,7 +9,7 @@ import Glibc
 struct BenchModels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "Time SD 1.5's text encoder and UNet at full size (random weights, no file needed).",
+        abstract: "Time SD 1.5's text encoder, UNet and VAE at full size (random weights, no file needed).",
         discussion: "tools/bench_models_torch.py prints the same rows for diffusers on PyTorch CPU."
     )
 
@@ -27,18 +27,20 @@ struct BenchModels: ParsableCommand {
         print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), \(weights.rawValue) weights, random (seeded)")
         var textEncoder: CLIPTextModel!
         var unet: UNet2DConditionModel!
+        var vae: AutoencoderKL!
         let buildSeconds = clock.measure {
             textEncoder = try? CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: 1).storing(weights.precision))
             unet = try? UNet2DConditionModel(config: UNet2DConditionModelConfig(), weights: .random(seed: 2).storing(weights.precision))
+            vae = try? AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: 3).storing(weights.precision))
         }.seconds
-        guard textEncoder != nil, unet != nil else { throw ValidationError("could not build the SD 1.5 networks") }
+        guard textEncoder != nil, unet != nil, vae != nil else { throw ValidationError("could not build the SD 1.5 networks") }
         print("build (random weights, packing): \(format(buildSeconds, 1)) s, RSS \(format(residentGiB(peak: false), 2)) GiB")
 
         let arena = ScratchArena()
         let ids: [[Int32]] = [[49406] + [Int32](repeating: 320, count: 75) + [49407]]
         var rows: [(String, Double)] = []
         rows.append(("text encoder, 77 tokens", options.medianSeconds { arena.scope { _ = try? textEncoder(ids, in: arena) } }))
-        var random = NormalGenerator(seed: 3)
+        var random = NormalGenerator(seed: 4)
         for size in latentSizes {
             for batch in [1, 2] {
                 let sample = random.tensor([batch, 4, size, size]), text = random.tensor([batch, 77, 768])
@@ -48,10 +50,13 @@ struct BenchModels: ParsableCommand {
                 rows.append(("UNet forward \(size * 8)x\(size * 8), batch \(batch)", seconds))
             }
         }
+        let image = random.tensor([1, 3, 512, 512]), latents = random.tensor([1, 4, 64, 64])
+        rows.append(("VAE encode 512x512", options.medianSeconds { arena.scope { _ = vae.encode(image, in: arena) } }))
+        rows.append(("VAE decode 512x512", options.medianSeconds { arena.scope { _ = vae.decode(latents, in: arena) } }))
         let width = rows.map(\.0.count).max()!
         print("\("network".padding(width)) |  seconds")
         for (name, seconds) in rows { print("\(name.padding(width)) | \(format(seconds, 3).leftPadding(8))") }
-        print("peak RSS: \(format(residentGiB(peak: true), 2)) GiB (activation arena \(format(Double(arena.reservedBytes) / Double(1 << 30), 2)) GiB)")
+        print("peak RSS: \(format(residentGiB(peak: true), 2)) GiB (text encoder + UNet + VAE; activation arena \(format(Double(arena.reservedBytes) / Double(1 << 30), 2)) GiB)")
     }
 }
 

@@ -112,6 +112,11 @@ public final class ScratchArena: @unchecked Sendable {
             floatsInEarlierChunks += chunks[current].capacity
             current += 1
             used = 0
+            // Chunks past the current one hold nothing live: one too small for this request is
+            // replaced rather than skipped, so big layers do not pile up chunks at the end.
+            if current < chunks.count && chunks[current].capacity < aligned {
+                chunks[current] = Chunk(capacity: max(aligned, minimumChunkFloats))
+            }
         }
         chunks.append(Chunk(capacity: max(aligned, minimumChunkFloats)))
         used = aligned
