@@ -7,20 +7,11 @@ Each row is the median of --repeats runs after one warm-up, as a share of the sg
 (square 2048³ torch.mm) measured in the same run.
 """
 import argparse
-import time
 
 import torch
 import torch.nn.functional as F
 
-
-def median_seconds(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+from bench_timing import median_seconds
 
 
 def main():

@@ -16,6 +16,8 @@ import os
 
 from transformers import CLIPTokenizer
 
+from make_tiny_models import bytes_to_unicode
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests/FCSModelsTests/Fixtures/tokenizer")
 
@@ -35,18 +37,6 @@ PROMPTS = [
     "newline\r\nand\rcarriage", "tab\t\tand\u00a0nbsp", "MiXeD CaSe WoRdS", "photo_of_a_cat.png",
     "x" * 300, "supercalifragilisticexpialidocious", "pneumonoultramicroscopicsilicovolcanoconiosis",
 ]
-
-
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs)))
 
 
 def clip_vocabulary(merges):

@@ -33,6 +33,19 @@ struct ResnetBlock2D: Sendable {
         self.outputScaleFactor = outputScaleFactor
     }
 
+    /// `count` blocks named `resnets.0 …`, the first taking `inChannels`, the rest `outChannels`:
+    /// the resnets of diffusers' VAE blocks.
+    static func stack(_ weights: WeightReader, count: Int, inChannels: Int, outChannels: Int, tembChannels: Int?,
+                      groups: Int, eps: Float, convAlgorithm: Conv2d.Algorithm) throws(FCSError) -> [ResnetBlock2D] {
+        var resnets: [ResnetBlock2D] = []
+        for i in 0..<count {
+            resnets.append(try ResnetBlock2D(weights.scoped("resnets.\(i)"), inChannels: i == 0 ? inChannels : outChannels,
+                                             outChannels: outChannels, tembChannels: tembChannels, groups: groups, eps: eps,
+                                             convAlgorithm: convAlgorithm))
+        }
+        return resnets
+    }
+
     /// - Parameters:
     ///   - inputTensor: `[B, in, H, W]`.
     ///   - temb: `[B, tembChannels]`, or nil for blocks without a time embedding.

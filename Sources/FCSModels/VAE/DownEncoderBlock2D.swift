@@ -8,13 +8,8 @@ struct DownEncoderBlock2D: Sendable {
 
     init(_ weights: WeightReader, inChannels: Int, outChannels: Int, layers: Int, groups: Int, addDownsample: Bool,
          size: Int) throws(FCSError) {
-        var resnets: [ResnetBlock2D] = []
-        for i in 0..<layers {
-            resnets.append(try ResnetBlock2D(weights.scoped("resnets.\(i)"), inChannels: i == 0 ? inChannels : outChannels,
-                                             outChannels: outChannels, tembChannels: nil, groups: groups, eps: 1e-6,
-                                             convAlgorithm: .preferred(forOutputSize: size)))
-        }
-        self.resnets = resnets
+        resnets = try ResnetBlock2D.stack(weights, count: layers, inChannels: inChannels, outChannels: outChannels, tembChannels: nil,
+                                          groups: groups, eps: 1e-6, convAlgorithm: .preferred(forOutputSize: size))
         downsampler = addDownsample ? try Downsample2D(weights.scoped("downsamplers.0"), channels: outChannels, padding: 0) : nil
     }
 
