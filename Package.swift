@@ -9,6 +9,7 @@ let package = Package(
         // MARK: Public API
         .library(name: "FCSTensor", targets: ["FCSTensor"]),
         .library(name: "FCSModels", targets: ["FCSModels"]),
+        .library(name: "FCSSampler", targets: ["FCSSampler"]),
         .executable(name: "fcs", targets: ["FCSCommand"]),
     ],
     dependencies: [
@@ -32,6 +33,9 @@ let package = Package(
         .target(name: "_FCSResources", exclude: ["include/bpe_simple_vocab_16e6.txt.gz", "LICENSE-CLIP-vocabulary.md"]),
         .target(name: "FCSModels", dependencies: ["FCSTensor", "CZlib", "_FCSResources"]),
 
+        // MARK: Layer 3 — the constrained sampler
+        .target(name: "FCSSampler", dependencies: ["FCSModels", "FCSTensor"]),
+
         // MARK: Front ends
         .executableTarget(
             name: "FCSCommand",
@@ -52,5 +56,7 @@ let package = Package(
             dependencies: ["FCSModels"],
             resources: [.copy("Fixtures")]
         ),
+        // reads the tiny model from FCSModelsTests/Fixtures and its own fixtures by source path
+        .testTarget(name: "FCSSamplerTests", dependencies: ["FCSSampler", "FCSModels"], exclude: ["Fixtures"]),
     ]
 )

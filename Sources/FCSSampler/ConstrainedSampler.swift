@@ -1,0 +1,101 @@
+// Fast constrained sampling (Graikos, Jojic & Samaras, arXiv 2410.18804), spec §2.1 — the loop
+// of the official notebooks (cvlab-stonybrook/fast-constrained-sampling, stable-diffusion/
+// inpaint.ipynb).
+//
+// Notation: x = x_t (noisy latent), ε̃ = guided noise prediction, x̂0 = x/√ᾱ − ε̃·√((1−ᾱ)/ᾱ),
+// e = the constraint's error direction, J·e ≈ (x̂0(x + δe) − x̂0(x))/δ with δ = h/‖e‖∞.
+import FCSModels
+import FCSTensor
+
+/// Runs the constrained sampler over a UNet for any ``Constraint``.
+public struct ConstrainedSampler: Sendable {
+    public let unet: UNet2DConditionModel
+    public let schedule: NoiseSchedule
+
+    public init(unet: UNet2DConditionModel, schedule: NoiseSchedule = NoiseSchedule()) {
+        self.unet = unet
+        self.schedule = schedule
+    }
+
+    /// - Parameters:
+    ///   - conditioning: the text encoder's states for the prompt, `[1, 77, d]`.
+    ///   - unconditional: the states for "", needed when guidance is on.
+    ///   - progress: called after each outer step with (step, steps); return false to cancel.
+    /// - Returns: x̂0 of the last step (spec §2.1 note 6), `[1, 4, h, w]`, scaled latents.
+    /// - Throws: `.invalidArgument` for bad parameters or noise, `.cancelled` when `progress` says so.
+    public func sample(constraint: Constraint, conditioning: Tensor, unconditional: Tensor? = nil,
+                       noise: SamplerNoise, parameters: SamplerParameters,
+                       progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> Tensor {
+        try parameters.validate()
+        let timesteps = parameters.timesteps
+        guard noise.stepNoise.count >= timesteps.count else {
+            throw .invalidArgument("noise has \(noise.stepNoise.count) step tensors for \(timesteps.count) steps")
+        }
+        let guided = parameters.guidanceWeight > 1
+        guard !guided || unconditional != nil else { throw .invalidArgument("guidance needs the unconditional text states") }
+        let stride = 1000 / parameters.steps
+        let arena = ScratchArena()
+        let count = noise.initialLatent.count
+        var x = noise.initialLatent.toArray()
+        var x0 = [Float](repeating: 0, count: count), epsilon = x0
+
+        for (step, t) in timesteps.enumerated() {
+            let alpha = schedule.alphasCumprod[t - 1]
+            let alphaPrevious = schedule.alphasCumprod[max(t - 1 - stride, 1)]  // the official floor of 1
+            let betaTilde = schedule.betas[t - 1] * (1 - alphaPrevious) / (1 - alpha)
+            let unetTimestep = Float(parameters.timestepConvention == .consistent ? t - 1 : t)
+            // x̂0 and ε̃ at a latent
+            func predict(_ latent: [Float]) -> (x0: [Float], epsilon: [Float]) {
+                arena.scope {
+                    let e = guidedEpsilon(latent, shape: noise.initialLatent.shape, timestep: unetTimestep, conditioning: conditioning,
+                                          unconditional: unconditional, weight: guided ? parameters.guidanceWeight : nil, arena: arena)
+                    let (a, b) = (1 / alpha.squareRoot(), ((1 - alpha) / alpha).squareRoot())
+                    return (zip(latent, e).map { a * $0 - b * $1 }, e)
+                }
+            }
+            (x0, epsilon) = predict(x)
+            for k in 0..<parameters.newtonSteps {
+                let e = arena.scope {
+                    constraint.errorDirection(predictedClean: Tensor(shape: noise.initialLatent.shape, values: x0), in: arena).toArray()
+                }
+                let eMax = e.map(abs).max() ?? 0
+                guard eMax > 0, eMax.isFinite else { break }  // constraint met (or broken): nothing to correct
+                let delta = parameters.finiteDifferenceStep / eMax
+                let perturbed = predict(zip(x, e).map { $0 + delta * $1 }).x0
+                var v = zip(perturbed, x0).map { ($0 - $1) / delta }  // ≈ J·e
+                let vMax = v.map(abs).max() ?? 0
+                guard vMax > 0, vMax.isFinite else { break }
+                v = v.map { $0 / vMax }
+                let rate = parameters.learningRates[min(k, parameters.learningRates.count - 1)]
+                x = zip(x, v).map { $0 + rate * $1 }
+                (x0, epsilon) = predict(x)
+            }
+            // DDIM-like step with a little fresh noise (spec §2.3)
+            let z = noise.stepNoise[step].toArray()
+            let (cx0, ceps, cz) = (alphaPrevious.squareRoot(), max(0, 1 - alphaPrevious - betaTilde).squareRoot(), betaTilde.squareRoot())
+            for i in 0..<count { x[i] = cx0 * x0[i] + ceps * epsilon[i] + cz * z[i] }
+            guard progress(step + 1, timesteps.count) else { throw FCSError(.cancelled, "sampling cancelled at step \(step + 1)") }
+        }
+        return Tensor(shape: noise.initialLatent.shape, values: x0)
+    }
+
+    /// ε̃: the conditional prediction, or (1 + w)·ε(c) − w·ε(∅) in one batch of 2 when guided.
+    private func guidedEpsilon(_ latent: [Float], shape: [Int], timestep: Float, conditioning: Tensor, unconditional: Tensor?,
+                               weight: Float?, arena: ScratchArena) -> [Float] {
+        guard let weight, let unconditional else {
+            return unet(Tensor(shape: shape, values: latent), timestep: timestep, encoderHiddenStates: conditioning, in: arena).toArray()
+        }
+        let batch = Tensor(shape: [2] + shape.dropFirst(), values: latent + latent)
+        let states = concatBatch(unconditional, conditioning, arena: arena)
+        let out = unet(batch, timestep: timestep, encoderHiddenStates: states, in: arena).toArray()
+        let half = latent.count
+        return (0..<half).map { (1 + weight) * out[half + $0] - weight * out[$0] }
+    }
+
+    private func concatBatch(_ a: Tensor, _ b: Tensor, arena: ScratchArena) -> Tensor {
+        let out = arena.tensor([2] + a.shape.dropFirst())
+        out.data.update(from: a.data, count: a.count)
+        (out.data + a.count).update(from: b.data, count: b.count)
+        return out
+    }
+}

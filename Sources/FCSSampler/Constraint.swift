@@ -1,0 +1,13 @@
+import FCSTensor
+
+/// A task for the constrained sampler: how far the current clean-latent prediction x̂0 is from
+/// satisfying it, as a direction in latent space.
+///
+/// The inner loop knows nothing about tasks: it moves x_t along J·e (spec §2.1), where e is what
+/// ``errorDirection(predictedClean:in:)`` returns — the change x̂0 should make (e.g. known latent
+/// minus predicted latent). Its scale does not matter: the loop normalises it.
+public protocol Constraint: Sendable {
+    /// - Parameter predictedClean: x̂0, `[1, 4, h, w]` (scaled latents, as the UNet sees them).
+    /// - Returns: e, shaped like x̂0, in `arena`.
+    func errorDirection(predictedClean: Tensor, in arena: ScratchArena) -> Tensor
+}

@@ -1,0 +1,88 @@
+import FCSModels
+import FCSTensor
+
+/// The knobs of the constrained sampler (spec §2.1–§2.4), with the official inpainting
+/// notebook's values as defaults.
+public struct SamplerParameters: Sendable {
+    /// How the UNet's timestep and ᾱ's index relate.
+    public enum TimestepConvention: Sendable {
+        /// The UNet sees the training index i = t − 1 that ᾱ is read at (fcs's default; spec §2.1 note 4).
+        case consistent
+        /// As the official notebooks: the UNet sees t (1000 … 50) while ᾱ is read at t − 1.
+        case official
+    }
+
+    /// Outer (denoising) steps; timesteps are 1000, 1000 − 1000/steps, …
+    public var steps = 20
+    /// K, inner inexact-Newton steps per outer step (each costs 2 UNet forwards).
+    public var newtonSteps = 5
+    /// λ_1 … λ_K; the last value repeats if there are fewer than K.
+    public var learningRates: [Float] = [0.5, 0.4, 0.3, 0.2, 0.1]
+    /// h: the ∞-norm of the finite-difference perturbation of x_t.
+    public var finiteDifferenceStep: Float = 0.005
+    /// w of ε̃ = (1 + w)·ε(c) − w·ε(∅); as in the official code, guidance is on only when w > 1.
+    public var guidanceWeight: Float = 0
+    public var timestepConvention = TimestepConvention.consistent
+
+    public init() {}
+
+    /// The outer timesteps t (1000, 950, …, 50 for 20 steps).
+    public var timesteps: [Int] {
+        let stride = 1000 / max(steps, 1)
+        return (0..<steps).map { 1000 - $0 * stride }
+    }
+
+    func validate() throws(FCSError) {
+        guard steps >= 1, steps <= 1000 else { throw .invalidArgument("steps must be 1 … 1000, not \(steps)") }
+        guard newtonSteps >= 0 else { throw .invalidArgument("newton_steps must be ≥ 0, not \(newtonSteps)") }
+        guard newtonSteps == 0 || (!learningRates.isEmpty && learningRates.allSatisfy(\.isFinite)) else {
+            throw .invalidArgument("learning rates must be finite numbers, one per inner step")
+        }
+        guard finiteDifferenceStep > 0, finiteDifferenceStep.isFinite else {
+            throw .invalidArgument("finite-difference step h must be positive, not \(finiteDifferenceStep)")
+        }
+        guard guidanceWeight.isFinite, guidanceWeight >= 0 else { throw .invalidArgument("guidance weight must be ≥ 0") }
+    }
+}
+
+/// The noise a sampling run consumes: the initial latent x_T and one z per outer step.
+///
+/// ``seeded(_:shape:steps:)`` draws x_T first, then z_0 … z_{n−1}, from fcs's documented
+/// ``NormalGenerator`` (SplitMix64 + Box–Muller); supplying the tensors instead lets another
+/// implementation be compared step for step.
+public struct SamplerNoise: Sendable {
+    public let initialLatent: Tensor
+    public let stepNoise: [Tensor]
+
+    public init(initialLatent: Tensor, stepNoise: [Tensor]) throws(FCSError) {
+        guard stepNoise.allSatisfy({ $0.shape == initialLatent.shape }) else {
+            throw .invalidArgument("every step's noise must have the initial latent's shape \(initialLatent.shape)")
+        }
+        self.initialLatent = initialLatent
+        self.stepNoise = stepNoise
+    }
+
+    /// A noise file: safetensors with `x_T` (`[1, 4, H/8, W/8]` float32) and `z_0` … `z_{n−1}`
+    /// (same shape; step 0 is the first, noisiest step).
+    public init(contentsOf path: String, steps: Int) throws(FCSError) {
+        let file = try SafeTensorsFile(path: path)
+        guard file.contains("x_T") else { throw .format("\(path): a noise file needs a tensor x_T") }
+        var stepNoise: [Tensor] = []
+        for i in 0..<steps {
+            guard file.contains("z_\(i)") else { throw .format("\(path): no z_\(i) for step \(i) of \(steps)") }
+            stepNoise.append(try file.tensor("z_\(i)"))
+        }
+        try self.init(initialLatent: try file.tensor("x_T"), stepNoise: stepNoise)
+    }
+
+    public static func seeded(_ seed: UInt64, shape: [Int], steps: Int) -> SamplerNoise {
+        var generator = NormalGenerator(seed: seed)
+        let initial = generator.tensor(shape)
+        return SamplerNoise(unchecked: initial, (0..<steps).map { _ in generator.tensor(shape) })
+    }
+
+    private init(unchecked initial: Tensor, _ steps: [Tensor]) {
+        initialLatent = initial
+        stepNoise = steps
+    }
+}

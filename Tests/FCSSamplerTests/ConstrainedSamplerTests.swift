@@ -1,0 +1,165 @@
+import FCSModels
+import FCSSampler
+import FCSTensor
+import Foundation
+import XCTest
+
+/// The sampler against tools/reference_sampler.py (written from the spec on diffusers), on the
+/// tiny SD model with injected noise, and its behaviour.
+final class ConstrainedSamplerTests: XCTestCase {
+    private static let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    private let referencePath = tests.appendingPathComponent("FCSSamplerTests/Fixtures/inpaint_reference.safetensors").path
+    private static let model = Result { try StableDiffusion.load(tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path) }
+
+    struct Case: Decodable {
+        let prompt: String
+        let guidance_weight: Float
+        let convention: String
+        let newton_steps: Int
+        let learning_rates: [Float]
+        let h: Float
+    }
+
+    private func textStates(_ model: StableDiffusion, _ prompt: String) throws -> Tensor {
+        try model.textEncoder([model.tokenizer(prompt)], in: ScratchArena()).copy()
+    }
+
+    func test_finalLatents_matchTheReferenceImplementation() throws {
+        let model = try Self.model.get()
+        let reference = try SafeTensorsFile(path: referencePath)
+        let steps = Int(reference.metadata["steps"]!)!
+        let cases = try JSONDecoder().decode([String: Case].self, from: Data(reference.metadata["cases"]!.utf8))
+        let constraint = try InpaintingConstraint(image: try reference.tensor("image"), fillMask: try reference.tensor("fill_mask"), vae: model.vae)
+        let noise = try SamplerNoise(contentsOf: referencePath, steps: steps)
+        let sampler = ConstrainedSampler(unet: model.unet)
+        XCTAssertEqual(cases.count, 2)
+        for (name, c) in cases {
+            var parameters = SamplerParameters()
+            parameters.steps = steps
+            parameters.newtonSteps = c.newton_steps
+            parameters.learningRates = c.learning_rates
+            parameters.finiteDifferenceStep = c.h
+            parameters.guidanceWeight = c.guidance_weight
+            parameters.timestepConvention = c.convention == "official" ? .official : .consistent
+            let x0 = try sampler.sample(constraint: constraint, conditioning: try textStates(model, c.prompt),
+                                        unconditional: try textStates(model, ""), noise: noise, parameters: parameters).toArray()
+            let expected = try reference.tensor("\(name).x0").toArray()
+            let scale = expected.map(abs).max()!, error = zip(x0, expected).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(error, 1e-3 * scale, "\(name): max |error| \(error), scale \(scale)")
+        }
+    }
+}
+
+extension Tensor {
+    /// An owned copy (out of any arena).
+    func copy() -> Tensor { Tensor(shape: shape, values: toArray()) }
+}
+
+/// Behaviour on the tiny model: the constraint is enforced, runs are reproducible, bad input is
+/// an error, cancellation works.
+final class ConstrainedSamplerBehaviourTests: XCTestCase {
+    private static let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path
+    private static let model = Result { try StableDiffusion.load(tiny) }
+
+    private func setUp(_ model: StableDiffusion) throws -> (InpaintingConstraint, Tensor) {
+        var random = NormalGenerator(seed: 11)
+        let image = Tensor(shape: [1, 3, 64, 64], values: random.tensor([1, 3, 64, 64], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
+        var fill = [Float](repeating: 0, count: 64 * 64)
+        for y in 0..<64 { for x in 32..<64 { fill[y * 64 + x] = 1 } }
+        let constraint = try InpaintingConstraint(image: image, fillMask: Tensor(shape: [1, 1, 64, 64], values: fill), vae: model.vae)
+        let text = try model.textEncoder([model.tokenizer("")], in: ScratchArena()).copy()
+        return (constraint, text)
+    }
+
+    private func residual(_ constraint: InpaintingConstraint, _ x0: Tensor) -> Float {
+        let e = constraint.errorDirection(predictedClean: x0, in: ScratchArena()).toArray()
+        return e.map { $0 * $0 }.reduce(0, +).squareRoot()
+    }
+
+    func test_constraintOn_cutsTheResidualTenfold() throws {
+        let model = try Self.model.get()
+        let (constraint, text) = try setUp(model)
+        let sampler = ConstrainedSampler(unet: model.unet)
+        var parameters = SamplerParameters()
+        parameters.steps = 10
+        let noise = SamplerNoise.seeded(3, shape: [1, 4, 8, 8], steps: 10)
+        let constrained = try sampler.sample(constraint: constraint, conditioning: text, noise: noise, parameters: parameters)
+        parameters.newtonSteps = 0  // the documented trivial case: plain (unconstrained) sampling
+        let free = try sampler.sample(constraint: constraint, conditioning: text, noise: noise, parameters: parameters)
+        XCTAssertLessThanOrEqual(residual(constraint, constrained), residual(constraint, free) / 10,
+                                 "constrained \(residual(constraint, constrained)), unconstrained \(residual(constraint, free))")
+    }
+
+    func test_sameSeed_isBitIdentical_otherSeedsDiffer() throws {
+        let model = try Self.model.get()
+        let (constraint, text) = try setUp(model)
+        let sampler = ConstrainedSampler(unet: model.unet)
+        var parameters = SamplerParameters()
+        parameters.steps = 3
+        func run(_ seed: UInt64) throws -> [Float] {
+            try sampler.sample(constraint: constraint, conditioning: text, noise: .seeded(seed, shape: [1, 4, 8, 8], steps: 3),
+                               parameters: parameters).toArray()
+        }
+        XCTAssertEqual(try run(5), try run(5))
+        XCTAssertNotEqual(try run(5), try run(6))
+    }
+
+    func test_badInputs_areErrorsNotTraps() throws {
+        let model = try Self.model.get()
+        let image = Tensor(zeros: [1, 3, 64, 64])
+        func fails(_ image: Tensor, _ mask: Tensor, _ word: String, line: UInt = #line) {
+            XCTAssertThrowsError(try InpaintingConstraint(image: image, fillMask: mask, vae: model.vae), line: line) {
+                XCTAssertEqual(($0 as? FCSError)?.code, .invalidArgument, line: line)
+                XCTAssertTrue("\($0)".contains(word), "\($0)", line: line)
+            }
+        }
+        fails(image, Tensor(zeros: [1, 1, 32, 64]), "mask")
+        fails(Tensor(zeros: [1, 3, 60, 64]), Tensor(zeros: [1, 1, 60, 64]), "multiples of 8")
+        fails(Tensor(zeros: [1, 3, 4, 4]), Tensor(zeros: [1, 1, 4, 4]), "multiples of 8")
+        fails(Tensor(shape: [1, 3, 8, 8], values: [Float.nan] + [Float](repeating: 0, count: 191)), Tensor(zeros: [1, 1, 8, 8]), "NaN")
+
+        let (constraint, text) = try setUp(model)
+        let sampler = ConstrainedSampler(unet: model.unet)
+        let noise = SamplerNoise.seeded(1, shape: [1, 4, 8, 8], steps: 2)
+        var parameters = SamplerParameters()
+        parameters.steps = 0
+        XCTAssertThrowsError(try sampler.sample(constraint: constraint, conditioning: text, noise: noise, parameters: parameters))
+        parameters.steps = 4  // more steps than the noise has
+        XCTAssertThrowsError(try sampler.sample(constraint: constraint, conditioning: text, noise: noise, parameters: parameters)) {
+            XCTAssertTrue("\($0)".contains("noise"), "\($0)")
+        }
+        parameters.steps = 2
+        parameters.finiteDifferenceStep = 0
+        XCTAssertThrowsError(try sampler.sample(constraint: constraint, conditioning: text, noise: noise, parameters: parameters))
+        parameters.finiteDifferenceStep = 0.005
+        parameters.guidanceWeight = 3  // guidance without unconditional states
+        XCTAssertThrowsError(try sampler.sample(constraint: constraint, conditioning: text, noise: noise, parameters: parameters))
+    }
+
+    func test_progress_canCancel() throws {
+        let model = try Self.model.get()
+        let (constraint, text) = try setUp(model)
+        var parameters = SamplerParameters()
+        parameters.steps = 4
+        var seen: [Int] = []
+        XCTAssertThrowsError(try ConstrainedSampler(unet: model.unet).sample(
+            constraint: constraint, conditioning: text, noise: .seeded(1, shape: [1, 4, 8, 8], steps: 4), parameters: parameters,
+            progress: { step, total in seen.append(step); XCTAssertEqual(total, 4); return step < 2 })) {
+            XCTAssertEqual(($0 as? FCSError)?.code, .cancelled)
+        }
+        XCTAssertEqual(seen, [1, 2])
+    }
+
+    func test_timesteps_areTheOfficialSchedule() {
+        XCTAssertEqual(SamplerParameters().timesteps, Array(stride(from: 1000, to: 0, by: -50)))
+        let schedule = NoiseSchedule()
+        XCTAssertEqual(schedule.betas.first!, 0.00085, accuracy: 1e-9)
+        XCTAssertEqual(schedule.betas.last!, 0.012, accuracy: 1e-9)
+        // LDM's make_beta_schedule (float64, then float32), as the official notebooks load it:
+        // b = np.linspace(0.00085**0.5, 0.012**0.5, 1000) ** 2; np.float32(np.cumprod(1 - b)[[999, 499]])
+        // (diffusers' scheduler computes in float32 and gets 0.0046600951 / 0.2776694)
+        XCTAssertEqual(schedule.alphasCumprod[999], 0.004660098347812891)
+        XCTAssertEqual(schedule.alphasCumprod[499], 0.27766963839530945)
+    }
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""A reference implementation of fast constrained sampling, written from shared/spec/algorithm.md
+(§2.1 loop, §2.3 stochastic step, §2.4 guidance, §3.2 inpainting) on the diffusers modules — not
+from the Swift code — run on the tiny model of tools/make_tiny_models.py with injected noise.
+
+Writes Tests/FCSSamplerTests/Fixtures/inpaint_reference.safetensors: the inputs (image, fill
+mask, noise in fcs's noise-file layout `x_T`, `z_0`, `z_1`, …) and the final x̂0 of each case.
+
+    .venv-tools/bin/python tools/reference_sampler.py
+"""
+import json
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from diffusers import AutoencoderKL, UNet2DConditionModel
+from safetensors.torch import save_file
+from transformers import CLIPTextModel, CLIPTokenizer
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "Tests/FCSModelsTests/Fixtures/tiny-sd"
+OUT = ROOT / "Tests/FCSSamplerTests/Fixtures/inpaint_reference.safetensors"
+STEPS = 2
+
+# name: parameters (the Swift test reads them back from the metadata). The guided case uses
+# h = 0.1: with guidance the tiny random model's x̂0 reaches |60| at t = 1000, where h = 0.01
+# makes the finite difference as small as the float32 rounding differences of two UNet
+# implementations; 0.1 keeps the comparison about the algorithm.
+CASES = {
+    "default": dict(prompt="", guidance_weight=0.0, convention="consistent", newton_steps=5,
+                    learning_rates=[0.5, 0.4, 0.3, 0.2, 0.1], h=0.005),
+    "guided_official": dict(prompt="a photograph of an astronaut riding a horse", guidance_weight=2.0,
+                            convention="official", newton_steps=3, learning_rates=[0.5, 0.3], h=0.1),
+}
+
+
+def schedule():
+    betas = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, 1000, dtype=torch.float64) ** 2
+    return betas.float(), torch.cumprod(1 - betas, 0).float()
+
+
+def text_states(tokenizer, text_encoder, prompt):
+    ids = tokenizer(prompt, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
+    return text_encoder(ids).last_hidden_state
+
+
+def inpainting_constraint(vae, image, fill_mask):
+    known = 1 - (fill_mask != 0).float()                            # the paper's m: 1 = known
+    latent_mask = (F.avg_pool2d(known, 8) == 1).float().repeat(1, 4, 1, 1)
+    z_y = vae.config.scaling_factor * vae.encode(image * known).latent_dist.mean
+    return lambda x0: latent_mask * (z_y - x0)
+
+
+def sample(unet, error, cond, uncond, x_T, zs, p):
+    betas, alphas_cumprod = schedule()
+    stride = 1000 // STEPS
+    w = p["guidance_weight"]
+
+    def eps_tilde(x, t):
+        if w > 1:
+            e = unet(torch.cat([x, x]), t, encoder_hidden_states=torch.cat([uncond, cond])).sample
+            return (1 + w) * e[1:] - w * e[:1]
+        return unet(x, t, encoder_hidden_states=cond).sample
+
+    x = x_T
+    for n, t in enumerate(range(1000, 0, -stride)):
+        a, ap = alphas_cumprod[t - 1], alphas_cumprod[max(t - 1 - stride, 1)]
+        bt = betas[t - 1] * (1 - ap) / (1 - a)
+        unet_t = t - 1 if p["convention"] == "consistent" else t
+
+        def predict(x):
+            e = eps_tilde(x, unet_t)
+            return x / a.sqrt() - e * ((1 - a) / a).sqrt(), e
+
+        x0, eps = predict(x)
+        for k in range(p["newton_steps"]):
+            e = error(x0)
+            if e.abs().max() == 0:
+                break
+            delta = p["h"] / e.abs().max()
+            v = (predict(x + delta * e)[0] - x0) / delta
+            v = v / v.abs().max()
+            x = x + p["learning_rates"][min(k, len(p["learning_rates"]) - 1)] * v
+            x0, eps = predict(x)
+        x = ap.sqrt() * x0 + (1 - ap - bt).sqrt() * eps + bt.sqrt() * zs[n]
+    return x0
+
+
+def main():
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    unet = UNet2DConditionModel.from_pretrained(TINY / "unet").eval()
+    vae = AutoencoderKL.from_pretrained(TINY / "vae").eval()
+    text_encoder = CLIPTextModel.from_pretrained(TINY / "text_encoder").eval()
+    tokenizer = CLIPTokenizer.from_pretrained(TINY / "tokenizer")
+    # a smooth image and a mask that fills the right half and a corner block
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 64), torch.linspace(-1, 1, 64), indexing="ij")
+    image = torch.stack([torch.sin(3 * xx), torch.cos(2 * yy), xx * yy]).unsqueeze(0).clamp(-1, 1)
+    fill_mask = torch.zeros(1, 1, 64, 64)
+    fill_mask[..., 36:] = 1
+    fill_mask[..., :12, :12] = 1
+    x_T = torch.randn(1, 4, 8, 8)
+    zs = [torch.randn(1, 4, 8, 8) for _ in range(STEPS)]
+    tensors = {"image": image, "fill_mask": fill_mask, "x_T": x_T} | {f"z_{i}": z for i, z in enumerate(zs)}
+    with torch.no_grad():
+        error = inpainting_constraint(vae, image, fill_mask)
+        uncond = text_states(tokenizer, text_encoder, "")
+        for name, p in CASES.items():
+            cond = text_states(tokenizer, text_encoder, p["prompt"])
+            tensors[f"{name}.x0"] = sample(unet, error, cond, uncond, x_T, zs, p)
+    save_file({k: v.contiguous() for k, v in tensors.items()}, OUT,
+              metadata={"steps": str(STEPS), "cases": json.dumps(CASES, sort_keys=True)})
+    print(f"{OUT.relative_to(ROOT)}: {OUT.stat().st_size} bytes; cases {list(CASES)}")
+
+
+if __name__ == "__main__":
+    main()
