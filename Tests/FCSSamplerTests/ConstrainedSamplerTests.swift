@@ -1,5 +1,5 @@
 import FCSModels
-import FCSSampler
+@testable import FCSSampler
 import FCSTensor
 import Foundation
 import XCTest
@@ -161,5 +161,56 @@ final class ConstrainedSamplerBehaviourTests: XCTestCase {
         // (diffusers' scheduler computes in float32 and gets 0.0046600951 / 0.2776694)
         XCTAssertEqual(schedule.alphasCumprod[999], 0.004660098347812891)
         XCTAssertEqual(schedule.alphasCumprod[499], 0.27766963839530945)
+    }
+}
+
+/// Inpainting end to end on the tiny model.
+final class InpaintingTests: XCTestCase {
+    private static let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path
+    private static let model = Result { try StableDiffusion.load(tiny) }
+
+    private func inputs() -> (Tensor, [Float]) {
+        var random = NormalGenerator(seed: 21)
+        let image = Tensor(shape: [1, 3, 64, 64], values: random.tensor([1, 3, 64, 64], scale: 0.4).toArray().map { min(1, max(-1, $0)) })
+        var fill = [Float](repeating: 0, count: 64 * 64)
+        for y in 16..<40 { for x in 20..<44 { fill[y * 64 + x] = 1 } }
+        return (image, fill)
+    }
+
+    func test_pasteBack_keepsKnownPixelsAwayFromTheSeam_exactly() throws {
+        let model = try Self.model.get()
+        let (image, fill) = inputs()
+        var parameters = InpaintingParameters()
+        parameters.sampler.steps = 2
+        let out = try model.inpaint(image: image, fillMask: Tensor(shape: [1, 1, 64, 64], values: fill), parameters: parameters)
+        let (o, i) = (out.toArray(), image.toArray())
+        XCTAssertTrue(o.allSatisfy { $0 >= -1 && $0 <= 1 })
+        for c in 0..<3 {
+            XCTAssertEqual(o[c * 4096 + 0], i[c * 4096 + 0])            // far corner: untouched
+            XCTAssertEqual(o[c * 4096 + 63 * 64 + 63], i[c * 4096 + 63 * 64 + 63])
+        }
+        XCTAssertNotEqual(o[28 * 64 + 32], i[28 * 64 + 32])            // inside the hole: generated
+        parameters.pasteBack = false
+        let raw = try model.inpaint(image: image, fillMask: Tensor(shape: [1, 1, 64, 64], values: fill), parameters: parameters).toArray()
+        XCTAssertNotEqual(raw[0], i[0], "without paste-back the output is D(x̂0) everywhere")
+        XCTAssertEqual(raw[28 * 64 + 32], o[28 * 64 + 32], "paste-back leaves the hole's centre as generated")
+    }
+
+    func test_emptyMask_returnsTheImage() throws {
+        let model = try Self.model.get()
+        let (image, _) = inputs()
+        let out = try model.inpaint(image: image, fillMask: Tensor(zeros: [1, 1, 64, 64]))
+        XCTAssertEqual(out.toArray(), image.toArray())
+    }
+
+    func test_seamAlpha_coversTheHoleAndFadesOut() throws {
+        let (_, fill) = inputs()  // hole: rows 16..<40, columns 20..<44
+        let alpha = seamAlpha(fill, height: 64, width: 64, radius: 4)
+        XCTAssertTrue(zip(alpha, fill).allSatisfy { $1 == 0 || $0 == 1 }, "every pixel to fill is fully generated")
+        let row = Array(alpha[(28 * 64)..<(29 * 64)])
+        XCTAssertEqual(row[11], 0, "9 px left of the hole, beyond 2·radius: untouched")
+        XCTAssertTrue(row[12] > 0 && row[12] < row[16] && row[16] < row[19] && row[19] < 1, "a rising ramp: \(row[10...20])")
+        XCTAssertEqual(row[20], 1)
     }
 }

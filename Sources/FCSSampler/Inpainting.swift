@@ -1,0 +1,72 @@
+// Inpainting end to end (spec §3.2): encode the prompt, constrain on the known pixels, sample,
+// decode the last x̂0 and, by default, paste the known pixels back with a soft seam (ours: users
+// expect untouched pixels to stay untouched; the paper's notebooks output D(x̂0) as is).
+import FCSModels
+import FCSTensor
+
+public struct InpaintingParameters: Sendable {
+    public var sampler = SamplerParameters()
+    /// The text prompt; "" (no caption) as in the paper.
+    public var prompt = ""
+    public var seed: UInt64 = 0
+    /// Keep the known pixels exactly, blending into the generated ones over a seam.
+    public var pasteBack = true
+    /// Width in pixels of the blend between generated and known pixels.
+    public var seamWidth = 8
+
+    public init() {}
+}
+
+extension StableDiffusion {
+    /// Fills the masked pixels of `image`.
+    /// - Parameters:
+    ///   - image: `[1, 3, H, W]` in [-1, 1], H and W multiples of 8.
+    ///   - fillMask: `[1, 1, H, W]`, non-zero = pixels to fill.
+    ///   - noise: the sampler's noise; nil draws it from `parameters.seed`.
+    /// - Returns: `[1, 3, H, W]` in [-1, 1]. An empty mask returns `image` unchanged.
+    public func inpaint(image: Tensor, fillMask: Tensor, parameters: InpaintingParameters = InpaintingParameters(),
+                        noise: SamplerNoise? = nil, progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> Tensor {
+        let constraint = try InpaintingConstraint(image: image, fillMask: fillMask, vae: vae)
+        let fill = fillMask.toArray()
+        guard fill.contains(where: { $0 != 0 }) else { return Tensor(shape: image.shape, values: image.toArray()) }
+        let arena = ScratchArena()
+        let conditioning = try textEncoder([tokenizer(parameters.prompt)], in: arena)
+        let unconditional = parameters.sampler.guidanceWeight > 1 ? try textEncoder([tokenizer("")], in: arena) : nil
+        let latentShape = constraint.knownLatent.shape
+        let x0 = try ConstrainedSampler(unet: unet).sample(
+            constraint: constraint, conditioning: conditioning, unconditional: unconditional,
+            noise: noise ?? .seeded(parameters.seed, shape: latentShape, steps: parameters.sampler.steps),
+            parameters: parameters.sampler, progress: progress)
+        let scaled = Tensor(shape: latentShape, values: x0.toArray().map { $0 / vae.config.scalingFactor })
+        var decoded = vae.decode(scaled, in: arena).toArray().map { min(1, max(-1, $0)) }
+        if parameters.pasteBack {
+            let alpha = seamAlpha(fill, height: image.shape[2], width: image.shape[3], radius: max(1, parameters.seamWidth / 2))
+            let original = image.toArray(), plane = alpha.count
+            for i in decoded.indices { decoded[i] = alpha[i % plane] * decoded[i] + (1 - alpha[i % plane]) * original[i] }
+        }
+        return Tensor(shape: image.shape, values: decoded)
+    }
+}
+
+/// 1 on every pixel to fill, 0 beyond 2·radius from them, a smooth ramp between: the fill mask
+/// dilated by `radius`, then box-blurred by `radius` (so no fill pixel is blended down).
+func seamAlpha(_ fill: [Float], height: Int, width: Int, radius: Int) -> [Float] {
+    func boxMax(_ source: [Float], horizontal: Bool, average: Bool) -> [Float] {
+        var out = source
+        for y in 0..<height {
+            for x in 0..<width {
+                var accumulated: Float = 0
+                for d in -radius...radius {
+                    let (sy, sx) = horizontal ? (y, min(max(x + d, 0), width - 1)) : (min(max(y + d, 0), height - 1), x)
+                    let v = source[sy * width + sx]
+                    accumulated = average ? accumulated + v : max(accumulated, v)
+                }
+                out[y * width + x] = average ? accumulated / Float(2 * radius + 1) : accumulated
+            }
+        }
+        return out
+    }
+    let binary = fill.map { $0 != 0 ? Float(1) : 0 }
+    let dilated = boxMax(boxMax(binary, horizontal: true, average: false), horizontal: false, average: false)
+    return boxMax(boxMax(dilated, horizontal: true, average: true), horizontal: false, average: true)
+}
