@@ -4,16 +4,19 @@
 from the Swift code — run on the tiny model of tools/make_tiny_models.py with injected noise.
 
 Writes Tests/FCSSamplerTests/Fixtures/inpaint_reference.safetensors: the inputs (image, fill
-mask, noise in fcs's noise-file layout `x_T`, `z_0`, `z_1`, …) and the final x̂0 of each case.
+mask, noise in fcs's noise-file layout `x_T`, `z_0`, `z_1`, …) and the final x̂0 of each
+inpainting case, and of a ×4 super-resolution run (VAE-Newton, §3.4; `superres.*`).
 
     .venv-tools/bin/python tools/reference_sampler.py
 """
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL, UNet2DConditionModel
+from resize_right import interp_methods, resize
 from safetensors.torch import save_file
 from transformers import CLIPTextModel, CLIPTokenizer
 
@@ -49,6 +52,28 @@ def inpainting_constraint(vae, image, fill_mask):
     latent_mask = (F.avg_pool2d(known, 8) == 1).float().repeat(1, 4, 1, 1)
     z_y = vae.config.scaling_factor * vae.encode(image * known).latent_dist.mean
     return lambda x0: latent_mask * (z_y - x0)
+
+
+def resizer(scale):
+    """resize-right with the official conventions (cubic, antialias, symmetric borders), §3.3."""
+    def apply(x):
+        out = resize(x.numpy(), scale_factors=[1, 1, scale, scale], interp_method=interp_methods.cubic,
+                     antialiasing=True, pad_mode="symmetric")
+        return torch.from_numpy(np.ascontiguousarray(out)).float()
+    return apply
+
+
+def super_resolution_constraint(vae, y, factor, h=0.005):
+    """VAE-Newton transport of the pixel residual (spec §3.4), encoder posterior means."""
+    s = vae.config.scaling_factor
+    down, up = resizer(1 / factor), resizer(factor)
+
+    def error(x0):
+        img = vae.decode(x0 / s).sample
+        r = up(y - down(img))
+        r = r / r.abs().max()
+        return s * (vae.encode(img + h * r).latent_dist.mean - vae.encode(img).latent_dist.mean)
+    return error
 
 
 def sample(unet, error, cond, uncond, x_T, zs, p):
@@ -108,8 +133,18 @@ def main():
         for name, p in CASES.items():
             cond = text_states(tokenizer, text_encoder, p["prompt"])
             tensors[f"{name}.x0"] = sample(unet, error, cond, uncond, x_T, zs, p)
+        # super-resolution ×4 of a 16×16 image (spec §3.4 defaults but K = 3 to keep the test short,
+        # and an encoder step vae_h of 0.05: at 0.005 the encoder difference is small enough for
+        # float32 rounding of two VAE implementations to show at 1e-3)
+        y = image[..., ::4, ::4].contiguous()
+        sr = dict(prompt="", guidance_weight=0.0, convention="consistent", newton_steps=3, learning_rates=[0.5], h=0.005, vae_h=0.05)
+        tensors["superres.low"] = y
+        tensors["superres.x0"] = sample(unet, super_resolution_constraint(vae, y, 4, h=sr["vae_h"]),
+                                        text_states(tokenizer, text_encoder, ""), uncond, x_T, zs, sr)
+        CASES_SR = {"superres": sr | {"factor": 4}}
     save_file({k: v.contiguous() for k, v in tensors.items()}, OUT,
-              metadata={"steps": str(STEPS), "cases": json.dumps(CASES, sort_keys=True)})
+              metadata={"steps": str(STEPS), "cases": json.dumps(CASES, sort_keys=True),
+                        "superres": json.dumps(CASES_SR["superres"], sort_keys=True)})
     print(f"{OUT.relative_to(ROOT)}: {OUT.stat().st_size} bytes; cases {list(CASES)}")
 
 
