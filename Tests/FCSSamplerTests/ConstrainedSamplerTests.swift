@@ -281,3 +281,56 @@ final class SuperResolutionTests: XCTestCase {
         }
     }
 }
+
+/// Layer extraction on the tiny model: shapes, ranges, reproducibility, errors. (Whether the
+/// layers are meaningful needs a real model: see the quality benchmark.)
+final class LayerExtractionTests: XCTestCase {
+    private static let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path
+    private static let model = Result { try StableDiffusion.load(tiny) }
+
+    private var parameters: LayerExtractionParameters {
+        var p = LayerExtractionParameters()
+        p.sampler.steps = 1
+        p.sampler.newtonSteps = 1
+        p.iterations = 2
+        p.samplesPerLayer = 2
+        p.restarts = 2
+        p.initialBlockSize = 16
+        return p
+    }
+
+    func test_layersAndMask_haveTheRightShapes_andAreReproducible() throws {
+        let model = try Self.model.get()
+        var random = NormalGenerator(seed: 4)
+        let image = Tensor(shape: [1, 3, 64, 64], values: random.tensor([1, 3, 64, 64], scale: 0.3).toArray())
+        var calls = 0
+        let a = try model.extractLayers(image: image, parameters: parameters, progress: { _, total in
+            calls += 1
+            XCTAssertEqual(total, 4)
+            return true
+        })
+        XCTAssertEqual(calls, 4)
+        XCTAssertEqual(a.layer1.shape, [1, 3, 64, 64])
+        XCTAssertEqual(a.layer2.shape, [1, 3, 64, 64])
+        XCTAssertEqual(a.mask.shape, [1, 1, 64, 64])
+        XCTAssertTrue(a.mask.toArray().allSatisfy { $0 >= 0 && $0 <= 1 })
+        XCTAssertTrue(a.logLikelihood.isFinite)
+        let b = try model.extractLayers(image: image, parameters: parameters)
+        XCTAssertEqual(a.mask.toArray(), b.mask.toArray())
+        XCTAssertEqual(a.layer1.toArray(), b.layer1.toArray())
+        var other = parameters
+        other.seed = 1
+        XCTAssertNotEqual(try model.extractLayers(image: image, parameters: other).layer1.toArray(), a.layer1.toArray())
+    }
+
+    func test_badInputs_areErrors() throws {
+        let model = try Self.model.get()
+        let image = Tensor(zeros: [1, 3, 64, 64])
+        XCTAssertThrowsError(try model.extractLayers(image: image, hint: Tensor(zeros: [1, 1, 32, 32]), parameters: parameters))
+        var bad = parameters
+        bad.iterations = 0
+        XCTAssertThrowsError(try model.extractLayers(image: image, parameters: bad))
+        XCTAssertThrowsError(try model.extractLayers(image: Tensor(zeros: [1, 4, 64, 64]), parameters: parameters))
+    }
+}
