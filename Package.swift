@@ -40,7 +40,7 @@ let package = Package(
         .executableTarget(
             name: "FCSCommand",
             dependencies: [
-                "FCSTensor", "FCSModels", "COpenBLAS",
+                "FCSTensor", "FCSModels", "FCSSampler", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

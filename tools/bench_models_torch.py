@@ -14,6 +14,10 @@ from transformers import CLIPTextConfig, CLIPTextModel
 
 from bench_timing import median_seconds
 
+# SD 1.x's text encoder (OpenAI CLIP ViT-L/14 text tower); transformers' defaults are ViT-B's
+TEXT_CONFIG = dict(vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+                   max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=768)
+
 UNET_CONFIG = dict(
     sample_size=64, in_channels=4, out_channels=4, flip_sin_to_cos=True, freq_shift=0,
     down_block_types=["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
@@ -32,7 +36,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     start = time.perf_counter()
-    text_encoder = CLIPTextModel(CLIPTextConfig()).eval()
+    text_encoder = CLIPTextModel(CLIPTextConfig(**TEXT_CONFIG)).eval()
     unet = UNet2DConditionModel(**UNET_CONFIG).eval()
     vae = AutoencoderKL(block_out_channels=[128, 256, 512, 512], layers_per_block=2, latent_channels=4, norm_num_groups=32,
                         down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4,

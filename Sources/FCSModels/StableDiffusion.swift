@@ -94,6 +94,14 @@ public struct StableDiffusion: Sendable {
         return model
     }
 
+    /// SD 1.5's networks with seeded random weights, for benchmarks (no file needed).
+    public static func random(seed: UInt64, precision: WeightPrecision = .float32) throws(FCSError) -> StableDiffusion {
+        StableDiffusion(tokenizer: try CLIPTokenizer.openAICLIP(),
+                        textEncoder: try CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: seed).storing(precision)),
+                        unet: try UNet2DConditionModel(config: UNet2DConditionModelConfig(), weights: .random(seed: seed + 1).storing(precision)),
+                        vae: try AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: seed + 2).storing(precision)))
+    }
+
     private static func decodeConfig<Config: Decodable>(_ path: String) throws(FCSError) -> Config {
         let bytes = try readFile(path)
         do {
