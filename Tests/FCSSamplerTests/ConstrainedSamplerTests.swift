@@ -7,9 +7,8 @@ import XCTest
 /// The sampler against tools/reference_sampler.py (written from the spec on diffusers), on the
 /// tiny SD model with injected noise, and its behaviour.
 final class ConstrainedSamplerTests: XCTestCase {
-    private static let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    private let referencePath = tests.appendingPathComponent("FCSSamplerTests/Fixtures/inpaint_reference.safetensors").path
-    private static let model = Result { try StableDiffusion.load(tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path) }
+    private let referencePath = TinySD.tests.appendingPathComponent("FCSSamplerTests/Fixtures/inpaint_reference.safetensors").path
+    private static let model = TinySD.model
 
     struct Case: Decodable {
         let prompt: String
@@ -71,6 +70,12 @@ final class ConstrainedSamplerTests: XCTestCase {
     }
 }
 
+/// The tiny SD model of tools/make_tiny_models.py, loaded once for all sampler tests.
+enum TinySD {
+    static let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static let model = Result { try StableDiffusion.load(tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path) }
+}
+
 extension Tensor {
     /// An owned copy (out of any arena).
     func copy() -> Tensor { Tensor(shape: shape, values: toArray()) }
@@ -79,9 +84,7 @@ extension Tensor {
 /// Behaviour on the tiny model: the constraint is enforced, runs are reproducible, bad input is
 /// an error, cancellation works.
 final class ConstrainedSamplerBehaviourTests: XCTestCase {
-    private static let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path
-    private static let model = Result { try StableDiffusion.load(tiny) }
+    private static let model = TinySD.model
 
     private func setUp(_ model: StableDiffusion) throws -> (InpaintingConstraint, Tensor) {
         var random = NormalGenerator(seed: 11)
@@ -187,9 +190,7 @@ final class ConstrainedSamplerBehaviourTests: XCTestCase {
 
 /// Inpainting end to end on the tiny model.
 final class InpaintingTests: XCTestCase {
-    private static let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path
-    private static let model = Result { try StableDiffusion.load(tiny) }
+    private static let model = TinySD.model
 
     private func inputs() -> (Tensor, [Float]) {
         var random = NormalGenerator(seed: 21)
@@ -238,9 +239,7 @@ final class InpaintingTests: XCTestCase {
 
 /// Super-resolution on the tiny model.
 final class SuperResolutionTests: XCTestCase {
-    private static let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path
-    private static let model = Result { try StableDiffusion.load(tiny) }
+    private static let model = TinySD.model
 
     func test_constraintOn_reducesTheLowResolutionResidual() throws {
         let model = try Self.model.get()
@@ -285,9 +284,7 @@ final class SuperResolutionTests: XCTestCase {
 /// Layer extraction on the tiny model: shapes, ranges, reproducibility, errors. (Whether the
 /// layers are meaningful needs a real model: see the quality benchmark.)
 final class LayerExtractionTests: XCTestCase {
-    private static let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path
-    private static let model = Result { try StableDiffusion.load(tiny) }
+    private static let model = TinySD.model
 
     private var parameters: LayerExtractionParameters {
         var p = LayerExtractionParameters()
