@@ -1,24 +1,105 @@
-# fcs — build and test entry points. `make test` is the one command that runs every test.
+# fcs — build, test and install entry points.
+#   make test                     every test (Swift, C ABI, C example, vips plugin, Python); CI runs this
+#   make install [PREFIX=/usr/local] [DESTDIR=]   libfcs.so.0, fcs.h, fcs.pc, the vips module, the fcs command
+#   make uninstall                the same files, removed
+#   make bench                    kernel speed figures (prints, never asserts)
 SWIFT ?= swift
 JOBS ?= 2
+VERSION := 0.1.0
 
-.PHONY: all build release test bench clean
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+# libvips only scans its own versioned folder under its configure-time libdir (pitfall P7).
+VIPS_LIBDIR := $(shell pkg-config --variable=libdir vips 2>/dev/null)
+VIPS_MINOR := $(shell pkg-config --modversion vips 2>/dev/null | cut -d. -f1,2)
+VIPS_MODULEDIR ?= $(VIPS_LIBDIR)/vips-modules-$(VIPS_MINOR)
+
+# Release builds: libfcs with the Swift runtime linked in (runs without a toolchain), SONAME
+# libfcs.so.0, only the header's functions exported. These flags stay off Package.swift (P3).
+RELEASE := .build-release
+LIB_FLAGS := -Xswiftc -static-stdlib -Xlinker -soname=libfcs.so.0 -Xlinker --version-script=$(CURDIR)/bindings/c/fcs.map
+LIB_BUILT := $(RELEASE)/release/libFCSShared.so
+LIB := $(RELEASE)/lib/libfcs.so.$(VERSION)
+PLUGIN := $(RELEASE)/lib/fcs-vips.so
+CLI_RELEASE := .build-release-cli
+# A staged install (PREFIX=/usr, libvips's libdir) that the C, vips and Python tests run against.
+STAGE := $(CURDIR)/.build-stage
+
+.PHONY: all build release lib plugin cli test test-swift test-c test-vips test-python stage install install-lib uninstall bench clean
 
 all: build
 
 build:
 	$(SWIFT) build -j $(JOBS)
 
-release:
-	$(SWIFT) build -c release -j $(JOBS) --product fcs
+# The fcs command, static Swift runtime.
+cli:
+	$(SWIFT) build -c release -j $(JOBS) --scratch-path $(CLI_RELEASE) --product fcs --static-swift-stdlib
+
+release: lib plugin cli
+
+lib:
+	$(SWIFT) build -c release -j $(JOBS) --scratch-path $(RELEASE) --product FCSShared $(LIB_FLAGS)
+	mkdir -p $(RELEASE)/lib
+	cp -f $(LIB_BUILT) $(LIB)
+	ln -sf libfcs.so.$(VERSION) $(RELEASE)/lib/libfcs.so.0
+	ln -sf libfcs.so.0 $(RELEASE)/lib/libfcs.so
+
+# The vips operations: plain C against libfcs, one copy of the core (pitfalls P4, P5, P11).
+plugin: lib
+	cc -O2 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden -I Include $$(pkg-config --cflags vips gmodule-2.0) \
+	    bindings/vips/fcs_vips.c -L $(RELEASE)/lib -lfcs $$(pkg-config --libs vips gmodule-2.0) \
+	    -Wl,-rpath,'$$ORIGIN/..:$(LIBDIR)' -Wl,--no-undefined -o $(PLUGIN)
+
+# Installs what `make release` built (run that first as a user, this as root if needed).
+install: install-lib
+	test -f $(CLI_RELEASE)/release/fcs || { echo "run 'make release' first"; exit 1; }
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(CLI_RELEASE)/release/fcs $(DESTDIR)$(BINDIR)/
+	if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+# The library, its header and pkg-config file, and the vips module.
+install-lib:
+	test -f $(LIB) -a -f $(PLUGIN) || { echo "run 'make release' first"; exit 1; }
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(VIPS_MODULEDIR)
+	install -m 755 $(LIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libfcs.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libfcs.so.0
+	ln -sf libfcs.so.0 $(DESTDIR)$(LIBDIR)/libfcs.so
+	install -m 644 Include/fcs.h $(DESTDIR)$(INCLUDEDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    bindings/c/fcs.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/fcs.pc
+	install -m 755 $(PLUGIN) $(DESTDIR)$(VIPS_MODULEDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libfcs.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libfcs.so.0 $(DESTDIR)$(LIBDIR)/libfcs.so \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/fcs.pc $(DESTDIR)$(INCLUDEDIR)/fcs.h $(DESTDIR)$(VIPS_MODULEDIR)/fcs-vips.so \
+	    $(DESTDIR)$(BINDIR)/fcs
+
+# A Debian-shaped install tree (PREFIX=/usr, libvips's libdir) for the C, vips and Python tests.
+stage: lib plugin
+	rm -rf $(STAGE)
+	$(MAKE) --no-print-directory install-lib DESTDIR=$(STAGE) PREFIX=/usr LIBDIR=$(VIPS_LIBDIR)
 
 # Every test of the project (CI runs exactly this).
-test:
+test: test-swift test-c test-vips test-python
+
+test-swift:
 	$(SWIFT) test -j $(JOBS)
 
-# Speed figures (prints, never asserts); compare with tools/bench_ops_torch.py.
-bench: release
-	$(SWIFT) run -c release fcs bench ops
+test-c: stage
+	tools/check_c_abi.sh $(STAGE)$(VIPS_LIBDIR)/libfcs.so.0
+	bindings/c/test.sh $(STAGE)
+
+test-vips: stage
+	bindings/vips/test.sh $(STAGE)
+
+test-python: stage
+	bindings/python/test.sh $(STAGE)
+
+bench: cli
+	$(CLI_RELEASE)/release/fcs bench ops
 
 clean:
-	rm -rf .build
+	rm -rf .build $(RELEASE) $(CLI_RELEASE) $(STAGE)

@@ -11,6 +11,10 @@ let package = Package(
         .library(name: "FCSModels", targets: ["FCSModels"]),
         .library(name: "FCSSampler", targets: ["FCSSampler"]),
         .executable(name: "fcs", targets: ["FCSCommand"]),
+        // The C ABI (Include/fcs.h). Release builds rename it libfcs.so.0 (see Makefile).
+        .library(name: "FCSShared", type: .dynamic, targets: ["FCS"]),
+        // Include/fcs.h as a Clang module, for Swift programs that use the C ABI.
+        .library(name: "CFCS", targets: ["CFCS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,6 +39,10 @@ let package = Package(
 
         // MARK: Layer 3 — the constrained sampler
         .target(name: "FCSSampler", dependencies: ["FCSModels", "FCSTensor"]),
+
+        // MARK: Layer 4 — the C ABI (the only place with @c functions)
+        .systemLibrary(name: "CFCS", path: "Include"),
+        .target(name: "FCS", dependencies: ["CFCS", "FCSSampler", "FCSModels", "FCSTensor"]),
 
         // MARK: Front ends
         .executableTarget(

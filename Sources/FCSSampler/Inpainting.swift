@@ -20,12 +20,20 @@ public struct InpaintingParameters: Sendable {
 extension StableDiffusion {
     /// Fills the masked pixels of `image`.
     /// - Parameters:
-    ///   - image: `[1, 3, H, W]` in [-1, 1], H and W multiples of 8.
+    ///   - image: `[1, 3, H, W]` in [-1, 1], any size; sides that are not multiples of
+    ///     ``pixelMultiple`` are reflect-padded for sampling and cropped back.
     ///   - fillMask: `[1, 1, H, W]`, non-zero = pixels to fill.
-    ///   - noise: the sampler's noise; nil draws it from `parameters.seed`.
+    ///   - noise: the sampler's noise (for the padded size); nil draws it from `parameters.seed`.
     /// - Returns: `[1, 3, H, W]` in [-1, 1]. An empty mask returns `image` unchanged.
     public func inpaint(image: Tensor, fillMask: Tensor, parameters: InpaintingParameters = InpaintingParameters(),
                         noise: SamplerNoise? = nil, progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> Tensor {
+        if image.rank == 4, fillMask.rank == 4, image.shape[2...] == fillMask.shape[2...] {
+            let padding = ImagePadding(height: image.shape[2], width: image.shape[3], multiple: pixelMultiple)
+            if padding.isNeeded {
+                return padding.crop(try inpaint(image: padding.pad(image), fillMask: padding.pad(fillMask),
+                                                parameters: parameters, noise: noise, progress: progress))
+            }
+        }
         let constraint = try InpaintingConstraint(image: image, fillMask: fillMask, vae: vae)
         let fill = fillMask.toArray()
         guard fill.contains(where: { $0 != 0 }) else { return Tensor(shape: image.shape, values: image.toArray()) }

@@ -44,7 +44,7 @@ public struct ExtractedLayers: Sendable {
 extension StableDiffusion {
     /// Splits `image` into two layers and a soft mask (see the file comment: our reconstruction).
     /// - Parameters:
-    ///   - image: `[1, 3, H, W]` in [-1, 1], H and W multiples of 8.
+    ///   - image: `[1, 3, H, W]` in [-1, 1], any size (reflect-padded to ``pixelMultiple`` and cropped back).
     ///   - hint: an optional `[1, 1, H, W]` mask (non-zero = layer 1) that replaces the random start.
     public func extractLayers(image: Tensor, hint: Tensor? = nil, parameters: LayerExtractionParameters = LayerExtractionParameters(),
                               progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> ExtractedLayers {
@@ -58,6 +58,12 @@ extension StableDiffusion {
         let (height, width) = (image.shape[2], image.shape[3]), plane = height * width
         if let hint, hint.shape != [1, 1, height, width] {
             throw .invalidArgument("layer extraction: hint is \(hint.shape), the image needs [1, 1, \(height), \(width)]")
+        }
+        let padding = ImagePadding(height: height, width: width, multiple: pixelMultiple)
+        if padding.isNeeded {
+            let padded = try extractLayers(image: padding.pad(image), hint: hint.map(padding.pad), parameters: parameters, progress: progress)
+            return ExtractedLayers(layer1: padding.crop(padded.layer1), layer2: padding.crop(padded.layer2),
+                                   mask: padding.crop(padded.mask), logLikelihood: padded.logLikelihood)
         }
         let pixels = image.toArray()
         let total = parameters.restarts * parameters.iterations

@@ -23,11 +23,20 @@ public struct SuperResolutionParameters: Sendable {
 extension StableDiffusion {
     /// Upscales `image` by `factor`.
     /// - Parameters:
-    ///   - image: `[1, 3, h, w]` in [-1, 1]; h·factor and w·factor multiples of 8.
+    ///   - image: `[1, 3, h, w]` in [-1, 1], any size; it is reflect-padded so that the output's
+    ///     sides are multiples of ``pixelMultiple``, and the output cropped back.
     ///   - factor: 2, 4 or 8.
+    ///   - noise: the sampler's noise (for the padded output size); nil draws it from `parameters.seed`.
     /// - Returns: `[1, 3, h·factor, w·factor]` in [-1, 1].
     public func superResolve(image: Tensor, factor: Int, parameters: SuperResolutionParameters = SuperResolutionParameters(),
                              noise: SamplerNoise? = nil, progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> Tensor {
+        if [2, 4, 8].contains(factor), image.rank == 4, pixelMultiple % factor == 0 {
+            let padding = ImagePadding(height: image.shape[2], width: image.shape[3], multiple: pixelMultiple / factor)
+            if padding.isNeeded {
+                return padding.crop(try superResolve(image: padding.pad(image), factor: factor, parameters: parameters,
+                                                     noise: noise, progress: progress), scale: factor)
+            }
+        }
         let constraint = try SuperResolutionConstraint(lowResolution: image, factor: factor, vae: vae,
                                                        finiteDifferenceStep: parameters.encoderFiniteDifferenceStep)
         let arena = ScratchArena()

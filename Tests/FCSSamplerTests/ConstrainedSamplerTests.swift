@@ -271,13 +271,46 @@ final class SuperResolutionTests: XCTestCase {
         let out = try model.superResolve(image: low, factor: 8, parameters: parameters)
         XCTAssertEqual(out.shape, [1, 3, 64, 64])
         XCTAssertTrue(out.toArray().allSatisfy { $0 >= -1 && $0 <= 1 })
-        for (image, factor, word) in [(low, 3, "2, 4 or 8"), (Tensor(zeros: [1, 3, 3, 8]), 2, "multiples of 8"),
+        for (image, factor, word) in [(low, 3, "2, 4 or 8"), (Tensor(shape: [1, 3, 8, 8], values: [.nan] + [Float](repeating: 0, count: 191)), 2, "NaN"),
                                       (Tensor(zeros: [1, 1, 8, 8]), 2, "[1, 3, h, w]")] {
             XCTAssertThrowsError(try model.superResolve(image: image, factor: factor, parameters: parameters)) {
                 XCTAssertEqual(($0 as? FCSError)?.code, .invalidArgument)
                 XCTAssertTrue("\($0)".contains(word), "\($0)")
             }
         }
+    }
+}
+
+/// Images whose sides are not multiples of 64 px: reflect-padded for sampling, cropped back.
+final class AnySizeTests: XCTestCase {
+    private static let model = TinySD.model
+
+    func test_reflect_mirrorsWithoutRepeatingTheEdge_andFoldsBack() {
+        XCTAssertEqual((0..<9).map { ImagePadding.reflect($0, size: 3) }, [0, 1, 2, 1, 0, 1, 2, 1, 0])
+        XCTAssertEqual((0..<3).map { ImagePadding.reflect($0, size: 1) }, [0, 0, 0])
+        let padding = ImagePadding(height: 2, width: 3, multiple: 4)
+        let padded = padding.pad(Tensor(shape: [1, 1, 2, 3], values: [1, 2, 3, 4, 5, 6]))
+        XCTAssertEqual(padded.toArray(), [1, 2, 3, 2, 4, 5, 6, 5, 1, 2, 3, 2, 4, 5, 6, 5])
+        XCTAssertEqual(padding.crop(padded).toArray(), [1, 2, 3, 4, 5, 6])
+    }
+
+    func test_oddSizes_comeBackAtTheirOwnSize() throws {
+        let model = try Self.model.get()
+        var random = NormalGenerator(seed: 3)
+        let image = Tensor(shape: [1, 3, 20, 30], values: random.tensor([1, 3, 20, 30], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
+        var fill = [Float](repeating: 0, count: 600)
+        for i in 0..<600 where i % 30 >= 15 { fill[i] = 1 }
+        var inpainting = InpaintingParameters()
+        inpainting.sampler.steps = 1
+        let filled = try model.inpaint(image: image, fillMask: Tensor(shape: [1, 1, 20, 30], values: fill), parameters: inpainting)
+        XCTAssertEqual(filled.shape, [1, 3, 20, 30])
+        let (pixels, out) = (image.toArray(), filled.toArray())
+        for c in 0..<3 { for y in 0..<20 { XCTAssertEqual(out[c * 600 + y * 30], pixels[c * 600 + y * 30]) } }  // far from the seam
+
+        var superResolution = SuperResolutionParameters()
+        superResolution.sampler.steps = 1
+        superResolution.sampler.newtonSteps = 1
+        XCTAssertEqual(try model.superResolve(image: image, factor: 2, parameters: superResolution).shape, [1, 3, 40, 60])
     }
 }
 

@@ -1,0 +1,177 @@
+/*
+ * fcs.h — fast constrained sampling with Stable Diffusion 1.x models on the CPU:
+ * inpainting, super-resolution and layer extraction, with no training and no backpropagation.
+ *
+ * Conventions (the whole API follows them):
+ *  - Every function that can fail returns an fcs_status; on failure fcs_last_error() holds a
+ *    one-line message for the calling thread. Nothing is ever printed unless a log callback is set.
+ *  - Ownership: the caller owns every buffer it passes in and keeps it. Every fcs_image that fcs
+ *    fills as a result has pixels allocated by fcs, released with fcs_image_free().
+ *  - Images are interleaved rows (RGBRGB…), FCS_PIXEL_U8 (0…255) or FCS_PIXEL_F32 (0…1), with
+ *    1 (grey), 3 (RGB) or 4 (RGBA) channels, any size. Alpha is passed through untouched. Results
+ *    have the input's format and channel count.
+ *  - Masks are one channel (only the first is read of more): pixels at or above half the range
+ *    (U8 >= 128, F32 >= 0.5) are filled — diffusers' convention, the opposite of the paper's code.
+ *  - A model is read-only once loaded: any number of threads may call fcs_inpaint &c. on one
+ *    model at the same time (each call has its own working memory).
+ *  - Parameters structs come from their _default() function; set only the fields you need, so
+ *    that fields added later keep working.
+ */
+#ifndef FCS_H
+#define FCS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FCS_VERSION_MAJOR 0
+#define FCS_VERSION_MINOR 1
+#define FCS_VERSION_PATCH 0
+
+typedef enum fcs_status {
+    FCS_OK = 0,
+    FCS_CANCELLED = 1,                  /* the progress callback asked to stop */
+    FCS_ERROR_INVALID_ARGUMENT = -1,
+    FCS_ERROR_IO = -2,                  /* a file is missing or unreadable */
+    FCS_ERROR_FORMAT = -3,              /* a file is not what it should be */
+    FCS_ERROR_OUT_OF_MEMORY = -4,
+    FCS_ERROR_INTERNAL = -5
+} fcs_status;
+
+typedef enum fcs_pixel_format {
+    FCS_PIXEL_U8 = 0,                   /* uint8_t, 0 … 255 */
+    FCS_PIXEL_F32 = 1                   /* float, 0 … 1 */
+} fcs_pixel_format;
+
+typedef struct fcs_image {
+    int32_t width;
+    int32_t height;
+    int32_t channels;                   /* 1, 3 or 4 */
+    fcs_pixel_format format;
+    size_t stride;                      /* bytes from one row to the next; 0 = packed rows */
+    void *data;
+} fcs_image;
+
+/* The library's version, "MAJOR.MINOR.PATCH"; static, never freed. */
+const char *fcs_version(void);
+
+/* The calling thread's last error message; "" when none; valid until this thread's next fcs call. */
+const char *fcs_last_error(void);
+
+typedef enum fcs_log_level {
+    FCS_LOG_DEBUG = 0,
+    FCS_LOG_INFO = 1,
+    FCS_LOG_WARNING = 2,
+    FCS_LOG_ERROR = 3
+} fcs_log_level;
+
+/* Receives fcs's log lines (model loading, sampling runs); may be called from any thread. */
+typedef void (*fcs_log_callback)(fcs_log_level level, const char *text, void *user_data);
+
+/* Sets the process-wide log callback; NULL (the default) keeps fcs silent. */
+void fcs_set_log_callback(fcs_log_callback callback, void *user_data);
+
+/* Threads each kernel runs on (default: FCS_NUM_THREADS or the number of cores). Process-wide;
+ * set it while no sampling runs. A host that runs one fcs call per core (a vips worker pool)
+ * wants 1. */
+fcs_status fcs_set_num_threads(int32_t n_threads);
+int32_t fcs_get_num_threads(void);
+
+/* Frees the pixels of an image fcs filled, and zeroes it. NULL or an empty image is fine. */
+void fcs_image_free(fcs_image *image);
+
+/* ---- models ------------------------------------------------------------------------------ */
+
+typedef struct fcs_model fcs_model;
+
+typedef enum fcs_weight_type {
+    FCS_WEIGHTS_F32 = 0,                /* fastest */
+    FCS_WEIGHTS_F16 = 1                 /* about 40 % less memory, a little slower */
+} fcs_weight_type;
+
+typedef enum fcs_file_variant {
+    FCS_VARIANT_AUTO = 0,               /* *.safetensors if present, else *.fp16.safetensors */
+    FCS_VARIANT_FP16 = 1,
+    FCS_VARIANT_FP32 = 2
+} fcs_file_variant;
+
+typedef struct fcs_model_params {
+    fcs_weight_type weight_type;
+    fcs_file_variant variant;           /* which files of a diffusers folder to read */
+    const char *config_folder;          /* single-file checkpoints: a diffusers folder with the
+                                           configs and tokenizer; NULL = SD 1.5's, built in */
+} fcs_model_params;
+
+fcs_model_params fcs_model_params_default(void);
+
+/* Loads a diffusers folder, a single-file .safetensors checkpoint, or a model name already in
+ * the Hugging Face hub cache ("runwayml/stable-diffusion-v1-5"). Pickle .ckpt files are refused.
+ * params may be NULL for the defaults. On success *out_model is a new model. */
+fcs_status fcs_model_load(const char *path, const fcs_model_params *params, fcs_model **out_model);
+
+/* Releases a model; NULL is fine. No call may be using it. */
+void fcs_model_free(fcs_model *model);
+
+/* ---- sampling ---------------------------------------------------------------------------- */
+
+/* Called after each outer step (layer extraction: each EM iteration) with (step, total);
+ * return non-zero to cancel (the call then returns FCS_CANCELLED). Runs on the calling thread. */
+typedef int (*fcs_progress_callback)(int32_t step, int32_t total, void *user_data);
+
+typedef struct fcs_sample_params {
+    uint64_t seed;                      /* 0 */
+    int32_t steps;                      /* outer denoising steps: 20 */
+    int32_t newton_steps;               /* K inner steps: -1 = the task's default (5 inpaint, 10 SR) */
+    const float *learning_rates;        /* λ_1 … λ_n (the last repeats); NULL = the task's default:
+                                           inpaint 0.5 … 0.1 linear, SR 0.5 */
+    int32_t n_learning_rates;
+    float fd_step;                      /* h of the Jacobian finite difference: 0.005 */
+    const char *prompt;                 /* NULL or "" (no caption, as the paper) */
+    float guidance_scale;               /* w; classifier-free guidance is on only when > 1: 0 */
+    int32_t official_timesteps;         /* 1 = the official notebooks' UNet timestep (t, not t-1): 0 */
+    int32_t paste_back;                 /* inpaint: keep known pixels exactly, soft seam: 1 */
+    int32_t seam_width;                 /* inpaint: seam width in pixels: 8 */
+    const char *noise_path;             /* safetensors with x_T and z_0 … z_{steps-1} to use instead
+                                           of seeded noise (compare with other implementations); NULL */
+    fcs_progress_callback progress;     /* NULL */
+    void *user_data;
+} fcs_sample_params;
+
+fcs_sample_params fcs_sample_params_default(void);
+
+/* Fills the masked pixels of image (see the mask convention above). out gets the image's size,
+ * format and channels. params may be NULL for the defaults. */
+fcs_status fcs_inpaint(fcs_model *model, const fcs_image *image, const fcs_image *mask,
+                       const fcs_sample_params *params, fcs_image *out);
+
+/* Upscales image by scale (2, 4 or 8). out gets scale × the size, the image's format and channels
+ * (alpha upscaled bicubically). */
+fcs_status fcs_super_resolve(fcs_model *model, const fcs_image *image, int32_t scale,
+                             const fcs_sample_params *params, fcs_image *out);
+
+typedef struct fcs_layer_params {
+    fcs_sample_params sample;           /* steps default 10 here: many samples are drawn */
+    int32_t iterations;                 /* EM iterations: 3 */
+    int32_t samples_per_layer;          /* constrained samples per layer and iteration: 3 */
+    int32_t restarts;                   /* random starts, the best kept: 2 */
+    int32_t block_size;                 /* side of the random initial mask's blocks, px: 64 */
+    const fcs_image *hint;              /* optional one-channel mask, set = layer 1, replacing the
+                                           random start; NULL */
+} fcs_layer_params;
+
+fcs_layer_params fcs_layer_params_default(void);
+
+/* Splits image into two layers and the soft mask m of layer 1, image ≈ m·layer1 + (1−m)·layer2
+ * (fcs's reconstruction of the v1 paper's EM procedure). layer1 and layer2 get the image's size,
+ * format and channels; mask gets one channel of the image's format. */
+fcs_status fcs_extract_layers(fcs_model *model, const fcs_image *image, const fcs_layer_params *params,
+                              fcs_image *layer1, fcs_image *layer2, fcs_image *mask);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FCS_H */

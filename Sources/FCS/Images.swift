@@ -1,0 +1,123 @@
+// fcs_image ↔ the sampler's tensors. Images cross the ABI as interleaved U8 (0…255) or F32
+// (0…1) rows with 1, 3 or 4 channels; the sampler works on planar RGB in [-1, 1]. Grey is
+// replicated to RGB and averaged back (Rec. 601 luma); alpha never reaches the model.
+import CFCS
+import FCSTensor
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An fcs_image the caller passed, checked and converted.
+struct InputImage {
+    let width: Int, height: Int, channels: Int
+    let format: fcs_pixel_format
+    /// `[1, 3, H, W]` in [-1, 1].
+    let rgb: Tensor
+    /// The alpha plane (0…1, `[1, 1, H, W]`) of a 4-channel image.
+    let alpha: Tensor?
+
+    /// - Parameter name: the argument's name, for error messages.
+    init(_ image: UnsafePointer<fcs_image>?, name: String) throws(FCSError) {
+        guard let image = image?.pointee else { throw .invalidArgument("\(name) is NULL") }
+        guard image.data != nil else { throw .invalidArgument("\(name).data is NULL") }
+        guard image.width > 0, image.height > 0 else {
+            throw .invalidArgument("\(name) is \(image.width)×\(image.height); both sides must be positive")
+        }
+        guard Int(image.width) * Int(image.height) <= 1 << 28 else {
+            throw .invalidArgument("\(name) is \(image.width)×\(image.height), more than 2^28 pixels")
+        }
+        guard [1, 3, 4].contains(image.channels) else { throw .invalidArgument("\(name).channels is \(image.channels); fcs takes 1, 3 or 4") }
+        guard image.format == FCS_PIXEL_U8 || image.format == FCS_PIXEL_F32 else {
+            throw .invalidArgument("\(name).format is \(image.format.rawValue), neither FCS_PIXEL_U8 nor FCS_PIXEL_F32")
+        }
+        (width, height, channels, format) = (Int(image.width), Int(image.height), Int(image.channels), image.format)
+        let sampleBytes = format == FCS_PIXEL_U8 ? 1 : 4, packed = width * channels * sampleBytes
+        let stride = image.stride == 0 ? packed : Int(image.stride)
+        guard stride >= packed else { throw .invalidArgument("\(name).stride is \(stride) bytes, less than a row (\(packed))") }
+        if format == FCS_PIXEL_F32 { guard stride % 4 == 0, Int(bitPattern: image.data) % 4 == 0 else {
+            throw .invalidArgument("\(name): F32 pixels and stride must be 4-byte aligned")
+        } }
+
+        let plane = width * height
+        var planes = [Float](repeating: 0, count: 3 * plane), alphaPlane = [Float](repeating: 0, count: channels == 4 ? plane : 0)
+        let base = UnsafeRawPointer(image.data!)
+        // locals, so that the nested function does not capture self before init is done
+        let isByte = image.format == FCS_PIXEL_U8, (width, height, channels) = (width, height, channels)
+        func sample(_ row: UnsafeRawPointer, _ index: Int) -> Float {
+            isByte ? Float(row.load(fromByteOffset: index, as: UInt8.self)) / 255
+                : row.load(fromByteOffset: index * 4, as: Float.self)
+        }
+        for y in 0..<height {
+            let row = base + y * stride
+            for x in 0..<width {
+                let i = y * width + x, first = x * channels
+                for c in 0..<3 {
+                    let value = sample(row, first + (channels == 1 ? 0 : c))
+                    guard value.isFinite else { throw .invalidArgument("\(name) has NaN or infinite pixels (at \(x), \(y))") }
+                    planes[c * plane + i] = min(1, max(0, value)) * 2 - 1
+                }
+                if channels == 4 {
+                    let value = sample(row, first + 3)
+                    guard value.isFinite else { throw .invalidArgument("\(name) has NaN or infinite alpha (at \(x), \(y))") }
+                    alphaPlane[i] = value
+                }
+            }
+        }
+        rgb = Tensor(shape: [1, 3, height, width], values: planes)
+        alpha = channels == 4 ? Tensor(shape: [1, 1, height, width], values: alphaPlane) : nil
+    }
+
+    /// The first channel as a fill mask `[1, 1, H, W]` (1 = fill): at or above half the range.
+    var fillMask: Tensor {
+        let plane = width * height, red = rgb.toArray().prefix(plane)
+        return Tensor(shape: [1, 1, height, width], values: red.map { $0 >= 0 ? 1 : 0 })
+    }
+}
+
+/// Writes `[1, 3, H, W]` RGB in [-1, 1] (plus an optional `[1, 1, H, W]` alpha in 0…1) into a
+/// new fcs-owned image with `channels` channels of `format`.
+func makeImage(rgb: Tensor, alpha: Tensor?, channels: Int, format: fcs_pixel_format) throws(FCSError) -> fcs_image {
+    let (height, width) = (rgb.shape[2], rgb.shape[3]), plane = height * width
+    let values = rgb.toArray(), alphaValues = alpha?.toArray()
+    var samples = [Float](repeating: 0, count: plane * channels)
+    for i in 0..<plane {
+        let (r, g, b) = ((values[i] + 1) / 2, (values[plane + i] + 1) / 2, (values[2 * plane + i] + 1) / 2)
+        if channels == 1 {
+            samples[i] = 0.299 * r + 0.587 * g + 0.114 * b
+        } else {
+            (samples[i * channels], samples[i * channels + 1], samples[i * channels + 2]) = (r, g, b)
+            if channels == 4 { samples[i * channels + 3] = alphaValues?[i] ?? 1 }
+        }
+    }
+    return try makeImage(samples: samples, width: width, height: height, channels: channels, format: format)
+}
+
+/// A new fcs-owned image from interleaved samples in 0…1 (clamped).
+func makeImage(samples: [Float], width: Int, height: Int, channels: Int, format: fcs_pixel_format) throws(FCSError) -> fcs_image {
+    let sampleBytes = format == FCS_PIXEL_U8 ? 1 : 4
+    guard let data = malloc(max(1, samples.count * sampleBytes)) else {
+        throw FCSError(.outOfMemory, "no memory for a \(width)×\(height)×\(channels) result")
+    }
+    if format == FCS_PIXEL_U8 {
+        let bytes = data.assumingMemoryBound(to: UInt8.self)
+        for i in samples.indices { bytes[i] = UInt8((min(1, max(0, samples[i])) * 255).rounded()) }
+    } else {
+        let floats = data.assumingMemoryBound(to: Float.self)
+        for i in samples.indices { floats[i] = min(1, max(0, samples[i])) }
+    }
+    return fcs_image(width: Int32(width), height: Int32(height), channels: Int32(channels), format: format,
+                     stride: width * channels * sampleBytes, data: data)
+}
+
+/// The output argument, checked before any work is done.
+func outputSlot(_ out: UnsafeMutablePointer<fcs_image>?, name: String) throws(FCSError) -> UnsafeMutablePointer<fcs_image> {
+    guard let out else { throw .invalidArgument("\(name) is NULL") }
+    return out
+}
+
+@c(fcs_image_free)
+public func fcsImageFree(_ image: UnsafeMutablePointer<fcs_image>?) {
+    guard let image else { return }
+    free(image.pointee.data)
+    image.pointee = fcs_image()
+}

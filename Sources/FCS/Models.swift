@@ -1,0 +1,77 @@
+// fcs_model: an opaque handle to a loaded StableDiffusion. Live handles are registered, so a
+// freed or foreign pointer is an error message, not a crash.
+import CFCS
+import FCSModels
+import FCSTensor
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class ModelHandle: Sendable {
+    let model: StableDiffusion
+    init(_ model: StableDiffusion) { self.model = model }
+}
+
+private let liveHandles = Mutex(Set<UInt>())
+
+/// The model behind a handle the caller passed, retained for the duration of a call.
+func model(_ handle: OpaquePointer?) throws(FCSError) -> ModelHandle {
+    guard let handle else { throw .invalidArgument("model is NULL") }
+    let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
+    let retained: ModelHandle? = liveHandles.withLock { live in
+        live.contains(key) ? Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue() : nil
+    }
+    guard let retained else { throw .invalidArgument("model is not a loaded fcs_model (already freed?)") }
+    return retained
+}
+
+@c(fcs_model_params_default)
+public func fcsModelParamsDefault() -> fcs_model_params {
+    fcs_model_params(weight_type: FCS_WEIGHTS_F32, variant: FCS_VARIANT_AUTO, config_folder: nil)
+}
+
+@c(fcs_model_load)
+public func fcsModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<fcs_model_params>?,
+                         _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> fcs_status {
+    withStatus { () throws(FCSError) in
+        guard let outModel else { throw .invalidArgument("out_model is NULL") }
+        outModel.pointee = nil
+        let reference = try string(path, name: "path")
+        let params = params?.pointee ?? fcsModelParamsDefault()
+        var options = StableDiffusion.LoadOptions()
+        switch params.weight_type {
+        case FCS_WEIGHTS_F32: options.precision = .float32
+        case FCS_WEIGHTS_F16: options.precision = .float16
+        default: throw .invalidArgument("weight_type \(params.weight_type.rawValue) is neither FCS_WEIGHTS_F32 nor FCS_WEIGHTS_F16")
+        }
+        switch params.variant {
+        case FCS_VARIANT_AUTO: options.variant = .automatic
+        case FCS_VARIANT_FP16: options.variant = .fp16
+        case FCS_VARIANT_FP32: options.variant = .fp32
+        default: throw .invalidArgument("variant \(params.variant.rawValue) is not an fcs_file_variant")
+        }
+        if params.config_folder != nil { options.configFolder = try string(params.config_folder, name: "config_folder") }
+        log(FCS_LOG_INFO, "loading \(reference)")
+        let handle = ModelHandle(try StableDiffusion.load(reference, options: options))
+        let pointer = Unmanaged.passRetained(handle).toOpaque()
+        liveHandles.withLock { _ = $0.insert(UInt(bitPattern: Int(bitPattern: pointer))) }
+        outModel.pointee = OpaquePointer(pointer)
+        log(FCS_LOG_INFO, "loaded \(reference)")
+    }
+}
+
+@c(fcs_model_free)
+public func fcsModelFree(_ model: OpaquePointer?) {
+    guard let model else { return }
+    let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(model)))
+    guard liveHandles.withLock({ $0.remove(key) }) != nil else { return }
+    Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(model)).release()
+}
+
+/// A C string argument as UTF-8 text.
+func string(_ pointer: UnsafePointer<CChar>?, name: String) throws(FCSError) -> String {
+    guard let pointer else { throw .invalidArgument("\(name) is NULL") }
+    guard let text = String(validatingCString: pointer) else { throw .invalidArgument("\(name) is not valid UTF-8") }
+    return text
+}

@@ -1,0 +1,74 @@
+// fcs_sample_params / fcs_layer_params: their defaults and their translation into the
+// sampler's parameter types, validating every field.
+import CFCS
+import FCSSampler
+import FCSTensor
+
+@c(fcs_sample_params_default)
+public func fcsSampleParamsDefault() -> fcs_sample_params {
+    let defaults = InpaintingParameters()
+    return fcs_sample_params(seed: 0, steps: Int32(defaults.sampler.steps), newton_steps: -1, learning_rates: nil,
+                             n_learning_rates: 0, fd_step: defaults.sampler.finiteDifferenceStep, prompt: nil,
+                             guidance_scale: defaults.sampler.guidanceWeight, official_timesteps: 0,
+                             paste_back: 1, seam_width: Int32(defaults.seamWidth), noise_path: nil, progress: nil, user_data: nil)
+}
+
+@c(fcs_layer_params_default)
+public func fcsLayerParamsDefault() -> fcs_layer_params {
+    let defaults = LayerExtractionParameters()
+    var sample = fcsSampleParamsDefault()
+    sample.steps = Int32(defaults.sampler.steps)
+    return fcs_layer_params(sample: sample, iterations: Int32(defaults.iterations), samples_per_layer: Int32(defaults.samplesPerLayer),
+                            restarts: Int32(defaults.restarts), block_size: Int32(defaults.initialBlockSize), hint: nil)
+}
+
+/// What every task reads from fcs_sample_params.
+struct CommonParameters {
+    var sampler: SamplerParameters
+    var prompt: String
+    var seed: UInt64
+    var noisePath: String?
+
+    /// - Parameter defaults: the task's sampler defaults, for the fields left at "task default".
+    init(_ params: fcs_sample_params, defaults: SamplerParameters) throws(FCSError) {
+        sampler = defaults
+        guard (1...1000).contains(params.steps) else { throw .invalidArgument("steps must be 1 … 1000, not \(params.steps)") }
+        sampler.steps = Int(params.steps)
+        guard params.newton_steps >= -1, params.newton_steps <= 100 else {
+            throw .invalidArgument("newton_steps must be 0 … 100 (or -1 for the task's default), not \(params.newton_steps)")
+        }
+        if params.newton_steps >= 0 { sampler.newtonSteps = Int(params.newton_steps) }
+        if let rates = params.learning_rates {
+            guard (1...1000).contains(params.n_learning_rates) else {
+                throw .invalidArgument("n_learning_rates must be 1 … 1000 when learning_rates is set, not \(params.n_learning_rates)")
+            }
+            sampler.learningRates = Array(UnsafeBufferPointer(start: rates, count: Int(params.n_learning_rates)))
+        }
+        guard params.fd_step > 0, params.fd_step.isFinite else { throw .invalidArgument("fd_step must be a positive number, not \(params.fd_step)") }
+        sampler.finiteDifferenceStep = params.fd_step
+        guard params.guidance_scale >= 0, params.guidance_scale.isFinite else {
+            throw .invalidArgument("guidance_scale must be ≥ 0, not \(params.guidance_scale)")
+        }
+        sampler.guidanceWeight = params.guidance_scale
+        sampler.timestepConvention = params.official_timesteps != 0 ? .official : .consistent
+        prompt = params.prompt == nil ? "" : try string(params.prompt, name: "prompt")
+        seed = params.seed
+        noisePath = params.noise_path == nil ? nil : try string(params.noise_path, name: "noise_path")
+    }
+
+    func noise(latentShape: [Int]) throws(FCSError) -> SamplerNoise? {
+        guard let noisePath else { return nil }
+        let noise = try SamplerNoise(contentsOf: noisePath, steps: sampler.steps)
+        guard noise.initialLatent.shape == latentShape else {
+            throw .invalidArgument("\(noisePath): x_T is \(noise.initialLatent.shape), this image needs \(latentShape)")
+        }
+        return noise
+    }
+}
+
+/// The progress closure the sampler calls, forwarding to the C callback.
+func progressClosure(_ params: fcs_sample_params) -> (Int, Int) -> Bool {
+    guard let callback = params.progress else { return { _, _ in true } }
+    let userData = params.user_data
+    return { step, total in callback(Int32(step), Int32(total), userData) == 0 }
+}

@@ -1,0 +1,164 @@
+"""fcs.Model: a loaded Stable Diffusion 1.x model and the three tasks."""
+import ctypes
+import os
+import random
+
+from ._images import from_fcs_image, to_fcs_image
+from ._library import (FCS_VARIANT_AUTO, FCS_VARIANT_FP16, FCS_VARIANT_FP32, FCS_WEIGHTS_F16, FCS_WEIGHTS_F32,
+                       Image, LayerParams, ProgressCallback, SampleParams, check, lib)
+from ._noise import noise_file
+
+_WEIGHTS = {"float32": FCS_WEIGHTS_F32, "float16": FCS_WEIGHTS_F16}
+_VARIANTS = {"auto": FCS_VARIANT_AUTO, "fp16": FCS_VARIANT_FP16, "fp32": FCS_VARIANT_FP32}
+
+
+class Model:
+    """A model loaded once and shared: any number of threads may sample with it at once (the GIL
+    is released while fcs runs).
+
+    path: a diffusers folder, a single-file .safetensors checkpoint, or a model name already in
+    the Hugging Face hub cache. weights: "float32" (fastest) or "float16" (less memory).
+    """
+
+    def __init__(self, path, *, weights="float32", variant="auto", config_folder=None):
+        if weights not in _WEIGHTS or variant not in _VARIANTS:
+            raise ValueError(f"weights must be one of {list(_WEIGHTS)}, variant one of {list(_VARIANTS)}")
+        params = lib.fcs_model_params_default()
+        params.weight_type, params.variant = _WEIGHTS[weights], _VARIANTS[variant]
+        if config_folder is not None:
+            params.config_folder = os.fsencode(config_folder)
+        handle = ctypes.c_void_p()
+        check(lib.fcs_model_load(os.fsencode(path), ctypes.byref(params), ctypes.byref(handle)))
+        self._handle = handle
+
+    def close(self):
+        """Frees the model now (otherwise when it is garbage-collected)."""
+        if getattr(self, "_handle", None):
+            lib.fcs_model_free(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _model(self):
+        if not self._handle:
+            raise ValueError("the model was closed")
+        return self._handle
+
+    def inpaint(self, image, mask, *, steps=20, seed=None, prompt="", newton_steps=None, learning_rates=None,
+                fd_step=0.005, guidance_scale=0.0, paste_back=True, seam_width=8, official_timesteps=False,
+                noise=None, progress=None):
+        """Fills the pixels where mask is set (≥ half its range: white) and returns the image.
+
+        image: H×W×C (C = 1, 3, 4) uint8 or float32 0…1 array, PIL or pyvips image; alpha kept.
+        seed: None draws a random one. newton_steps (K, default 5) and learning_rates (default
+        0.5 … 0.1) are the inner correction loop. paste_back keeps known pixels exactly.
+        noise: a safetensors path or dict with x_T and z_0 … z_{steps-1} instead of the seed.
+        progress: True for a tqdm bar, or a callable(step, total) that returns False to cancel.
+        """
+        struct, keep_image, kind = to_fcs_image(image, "image")
+        mask_struct, keep_mask, _ = to_fcs_image(mask, "mask")
+        with _SampleParams(steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
+                           official_timesteps, noise, progress) as params:
+            params.value.paste_back, params.value.seam_width = int(bool(paste_back)), seam_width
+            out = Image()
+            params.call(lib.fcs_inpaint, self._model(), ctypes.byref(struct), ctypes.byref(mask_struct),
+                        ctypes.byref(params.value), ctypes.byref(out))
+        del keep_image, keep_mask
+        return from_fcs_image(out, kind)
+
+    def superres(self, image, scale=4, *, steps=20, seed=None, prompt="", newton_steps=None, learning_rates=None,
+                 fd_step=0.005, guidance_scale=0.0, official_timesteps=False, noise=None, progress=None):
+        """Upscales image by scale (2, 4 or 8); K defaults to 10 and λ to 0.5 (VAE-Newton)."""
+        struct, keep, kind = to_fcs_image(image, "image")
+        with _SampleParams(steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
+                           official_timesteps, noise, progress) as params:
+            out = Image()
+            params.call(lib.fcs_super_resolve, self._model(), ctypes.byref(struct), int(scale),
+                        ctypes.byref(params.value), ctypes.byref(out))
+        del keep
+        return from_fcs_image(out, kind)
+
+    def extract_layers(self, image, *, hint=None, iterations=3, samples_per_layer=3, restarts=2, block_size=64,
+                       steps=10, seed=None, prompt="", newton_steps=None, learning_rates=None, fd_step=0.005,
+                       guidance_scale=0.0, progress=None):
+        """Splits image into (layer1, layer2, mask) with image ≈ mask·layer1 + (1 − mask)·layer2.
+
+        fcs's reconstruction of the v1 paper's EM procedure; hint (optional) is a mask of layer 1
+        that replaces the random start.
+        """
+        struct, keep, kind = to_fcs_image(image, "image")
+        hint_struct = keep_hint = None
+        if hint is not None:
+            hint_struct, keep_hint, _ = to_fcs_image(hint, "hint")
+        with _SampleParams(steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
+                           False, None, progress) as params:
+            layer_params = lib.fcs_layer_params_default()
+            layer_params.sample = params.value
+            layer_params.iterations, layer_params.samples_per_layer = iterations, samples_per_layer
+            layer_params.restarts, layer_params.block_size = restarts, block_size
+            layer_params.hint = ctypes.pointer(hint_struct) if hint_struct is not None else None
+            outs = [Image(), Image(), Image()]
+            params.call(lib.fcs_extract_layers, self._model(), ctypes.byref(struct), ctypes.byref(layer_params),
+                        *(ctypes.byref(o) for o in outs))
+        del keep, keep_hint
+        return tuple(from_fcs_image(o, kind) for o in outs)
+
+
+class _SampleParams:
+    """fcs_sample_params for one call, with what must outlive it (callback, rates, noise file)."""
+
+    def __init__(self, steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
+                 official_timesteps, noise, progress):
+        value = lib.fcs_sample_params_default()
+        value.steps = steps
+        value.seed = random.getrandbits(64) if seed is None else seed
+        value.prompt = prompt.encode()
+        value.newton_steps = -1 if newton_steps is None else newton_steps
+        if learning_rates is not None:
+            self._rates = (ctypes.c_float * len(learning_rates))(*learning_rates)
+            value.learning_rates, value.n_learning_rates = self._rates, len(learning_rates)
+        value.fd_step, value.guidance_scale = fd_step, guidance_scale
+        value.official_timesteps = int(bool(official_timesteps))
+        self._noise_path, self._temporary = noise_file(noise) if noise is not None else (None, False)
+        if self._noise_path:
+            value.noise_path = os.fsencode(self._noise_path)
+        self._progress, self._bar, self._error = progress, None, None
+        if progress:
+            self._callback = ProgressCallback(self._on_progress)
+            value.progress = self._callback
+        self.value = value
+
+    def _on_progress(self, step, total, _user_data):
+        try:
+            if self._progress is True:
+                if self._bar is None:
+                    from tqdm import tqdm
+                    self._bar = tqdm(total=total, unit="step")
+                self._bar.update(step - self._bar.n)
+                return 0
+            return 1 if self._progress(step, total) is False else 0
+        except BaseException as error:  # an exception cannot cross C: cancel, re-raise after
+            self._error = error
+            return 1
+
+    def call(self, function, *args):
+        status = function(*args)
+        if self._error is not None:
+            raise self._error
+        check(status)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.close()
+        if self._temporary:
+            os.unlink(self._noise_path)

@@ -1,0 +1,551 @@
+/* fcs_vips.c — libvips operations over libfcs:
+ *
+ *   vips fcs_inpaint in mask out [--model M] [--steps N] [--seed S] [--prompt P] ...
+ *   vips fcs_superres in out [--scale 4] ...
+ *   vips fcs_layers in layer1 layer2 mask ...
+ *
+ * The model comes from --model or the FCS_MODEL environment variable, and is loaded once per
+ * process (kept for the process's life: hosts like pyvips call an operation many times).
+ *
+ * Sampling needs the whole image, so build() materialises the input, runs fcs, and wraps the
+ * result as a memory image (the "whole-image" shape of shared/spec/vips-and-abi.md §5). Any band
+ * format works: images go to float 0…1 sRGB (or grey) for fcs and back to the input's format and
+ * interpretation; alpha is passed through. Without --seed the result is random, so the operation
+ * is then marked uncacheable (pitfall P15).
+ *
+ * Loading: libvips g_module_open()s every file in its vips-modules-X.Y folder and GModule calls
+ * g_module_check_init(); `vips --plugin` also wants the vips7 package_table (P17); other hosts
+ * can dlopen this file and call fcs_vips_init().
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <gmodule.h>
+#include <vips/vips.h>
+#if VIPS_ENABLE_DEPRECATED
+#include <vips/vips7compat.h>
+#endif
+
+#include "fcs.h"
+
+/* ---- models, loaded once per path ------------------------------------------------------- */
+
+static GMutex fcs_vips_models_lock;
+static GHashTable *fcs_vips_models; /* path -> fcs_model* */
+
+static fcs_model *
+fcs_vips_model(const char *domain, const char *path)
+{
+	fcs_model *model;
+
+	if (!path || !*path)
+		path = g_getenv("FCS_MODEL");
+	if (!path || !*path) {
+		vips_error(domain, "%s", "no model: give --model PATH (a diffusers folder, "
+			".safetensors file or hub-cache name) or set FCS_MODEL");
+		return NULL;
+	}
+	g_mutex_lock(&fcs_vips_models_lock);
+	if (!fcs_vips_models)
+		fcs_vips_models = g_hash_table_new(g_str_hash, g_str_equal);
+	model = g_hash_table_lookup(fcs_vips_models, path);
+	if (!model) {
+		if (fcs_model_load(path, NULL, &model) == FCS_OK)
+			g_hash_table_insert(fcs_vips_models, g_strdup(path), model);
+		else
+			vips_error(domain, "%s", fcs_last_error());
+	}
+	g_mutex_unlock(&fcs_vips_models_lock);
+	return model;
+}
+
+/* ---- image conversion ------------------------------------------------------------------- */
+
+/* The value that stands for "full" in an image of this format and interpretation. */
+static double
+fcs_vips_full_scale(VipsImage *image)
+{
+	if (image->Type == VIPS_INTERPRETATION_RGB16 || image->Type == VIPS_INTERPRETATION_GREY16 ||
+		image->BandFmt == VIPS_FORMAT_USHORT)
+		return 65535.0;
+	return 255.0;
+}
+
+/* in -> packed float 0…1, 1, 3 or 4 bands (sRGB or grey, alpha last). Returns the buffer
+ * (g_free) and fills *fimage; *like gets the colour image the result should resemble. */
+static float *
+fcs_vips_to_float(VipsObject *object, VipsImage *in, fcs_image *fimage, VipsImage **like)
+{
+	VipsImage **t = (VipsImage **) vips_object_local_array(object, 6);
+	VipsImage *x;
+	size_t size;
+	float *data;
+	int grey;
+
+	if (vips_image_decode(in, &t[0]) || vips_check_noncomplex("fcs", t[0]))
+		return NULL;
+	x = t[0];
+	/* fcs works in sRGB (or grey): convert anything else (LAB, CMYK, scRGB, …) first. */
+	grey = x->Bands <= 2 && (x->Type == VIPS_INTERPRETATION_B_W || x->Type == VIPS_INTERPRETATION_GREY16 ||
+		x->Type == VIPS_INTERPRETATION_MULTIBAND);
+	if (!grey && x->Type != VIPS_INTERPRETATION_sRGB && x->Type != VIPS_INTERPRETATION_RGB16) {
+		if (vips_colourspace(x, &t[1], VIPS_INTERPRETATION_sRGB, NULL))
+			return NULL;
+		x = t[1];
+	}
+	if (x->Bands == 2) { /* grey + alpha: fcs takes 1, 3 or 4 bands */
+		if (vips_colourspace(x, &t[2], VIPS_INTERPRETATION_sRGB, NULL))
+			return NULL;
+		x = t[2];
+	}
+	if (x->Bands > 4) {
+		if (vips_extract_band(x, &t[3], 0, "n", 4, NULL))
+			return NULL;
+		x = t[3];
+	}
+	*like = x;
+	if (vips_cast(x, &t[4], VIPS_FORMAT_FLOAT, NULL) ||
+		vips_linear1(t[4], &t[5], 1.0 / fcs_vips_full_scale(x), 0.0, NULL))
+		return NULL;
+	if (!(data = vips_image_write_to_memory(t[5], &size)))
+		return NULL;
+	fimage->width = x->Xsize;
+	fimage->height = x->Ysize;
+	fimage->channels = x->Bands;
+	fimage->format = FCS_PIXEL_F32;
+	fimage->stride = 0;
+	fimage->data = data;
+	return data;
+}
+
+/* An fcs result (float 0…1) -> an image in like's format, interpretation and metadata. */
+static int
+fcs_vips_from_float(VipsObject *object, const fcs_image *result, VipsImage *like, VipsImage **out)
+{
+	VipsImage **t = (VipsImage **) vips_object_local_array(object, 5);
+	double full = fcs_vips_full_scale(like);
+	VipsInterpretation type = like->Type;
+	gboolean integer = !vips_band_format_isfloat(like->BandFmt);
+
+	if (result->channels == 1 && like->Bands != 1)
+		type = full > 255 ? VIPS_INTERPRETATION_GREY16 : VIPS_INTERPRETATION_B_W;
+	if (!(t[0] = vips_image_new_from_memory_copy(result->data,
+		      (size_t) result->width * result->height * result->channels * sizeof(float),
+		      result->width, result->height, result->channels, VIPS_FORMAT_FLOAT)))
+		return -1;
+	/* scale back, rounding to the nearest integer for integer formats (vips_cast truncates) */
+	if (vips_linear1(t[0], &t[1], full, integer ? 0.5 : 0.0, NULL) ||
+		vips_cast(t[1], &t[2], like->BandFmt, NULL) ||
+		vips_copy(t[2], &t[3], "interpretation", type, "xres", like->Xres, "yres", like->Yres, NULL))
+		return -1;
+	*out = t[3];
+	g_object_ref(*out);
+	return 0;
+}
+
+/* The mask's first band as packed U8, 255 where at or above half its format's range. */
+static guchar *
+fcs_vips_mask(VipsObject *object, VipsImage *mask, fcs_image *fmask)
+{
+	VipsImage **t = (VipsImage **) vips_object_local_array(object, 4);
+	double half;
+	size_t size;
+	guchar *data;
+
+	if (vips_image_decode(mask, &t[0]) || vips_extract_band(t[0], &t[1], 0, NULL))
+		return NULL;
+	half = vips_band_format_isfloat(t[1]->BandFmt) ? 0.5 : fcs_vips_full_scale(t[1]) / 2.0;
+	if (vips_band_format_isfloat(t[1]->BandFmt)) { /* float masks may be 0…1 or 0…255 */
+		double max;
+		if (vips_max(t[1], &max, NULL))
+			return NULL;
+		if (max > 1.0)
+			half = 127.5;
+	}
+	if (vips_moreeq_const1(t[1], &t[2], half, NULL))
+		return NULL;
+	if (!(data = vips_image_write_to_memory(t[2], &size)))
+		return NULL;
+	fmask->width = t[2]->Xsize;
+	fmask->height = t[2]->Ysize;
+	fmask->channels = 1;
+	fmask->format = FCS_PIXEL_U8;
+	fmask->stride = 0;
+	fmask->data = data;
+	return data;
+}
+
+/* ---- the shared base class: model and sampling parameters ------------------------------- */
+
+typedef struct _FcsSampleOp {
+	VipsOperation parent_instance;
+	char *model;
+	int steps;
+	int newton_steps;
+	guint64 seed;
+	char *prompt;
+	double guidance;
+	double fd_step;
+} FcsSampleOp;
+
+typedef VipsOperationClass FcsSampleOpClass;
+
+G_DEFINE_ABSTRACT_TYPE(FcsSampleOp, fcs_sample_op, VIPS_TYPE_OPERATION);
+
+/* Results depend on the seed: without one they are random and must not be cached. */
+static VipsOperationFlags
+fcs_sample_op_get_flags(VipsOperation *operation)
+{
+	VipsOperationFlags flags = VIPS_OPERATION_CLASS(fcs_sample_op_parent_class)->get_flags(operation);
+
+	if (!vips_object_argument_isset(VIPS_OBJECT(operation), "seed"))
+		flags |= VIPS_OPERATION_NOCACHE;
+	return flags;
+}
+
+static void
+fcs_sample_op_fill(FcsSampleOp *self, fcs_sample_params *params, int default_steps)
+{
+	params->steps = vips_object_argument_isset(VIPS_OBJECT(self), "steps") ? self->steps : default_steps;
+	params->newton_steps = self->newton_steps;
+	params->seed = vips_object_argument_isset(VIPS_OBJECT(self), "seed")
+		? self->seed
+		: ((uint64_t) g_random_int() << 32) | g_random_int();
+	params->prompt = self->prompt;
+	params->guidance_scale = (float) self->guidance;
+	params->fd_step = (float) self->fd_step;
+}
+
+static void
+fcs_sample_op_class_init(FcsSampleOpClass *class)
+{
+	GObjectClass *gobject_class = G_OBJECT_CLASS(class);
+	VipsObjectClass *object_class = VIPS_OBJECT_CLASS(class);
+
+	gobject_class->set_property = vips_object_set_property;
+	gobject_class->get_property = vips_object_get_property;
+	object_class->nickname = "fcs_sample";
+	object_class->description = "fast constrained sampling with Stable Diffusion 1.x";
+	class->get_flags = fcs_sample_op_get_flags;
+
+	VIPS_ARG_STRING(class, "model", 20, "Model",
+		"Diffusers folder, .safetensors checkpoint or hub-cache name (default: $FCS_MODEL)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, model), NULL);
+	VIPS_ARG_INT(class, "steps", 21, "Steps", "Denoising steps (default 20; 10 for fcs_layers)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, steps), 1, 1000, 20);
+	VIPS_ARG_INT(class, "newton_steps", 22, "Newton steps",
+		"Inner correction steps K per step (-1: the task's default, 5 inpaint, 10 SR)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, newton_steps), -1, 100, -1);
+	VIPS_ARG_UINT64(class, "seed", 23, "Seed", "Random seed (default: a new one each call)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, seed), 0, G_MAXUINT64, 0);
+	VIPS_ARG_STRING(class, "prompt", 24, "Prompt", "Text prompt (default: none, as the paper)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, prompt), "");
+	VIPS_ARG_DOUBLE(class, "guidance", 25, "Guidance", "Classifier-free guidance scale, on when > 1",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, guidance), 0.0, 100.0, 0.0);
+	VIPS_ARG_DOUBLE(class, "fd_step", 26, "Finite-difference step", "h of the Jacobian finite difference",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, fd_step), 1e-6, 1.0, 0.005);
+}
+
+static void
+fcs_sample_op_init(FcsSampleOp *self)
+{
+	self->steps = 20;
+	self->newton_steps = -1;
+	self->prompt = g_strdup("");
+	self->fd_step = 0.005;
+}
+
+/* ---- fcs_inpaint ------------------------------------------------------------------------ */
+
+typedef struct _FcsInpaintOp {
+	FcsSampleOp parent_instance;
+	VipsImage *in;
+	VipsImage *mask;
+	VipsImage *out;
+	gboolean no_paste_back;
+} FcsInpaintOp;
+
+typedef FcsSampleOpClass FcsInpaintOpClass;
+
+G_DEFINE_TYPE(FcsInpaintOp, fcs_inpaint_op, fcs_sample_op_get_type());
+
+static int
+fcs_inpaint_op_build(VipsObject *object)
+{
+	FcsInpaintOp *self = (FcsInpaintOp *) object;
+	fcs_image image = { 0 }, mask = { 0 }, result = { 0 };
+	fcs_sample_params params = fcs_sample_params_default();
+	VipsImage *like, *out = NULL;
+	fcs_model *model;
+	int status;
+
+	g_object_set(object, "out", vips_image_new(), NULL);
+	if (VIPS_OBJECT_CLASS(fcs_inpaint_op_parent_class)->build(object))
+		return -1;
+	if (vips_check_size_same("fcs_inpaint", self->in, self->mask) ||
+		!(model = fcs_vips_model("fcs_inpaint", ((FcsSampleOp *) self)->model)))
+		return -1;
+	if (!fcs_vips_to_float(object, self->in, &image, &like))
+		return -1;
+	if (!fcs_vips_mask(object, self->mask, &mask)) {
+		g_free(image.data);
+		return -1;
+	}
+	fcs_sample_op_fill((FcsSampleOp *) self, &params, 20);
+	params.paste_back = !self->no_paste_back;
+	status = fcs_inpaint(model, &image, &mask, &params, &result);
+	g_free(image.data);
+	g_free(mask.data);
+	if (status != FCS_OK) {
+		vips_error("fcs_inpaint", "%s", fcs_last_error());
+		return -1;
+	}
+	status = fcs_vips_from_float(object, &result, like, &out);
+	fcs_image_free(&result);
+	if (status)
+		return -1;
+	status = vips_image_write(out, self->out);
+	g_object_unref(out);
+	return status;
+}
+
+static void
+fcs_inpaint_op_class_init(FcsInpaintOpClass *class)
+{
+	GObjectClass *gobject_class = G_OBJECT_CLASS(class);
+	VipsObjectClass *object_class = VIPS_OBJECT_CLASS(class);
+
+	gobject_class->set_property = vips_object_set_property;
+	gobject_class->get_property = vips_object_get_property;
+
+	object_class->nickname = "fcs_inpaint";
+	object_class->description = "fill the masked pixels with Stable Diffusion (fast constrained sampling)";
+	object_class->build = fcs_inpaint_op_build;
+
+	VIPS_ARG_IMAGE(class, "in", 1, "Input", "Image to fill",
+		VIPS_ARGUMENT_REQUIRED_INPUT, G_STRUCT_OFFSET(FcsInpaintOp, in));
+	VIPS_ARG_IMAGE(class, "mask", 2, "Mask", "Pixels at or above half range (white) are filled",
+		VIPS_ARGUMENT_REQUIRED_INPUT, G_STRUCT_OFFSET(FcsInpaintOp, mask));
+	VIPS_ARG_IMAGE(class, "out", 3, "Output", "Filled image",
+		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsInpaintOp, out));
+	VIPS_ARG_BOOL(class, "no_paste_back", 30, "No paste-back",
+		"Output the sampler's image as is, as the paper (default: known pixels kept exactly, soft seam)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsInpaintOp, no_paste_back), FALSE);
+}
+
+static void
+fcs_inpaint_op_init(FcsInpaintOp *self)
+{
+	(void) self;
+}
+
+/* ---- fcs_superres ----------------------------------------------------------------------- */
+
+typedef struct _FcsSuperresOp {
+	FcsSampleOp parent_instance;
+	VipsImage *in;
+	VipsImage *out;
+	int scale;
+} FcsSuperresOp;
+
+typedef FcsSampleOpClass FcsSuperresOpClass;
+
+G_DEFINE_TYPE(FcsSuperresOp, fcs_superres_op, fcs_sample_op_get_type());
+
+static int
+fcs_superres_op_build(VipsObject *object)
+{
+	FcsSuperresOp *self = (FcsSuperresOp *) object;
+	fcs_image image = { 0 }, result = { 0 };
+	fcs_sample_params params = fcs_sample_params_default();
+	VipsImage *like, *out = NULL;
+	fcs_model *model;
+	int status;
+
+	g_object_set(object, "out", vips_image_new(), NULL);
+	if (VIPS_OBJECT_CLASS(fcs_superres_op_parent_class)->build(object))
+		return -1;
+	if (self->scale != 2 && self->scale != 4 && self->scale != 8) {
+		vips_error("fcs_superres", "scale must be 2, 4 or 8, not %d", self->scale);
+		return -1;
+	}
+	if (!(model = fcs_vips_model("fcs_superres", ((FcsSampleOp *) self)->model)) ||
+		!fcs_vips_to_float(object, self->in, &image, &like))
+		return -1;
+	fcs_sample_op_fill((FcsSampleOp *) self, &params, 20);
+	status = fcs_super_resolve(model, &image, self->scale, &params, &result);
+	g_free(image.data);
+	if (status != FCS_OK) {
+		vips_error("fcs_superres", "%s", fcs_last_error());
+		return -1;
+	}
+	status = fcs_vips_from_float(object, &result, like, &out);
+	fcs_image_free(&result);
+	if (status)
+		return -1;
+	status = vips_image_write(out, self->out);
+	g_object_unref(out);
+	return status;
+}
+
+static void
+fcs_superres_op_class_init(FcsSuperresOpClass *class)
+{
+	GObjectClass *gobject_class = G_OBJECT_CLASS(class);
+	VipsObjectClass *object_class = VIPS_OBJECT_CLASS(class);
+
+	gobject_class->set_property = vips_object_set_property;
+	gobject_class->get_property = vips_object_get_property;
+
+	object_class->nickname = "fcs_superres";
+	object_class->description = "upscale ×2, ×4 or ×8 with Stable Diffusion (fast constrained sampling)";
+	object_class->build = fcs_superres_op_build;
+
+	VIPS_ARG_IMAGE(class, "in", 1, "Input", "Low-resolution image",
+		VIPS_ARGUMENT_REQUIRED_INPUT, G_STRUCT_OFFSET(FcsSuperresOp, in));
+	VIPS_ARG_IMAGE(class, "out", 2, "Output", "Upscaled image",
+		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsSuperresOp, out));
+	VIPS_ARG_INT(class, "scale", 30, "Scale", "Upscaling factor: 2, 4 or 8",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSuperresOp, scale), 2, 8, 4);
+}
+
+static void
+fcs_superres_op_init(FcsSuperresOp *self)
+{
+	self->scale = 4;
+}
+
+/* ---- fcs_layers ------------------------------------------------------------------------- */
+
+typedef struct _FcsLayersOp {
+	FcsSampleOp parent_instance;
+	VipsImage *in;
+	VipsImage *layer1;
+	VipsImage *layer2;
+	VipsImage *mask;
+	VipsImage *hint;
+	int iterations;
+	int samples;
+	int restarts;
+} FcsLayersOp;
+
+typedef FcsSampleOpClass FcsLayersOpClass;
+
+G_DEFINE_TYPE(FcsLayersOp, fcs_layers_op, fcs_sample_op_get_type());
+
+static int
+fcs_layers_op_build(VipsObject *object)
+{
+	FcsLayersOp *self = (FcsLayersOp *) object;
+	fcs_image image = { 0 }, hint = { 0 }, results[3] = { { 0 }, { 0 }, { 0 } };
+	fcs_layer_params params = fcs_layer_params_default();
+	VipsImage *like, *outs[3] = { NULL, NULL, NULL };
+	fcs_model *model;
+	int status, i;
+
+	g_object_set(object, "layer1", vips_image_new(), "layer2", vips_image_new(), "mask", vips_image_new(), NULL);
+	if (VIPS_OBJECT_CLASS(fcs_layers_op_parent_class)->build(object))
+		return -1;
+	if (!(model = fcs_vips_model("fcs_layers", ((FcsSampleOp *) self)->model)) ||
+		!fcs_vips_to_float(object, self->in, &image, &like))
+		return -1;
+	if (self->hint && (vips_check_size_same("fcs_layers", self->in, self->hint) ||
+		    !fcs_vips_mask(object, self->hint, &hint))) {
+		g_free(image.data);
+		return -1;
+	}
+	fcs_sample_op_fill((FcsSampleOp *) self, &params.sample, params.sample.steps);
+	params.iterations = self->iterations;
+	params.samples_per_layer = self->samples;
+	params.restarts = self->restarts;
+	params.hint = self->hint ? &hint : NULL;
+	status = fcs_extract_layers(model, &image, &params, &results[0], &results[1], &results[2]);
+	g_free(image.data);
+	g_free(hint.data);
+	if (status != FCS_OK) {
+		vips_error("fcs_layers", "%s", fcs_last_error());
+		return -1;
+	}
+	status = 0;
+	for (i = 0; i < 3; i++)
+		status = status || fcs_vips_from_float(object, &results[i], like, &outs[i]);
+	for (i = 0; i < 3; i++)
+		fcs_image_free(&results[i]);
+	if (!status)
+		status = vips_image_write(outs[0], self->layer1) || vips_image_write(outs[1], self->layer2) ||
+			vips_image_write(outs[2], self->mask);
+	for (i = 0; i < 3; i++)
+		if (outs[i])
+			g_object_unref(outs[i]);
+	return status ? -1 : 0;
+}
+
+static void
+fcs_layers_op_class_init(FcsLayersOpClass *class)
+{
+	GObjectClass *gobject_class = G_OBJECT_CLASS(class);
+	VipsObjectClass *object_class = VIPS_OBJECT_CLASS(class);
+
+	gobject_class->set_property = vips_object_set_property;
+	gobject_class->get_property = vips_object_get_property;
+
+	object_class->nickname = "fcs_layers";
+	object_class->description = "split an image into two layers and a soft mask (fast constrained sampling)";
+	object_class->build = fcs_layers_op_build;
+
+	VIPS_ARG_IMAGE(class, "in", 1, "Input", "Image to split",
+		VIPS_ARGUMENT_REQUIRED_INPUT, G_STRUCT_OFFSET(FcsLayersOp, in));
+	VIPS_ARG_IMAGE(class, "layer1", 2, "Layer 1", "First layer",
+		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsLayersOp, layer1));
+	VIPS_ARG_IMAGE(class, "layer2", 3, "Layer 2", "Second layer",
+		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsLayersOp, layer2));
+	VIPS_ARG_IMAGE(class, "mask", 4, "Mask", "Ownership of layer 1 (white = layer 1)",
+		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsLayersOp, mask));
+	VIPS_ARG_IMAGE(class, "hint", 30, "Hint", "Initial mask of layer 1, instead of a random start",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsLayersOp, hint));
+	VIPS_ARG_INT(class, "iterations", 31, "Iterations", "EM iterations",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsLayersOp, iterations), 1, 100, 3);
+	VIPS_ARG_INT(class, "samples", 32, "Samples", "Samples per layer and iteration",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsLayersOp, samples), 1, 100, 3);
+	VIPS_ARG_INT(class, "restarts", 33, "Restarts", "Random starts, the best kept",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsLayersOp, restarts), 1, 100, 2);
+}
+
+static void
+fcs_layers_op_init(FcsLayersOp *self)
+{
+	fcs_layer_params defaults = fcs_layer_params_default();
+
+	self->iterations = defaults.iterations;
+	self->samples = defaults.samples_per_layer;
+	self->restarts = defaults.restarts;
+	((FcsSampleOp *) self)->steps = defaults.sample.steps;
+}
+
+/* ---- registration ----------------------------------------------------------------------- */
+
+/* For hosts that dlopen this file themselves (pyvips with a private copy, C programs).
+ * A second copy of the plugin must not register the types again (pitfall P12). */
+G_MODULE_EXPORT int
+fcs_vips_init(void)
+{
+	if (g_type_from_name("FcsSampleOp"))
+		return 0;
+	fcs_inpaint_op_get_type();
+	fcs_superres_op_get_type();
+	fcs_layers_op_get_type();
+	return 0;
+}
+
+G_MODULE_EXPORT const gchar *
+g_module_check_init(GModule *module)
+{
+	g_module_make_resident(module); /* static GTypes: never unload */
+	fcs_vips_init();
+	return NULL;
+}
+
+#if VIPS_ENABLE_DEPRECATED
+/* Only for `vips --plugin FILE` on deprecated-enabled builds such as Debian's (P17). */
+G_MODULE_EXPORT im_package package_table = { "fcs", 0, NULL };
+#endif

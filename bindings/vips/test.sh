@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The vips operations through the real `vips` command, against a staged install (make stage)
+# and the tiny random model of the Swift tests: the two ways to load the module without root
+# (VIPSHOME pointing at a tree shaped like the system one, and `vips --plugin`), each
+# operation, band formats and alpha, seeds, a pipe between two operations, and errors.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+STAGE=${1:?usage: bindings/vips/test.sh STAGE_DIR}
+SYSTEM_LIBDIR=$(pkg-config --variable=libdir vips)
+MINOR=$(pkg-config --modversion vips | cut -d. -f1,2)
+PLUGIN=$STAGE$SYSTEM_LIBDIR/vips-modules-$MINOR/fcs-vips.so
+export FCS_MODEL=$PWD/Tests/FCSModelsTests/Fixtures/tiny-sd
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+size() { echo "$(vipsheader -f width "$1")x$(vipsheader -f height "$1")"; }
+field() { vipsheader -f "$2" "$1"; }
+quick=(--steps 2 --newton-steps 1)
+
+# inputs: a 64×48 gradient, a rectangle mask, RGBA / 16-bit / grey variants
+vips black "$T/black.v" 64 48 && vips draw_rect "$T/black.v" 255 20 10 24 20 --fill && vips copy "$T/black.v" "$T/mask.png"
+vips xyz "$T/xy.v" 64 48 && vips bandjoin "$T/xy.v $T/xy.v" "$T/xy4.v" && vips extract_band "$T/xy4.v" "$T/rgb.v" 0 --n 3
+vips linear "$T/rgb.v" "$T/in.png" 3 10 --uchar
+vips bandjoin_const "$T/in.png" "$T/rgba.png" 200
+vips cast "$T/in.png" "$T/u16.v" ushort && vips linear "$T/u16.v" "$T/u16s.v" 257 0 && vips cast "$T/u16s.v" "$T/in16.v" ushort
+vips copy "$T/in16.v" "$T/in16.png" --interpretation rgb16
+vips colourspace "$T/in.png" "$T/grey.png" b-w
+
+# 1. VIPSHOME: a tree shaped like /usr/lib, with Debian's own modules linked in (pitfall P7)
+mkdir -p "$T/home/$(basename "$SYSTEM_LIBDIR")/vips-modules-$MINOR"
+cp "$PLUGIN" "$T/home/$(basename "$SYSTEM_LIBDIR")/vips-modules-$MINOR/"
+for f in "$SYSTEM_LIBDIR/vips-modules-$MINOR"/*.so; do [ -e "$f" ] && ln -s "$f" "$T/home/$(basename "$SYSTEM_LIBDIR")/vips-modules-$MINOR/"; done
+cp -P "$STAGE$SYSTEM_LIBDIR"/libfcs.so* "$T/home/$(basename "$SYSTEM_LIBDIR")/"
+export VIPSHOME=$T/home
+vips -l operation | grep -q "fcs_inpaint" || fail "VIPSHOME: fcs_inpaint not listed"
+vips -l operation | grep -q "fcs_superres" || fail "VIPSHOME: fcs_superres not listed"
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/out.png" "${quick[@]}" --seed 1
+[ "$(size "$T/out.png")" = 64x48 ] || fail "inpaint size $(size "$T/out.png")"
+[ "$(field "$T/out.png" bands)" = 3 ] || fail "inpaint bands"
+[ "$(vips getpoint "$T/out.png" 2 40)" = "$(vips getpoint "$T/in.png" 2 40)" ] || fail "known pixel changed"
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/again.png" "${quick[@]}" --seed 1
+cmp -s "$T/out.png" "$T/again.png" || fail "same seed, different pixels"
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/other.png" "${quick[@]}" --seed 2
+! cmp -s "$T/out.png" "$T/other.png" || fail "different seeds, same pixels"
+
+# formats: alpha kept, 16-bit stays 16-bit, grey stays grey
+vips fcs_inpaint "$T/rgba.png" "$T/mask.png" "$T/rgba-out.png" "${quick[@]}" --seed 1
+[ "$(field "$T/rgba-out.png" bands)" = 4 ] || fail "RGBA lost its alpha"
+[ "$(vips getpoint "$T/rgba-out.png" 30 20 | awk '{print $4}')" = 200 ] || fail "alpha changed"
+vips fcs_inpaint "$T/in16.png" "$T/mask.png" "$T/out16.png" "${quick[@]}" --seed 1
+vipsheader "$T/out16.png" | grep -q "ushort, 3 bands, rgb16" || fail "16-bit became $(vipsheader "$T/out16.png")"
+vips fcs_inpaint "$T/grey.png" "$T/mask.png" "$T/grey-out.png" "${quick[@]}" --seed 1
+[ "$(field "$T/grey-out.png" bands)" = 1 ] || fail "grey became $(field "$T/grey-out.png" bands) bands"
+
+# super-resolution and layers, and a pipe from one operation into the next
+vips fcs_superres "$T/in.png" "$T/x2.png" --scale 2 "${quick[@]}" --seed 1
+[ "$(size "$T/x2.png")" = 128x96 ] || fail "superres size $(size "$T/x2.png")"
+vips fcs_layers "$T/in.png" "$T/l1.png" "$T/l2.png" "$T/m.png" --steps 1 --newton-steps 1 --iterations 1 --samples 1 --restarts 1 --seed 3
+[ "$(size "$T/l1.png") $(size "$T/l2.png") $(size "$T/m.png") $(field "$T/m.png" bands)" = "64x48 64x48 64x48 1" ] || fail "layers"
+vips extract_area "$T/in.png" .png 0 0 32 24 | vips fcs_superres stdin "$T/piped.png" --scale 2 "${quick[@]}" --seed 1
+[ "$(size "$T/piped.png")" = 64x48 ] || fail "piped superres size"
+
+# errors: one clear line, non-zero exit
+! vips fcs_superres "$T/in.png" "$T/x3.png" --scale 3 "${quick[@]}" 2> "$T/err" || fail "scale 3 accepted"
+grep -q "scale must be 2, 4 or 8" "$T/err" || fail "scale error: $(cat "$T/err")"
+! FCS_MODEL=/nonexistent vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" 2> "$T/err" || fail "missing model accepted"
+grep -q "/nonexistent" "$T/err" || fail "model error: $(cat "$T/err")"
+vips black "$T/small.png" 32 32
+! vips fcs_inpaint "$T/in.png" "$T/small.png" "$T/x.png" 2> "$T/err" || fail "mask of another size accepted"
+unset VIPSHOME
+
+# 2. vips --plugin FILE, no environment but the model
+vips --plugin "$PLUGIN" fcs_inpaint "$T/in.png" "$T/mask.png" "$T/plugin.png" "${quick[@]}" --seed 1
+cmp -s "$T/out.png" "$T/plugin.png" || fail "--plugin result differs from the VIPSHOME one"
+echo "bindings/vips: all checks passed"
