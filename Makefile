@@ -1,5 +1,5 @@
 # fcs — build, test and install entry points.
-#   make test                     every test (Swift, C ABI, C example, vips plugin, Python); CI runs this
+#   make test                     every test (Swift, the fcs command, C ABI, C example, vips plugin, Python); CI runs this
 #   make install [PREFIX=/usr/local] [DESTDIR=]   libfcs.so.0, fcs.h, fcs.pc, the vips module, the fcs command
 #   make uninstall                the same files, removed
 #   make bench                    kernel speed figures (prints, never asserts)
@@ -27,7 +27,7 @@ CLI_RELEASE := .build-release-cli
 # A staged install (PREFIX=/usr, libvips's libdir) that the C, vips and Python tests run against.
 STAGE := $(CURDIR)/.build-stage
 
-.PHONY: all build release lib plugin cli test test-swift test-c test-vips test-python stage install install-lib uninstall bench clean
+.PHONY: all build release lib plugin cli test test-swift test-cli test-c test-vips test-python stage install install-lib uninstall bench clean
 
 all: build
 
@@ -49,8 +49,8 @@ lib:
 
 # The vips operations: plain C against libfcs, one copy of the core (pitfalls P4, P5, P11).
 plugin: lib
-	cc -O2 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden -I Include $$(pkg-config --cflags vips gmodule-2.0) \
-	    bindings/vips/fcs_vips.c -L $(RELEASE)/lib -lfcs $$(pkg-config --libs vips gmodule-2.0) \
+	cc -O2 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden -I Include -I Sources/_FCSImageFiles \
+	    $$(pkg-config --cflags vips gmodule-2.0) bindings/vips/fcs_vips.c Sources/_FCSImageFiles/vips_pixels.c -L $(RELEASE)/lib -lfcs $$(pkg-config --libs vips gmodule-2.0) \
 	    -Wl,-rpath,'$$ORIGIN/..:$(LIBDIR)' -Wl,--no-undefined -o $(PLUGIN)
 
 # Installs what `make release` built (run that first as a user, this as root if needed).
@@ -83,10 +83,14 @@ stage: lib plugin
 	$(MAKE) --no-print-directory install-lib DESTDIR=$(STAGE) PREFIX=/usr LIBDIR=$(VIPS_LIBDIR)
 
 # Every test of the project (CI runs exactly this).
-test: test-swift test-c test-vips test-python
+test: test-swift test-cli test-c test-vips test-python
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
+
+test-cli:
+	$(SWIFT) build -j $(JOBS) --product fcs
+	tools/test_cli.sh
 
 test-c: stage
 	tools/check_c_abi.sh $(STAGE)$(VIPS_LIBDIR)/libfcs.so.0

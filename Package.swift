@@ -45,10 +45,17 @@ let package = Package(
         .target(name: "FCS", dependencies: ["CFCS", "FCSSampler", "FCSModels", "FCSTensor"]),
 
         // MARK: Front ends
+        .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
+        // Image files through libvips for the fcs command; vips_pixels.c is also compiled into
+        // the vips operations (bindings/vips), so both convert images the same way.
+        .target(name: "_FCSImageFiles", dependencies: ["CVips"]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // HTTP for `fcs fetch` (libcurl's setopt is variadic, so it needs C).
+        .target(name: "_FCSHTTP", dependencies: ["CCurl"], linkerSettings: [.linkedLibrary("crypto")]),
         .executableTarget(
             name: "FCSCommand",
             dependencies: [
-                "FCSTensor", "FCSModels", "FCSSampler", "COpenBLAS",
+                "FCSTensor", "FCSModels", "FCSSampler", "COpenBLAS", "FCS", "CFCS", "_FCSImageFiles", "_FCSHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -27,6 +27,7 @@
 #endif
 
 #include "fcs.h"
+#include "vips_pixels.h"
 
 /* ---- models, loaded once per path ------------------------------------------------------- */
 
@@ -59,120 +60,40 @@ fcs_vips_model(const char *domain, const char *path)
 	return model;
 }
 
-/* ---- image conversion ------------------------------------------------------------------- */
+/* ---- images: the conversions of Sources/_FCSImageFiles/vips_pixels.c, shared with the fcs command */
 
-/* The value that stands for "full" in an image of this format and interpretation. */
-static double
-fcs_vips_full_scale(VipsImage *image)
-{
-	if (image->Type == VIPS_INTERPRETATION_RGB16 || image->Type == VIPS_INTERPRETATION_GREY16 ||
-		image->BandFmt == VIPS_FORMAT_USHORT)
-		return 65535.0;
-	return 255.0;
-}
-
-/* in -> packed float 0…1, 1, 3 or 4 bands (sRGB or grey, alpha last). Returns the buffer
- * (g_free) and fills *fimage; *like gets the colour image the result should resemble. */
+/* in's pixels as an F32 fcs_image (data: g_free); *like lives as long as the operation. */
 static float *
-fcs_vips_to_float(VipsObject *object, VipsImage *in, fcs_image *fimage, VipsImage **like)
+fcs_vips_input(VipsObject *object, VipsImage *in, fcs_image *image, VipsImage **like)
 {
-	VipsImage **t = (VipsImage **) vips_object_local_array(object, 6);
-	VipsImage *x;
-	size_t size;
+	VipsImage **t = (VipsImage **) vips_object_local_array(object, 1);
+	int width, height, channels;
 	float *data;
-	int grey;
 
-	if (vips_image_decode(in, &t[0]) || vips_check_noncomplex("fcs", t[0]))
+	if (!(data = fcs_vips_read_pixels(in, &width, &height, &channels, &t[0])))
 		return NULL;
-	x = t[0];
-	/* fcs works in sRGB (or grey): convert anything else (LAB, CMYK, scRGB, …) first. */
-	grey = x->Bands <= 2 && (x->Type == VIPS_INTERPRETATION_B_W || x->Type == VIPS_INTERPRETATION_GREY16 ||
-		x->Type == VIPS_INTERPRETATION_MULTIBAND);
-	if (!grey && x->Type != VIPS_INTERPRETATION_sRGB && x->Type != VIPS_INTERPRETATION_RGB16) {
-		if (vips_colourspace(x, &t[1], VIPS_INTERPRETATION_sRGB, NULL))
-			return NULL;
-		x = t[1];
-	}
-	if (x->Bands == 2) { /* grey + alpha: fcs takes 1, 3 or 4 bands */
-		if (vips_colourspace(x, &t[2], VIPS_INTERPRETATION_sRGB, NULL))
-			return NULL;
-		x = t[2];
-	}
-	if (x->Bands > 4) {
-		if (vips_extract_band(x, &t[3], 0, "n", 4, NULL))
-			return NULL;
-		x = t[3];
-	}
-	*like = x;
-	if (vips_cast(x, &t[4], VIPS_FORMAT_FLOAT, NULL) ||
-		vips_linear1(t[4], &t[5], 1.0 / fcs_vips_full_scale(x), 0.0, NULL))
-		return NULL;
-	if (!(data = vips_image_write_to_memory(t[5], &size)))
-		return NULL;
-	fimage->width = x->Xsize;
-	fimage->height = x->Ysize;
-	fimage->channels = x->Bands;
-	fimage->format = FCS_PIXEL_F32;
-	fimage->stride = 0;
-	fimage->data = data;
+	*like = t[0];
+	image->width = width;
+	image->height = height;
+	image->channels = channels;
+	image->format = FCS_PIXEL_F32;
+	image->stride = 0;
+	image->data = data;
 	return data;
 }
 
-/* An fcs result (float 0…1) -> an image in like's format, interpretation and metadata. */
+/* Writes an fcs result into out, in like's format and interpretation. */
 static int
-fcs_vips_from_float(VipsObject *object, const fcs_image *result, VipsImage *like, VipsImage **out)
+fcs_vips_output(const fcs_image *result, VipsImage *like, VipsImage *out)
 {
-	VipsImage **t = (VipsImage **) vips_object_local_array(object, 5);
-	double full = fcs_vips_full_scale(like);
-	VipsInterpretation type = like->Type;
-	gboolean integer = !vips_band_format_isfloat(like->BandFmt);
+	VipsImage *image = fcs_vips_image_from_pixels(result->data, result->width, result->height, result->channels, like);
+	int status;
 
-	if (result->channels == 1 && like->Bands != 1)
-		type = full > 255 ? VIPS_INTERPRETATION_GREY16 : VIPS_INTERPRETATION_B_W;
-	if (!(t[0] = vips_image_new_from_memory_copy(result->data,
-		      (size_t) result->width * result->height * result->channels * sizeof(float),
-		      result->width, result->height, result->channels, VIPS_FORMAT_FLOAT)))
+	if (!image)
 		return -1;
-	/* scale back, rounding to the nearest integer for integer formats (vips_cast truncates) */
-	if (vips_linear1(t[0], &t[1], full, integer ? 0.5 : 0.0, NULL) ||
-		vips_cast(t[1], &t[2], like->BandFmt, NULL) ||
-		vips_copy(t[2], &t[3], "interpretation", type, "xres", like->Xres, "yres", like->Yres, NULL))
-		return -1;
-	*out = t[3];
-	g_object_ref(*out);
-	return 0;
-}
-
-/* The mask's first band as packed U8, 255 where at or above half its format's range. */
-static guchar *
-fcs_vips_mask(VipsObject *object, VipsImage *mask, fcs_image *fmask)
-{
-	VipsImage **t = (VipsImage **) vips_object_local_array(object, 4);
-	double half;
-	size_t size;
-	guchar *data;
-
-	if (vips_image_decode(mask, &t[0]) || vips_extract_band(t[0], &t[1], 0, NULL))
-		return NULL;
-	half = vips_band_format_isfloat(t[1]->BandFmt) ? 0.5 : fcs_vips_full_scale(t[1]) / 2.0;
-	if (vips_band_format_isfloat(t[1]->BandFmt)) { /* float masks may be 0…1 or 0…255 */
-		double max;
-		if (vips_max(t[1], &max, NULL))
-			return NULL;
-		if (max > 1.0)
-			half = 127.5;
-	}
-	if (vips_moreeq_const1(t[1], &t[2], half, NULL))
-		return NULL;
-	if (!(data = vips_image_write_to_memory(t[2], &size)))
-		return NULL;
-	fmask->width = t[2]->Xsize;
-	fmask->height = t[2]->Ysize;
-	fmask->channels = 1;
-	fmask->format = FCS_PIXEL_U8;
-	fmask->stride = 0;
-	fmask->data = data;
-	return data;
+	status = vips_image_write(image, out);
+	g_object_unref(image);
+	return status;
 }
 
 /* ---- the shared base class: model and sampling parameters ------------------------------- */
@@ -275,7 +196,7 @@ fcs_inpaint_op_build(VipsObject *object)
 	FcsInpaintOp *self = (FcsInpaintOp *) object;
 	fcs_image image = { 0 }, mask = { 0 }, result = { 0 };
 	fcs_sample_params params = fcs_sample_params_default();
-	VipsImage *like, *out = NULL;
+	VipsImage *like, *mask_like;
 	fcs_model *model;
 	int status;
 
@@ -285,9 +206,9 @@ fcs_inpaint_op_build(VipsObject *object)
 	if (vips_check_size_same("fcs_inpaint", self->in, self->mask) ||
 		!(model = fcs_vips_model("fcs_inpaint", ((FcsSampleOp *) self)->model)))
 		return -1;
-	if (!fcs_vips_to_float(object, self->in, &image, &like))
+	if (!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
-	if (!fcs_vips_mask(object, self->mask, &mask)) {
+	if (!fcs_vips_input(object, self->mask, &mask, &mask_like)) {
 		g_free(image.data);
 		return -1;
 	}
@@ -300,12 +221,8 @@ fcs_inpaint_op_build(VipsObject *object)
 		vips_error("fcs_inpaint", "%s", fcs_last_error());
 		return -1;
 	}
-	status = fcs_vips_from_float(object, &result, like, &out);
+	status = fcs_vips_output(&result, like, self->out);
 	fcs_image_free(&result);
-	if (status)
-		return -1;
-	status = vips_image_write(out, self->out);
-	g_object_unref(out);
 	return status;
 }
 
@@ -358,7 +275,7 @@ fcs_superres_op_build(VipsObject *object)
 	FcsSuperresOp *self = (FcsSuperresOp *) object;
 	fcs_image image = { 0 }, result = { 0 };
 	fcs_sample_params params = fcs_sample_params_default();
-	VipsImage *like, *out = NULL;
+	VipsImage *like;
 	fcs_model *model;
 	int status;
 
@@ -370,7 +287,7 @@ fcs_superres_op_build(VipsObject *object)
 		return -1;
 	}
 	if (!(model = fcs_vips_model("fcs_superres", ((FcsSampleOp *) self)->model)) ||
-		!fcs_vips_to_float(object, self->in, &image, &like))
+		!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
 	fcs_sample_op_fill((FcsSampleOp *) self, &params, 20);
 	status = fcs_super_resolve(model, &image, self->scale, &params, &result);
@@ -379,12 +296,8 @@ fcs_superres_op_build(VipsObject *object)
 		vips_error("fcs_superres", "%s", fcs_last_error());
 		return -1;
 	}
-	status = fcs_vips_from_float(object, &result, like, &out);
+	status = fcs_vips_output(&result, like, self->out);
 	fcs_image_free(&result);
-	if (status)
-		return -1;
-	status = vips_image_write(out, self->out);
-	g_object_unref(out);
 	return status;
 }
 
@@ -439,7 +352,7 @@ fcs_layers_op_build(VipsObject *object)
 	FcsLayersOp *self = (FcsLayersOp *) object;
 	fcs_image image = { 0 }, hint = { 0 }, results[3] = { { 0 }, { 0 }, { 0 } };
 	fcs_layer_params params = fcs_layer_params_default();
-	VipsImage *like, *outs[3] = { NULL, NULL, NULL };
+	VipsImage *like, *hint_like, *outs[3];
 	fcs_model *model;
 	int status, i;
 
@@ -447,10 +360,10 @@ fcs_layers_op_build(VipsObject *object)
 	if (VIPS_OBJECT_CLASS(fcs_layers_op_parent_class)->build(object))
 		return -1;
 	if (!(model = fcs_vips_model("fcs_layers", ((FcsSampleOp *) self)->model)) ||
-		!fcs_vips_to_float(object, self->in, &image, &like))
+		!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
 	if (self->hint && (vips_check_size_same("fcs_layers", self->in, self->hint) ||
-		    !fcs_vips_mask(object, self->hint, &hint))) {
+		    !fcs_vips_input(object, self->hint, &hint, &hint_like))) {
 		g_free(image.data);
 		return -1;
 	}
@@ -466,17 +379,14 @@ fcs_layers_op_build(VipsObject *object)
 		vips_error("fcs_layers", "%s", fcs_last_error());
 		return -1;
 	}
+	outs[0] = self->layer1;
+	outs[1] = self->layer2;
+	outs[2] = self->mask;
 	status = 0;
 	for (i = 0; i < 3; i++)
-		status = status || fcs_vips_from_float(object, &results[i], like, &outs[i]);
+		status = status || fcs_vips_output(&results[i], like, outs[i]);
 	for (i = 0; i < 3; i++)
 		fcs_image_free(&results[i]);
-	if (!status)
-		status = vips_image_write(outs[0], self->layer1) || vips_image_write(outs[1], self->layer2) ||
-			vips_image_write(outs[2], self->mask);
-	for (i = 0; i < 3; i++)
-		if (outs[i])
-			g_object_unref(outs[i]);
 	return status ? -1 : 0;
 }
 

@@ -49,7 +49,7 @@ public enum ModelLocation: Equatable, Sendable {
     }
 
     /// The hub cache folder, as huggingface_hub finds it.
-    static func hubCache(_ environment: (String) -> String?) -> String {
+    public static func hubCache(_ environment: (String) -> String?) -> String {
         if let cache = environment("HF_HUB_CACHE"), !cache.isEmpty { return cache }
         if let home = environment("HF_HOME"), !home.isEmpty { return home + "/hub" }
         if let xdg = environment("XDG_CACHE_HOME"), !xdg.isEmpty { return xdg + "/huggingface/hub" }

@@ -1,0 +1,46 @@
+import ArgumentParser
+import CFCS
+import FCS
+
+/// `fcs layers IMAGE -o PREFIX`
+struct Layers: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Split IMAGE into two layers and a soft mask: PREFIX-layer1, PREFIX-layer2, PREFIX-mask.",
+        discussion: "fcs's reconstruction of the v1 paper's EM procedure (see the README)."
+    )
+
+    @Argument(help: "The image to split.") var image: String
+    @Option(name: .shortAndLong, help: "Output prefix; files get the suffix of --format.") var output: String
+    @Option(help: "Output file suffix.") var format = "png"
+    @Option(help: "A mask whose white pixels start as layer 1 (default: random blocks).") var hint: String?
+    @Option(help: "EM iterations.") var iterations: Int32 = 3
+    @Option(help: "Samples per layer and iteration.") var samples: Int32 = 3
+    @Option(help: "Random starts; the best is kept.") var restarts: Int32 = 2
+    @OptionGroup var sampling: SamplingOptions
+
+    func run() throws {
+        let input = try ImageFile(image), hintFile = try hint.map(ImageFile.init)
+        let model = try sampling.loadModel()
+        defer { fcsModelFree(model) }
+        let seed = sampling.seed ?? UInt64.random(in: 0...UInt64.max)
+        let progress = ProgressReporter(label: "layers", quiet: sampling.json)
+        var (layer1, layer2, mask) = (fcs_image(), fcs_image(), fcs_image())
+        let defaults = fcsLayerParamsDefault()
+        try sampling.withParams(defaultSteps: defaults.sample.steps, seed: seed, progress: progress) { sample in
+            var params = defaults
+            params.sample = sample
+            (params.iterations, params.samples_per_layer, params.restarts) = (iterations, samples, restarts)
+            var buffer = input.image
+            var hintBuffer = hintFile?.image ?? fcs_image()
+            try withUnsafePointer(to: &hintBuffer) { hintPointer in
+                params.hint = hintFile == nil ? nil : hintPointer
+                try check(fcsExtractLayers(model, &buffer, &params, &layer1, &layer2, &mask))
+            }
+        }
+        let paths = ["layer1", "layer2", "mask"].map { "\(output)-\($0).\(format)" }
+        try input.write(&layer1, to: paths[0])
+        try input.write(&layer2, to: paths[1])
+        try input.write(&mask, to: paths[2])
+        Summary(task: "layers", output: paths, seed: seed, seconds: progress.seconds).print(json: sampling.json)
+    }
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import CFCS
+import FCS
+import FCSModels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The options every sampling subcommand shares, and what they turn into.
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "A diffusers folder, a single-file .safetensors checkpoint, or a hub model name (default: \(defaultModel), see `fcs fetch`).")
+    var model: String?
+
+    @Option(help: "Random seed (default: a new one, printed).")
+    var seed: UInt64?
+
+    @Option(help: "Denoising steps (default: 20; 10 for layers).")
+    var steps: Int32?
+
+    @Option(help: "Inner correction steps K per denoising step (default: 5 inpaint, 10 superres).")
+    var newtonSteps: Int32?
+
+    @Option(help: "Learning rates λ of the inner steps, comma-separated (default: 0.5,0.4,0.3,0.2,0.1 inpaint; 0.5 superres).")
+    var learningRates: String?
+
+    @Option(help: "Finite-difference step h of the Jacobian product.")
+    var fdStep: Float = 0.005
+
+    @Option(help: "Text prompt (default: none, as the paper).")
+    var prompt = ""
+
+    @Option(help: "Classifier-free guidance scale; on when > 1.")
+    var guidance: Float = 0
+
+    @Option(help: "A safetensors file with x_T and z_0 … z_{steps-1}: the sampler's noise instead of the seed's.")
+    var noise: String?
+
+    @Option(help: "Compute threads (default: FCS_NUM_THREADS or all cores).")
+    var threads: Int32?
+
+    @Option(help: "Weights in memory: f32 (fastest) or f16 (less memory).")
+    var weights: WeightType = .f32
+
+    @Flag(help: "Print a JSON summary on stdout instead of a sentence.")
+    var json = false
+
+    enum WeightType: String, ExpressibleByArgument { case f32, f16 }
+
+    static let defaultModel = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let steps, !(1...1000).contains(steps) { throw ValidationError("--steps must be 1 … 1000") }
+        _ = try rates()
+    }
+
+    func rates() throws -> [Float]? {
+        guard let learningRates else { return nil }
+        let values = learningRates.split(separator: ",").map { Float($0.filter { $0 != " " }) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0!.isFinite }) else {
+            throw ValidationError("--learning-rates must be numbers separated by commas, e.g. 0.5,0.3,0.1")
+        }
+        return values.map { $0! }
+    }
+
+    /// Loads the model named by --model (or the default) through the C ABI.
+    func loadModel() throws -> OpaquePointer {
+        if let threads { _ = fcsSetNumThreads(threads) }
+        var params = fcsModelParamsDefault()
+        params.weight_type = weights == .f16 ? FCS_WEIGHTS_F16 : FCS_WEIGHTS_F32
+        var handle: OpaquePointer?
+        let reference = model ?? Self.defaultModel
+        if model == nil, (try? ModelLocation.resolve(reference)) == nil {
+            standardError("\(reference) is not in the Hugging Face cache yet: downloading it (once)\n")
+            _ = try fetch(reference)
+        }
+        let status = reference.withCString { fcsModelLoad($0, &params, &handle) }
+        guard status == FCS_OK, let handle else {
+            throw CommandFailure(String(cString: fcsLastError()))
+        }
+        return handle
+    }
+
+    /// Runs `body` with fcs_sample_params for these options (C strings and rates kept alive).
+    func withParams<Result>(defaultSteps: Int32, seed: UInt64, progress: ProgressReporter,
+                            _ body: (inout fcs_sample_params) throws -> Result) throws -> Result {
+        var params = fcsSampleParamsDefault()
+        params.seed = seed
+        params.steps = steps ?? defaultSteps
+        params.newton_steps = newtonSteps ?? -1
+        params.fd_step = fdStep
+        params.guidance_scale = guidance
+        let rates = try self.rates() ?? []
+        return try rates.withUnsafeBufferPointer { rateBuffer in
+            try prompt.withCString { promptPointer in
+                try withOptionalCString(noise) { noisePointer in
+                    if !rates.isEmpty { (params.learning_rates, params.n_learning_rates) = (rateBuffer.baseAddress, Int32(rates.count)) }
+                    params.prompt = promptPointer
+                    params.noise_path = noisePointer
+                    params.progress = { step, total, userData in
+                        Unmanaged<ProgressReporter>.fromOpaque(userData!).takeUnretainedValue().report(step: Int(step), total: Int(total))
+                        return 0
+                    }
+                    params.user_data = Unmanaged.passUnretained(progress).toOpaque()
+                    return try withExtendedLifetime(progress) { try body(&params) }
+                }
+            }
+        }
+    }
+}
+
+private func withOptionalCString<Result>(_ string: String?, _ body: (UnsafePointer<CChar>?) throws -> Result) rethrows -> Result {
+    guard let string else { return try body(nil) }
+    return try string.withCString { try body($0) }
+}
+
+/// A failure to report as one line on stderr, with exit status 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Throws a CommandFailure carrying fcs_last_error() unless the status is FCS_OK.
+func check(_ status: fcs_status) throws {
+    guard status == FCS_OK else { throw CommandFailure(String(cString: fcsLastError())) }
+}

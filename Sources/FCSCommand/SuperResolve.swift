@@ -1,0 +1,32 @@
+import ArgumentParser
+import CFCS
+import FCS
+
+/// `fcs superres IMAGE --scale 4 -o OUT`
+struct SuperResolve: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "superres", abstract: "Upscale IMAGE ×2, ×4 or ×8.")
+
+    @Argument(help: "The low-resolution image.") var image: String
+    @Option(help: "Upscaling factor: 2, 4 or 8.") var scale: Int32 = 4
+    @Option(name: .shortAndLong, help: "Output file; its suffix picks the format.") var output: String
+    @OptionGroup var sampling: SamplingOptions
+
+    func validate() throws {
+        guard [2, 4, 8].contains(scale) else { throw ValidationError("--scale must be 2, 4 or 8") }
+    }
+
+    func run() throws {
+        let input = try ImageFile(image)
+        let model = try sampling.loadModel()
+        defer { fcsModelFree(model) }
+        let seed = sampling.seed ?? UInt64.random(in: 0...UInt64.max)
+        let progress = ProgressReporter(label: "superres ×\(scale)", quiet: sampling.json)
+        var result = fcs_image()
+        try sampling.withParams(defaultSteps: 20, seed: seed, progress: progress) { params in
+            var buffer = input.image
+            try check(fcsSuperResolve(model, &buffer, scale, &params, &result))
+        }
+        try input.write(&result, to: output)
+        Summary(task: "superres", output: [output], seed: seed, seconds: progress.seconds).print(json: sampling.json)
+    }
+}
