@@ -44,6 +44,7 @@ lib:
 	$(SWIFT) build -c release -j $(JOBS) --scratch-path $(RELEASE) --product FCSShared $(LIB_FLAGS)
 	mkdir -p $(RELEASE)/lib
 	cp -f $(LIB_BUILT) $(LIB)
+	strip --strip-unneeded $(LIB)
 	ln -sf libfcs.so.$(VERSION) $(RELEASE)/lib/libfcs.so.0
 	ln -sf libfcs.so.0 $(RELEASE)/lib/libfcs.so
 

@@ -9,7 +9,9 @@ VENV=.venv-test
 [ -x $VENV/bin/python ] || python3 -m venv $VENV
 $VENV/bin/pip install -q numpy pillow pyvips pytest
 $VENV/bin/pip install -q ./bindings/python
+LIBDIR=$STAGE$(pkg-config --variable=libdir vips)
+export FCS_VIPS_PLUGIN=$LIBDIR/vips-modules-$(pkg-config --modversion vips | cut -d. -f1,2)/fcs-vips.so
 (cd /tmp && "$OLDPWD/$VENV/bin/python" -m pytest -q "$OLDPWD/bindings/python/tests")
-FCS_LIBRARY=$STAGE$(pkg-config --variable=libdir vips)/libfcs.so.0 \
+FCS_LIBRARY=$LIBDIR/libfcs.so.0 \
     $VENV/bin/python -c 'import fcs, os; assert fcs._lib._name == os.environ["FCS_LIBRARY"]; print("bindings/python: FCS_LIBRARY", fcs.__version__)'
 $VENV/bin/python -m py_compile bindings/python/examples/*.py
