@@ -8,8 +8,9 @@
  *  - Ownership: the caller owns every buffer it passes in and keeps it. Every fcs_image that fcs
  *    fills as a result has pixels allocated by fcs, released with fcs_image_free().
  *  - Images are interleaved rows (RGBRGB…), FCS_PIXEL_U8 (0…255) or FCS_PIXEL_F32 (0…1), with
- *    1 (grey), 3 (RGB) or 4 (RGBA) channels, any size. Alpha is passed through untouched. Results
- *    have the input's format and channel count.
+ *    1 (grey), 3 (RGB) or 4 (RGBA) channels, any size (reflect-padded to multiples of 64 for the
+ *    model; large inpainting jobs go through a context window). Alpha is passed through
+ *    untouched. Results have the input's format and channel count.
  *  - Masks are one channel (only the first is read of more): pixels at or above half the range
  *    (U8 >= 128, F32 >= 0.5) are filled — diffusers' convention, the opposite of the paper's code.
  *  - A model is read-only once loaded: any number of threads may call fcs_inpaint &c. on one
@@ -134,6 +135,9 @@ typedef struct fcs_sample_params {
     int32_t official_timesteps;         /* 1 = the official notebooks' UNet timestep (t, not t-1): 0 */
     int32_t paste_back;                 /* inpaint: keep known pixels exactly, soft seam: 1 */
     int32_t seam_width;                 /* inpaint: seam width in pixels: 8 */
+    int32_t context_crop_above;         /* inpaint: images with a longer side are sampled through a
+                                           context window around the hole: 1024 (0 = never) */
+    int32_t context_size;               /* inpaint: side the window is shrunk to, at most: 512 */
     const char *noise_path;             /* safetensors with x_T and z_0 … z_{steps-1} to use instead
                                            of seeded noise (compare with other implementations); NULL */
     fcs_progress_callback progress;     /* NULL */

@@ -10,7 +10,9 @@ public func fcsSampleParamsDefault() -> fcs_sample_params {
     return fcs_sample_params(seed: 0, steps: Int32(defaults.sampler.steps), newton_steps: -1, learning_rates: nil,
                              n_learning_rates: 0, fd_step: defaults.sampler.finiteDifferenceStep, prompt: nil,
                              guidance_scale: defaults.sampler.guidanceWeight, official_timesteps: 0,
-                             paste_back: 1, seam_width: Int32(defaults.seamWidth), noise_path: nil, progress: nil, user_data: nil)
+                             paste_back: 1, seam_width: Int32(defaults.seamWidth),
+                             context_crop_above: Int32(defaults.contextCropAbove), context_size: Int32(defaults.contextSize),
+                             noise_path: nil, progress: nil, user_data: nil)
 }
 
 @c(fcs_layer_params_default)

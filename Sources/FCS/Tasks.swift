@@ -29,6 +29,10 @@ public func fcsInpaint(_ model: OpaquePointer?, _ image: UnsafePointer<fcs_image
         parameters.pasteBack = params.paste_back != 0
         guard (1...256).contains(params.seam_width) else { throw .invalidArgument("seam_width must be 1 … 256, not \(params.seam_width)") }
         parameters.seamWidth = Int(params.seam_width)
+        guard params.context_crop_above >= 0, (64...8192).contains(params.context_size) else {
+            throw .invalidArgument("context_crop_above must be ≥ 0 and context_size 64 … 8192, not \(params.context_crop_above), \(params.context_size)")
+        }
+        (parameters.contextCropAbove, parameters.contextSize) = (Int(params.context_crop_above), Int(params.context_size))
         let sd = handle.model
         log(FCS_LOG_INFO, "inpaint \(input.width)×\(input.height), \(parameters.sampler.steps) steps, K = \(parameters.sampler.newtonSteps)")
         let result = try sd.inpaint(image: input.rgb, fillMask: maskImage.fillMask, parameters: parameters,

@@ -13,6 +13,11 @@ public struct InpaintingParameters: Sendable {
     public var pasteBack = true
     /// Width in pixels of the blend between generated and known pixels.
     public var seamWidth = 8
+    /// Images with a longer side than this are inpainted through a context window around the
+    /// hole (0: never); such results always keep the known pixels outside the window and seam.
+    public var contextCropAbove = 1024
+    /// The side the context window is shrunk to, at most (SD 1.x's native 512).
+    public var contextSize = 512
 
     public init() {}
 }
@@ -21,13 +26,20 @@ extension StableDiffusion {
     /// Fills the masked pixels of `image`.
     /// - Parameters:
     ///   - image: `[1, 3, H, W]` in [-1, 1], any size; sides that are not multiples of
-    ///     ``pixelMultiple`` are reflect-padded for sampling and cropped back.
+    ///     ``pixelMultiple`` are reflect-padded for sampling and cropped back, and images larger
+    ///     than `parameters.contextCropAbove` are sampled through a context window (ContextCrop.swift).
     ///   - fillMask: `[1, 1, H, W]`, non-zero = pixels to fill.
     ///   - noise: the sampler's noise (for the padded size); nil draws it from `parameters.seed`.
     /// - Returns: `[1, 3, H, W]` in [-1, 1]. An empty mask returns `image` unchanged.
     public func inpaint(image: Tensor, fillMask: Tensor, parameters: InpaintingParameters = InpaintingParameters(),
                         noise: SamplerNoise? = nil, progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> Tensor {
         if image.rank == 4, fillMask.rank == 4, image.shape[2...] == fillMask.shape[2...] {
+            let (height, width) = (image.shape[2], image.shape[3])
+            if parameters.contextCropAbove > 0, max(height, width) > parameters.contextCropAbove, parameters.contextSize >= 8,
+               let crop = ContextCrop(fill: fillMask.toArray(), height: height, width: width, contextSize: parameters.contextSize) {
+                return try inpaintThroughContextCrop(crop, image: image, fillMask: fillMask, parameters: parameters,
+                                                     noise: noise, progress: progress)
+            }
             let padding = ImagePadding(height: image.shape[2], width: image.shape[3], multiple: pixelMultiple)
             if padding.isNeeded {
                 return padding.crop(try inpaint(image: padding.pad(image), fillMask: padding.pad(fillMask),

@@ -314,6 +314,38 @@ final class AnySizeTests: XCTestCase {
     }
 }
 
+/// Large images: only a context window around the hole is sampled (shrunk when it is large).
+final class ContextCropTests: XCTestCase {
+    private static let model = TinySD.model
+
+    func test_window_coversTheHoleWithAMargin_andShrinksExactly() throws {
+        var fill = [Float](repeating: 0, count: 48 * 200)
+        for y in 10...20 { for x in 150...160 { fill[y * 200 + x] = 1 } }
+        let crop = try XCTUnwrap(ContextCrop(fill: fill, height: 48, width: 200, contextSize: 48))
+        XCTAssertEqual(crop.factor, 2)
+        XCTAssertEqual([crop.left, crop.top, crop.width, crop.height], [118, 0, 74, 48])
+        XCTAssertTrue(crop.left <= 150 - 32 && crop.left + crop.width > 160 + 30)
+        XCTAssertNil(ContextCrop(fill: [Float](repeating: 0, count: 100), height: 10, width: 10, contextSize: 48))
+    }
+
+    func test_largeImage_keepsEverythingOutsideTheWindow_andFillsTheHole() throws {
+        let model = try Self.model.get()
+        var random = NormalGenerator(seed: 4)
+        let image = Tensor(shape: [1, 3, 48, 200], values: random.tensor([1, 3, 48, 200], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
+        var fill = [Float](repeating: 0, count: 48 * 200)
+        for y in 10...20 { for x in 150...160 { fill[y * 200 + x] = 1 } }
+        var parameters = InpaintingParameters()
+        parameters.sampler.steps = 1
+        parameters.sampler.newtonSteps = 1
+        (parameters.contextCropAbove, parameters.contextSize) = (100, 48)
+        let out = try model.inpaint(image: image, fillMask: Tensor(shape: [1, 1, 48, 200], values: fill), parameters: parameters)
+        XCTAssertEqual(out.shape, image.shape)
+        let (before, after) = (image.toArray(), out.toArray())
+        for c in 0..<3 { for y in 0..<48 { for x in 0..<118 { XCTAssertEqual(after[(c * 48 + y) * 200 + x], before[(c * 48 + y) * 200 + x]) } } }
+        XCTAssertNotEqual(after[15 * 200 + 155], before[15 * 200 + 155])
+    }
+}
+
 /// Layer extraction on the tiny model: shapes, ranges, reproducibility, errors. (Whether the
 /// layers are meaningful needs a real model: see the quality benchmark.)
 final class LayerExtractionTests: XCTestCase {

@@ -116,7 +116,8 @@ main(int argc, char **argv)
 	snprintf(version, sizeof version, "%d.%d.%d", FCS_VERSION_MAJOR, FCS_VERSION_MINOR, FCS_VERSION_PATCH);
 	CHECK(strcmp(fcs_version(), version) == 0, "fcs_version() %s, header %s", fcs_version(), version);
 	params = fcs_sample_params_default();
-	CHECK(params.steps == 20 && params.newton_steps == -1 && params.paste_back == 1 && params.fd_step == 0.005f,
+	CHECK(params.steps == 20 && params.newton_steps == -1 && params.paste_back == 1 && params.fd_step == 0.005f &&
+		params.context_crop_above == 1024 && params.context_size == 512,
 		"sample defaults %d %d %d %g", params.steps, params.newton_steps, params.paste_back, params.fd_step);
 	layer_params = fcs_layer_params_default();
 	CHECK(layer_params.sample.steps == 10 && layer_params.iterations == 3 && layer_params.hint == NULL, "layer defaults");
@@ -158,6 +159,9 @@ main(int argc, char **argv)
 	params = quick_params();
 	params.fd_step = -1;
 	CHECK_ERROR(fcs_inpaint(model, &image, &mask, &params, &out), FCS_ERROR_INVALID_ARGUMENT, "fd_step");
+	params = quick_params();
+	params.context_size = 0;
+	CHECK_ERROR(fcs_inpaint(model, &image, &mask, &params, &out), FCS_ERROR_INVALID_ARGUMENT, "context_size");
 	params = quick_params();
 	params.noise_path = "/nonexistent/noise.safetensors";
 	CHECK_ERROR(fcs_inpaint(model, &image, &mask, &params, &out), FCS_ERROR_IO, "noise.safetensors");

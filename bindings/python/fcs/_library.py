@@ -32,6 +32,7 @@ class SampleParams(ctypes.Structure):
                 ("learning_rates", ctypes.POINTER(ctypes.c_float)), ("n_learning_rates", ctypes.c_int32),
                 ("fd_step", ctypes.c_float), ("prompt", ctypes.c_char_p), ("guidance_scale", ctypes.c_float),
                 ("official_timesteps", ctypes.c_int32), ("paste_back", ctypes.c_int32), ("seam_width", ctypes.c_int32),
+                ("context_crop_above", ctypes.c_int32), ("context_size", ctypes.c_int32),
                 ("noise_path", ctypes.c_char_p), ("progress", ProgressCallback), ("user_data", ctypes.c_void_p)]
 
 
