@@ -17,17 +17,12 @@ struct Inpaint: ParsableCommand {
 
     func run() throws {
         let input = try ImageFile(image), maskFile = try ImageFile(mask)
-        let model = try sampling.loadModel()
-        defer { fcsModelFree(model) }
-        let seed = sampling.seed ?? UInt64.random(in: 0...UInt64.max)
-        let progress = ProgressReporter(label: "inpaint", quiet: sampling.json)
-        var result = fcs_image()
-        try sampling.withParams(defaultSteps: 20, seed: seed, progress: progress) { params in
+        try sampling.run(task: "inpaint") { model, params in
             params.paste_back = noPasteBack ? 0 : 1
-            var (imageBuffer, maskBuffer) = (input.image, maskFile.image)
+            var (imageBuffer, maskBuffer, result) = (input.image, maskFile.image, fcs_image())
             try check(fcsInpaint(model, &imageBuffer, &maskBuffer, &params, &result))
+            try input.write(&result, to: output)
+            return [output]
         }
-        try input.write(&result, to: output)
-        Summary(task: "inpaint", output: [output], seed: seed, seconds: progress.seconds).print(json: sampling.json)
     }
 }

@@ -20,27 +20,22 @@ struct Layers: ParsableCommand {
 
     func run() throws {
         let input = try ImageFile(image), hintFile = try hint.map(ImageFile.init)
-        let model = try sampling.loadModel()
-        defer { fcsModelFree(model) }
-        let seed = sampling.seed ?? UInt64.random(in: 0...UInt64.max)
-        let progress = ProgressReporter(label: "layers", quiet: sampling.json)
-        var (layer1, layer2, mask) = (fcs_image(), fcs_image(), fcs_image())
         let defaults = fcsLayerParamsDefault()
-        try sampling.withParams(defaultSteps: defaults.sample.steps, seed: seed, progress: progress) { sample in
+        try sampling.run(task: "layers", defaultSteps: defaults.sample.steps) { model, sample in
             var params = defaults
             params.sample = sample
             (params.iterations, params.samples_per_layer, params.restarts) = (iterations, samples, restarts)
-            var buffer = input.image
-            var hintBuffer = hintFile?.image ?? fcs_image()
+            var (buffer, hintBuffer) = (input.image, hintFile?.image ?? fcs_image())
+            var (layer1, layer2, mask) = (fcs_image(), fcs_image(), fcs_image())
             try withUnsafePointer(to: &hintBuffer) { hintPointer in
                 params.hint = hintFile == nil ? nil : hintPointer
                 try check(fcsExtractLayers(model, &buffer, &params, &layer1, &layer2, &mask))
             }
+            let paths = ["layer1", "layer2", "mask"].map { "\(output)-\($0).\(format)" }
+            try input.write(&layer1, to: paths[0])
+            try input.write(&layer2, to: paths[1])
+            try input.write(&mask, to: paths[2])
+            return paths
         }
-        let paths = ["layer1", "layer2", "mask"].map { "\(output)-\($0).\(format)" }
-        try input.write(&layer1, to: paths[0])
-        try input.write(&layer2, to: paths[1])
-        try input.write(&mask, to: paths[2])
-        Summary(task: "layers", output: paths, seed: seed, seconds: progress.seconds).print(json: sampling.json)
     }
 }

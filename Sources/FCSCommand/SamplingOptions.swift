@@ -81,8 +81,20 @@ struct SamplingOptions: ParsableArguments {
         return handle
     }
 
+    /// One sampling command: loads the model, runs `body` (which calls fcs and writes the files
+    /// it returns) with the parameters, and prints the summary.
+    func run(task: String, label: String? = nil, defaultSteps: Int32 = 20,
+             _ body: (OpaquePointer, inout fcs_sample_params) throws -> [String]) throws {
+        let model = try loadModel()
+        defer { fcsModelFree(model) }
+        let seed = self.seed ?? UInt64.random(in: 0...UInt64.max)
+        let progress = ProgressReporter(label: label ?? task, quiet: json)
+        let outputs = try withParams(defaultSteps: defaultSteps, seed: seed, progress: progress) { try body(model, &$0) }
+        Summary(task: task, output: outputs, seed: seed, seconds: progress.seconds).print(json: json)
+    }
+
     /// Runs `body` with fcs_sample_params for these options (C strings and rates kept alive).
-    func withParams<Result>(defaultSteps: Int32, seed: UInt64, progress: ProgressReporter,
+    private func withParams<Result>(defaultSteps: Int32, seed: UInt64, progress: ProgressReporter,
                             _ body: (inout fcs_sample_params) throws -> Result) throws -> Result {
         var params = fcsSampleParamsDefault()
         params.seed = seed

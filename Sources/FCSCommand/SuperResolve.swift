@@ -17,16 +17,11 @@ struct SuperResolve: ParsableCommand {
 
     func run() throws {
         let input = try ImageFile(image)
-        let model = try sampling.loadModel()
-        defer { fcsModelFree(model) }
-        let seed = sampling.seed ?? UInt64.random(in: 0...UInt64.max)
-        let progress = ProgressReporter(label: "superres ×\(scale)", quiet: sampling.json)
-        var result = fcs_image()
-        try sampling.withParams(defaultSteps: 20, seed: seed, progress: progress) { params in
-            var buffer = input.image
+        try sampling.run(task: "superres", label: "superres ×\(scale)") { model, params in
+            var (buffer, result) = (input.image, fcs_image())
             try check(fcsSuperResolve(model, &buffer, scale, &params, &result))
+            try input.write(&result, to: output)
+            return [output]
         }
-        try input.write(&result, to: output)
-        Summary(task: "superres", output: [output], seed: seed, seconds: progress.seconds).print(json: sampling.json)
     }
 }
