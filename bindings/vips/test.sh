@@ -49,6 +49,10 @@ vips fcs_inpaint "$T/rgba.png" "$T/mask.png" "$T/rgba-out.png" "${quick[@]}" --s
 [ "$(vips getpoint "$T/rgba-out.png" 30 20 | awk '{print $4}')" = 200 ] || fail "alpha changed"
 vips fcs_inpaint "$T/in16.png" "$T/mask.png" "$T/out16.png" "${quick[@]}" --seed 1
 vipsheader "$T/out16.png" | grep -q "ushort, 3 bands, rgb16" || fail "16-bit became $(vipsheader "$T/out16.png")"
+vips cast "$T/in.png" "$T/float.v" float
+vips fcs_inpaint "$T/float.v" "$T/mask.png" "$T/float-out.v" "${quick[@]}" --seed 1
+vipsheader "$T/float-out.v" | grep -q "float, 3 bands, srgb" || fail "float became $(vipsheader "$T/float-out.v")"
+[ "$(vips getpoint "$T/float-out.v" 2 40)" = "$(vips getpoint "$T/float.v" 2 40)" ] || fail "float: known pixel changed (0…255 scale kept?)"
 vips fcs_inpaint "$T/grey.png" "$T/mask.png" "$T/grey-out.png" "${quick[@]}" --seed 1
 [ "$(field "$T/grey-out.png" bands)" = 1 ] || fail "grey became $(field "$T/grey-out.png" bands) bands"
 
