@@ -14,15 +14,12 @@ public struct UNet2DConditionModel: Sendable {
     let convNormOut: GroupNorm         // conv_norm_out (+ conv_act SiLU)
     let convOut: Conv2d                // conv_out
 
-    /// How the blocks at one level build their Transformer2DModels.
-    struct CrossAttention: Sendable {
-        let heads: Int
-        let config: UNet2DConditionModelConfig
-
-        func transformer(_ weights: WeightReader, channels: Int) throws(FCSError) -> Transformer2DModel {
-            try Transformer2DModel(weights, heads: heads, dimHead: channels / heads, inChannels: channels,
-                                   layers: config.transformerLayersPerBlock, crossAttentionDim: config.crossAttentionDim,
-                                   normNumGroups: config.normNumGroups, useLinearProjection: config.useLinearProjection)
+    /// The Transformer2DModels of the blocks at one level.
+    static func crossAttention(heads: Int, config: UNet2DConditionModelConfig) -> BlockAttention.Factory {
+        { (weights: WeightReader, channels: Int) throws(FCSError) in
+            .transformer(try Transformer2DModel(weights, heads: heads, dimHead: channels / heads, inChannels: channels,
+                                                layers: config.transformerLayersPerBlock, crossAttentionDim: config.crossAttentionDim,
+                                                normNumGroups: config.normNumGroups, useLinearProjection: config.useLinearProjection))
         }
     }
 
@@ -39,21 +36,23 @@ public struct UNet2DConditionModel: Sendable {
         convIn = try weights.conv2d("conv_in", in: config.inChannels, out: channels[0], kernel: 3, padding: .all(1))
         timeEmbedding = try TimestepEmbedding(weights.scoped("time_embedding"), inChannels: channels[0], timeEmbedDim: timeEmbedDim)
 
-        func crossAttention(_ type: String, level: Int, known: [String]) throws(FCSError) -> CrossAttention? {
+        func attention(_ type: String, level: Int, known: [String]) throws(FCSError) -> BlockAttention.Factory? {
             guard known.contains(type) else { throw .format("unet config: block type \(type) is not supported") }
-            return type.hasPrefix("CrossAttn") ? CrossAttention(heads: config.heads(level: level), config: config) : nil
+            return type.hasPrefix("CrossAttn") ? Self.crossAttention(heads: config.heads(level: level), config: config) : nil
         }
         var downBlocks: [DownBlock2D] = []
         for (level, type) in config.downBlockTypes.enumerated() {
             downBlocks.append(try DownBlock2D(
                 weights.scoped("down_blocks.\(level)"), inChannels: level == 0 ? channels[0] : channels[level - 1],
                 outChannels: channels[level], tembChannels: timeEmbedDim, layers: config.layersPerBlock,
-                addDownsample: level < levels - 1, size: config.sampleSize >> level,
-                crossAttention: try crossAttention(type, level: level, known: ["CrossAttnDownBlock2D", "DownBlock2D"]), config: config))
+                addDownsample: level < levels - 1, size: config.sampleSize >> level, groups: config.normNumGroups, eps: config.normEps,
+                downsamplePadding: config.downsamplePadding,
+                attention: try attention(type, level: level, known: ["CrossAttnDownBlock2D", "DownBlock2D"])))
         }
         self.downBlocks = downBlocks
         midBlock = try UNetMidBlock2DCrossAttn(weights.scoped("mid_block"), channels: channels[levels - 1], tembChannels: timeEmbedDim,
-                                               size: config.sampleSize >> (levels - 1), crossAttention: CrossAttention(heads: config.heads(level: levels - 1), config: config),
+                                               size: config.sampleSize >> (levels - 1),
+                                               crossAttention: Self.crossAttention(heads: config.heads(level: levels - 1), config: config),
                                                config: config)
         let reversed = Array(channels.reversed())
         var upBlocks: [UpBlock2D] = []
@@ -62,8 +61,8 @@ public struct UNet2DConditionModel: Sendable {
                 weights.scoped("up_blocks.\(i)"), inChannels: reversed[min(i + 1, levels - 1)],
                 prevOutputChannels: i == 0 ? reversed[0] : reversed[i - 1], outChannels: reversed[i], tembChannels: timeEmbedDim,
                 layers: config.layersPerBlock + 1, addUpsample: i < levels - 1, size: config.sampleSize >> (levels - 1 - i),
-                crossAttention: try crossAttention(type, level: levels - 1 - i, known: ["CrossAttnUpBlock2D", "UpBlock2D"]),
-                config: config))
+                groups: config.normNumGroups, eps: config.normEps,
+                attention: try attention(type, level: levels - 1 - i, known: ["CrossAttnUpBlock2D", "UpBlock2D"])))
         }
         self.upBlocks = upBlocks
         convNormOut = GroupNorm(groups: config.normNumGroups, weight: try weights.tensor("conv_norm_out.weight", shape: [channels[0]]),

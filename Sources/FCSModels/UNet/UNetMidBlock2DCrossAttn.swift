@@ -4,10 +4,10 @@ import FCSTensor
 
 struct UNetMidBlock2DCrossAttn: Sendable {
     let resnets: [ResnetBlock2D]
-    let attentions: [Transformer2DModel]
+    let attentions: [BlockAttention]
 
     /// - Parameter size: the nominal side of the feature maps (for choosing conv algorithms).
-    init(_ weights: WeightReader, channels: Int, tembChannels: Int, size: Int, crossAttention: UNet2DConditionModel.CrossAttention,
+    init(_ weights: WeightReader, channels: Int, tembChannels: Int, size: Int, crossAttention: BlockAttention.Factory,
          config: UNet2DConditionModelConfig) throws(FCSError) {
         var resnets: [ResnetBlock2D] = []
         for i in 0..<2 {
@@ -17,7 +17,7 @@ struct UNetMidBlock2DCrossAttn: Sendable {
                                              convAlgorithm: .preferred(forOutputSize: size)))
         }
         self.resnets = resnets
-        attentions = [try crossAttention.transformer(weights.scoped("attentions.0"), channels: channels)]
+        attentions = [try crossAttention(weights.scoped("attentions.0"), channels)]
     }
 
     func callAsFunction(_ hiddenStates: Tensor, temb: Tensor, encoderHiddenStates: Tensor, in arena: ScratchArena) -> Tensor {

@@ -1,28 +1,35 @@
-// Port of diffusers.models.unets.unet_2d_blocks.UNetMidBlock2D as the VAE uses it (no time
-// embedding, eps 1e-6): resnet, spatial self-attention (one head over all channels), resnet.
+// Port of diffusers.models.unets.unet_2d_blocks.UNetMidBlock2D: resnet, spatial self-attention,
+// resnet. The VAE uses it without a time embedding (eps 1e-6, one head over all channels);
+// pixel-space UNet2DModels with one (their norm eps, heads of attention_head_dim channels).
 import FCSTensor
 
 struct UNetMidBlock2D: Sendable {
     let resnets: [ResnetBlock2D]
     let attentions: [Attention]  // empty when mid_block_add_attention is false
 
-    init(_ weights: WeightReader, channels: Int, groups: Int, addAttention: Bool, size: Int) throws(FCSError) {
+    /// - Parameters:
+    ///   - attentionHeadDim: channels per attention head; nil for one head (the VAE).
+    ///   - attentionGroups: GroupNorm groups of the attention (diffusers' attn_groups), nil = `groups`.
+    ///   - size: the nominal side of the feature maps (for choosing conv algorithms).
+    init(_ weights: WeightReader, channels: Int, groups: Int, addAttention: Bool, size: Int, tembChannels: Int? = nil,
+         eps: Float = 1e-6, attentionHeadDim: Int? = nil, attentionGroups: Int? = nil, outputScaleFactor: Float = 1) throws(FCSError) {
         var resnets: [ResnetBlock2D] = []
         for i in 0..<2 {
-            resnets.append(try ResnetBlock2D(weights.scoped("resnets.\(i)"), inChannels: channels, outChannels: channels, tembChannels: nil,
-                                             groups: groups, eps: 1e-6, convAlgorithm: .preferred(forOutputSize: size)))
+            resnets.append(try ResnetBlock2D(weights.scoped("resnets.\(i)"), inChannels: channels, outChannels: channels,
+                                             tembChannels: tembChannels, groups: groups, eps: eps, outputScaleFactor: outputScaleFactor,
+                                             convAlgorithm: .preferred(forOutputSize: size)))
         }
         self.resnets = resnets
-        // attention_head_dim = channels: a single head
+        let headDim = attentionHeadDim ?? channels
         attentions = addAttention
-            ? [try Attention(weights.scoped("attentions.0"), queryDim: channels, heads: 1, dimHead: channels, bias: true,
-                             normNumGroups: groups, eps: 1e-6)]
+            ? [try Attention(weights.scoped("attentions.0"), queryDim: channels, heads: channels / headDim, dimHead: headDim,
+                             bias: true, normNumGroups: attentionGroups ?? groups, eps: eps)]
             : []
     }
 
-    func callAsFunction(_ hiddenStates: Tensor, in arena: ScratchArena) -> Tensor {
-        var h = resnets[0](hiddenStates, temb: nil, in: arena)
+    func callAsFunction(_ hiddenStates: Tensor, temb: Tensor? = nil, in arena: ScratchArena) -> Tensor {
+        var h = resnets[0](hiddenStates, temb: temb, in: arena)
         if let attention = attentions.first { h = attention(spatial: h, in: arena) }
-        return resnets[1](h, temb: nil, in: arena)
+        return resnets[1](h, temb: temb, in: arena)
     }
 }
