@@ -7,23 +7,24 @@
 import FCSModels
 import FCSTensor
 
-/// Runs the constrained sampler over a UNet for any ``Constraint``.
+/// Runs the constrained sampler over a denoiser for any ``Constraint``.
 public struct ConstrainedSampler: Sendable {
-    public let unet: UNet2DConditionModel
+    public let unet: any NoisePredictor
     public let schedule: NoiseSchedule
 
-    public init(unet: UNet2DConditionModel, schedule: NoiseSchedule = NoiseSchedule()) {
+    public init(unet: any NoisePredictor, schedule: NoiseSchedule = NoiseSchedule()) {
         self.unet = unet
         self.schedule = schedule
     }
 
     /// - Parameters:
-    ///   - conditioning: the text encoder's states for the prompt, `[1, 77, d]`.
+    ///   - conditioning: the text encoder's states for the prompt, `[1, 77, d]`; nil for an
+    ///     unconditional (pixel-space) denoiser.
     ///   - unconditional: the states for "", needed when guidance is on.
     ///   - progress: called after each outer step with (step, steps); return false to cancel.
     /// - Returns: x̂0 of the last step (spec §2.1 note 6), `[1, 4, h, w]`, scaled latents.
     /// - Throws: `.invalidArgument` for bad parameters or noise, `.cancelled` when `progress` says so.
-    public func sample(constraint: Constraint, conditioning: Tensor, unconditional: Tensor? = nil,
+    public func sample(constraint: Constraint, conditioning: Tensor?, unconditional: Tensor? = nil,
                        noise: SamplerNoise, parameters: SamplerParameters,
                        progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> Tensor {
         try parameters.validate()
@@ -32,7 +33,9 @@ public struct ConstrainedSampler: Sendable {
             throw .invalidArgument("noise has \(noise.stepNoise.count) step tensors for \(timesteps.count) steps")
         }
         let guided = parameters.guidanceWeight > 1
-        guard !guided || unconditional != nil else { throw .invalidArgument("guidance needs the unconditional text states") }
+        guard !guided || (unconditional != nil && conditioning != nil) else {
+            throw .invalidArgument("guidance needs a text-conditioned model and the unconditional text states")
+        }
         let stride = 1000 / parameters.steps
         let arena = ScratchArena()
         let count = noise.initialLatent.count
@@ -80,14 +83,14 @@ public struct ConstrainedSampler: Sendable {
     }
 
     /// ε̃: the conditional prediction, or (1 + w)·ε(c) − w·ε(∅) in one batch of 2 when guided.
-    private func guidedEpsilon(_ latent: [Float], shape: [Int], timestep: Float, conditioning: Tensor, unconditional: Tensor?,
+    private func guidedEpsilon(_ latent: [Float], shape: [Int], timestep: Float, conditioning: Tensor?, unconditional: Tensor?,
                                weight: Float?, arena: ScratchArena) -> [Float] {
-        guard let weight, let unconditional else {
-            return unet(Tensor(shape: shape, values: latent), timestep: timestep, encoderHiddenStates: conditioning, in: arena).toArray()
+        guard let weight, let unconditional, let conditioning else {
+            return unet.predictNoise(Tensor(shape: shape, values: latent), timestep: timestep, conditioning: conditioning, in: arena).toArray()
         }
         let batch = Tensor(shape: [2] + shape.dropFirst(), values: latent + latent)
         let states = concatBatch(unconditional, conditioning, arena: arena)
-        let out = unet(batch, timestep: timestep, encoderHiddenStates: states, in: arena).toArray()
+        let out = unet.predictNoise(batch, timestep: timestep, conditioning: states, in: arena).toArray()
         let half = latent.count
         return (0..<half).map { (1 + weight) * out[half + $0] - weight * out[$0] }
     }

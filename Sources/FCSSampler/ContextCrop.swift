@@ -63,7 +63,7 @@ struct ContextCrop {
     }
 }
 
-extension StableDiffusion {
+extension DiffusionModel {
     /// Inpaints the context window of a large image (see the file comment).
     /// - Parameter noise: noise for the (shrunk, padded) window's latents, or nil for the seed's.
     func inpaintThroughContextCrop(_ crop: ContextCrop, image: Tensor, fillMask: Tensor, parameters: InpaintingParameters,

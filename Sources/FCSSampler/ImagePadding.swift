@@ -53,11 +53,3 @@ public struct ImagePadding: Sendable {
         return folded < size ? folded : period - folded
     }
 }
-
-extension StableDiffusion {
-    /// Image sides the networks accept are multiples of this: the VAE's factor times the UNet's
-    /// total downsampling (64 for SD 1.x).
-    public var pixelMultiple: Int {
-        (1 << (vae.config.blockOutChannels.count - 1)) * (1 << (unet.config.blockOutChannels.count - 1))
-    }
-}

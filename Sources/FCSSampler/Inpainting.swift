@@ -22,7 +22,7 @@ public struct InpaintingParameters: Sendable {
     public init() {}
 }
 
-extension StableDiffusion {
+extension DiffusionModel {
     /// Fills the masked pixels of `image`.
     /// - Parameters:
     ///   - image: `[1, 3, H, W]` in [-1, 1], any size; sides that are not multiples of
@@ -46,19 +46,17 @@ extension StableDiffusion {
                                                 parameters: parameters, noise: noise, progress: progress))
             }
         }
-        let constraint = try InpaintingConstraint(image: image, fillMask: fillMask, vae: vae)
+        let constraint = try InpaintingConstraint(image: image, fillMask: fillMask, codec: codec)
         let fill = fillMask.toArray()
         guard fill.contains(where: { $0 != 0 }) else { return Tensor(shape: image.shape, values: image.toArray()) }
         let arena = ScratchArena()
-        let conditioning = try textEncoder([tokenizer(parameters.prompt)], in: arena)
-        let unconditional = parameters.sampler.guidanceWeight > 1 ? try textEncoder([tokenizer("")], in: arena) : nil
+        let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.guidanceWeight > 1, in: arena)
         let latentShape = constraint.knownLatent.shape
-        let x0 = try ConstrainedSampler(unet: unet).sample(
+        let x0 = try ConstrainedSampler(unet: denoiser).sample(
             constraint: constraint, conditioning: conditioning, unconditional: unconditional,
             noise: noise ?? .seeded(parameters.seed, shape: latentShape, steps: parameters.sampler.steps),
             parameters: parameters.sampler, progress: progress)
-        let scaled = Tensor(shape: latentShape, values: x0.toArray().map { $0 / vae.config.scalingFactor })
-        var decoded = vae.decode(scaled, in: arena).toArray().map { min(1, max(-1, $0)) }
+        var decoded = decodeClamped(x0, in: arena)
         if parameters.pasteBack {
             let alpha = seamAlpha(fill, height: image.shape[2], width: image.shape[3], radius: max(1, parameters.seamWidth / 2))
             let original = image.toArray(), plane = alpha.count

@@ -12,11 +12,11 @@ public struct InpaintingConstraint: Constraint {
     public let knownLatent: Tensor
 
     /// - Parameters:
-    ///   - image: `[1, 3, H, W]` in [-1, 1]; H and W multiples of the VAE's factor (8).
+    ///   - image: `[1, 3, H, W]` in [-1, 1]; H and W multiples of the codec's factor (8 for SD's VAE).
     ///   - fillMask: `[1, 1, H, W]`, non-zero = pixels to fill (diffusers' convention; the
     ///     paper's code has known = 1, so it is inverted here).
-    public init(image: Tensor, fillMask: Tensor, vae: AutoencoderKL) throws(FCSError) {
-        let factor = 1 << (vae.config.blockOutChannels.count - 1)
+    public init(image: Tensor, fillMask: Tensor, codec: any LatentCodec) throws(FCSError) {
+        let factor = codec.downsamplingFactor
         guard image.rank == 4, image.shape[0] == 1, image.shape[1] == 3 else {
             throw .invalidArgument("inpainting: image must be [1, 3, H, W], not \(image.shape)")
         }
@@ -36,9 +36,9 @@ public struct InpaintingConstraint: Constraint {
         var masked = pixels
         for c in 0..<3 { for i in 0..<plane where fill[i] != 0 { masked[c * plane + i] = 0 } }
         let arena = ScratchArena()
-        let mean = vae.encode(Tensor(shape: image.shape, values: masked), in: arena).mean
+        let mean = codec.encodeMean(Tensor(shape: image.shape, values: masked), in: arena)
         let latentChannels = mean.shape[1], (h, w) = (height / factor, width / factor)
-        knownLatent = Tensor(shape: mean.shape, values: mean.toArray().map { $0 * vae.config.scalingFactor })
+        knownLatent = Tensor(shape: mean.shape, values: mean.toArray().map { $0 * codec.scalingFactor })
         var cells = [Float](repeating: 0, count: latentChannels * h * w)
         for y in 0..<h {
             for x in 0..<w {

@@ -41,7 +41,7 @@ public struct ExtractedLayers: Sendable {
     public let logLikelihood: Float
 }
 
-extension StableDiffusion {
+extension DiffusionModel {
     /// Splits `image` into two layers and a soft mask (see the file comment: our reconstruction).
     /// - Parameters:
     ///   - image: `[1, 3, H, W]` in [-1, 1], any size (reflect-padded to ``pixelMultiple`` and cropped back).

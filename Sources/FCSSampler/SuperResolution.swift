@@ -20,7 +20,7 @@ public struct SuperResolutionParameters: Sendable {
     public init() {}
 }
 
-extension StableDiffusion {
+extension DiffusionModel {
     /// Upscales `image` by `factor`.
     /// - Parameters:
     ///   - image: `[1, 3, h, w]` in [-1, 1], any size; it is reflect-padded so that the output's
@@ -37,17 +37,14 @@ extension StableDiffusion {
                                                      noise: noise, progress: progress), scale: factor)
             }
         }
-        let constraint = try SuperResolutionConstraint(lowResolution: image, factor: factor, vae: vae,
+        let constraint = try SuperResolutionConstraint(lowResolution: image, factor: factor, codec: codec,
                                                        finiteDifferenceStep: parameters.encoderFiniteDifferenceStep)
         let arena = ScratchArena()
-        let conditioning = try textEncoder([tokenizer(parameters.prompt)], in: arena)
-        let unconditional = parameters.sampler.guidanceWeight > 1 ? try textEncoder([tokenizer("")], in: arena) : nil
-        let x0 = try ConstrainedSampler(unet: unet).sample(
+        let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.guidanceWeight > 1, in: arena)
+        let x0 = try ConstrainedSampler(unet: denoiser).sample(
             constraint: constraint, conditioning: conditioning, unconditional: unconditional,
             noise: noise ?? .seeded(parameters.seed, shape: constraint.latentShape, steps: parameters.sampler.steps),
             parameters: parameters.sampler, progress: progress)
-        let scaled = Tensor(shape: x0.shape, values: x0.toArray().map { $0 / vae.config.scalingFactor })
-        return Tensor(shape: [1, 3, image.shape[2] * factor, image.shape[3] * factor],
-                      values: vae.decode(scaled, in: arena).toArray().map { min(1, max(-1, $0)) })
+        return Tensor(shape: [1, 3, image.shape[2] * factor, image.shape[3] * factor], values: decodeClamped(x0, in: arena))
     }
 }

@@ -12,19 +12,19 @@ public struct SuperResolutionConstraint: Constraint {
     public let factor: Int
     /// h of the encoder finite difference (pixel units, [-1, 1] scale).
     public let finiteDifferenceStep: Float
-    let vae: AutoencoderKL
+    let codec: any LatentCodec
     let downsample: BicubicResizer  // A
     let upsample: BicubicResizer    // U
 
     /// - Parameters:
     ///   - lowResolution: `[1, 3, h, w]` in [-1, 1]; h·factor and w·factor must be multiples of 8.
     ///   - factor: 2, 4 or 8.
-    public init(lowResolution: Tensor, factor: Int, vae: AutoencoderKL, finiteDifferenceStep: Float = 0.005) throws(FCSError) {
+    public init(lowResolution: Tensor, factor: Int, codec: any LatentCodec, finiteDifferenceStep: Float = 0.005) throws(FCSError) {
         guard [2, 4, 8].contains(factor) else { throw .invalidArgument("super-resolution: scale must be 2, 4 or 8, not \(factor)") }
         guard lowResolution.rank == 4, lowResolution.shape[0] == 1, lowResolution.shape[1] == 3 else {
             throw .invalidArgument("super-resolution: image must be [1, 3, h, w], not \(lowResolution.shape)")
         }
-        let latentFactor = 1 << (vae.config.blockOutChannels.count - 1)
+        let latentFactor = codec.downsamplingFactor
         let (height, width) = (lowResolution.shape[2] * factor, lowResolution.shape[3] * factor)
         guard height % latentFactor == 0, width % latentFactor == 0, height > 0, width > 0 else {
             throw .invalidArgument("super-resolution: the output (\(width)×\(height)) must have sides that are multiples of \(latentFactor)")
@@ -34,15 +34,15 @@ public struct SuperResolutionConstraint: Constraint {
         self.lowResolution = lowResolution
         self.factor = factor
         self.finiteDifferenceStep = finiteDifferenceStep
-        self.vae = vae
+        self.codec = codec
         downsample = try BicubicResizer(scale: 1 / Double(factor))
         upsample = try BicubicResizer(scale: Double(factor))
     }
 
     /// The latent shape of the high-resolution image, `[1, 4, h·f/8, w·f/8]`.
     public var latentShape: [Int] {
-        let latentFactor = 1 << (vae.config.blockOutChannels.count - 1)
-        return [1, vae.config.latentChannels, lowResolution.shape[2] * factor / latentFactor, lowResolution.shape[3] * factor / latentFactor]
+        let latentFactor = codec.downsamplingFactor
+        return [1, codec.latentChannels, lowResolution.shape[2] * factor / latentFactor, lowResolution.shape[3] * factor / latentFactor]
     }
 
     /// ‖y − A(D(x̂0/s))‖₂, the constraint's residual in pixels.
@@ -63,15 +63,15 @@ public struct SuperResolutionConstraint: Constraint {
         let e = arena.zeros(x0.shape)
         guard rMax > 0, rMax.isFinite else { return e }
         r = r.map { $0 / rMax }
-        let s = vae.config.scalingFactor, h = finiteDifferenceStep
-        let base = vae.encode(image, in: arena).mean.toArray()
-        let moved = vae.encode(Tensor(shape: image.shape, values: zip(image.toArray(), r).map { $0 + h * $1 }), in: arena).mean.toArray()
+        let s = codec.scalingFactor, h = finiteDifferenceStep
+        let base = codec.encodeMean(image, in: arena).toArray()
+        let moved = codec.encodeMean(Tensor(shape: image.shape, values: zip(image.toArray(), r).map { $0 + h * $1 }), in: arena).toArray()
         for i in 0..<e.count { e.data[i] = s * (moved[i] - base[i]) }
         return e
     }
 
     private func decode(_ x0: Tensor, in arena: ScratchArena) -> Tensor {
-        let s = vae.config.scalingFactor
-        return vae.decode(Tensor(shape: x0.shape, values: x0.toArray().map { $0 / s }), in: arena)
+        let s = codec.scalingFactor
+        return codec.decode(Tensor(shape: x0.shape, values: x0.toArray().map { $0 / s }), in: arena)
     }
 }

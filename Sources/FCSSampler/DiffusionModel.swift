@@ -1,0 +1,72 @@
+// A diffusion model as the tasks see it: a denoiser, the codec between pixels and its sample
+// space, and for text-conditioned models the prompt encoder. Stable Diffusion is one (UNet on
+// VAE latents, CLIP text); a pixel-space UNet2DModel with the identity codec is another.
+import FCSModels
+import FCSTensor
+
+public struct DiffusionModel: Sendable {
+    public let denoiser: any NoisePredictor
+    public let codec: any LatentCodec
+    public let tokenizer: CLIPTokenizer?
+    public let textEncoder: CLIPTextModel?
+
+    public init(denoiser: any NoisePredictor, codec: any LatentCodec, tokenizer: CLIPTokenizer? = nil,
+                textEncoder: CLIPTextModel? = nil) {
+        (self.denoiser, self.codec, self.tokenizer, self.textEncoder) = (denoiser, codec, tokenizer, textEncoder)
+    }
+
+    /// A pixel-space denoiser (no text, identity codec).
+    public init(pixelSpace unet: UNet2DModel) {
+        self.init(denoiser: unet, codec: IdentityCodec())
+    }
+
+    /// Image sides the networks accept are multiples of this: the codec's factor times the
+    /// denoiser's total downsampling (64 for SD 1.x).
+    public var pixelMultiple: Int { codec.downsamplingFactor << denoiser.downsamplings }
+
+    /// The text states for `prompt` (and for "" when guidance is on); nil for models without
+    /// text conditioning, which accept only the empty prompt and no guidance.
+    func conditioning(prompt: String, guided: Bool, in arena: ScratchArena) throws(FCSError) -> (Tensor?, unconditional: Tensor?) {
+        guard let tokenizer, let textEncoder else {
+            guard prompt.isEmpty, !guided else {
+                throw .invalidArgument("this model has no text conditioning: prompt and guidance are not available")
+            }
+            return (nil, nil)
+        }
+        let conditioning = try textEncoder([tokenizer(prompt)], in: arena)
+        return (conditioning, guided ? try textEncoder([tokenizer("")], in: arena) : nil)
+    }
+
+    /// D(x̂0 / s) clamped to [-1, 1].
+    func decodeClamped(_ x0: Tensor, in arena: ScratchArena) -> [Float] {
+        let scaled = Tensor(shape: x0.shape, values: x0.toArray().map { $0 / codec.scalingFactor })
+        return codec.decode(scaled, in: arena).toArray().map { min(1, max(-1, $0)) }
+    }
+}
+
+extension StableDiffusion {
+    /// The model as the sampling tasks use it.
+    public var diffusionModel: DiffusionModel {
+        DiffusionModel(denoiser: unet, codec: vae, tokenizer: tokenizer, textEncoder: textEncoder)
+    }
+
+    public var pixelMultiple: Int { diffusionModel.pixelMultiple }
+
+    /// See ``DiffusionModel/inpaint(image:fillMask:parameters:noise:progress:)``.
+    public func inpaint(image: Tensor, fillMask: Tensor, parameters: InpaintingParameters = InpaintingParameters(),
+                        noise: SamplerNoise? = nil, progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> Tensor {
+        try diffusionModel.inpaint(image: image, fillMask: fillMask, parameters: parameters, noise: noise, progress: progress)
+    }
+
+    /// See ``DiffusionModel/superResolve(image:factor:parameters:noise:progress:)``.
+    public func superResolve(image: Tensor, factor: Int, parameters: SuperResolutionParameters = SuperResolutionParameters(),
+                             noise: SamplerNoise? = nil, progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> Tensor {
+        try diffusionModel.superResolve(image: image, factor: factor, parameters: parameters, noise: noise, progress: progress)
+    }
+
+    /// See ``DiffusionModel/extractLayers(image:hint:parameters:progress:)``.
+    public func extractLayers(image: Tensor, hint: Tensor? = nil, parameters: LayerExtractionParameters = LayerExtractionParameters(),
+                              progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> ExtractedLayers {
+        try diffusionModel.extractLayers(image: image, hint: hint, parameters: parameters, progress: progress)
+    }
+}

@@ -1,0 +1,63 @@
+import FCSModels
+import FCSSampler
+import FCSTensor
+import Foundation
+import XCTest
+
+/// The sampler on a pixel-space UNet2DModel with the identity codec (the demo model's kind),
+/// here the tiny random demo-shaped model of the UNet2DModel parity test.
+final class PixelSpaceTests: XCTestCase {
+    private static let model = Result { () throws -> DiffusionModel in
+        let folder = TinySD.tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-unet2d/demo-shaped").path
+        let config = try JSONDecoder().decode(UNet2DModelConfig.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
+        return DiffusionModel(pixelSpace: try UNet2DModel(
+            config: config, weights: WeightReader(file: try SafeTensorsFile(path: folder + "/diffusion_pytorch_model.safetensors"))))
+    }
+
+    private var image: Tensor {
+        var random = NormalGenerator(seed: 6)
+        return Tensor(shape: [1, 3, 32, 32], values: random.tensor([1, 3, 32, 32], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
+    }
+
+    func test_inpainting_constrainsThePixelsThemselves() throws {
+        let model = try Self.model.get()
+        XCTAssertEqual(model.pixelMultiple, 8)
+        var fill = [Float](repeating: 0, count: 32 * 32)
+        for y in 8..<24 { for x in 8..<24 { fill[y * 32 + x] = 1 } }
+        let constraint = try InpaintingConstraint(image: image, fillMask: Tensor(shape: [1, 1, 32, 32], values: fill), codec: model.codec)
+        XCTAssertEqual(constraint.knownLatent.toArray(), image.toArray().enumerated().map { fill[$0.offset % 1024] != 0 ? 0 : $0.element })
+        XCTAssertEqual(constraint.latentMask.toArray().reduce(0, +), Float(3 * (1024 - 256)), "every known pixel is constrained")
+
+        var parameters = SamplerParameters()
+        parameters.steps = 10
+        let noise = SamplerNoise.seeded(1, shape: [1, 3, 32, 32], steps: 10)
+        let sampler = ConstrainedSampler(unet: model.denoiser)
+        func residual(_ x0: Tensor) -> Float {
+            constraint.errorDirection(predictedClean: x0, in: ScratchArena()).toArray().map { $0 * $0 }.reduce(0, +).squareRoot()
+        }
+        let constrained = try sampler.sample(constraint: constraint, conditioning: nil, noise: noise, parameters: parameters)
+        parameters.newtonSteps = 0
+        let free = try sampler.sample(constraint: constraint, conditioning: nil, noise: noise, parameters: parameters)
+        XCTAssertLessThanOrEqual(residual(constrained), residual(free) / 10, "constrained \(residual(constrained)), free \(residual(free))")
+    }
+
+    func test_tasks_runEndToEnd_andTextOptionsAreRefused() throws {
+        let model = try Self.model.get()
+        var fill = [Float](repeating: 0, count: 30 * 20)
+        for i in 0..<200 { fill[i] = 1 }
+        let odd = Tensor(shape: [1, 3, 30, 20], values: Array(image.toArray().prefix(1800)))
+        var inpainting = InpaintingParameters()
+        inpainting.sampler.steps = 2
+        XCTAssertEqual(try model.inpaint(image: odd, fillMask: Tensor(shape: [1, 1, 30, 20], values: fill), parameters: inpainting).shape,
+                       [1, 3, 30, 20])
+        var superResolution = SuperResolutionParameters()
+        superResolution.sampler.steps = 2
+        superResolution.sampler.newtonSteps = 2
+        let low = try BicubicResizer(scale: 0.5)(image)
+        XCTAssertEqual(try model.superResolve(image: low, factor: 2, parameters: superResolution).shape, [1, 3, 32, 32])
+        inpainting.prompt = "a cat"
+        XCTAssertThrowsError(try model.inpaint(image: odd, fillMask: Tensor(shape: [1, 1, 30, 20], values: fill), parameters: inpainting)) {
+            XCTAssertTrue("\($0)".contains("no text conditioning"), "\($0)")
+        }
+    }
+}
