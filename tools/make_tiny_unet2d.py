@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Tiny random diffusers UNet2DModels (pixel-space denoisers, the demo model's class) and their
-outputs, for fcs's UNet2DModel parity test:
-Tests/FCSModelsTests/Fixtures/tiny-unet2d/{demo-shaped,plain}/ with config.json,
-diffusion_pytorch_model.safetensors and reference.safetensors (sample, timesteps, output).
+outputs, for fcs's UNet2DModel parity test: Tests/FCSModelsTests/Fixtures/tiny-unet2d/{demo-shaped,plain}/,
+each a DDPMPipeline folder (model_index.json, scheduler/, unet/config.json,
+unet/diffusion_pytorch_model.safetensors) with reference.safetensors (sample, timesteps, output).
 
     .venv-tools/bin/python tools/make_tiny_unet2d.py
 """
 import os
 
 import torch
-from diffusers import UNet2DModel
+from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
 from safetensors.torch import save_file
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "Tests", "FCSModelsTests", "Fixtures", "tiny-unet2d")
@@ -37,7 +37,8 @@ def main():
                 parameter.normal_(0, 0.2)
         folder = os.path.join(ROOT, name)
         os.makedirs(folder, exist_ok=True)
-        model.save_pretrained(folder, safe_serialization=True)
+        scheduler = DDPMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012)
+        DDPMPipeline(unet=model, scheduler=scheduler).save_pretrained(folder, safe_serialization=True)
         side = config["sample_size"]
         sample = torch.randn(2, 3, side, side)
         timesteps = torch.tensor([999.0, 10.0])

@@ -2,6 +2,7 @@
 // freed or foreign pointer is an error message, not a crash.
 import CFCS
 import FCSModels
+import FCSSampler
 import FCSTensor
 import Synchronization
 #if canImport(Glibc)
@@ -9,8 +10,8 @@ import Glibc
 #endif
 
 final class ModelHandle: Sendable {
-    let model: StableDiffusion
-    init(_ model: StableDiffusion) { self.model = model }
+    let model: DiffusionModel
+    init(_ model: DiffusionModel) { self.model = model }
 }
 
 private let liveHandles = Mutex(Set<UInt>())
@@ -53,7 +54,7 @@ public func fcsModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<
         }
         if params.config_folder != nil { options.configFolder = try string(params.config_folder, name: "config_folder") }
         log(FCS_LOG_INFO, "loading \(reference)")
-        let handle = ModelHandle(try StableDiffusion.load(reference, options: options))
+        let handle = ModelHandle(try DiffusionModel.load(reference, options: options))
         let pointer = Unmanaged.passRetained(handle).toOpaque()
         liveHandles.withLock { _ = $0.insert(UInt(bitPattern: Int(bitPattern: pointer))) }
         outModel.pointee = OpaquePointer(pointer)

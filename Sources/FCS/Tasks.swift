@@ -4,12 +4,12 @@ import FCSModels
 import FCSSampler
 import FCSTensor
 
-extension StableDiffusion {
+extension DiffusionModel {
     /// The latent shape the sampler uses for an image of this size (after padding).
     func latentShape(height: Int, width: Int) -> [Int] {
         let padding = ImagePadding(height: height, width: width, multiple: pixelMultiple)
-        let factor = 1 << (vae.config.blockOutChannels.count - 1)
-        return [1, vae.config.latentChannels, padding.paddedHeight / factor, padding.paddedWidth / factor]
+        let factor = codec.downsamplingFactor
+        return [1, codec.latentChannels, padding.paddedHeight / factor, padding.paddedWidth / factor]
     }
 }
 

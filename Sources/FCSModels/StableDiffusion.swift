@@ -41,18 +41,23 @@ public struct StableDiffusion: Sendable {
         }
     }
 
+    /// A component's weights in a diffusers folder, in the variant the options ask for.
+    static func componentWeights(_ folder: String, _ component: String, base: String, options: LoadOptions) throws(FCSError) -> WeightReader {
+        let full = "\(folder)/\(component)/\(base).safetensors", half = "\(folder)/\(component)/\(base).fp16.safetensors"
+        let candidates = switch options.variant {
+        case .automatic: [full, half]
+        case .fp16: [half]
+        case .fp32: [full]
+        }
+        guard let path = candidates.first(where: { fileKind($0) == .file }) else {
+            throw .io("\(folder)/\(component): no \(candidates.map { String($0.split(separator: "/").last!) }.joined(separator: " or ")) (pickle .bin weights are never loaded)")
+        }
+        return WeightReader(file: try SafeTensorsFile(path: path)).storing(options.precision)
+    }
+
     private static func loadFolder(_ folder: String, options: LoadOptions) throws(FCSError) -> StableDiffusion {
         func weights(_ component: String, base: String) throws(FCSError) -> WeightReader {
-            let full = "\(folder)/\(component)/\(base).safetensors", half = "\(folder)/\(component)/\(base).fp16.safetensors"
-            let candidates = switch options.variant {
-            case .automatic: [full, half]
-            case .fp16: [half]
-            case .fp32: [full]
-            }
-            guard let path = candidates.first(where: { fileKind($0) == .file }) else {
-                throw .io("\(folder)/\(component): no \(candidates.map { String($0.split(separator: "/").last!) }.joined(separator: " or ")) (pickle .bin weights are never loaded)")
-            }
-            return WeightReader(file: try SafeTensorsFile(path: path)).storing(options.precision)
+            try componentWeights(folder, component, base: base, options: options)
         }
         let tokenizer = try CLIPTokenizer(vocabularyPath: "\(folder)/tokenizer/vocab.json", mergesPath: "\(folder)/tokenizer/merges.txt")
         let textWeights = try weights("text_encoder", base: "model")
@@ -100,6 +105,19 @@ public struct StableDiffusion: Sendable {
                         textEncoder: try CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: seed).storing(precision)),
                         unet: try UNet2DConditionModel(config: UNet2DConditionModelConfig(), weights: .random(seed: seed + 1).storing(precision)),
                         vae: try AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: seed + 2).storing(precision)))
+    }
+
+    /// The pixel-space UNet2DModel of a diffusers folder whose `unet/config.json` is one (the
+    /// DDPMPipeline layout, fcs's demo model), or nil when the folder holds another model.
+    public static func loadPixelSpaceUNet(_ reference: String, options: LoadOptions = LoadOptions()) throws(FCSError) -> UNet2DModel? {
+        guard case .diffusersFolder(let folder) = try ModelLocation.resolve(reference) else { return nil }
+        let configPath = "\(folder)/unet/config.json"
+        guard fileKind(configPath) == .file,
+              String(decoding: try readFile(configPath), as: UTF8.self).contains("\"UNet2DModel\"") else { return nil }
+        let weights = try componentWeights(folder, "unet", base: "diffusion_pytorch_model", options: options)
+        let unet = try UNet2DModel(config: try decodeConfig(configPath), weights: weights)
+        try rejectLeftovers(weights, "\(folder)/unet")
+        return unet
     }
 
     private static func decodeConfig<Config: Decodable>(_ path: String) throws(FCSError) -> Config {

@@ -20,6 +20,14 @@ public struct DiffusionModel: Sendable {
         self.init(denoiser: unet, codec: IdentityCodec())
     }
 
+    /// Loads a pixel-space model (a diffusers folder whose `unet/config.json` is a UNet2DModel)
+    /// or a Stable Diffusion model (``StableDiffusion/load(_:options:)``: folder, single file or
+    /// hub-cache name).
+    public static func load(_ reference: String, options: StableDiffusion.LoadOptions = .init()) throws(FCSError) -> DiffusionModel {
+        if let unet = try StableDiffusion.loadPixelSpaceUNet(reference, options: options) { return DiffusionModel(pixelSpace: unet) }
+        return try StableDiffusion.load(reference, options: options).diffusionModel
+    }
+
     /// Image sides the networks accept are multiples of this: the codec's factor times the
     /// denoiser's total downsampling (64 for SD 1.x).
     public var pixelMultiple: Int { codec.downsamplingFactor << denoiser.downsamplings }

@@ -10,8 +10,8 @@ final class UNet2DModelTests: XCTestCase {
     private func fixture(_ name: String) -> String { Bundle.module.resourcePath! + "/Fixtures/tiny-unet2d/" + name }
 
     private func model(_ name: String) throws -> UNet2DModel {
-        let config = try JSONDecoder().decode(UNet2DModelConfig.self, from: Data(contentsOf: URL(fileURLWithPath: fixture(name) + "/config.json")))
-        let weights = WeightReader(file: try SafeTensorsFile(path: fixture(name) + "/diffusion_pytorch_model.safetensors"))
+        let config = try JSONDecoder().decode(UNet2DModelConfig.self, from: Data(contentsOf: URL(fileURLWithPath: fixture(name) + "/unet/config.json")))
+        let weights = WeightReader(file: try SafeTensorsFile(path: fixture(name) + "/unet/diffusion_pytorch_model.safetensors"))
         let unet = try UNet2DModel(config: config, weights: weights)
         XCTAssertEqual(weights.unreadTensors(), [], "every tensor has its place")
         return unet

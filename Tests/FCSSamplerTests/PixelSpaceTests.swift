@@ -7,16 +7,18 @@ import XCTest
 /// The sampler on a pixel-space UNet2DModel with the identity codec (the demo model's kind),
 /// here the tiny random demo-shaped model of the UNet2DModel parity test.
 final class PixelSpaceTests: XCTestCase {
-    private static let model = Result { () throws -> DiffusionModel in
-        let folder = TinySD.tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-unet2d/demo-shaped").path
-        let config = try JSONDecoder().decode(UNet2DModelConfig.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
-        return DiffusionModel(pixelSpace: try UNet2DModel(
-            config: config, weights: WeightReader(file: try SafeTensorsFile(path: folder + "/diffusion_pytorch_model.safetensors"))))
-    }
+    private static let folder = TinySD.tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-unet2d/demo-shaped").path
+    private static let model = Result { try DiffusionModel.load(folder) }
 
     private var image: Tensor {
         var random = NormalGenerator(seed: 6)
         return Tensor(shape: [1, 3, 32, 32], values: random.tensor([1, 3, 32, 32], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
+    }
+
+    func test_load_findsThePixelSpaceModel() throws {
+        let model = try Self.model.get()
+        XCTAssertTrue(model.denoiser is UNet2DModel && model.codec is IdentityCodec && model.textEncoder == nil)
+        XCTAssertTrue(try DiffusionModel.load(TinySD.tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path).codec is AutoencoderKL)
     }
 
     func test_inpainting_constrainsThePixelsThemselves() throws {
