@@ -7,23 +7,29 @@ import FCSTensor
 struct BenchSample: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
-        abstract: "Time whole inpainting / super-resolution runs (SD 1.5 shapes; random weights unless --model).",
-        discussion: "tools/bench_sample_torch.py runs the spec-written reference sampler on diffusers for the same rows."
+        abstract: "Time whole inpainting / super-resolution / layer-extraction runs (SD 1.5 shapes; random weights unless --model).",
+        discussion: """
+            tools/bench_sample_torch.py runs the spec-written reference sampler on diffusers for the inpainting and \
+            super-resolution rows (there is no PyTorch reference of layer extraction: its cost is that of its inpaintings).
+            """
     )
 
-    enum Task: String, ExpressibleByArgument, CaseIterable { case inpaint, superres }
+    enum Task: String, ExpressibleByArgument, CaseIterable { case inpaint, superres, layers }
 
     @Option(help: "Compute threads (default: FCS_NUM_THREADS or the number of cores).")
     var threads: Int?
 
-    @Option(help: "Tasks to time: \(Task.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(parsing: .upToNextOption, help: "Tasks to time: \(Task.allCases.map(\.rawValue).joined(separator: ", ")).")
     var task: [Task] = [.inpaint]
 
-    @Option(help: "Output image sides in pixels.")
+    @Option(parsing: .upToNextOption, help: "Output image sides in pixels.")
     var size: [Int] = [256]
 
-    @Option(help: "Outer steps (the default 20 is the paper's).")
+    @Option(help: "Outer steps (the default 20 is the paper's; layer extraction uses its own default, 10).")
     var steps = 20
+
+    @Option(parsing: .upToNextOption, help: "Layer extraction: EM iterations, samples per layer, restarts (default: the library's 3, 3, 2).")
+    var layerSettings: [Int] = []
 
     @Option(help: "A model folder, .safetensors file or hub name instead of random weights.")
     var model: String?
@@ -32,6 +38,9 @@ struct BenchSample: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if size.contains(where: { $0 < 64 || $0 % 64 != 0 }) { throw ValidationError("--size must be multiples of 64") }
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if !layerSettings.isEmpty, layerSettings.count != 3 || layerSettings.contains(where: { $0 < 1 }) {
+            throw ValidationError("--layer-settings takes three positive numbers: iterations, samples per layer, restarts")
+        }
     }
 
     func run() throws {
@@ -62,8 +71,17 @@ struct BenchSample: ParsableCommand {
                     let low = try BicubicResizer(scale: 0.25)(image)
                     forwards = steps * (1 + 2 * parameters.sampler.newtonSteps)
                     seconds = try clock.measure { _ = try sd.superResolve(image: low, factor: 4, parameters: parameters) }.seconds
+                case .layers:
+                    var parameters = LayerExtractionParameters()
+                    if layerSettings.count == 3 {
+                        (parameters.iterations, parameters.samplesPerLayer, parameters.restarts) = (layerSettings[0], layerSettings[1], layerSettings[2])
+                    }
+                    let inpaintings = parameters.restarts * parameters.iterations * 2 * parameters.samplesPerLayer
+                    forwards = inpaintings * parameters.sampler.steps * (1 + 2 * parameters.sampler.newtonSteps)
+                    seconds = try clock.measure { _ = try sd.extractLayers(image: image, parameters: parameters) }.seconds
                 }
-                print("\((task == .inpaint ? "inpaint" : "superres x4").padding(20)) | \(String(side).leftPadding(5)) | \(String(forwards).leftPadding(13)) | \(format(seconds, 1).leftPadding(13))")
+                let name = switch task { case .inpaint: "inpaint"; case .superres: "superres x4"; case .layers: "layers" }
+                print("\(name.padding(20)) | \(String(side).leftPadding(5)) | \(String(forwards).leftPadding(13)) | \(format(seconds, 1).leftPadding(13))")
             }
         }
         print("peak RSS: \(format(residentGiB(peak: true), 2)) GiB")
