@@ -122,6 +122,12 @@ void fcs_model_free(fcs_model *model);
  * return non-zero to cancel (the call then returns FCS_CANCELLED). Runs on the calling thread. */
 typedef int (*fcs_progress_callback)(int32_t step, int32_t total, void *user_data);
 
+typedef enum fcs_inpaint_method {
+    FCS_INPAINT_CONSTRAINED = 0,        /* the paper's inexact-Newton correction */
+    FCS_INPAINT_REPLACEMENT = 1         /* baseline for comparisons: overwrite the known region after
+                                           each step (one UNet forward per step, no inner steps) */
+} fcs_inpaint_method;
+
 typedef struct fcs_sample_params {
     uint64_t seed;                      /* 0 */
     int32_t steps;                      /* outer denoising steps: 20 */
@@ -138,6 +144,7 @@ typedef struct fcs_sample_params {
     int32_t context_crop_above;         /* inpaint: images with a longer side are sampled through a
                                            context window around the hole: 1024 (0 = never) */
     int32_t context_size;               /* inpaint: side the window is shrunk to, at most: 512 */
+    fcs_inpaint_method method;          /* inpaint: FCS_INPAINT_CONSTRAINED */
     const char *noise_path;             /* safetensors with x_T and z_0 … z_{steps-1} to use instead
                                            of seeded noise (compare with other implementations); NULL */
     fcs_progress_callback progress;     /* NULL */

@@ -12,6 +12,7 @@ public func fcsSampleParamsDefault() -> fcs_sample_params {
                              guidance_scale: defaults.sampler.guidanceWeight, official_timesteps: 0,
                              paste_back: 1, seam_width: Int32(defaults.seamWidth),
                              context_crop_above: Int32(defaults.contextCropAbove), context_size: Int32(defaults.contextSize),
+                             method: FCS_INPAINT_CONSTRAINED,
                              noise_path: nil, progress: nil, user_data: nil)
 }
 

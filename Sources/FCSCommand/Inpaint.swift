@@ -13,12 +13,16 @@ struct Inpaint: ParsableCommand {
     @Argument(help: "The mask: white (≥ half range) = fill.") var mask: String
     @Option(name: .shortAndLong, help: "Output file; its suffix picks the format.") var output: String
     @Flag(help: "Do not paste the known pixels back.") var noPasteBack = false
+    @Option(help: "constrained (fcs) or replacement (the baseline, for comparisons).") var method: Method = .constrained
     @OptionGroup var sampling: SamplingOptions
+
+    enum Method: String, ExpressibleByArgument { case constrained, replacement }
 
     func run() throws {
         let input = try ImageFile(image), maskFile = try ImageFile(mask)
         try sampling.run(task: "inpaint") { model, params in
             params.paste_back = noPasteBack ? 0 : 1
+            params.method = method == .constrained ? FCS_INPAINT_CONSTRAINED : FCS_INPAINT_REPLACEMENT
             var (imageBuffer, maskBuffer, result) = (input.image, maskFile.image, fcs_image())
             try check(fcsInpaint(model, &imageBuffer, &maskBuffer, &params, &result))
             try input.write(&result, to: output)

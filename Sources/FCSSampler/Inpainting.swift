@@ -5,7 +5,16 @@ import FCSModels
 import FCSTensor
 
 public struct InpaintingParameters: Sendable {
+    /// How the known pixels steer sampling.
+    public enum Method: Sendable {
+        /// The paper's inexact-Newton correction (fcs's method).
+        case constrained
+        /// The replacement baseline (``ReplacementSampler``), for comparisons; one forward per step.
+        case replacement
+    }
+
     public var sampler = SamplerParameters()
+    public var method = Method.constrained
     /// The text prompt; "" (no caption) as in the paper.
     public var prompt = ""
     public var seed: UInt64 = 0
@@ -52,10 +61,15 @@ extension DiffusionModel {
         let arena = ScratchArena()
         let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.guidanceWeight > 1, in: arena)
         let latentShape = constraint.knownLatent.shape
-        let x0 = try ConstrainedSampler(unet: denoiser).sample(
-            constraint: constraint, conditioning: conditioning, unconditional: unconditional,
-            noise: noise ?? .seeded(parameters.seed, shape: latentShape, steps: parameters.sampler.steps),
-            parameters: parameters.sampler, progress: progress)
+        let noise = noise ?? .seeded(parameters.seed, shape: latentShape, steps: parameters.sampler.steps)
+        let x0 = switch parameters.method {
+        case .constrained:
+            try ConstrainedSampler(unet: denoiser).sample(constraint: constraint, conditioning: conditioning, unconditional: unconditional,
+                                                          noise: noise, parameters: parameters.sampler, progress: progress)
+        case .replacement:
+            try ReplacementSampler(unet: denoiser).sample(constraint: constraint, conditioning: conditioning, noise: noise,
+                                                          parameters: parameters.sampler, progress: progress)
+        }
         var decoded = decodeClamped(x0, in: arena)
         if parameters.pasteBack {
             let alpha = seamAlpha(fill, height: image.shape[2], width: image.shape[3], radius: max(1, parameters.seamWidth / 2))

@@ -41,6 +41,10 @@ final class PixelSpaceTests: XCTestCase {
         parameters.newtonSteps = 0
         let free = try sampler.sample(constraint: constraint, conditioning: nil, noise: noise, parameters: parameters)
         XCTAssertLessThanOrEqual(residual(constrained), residual(free) / 10, "constrained \(residual(constrained)), free \(residual(free))")
+        // the replacement baseline pulls the known region towards the image too, less tightly
+        let replaced = try ReplacementSampler(unet: model.denoiser).sample(constraint: constraint, conditioning: nil, noise: noise,
+                                                                            parameters: parameters)
+        XCTAssertLessThan(residual(replaced), residual(free), "replacement \(residual(replaced)), free \(residual(free))")
     }
 
     func test_tasks_runEndToEnd_andTextOptionsAreRefused() throws {

@@ -116,7 +116,7 @@ main(int argc, char **argv)
 	snprintf(version, sizeof version, "%d.%d.%d", FCS_VERSION_MAJOR, FCS_VERSION_MINOR, FCS_VERSION_PATCH);
 	CHECK(strcmp(fcs_version(), version) == 0, "fcs_version() %s, header %s", fcs_version(), version);
 	params = fcs_sample_params_default();
-	CHECK(params.steps == 20 && params.newton_steps == -1 && params.paste_back == 1 && params.fd_step == 0.005f &&
+	CHECK(params.steps == 20 && params.newton_steps == -1 && params.paste_back == 1 && params.fd_step == 0.005f && params.method == FCS_INPAINT_CONSTRAINED &&
 		params.context_crop_above == 1024 && params.context_size == 512,
 		"sample defaults %d %d %d %g", params.steps, params.newton_steps, params.paste_back, params.fd_step);
 	layer_params = fcs_layer_params_default();

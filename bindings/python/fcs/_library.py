@@ -12,6 +12,7 @@ from .errors import raise_for_status
 FCS_PIXEL_U8, FCS_PIXEL_F32 = 0, 1
 FCS_WEIGHTS_F32, FCS_WEIGHTS_F16 = 0, 1
 FCS_VARIANT_AUTO, FCS_VARIANT_FP16, FCS_VARIANT_FP32 = 0, 1, 2
+FCS_INPAINT_CONSTRAINED, FCS_INPAINT_REPLACEMENT = 0, 1
 
 
 class Image(ctypes.Structure):
@@ -32,7 +33,7 @@ class SampleParams(ctypes.Structure):
                 ("learning_rates", ctypes.POINTER(ctypes.c_float)), ("n_learning_rates", ctypes.c_int32),
                 ("fd_step", ctypes.c_float), ("prompt", ctypes.c_char_p), ("guidance_scale", ctypes.c_float),
                 ("official_timesteps", ctypes.c_int32), ("paste_back", ctypes.c_int32), ("seam_width", ctypes.c_int32),
-                ("context_crop_above", ctypes.c_int32), ("context_size", ctypes.c_int32),
+                ("context_crop_above", ctypes.c_int32), ("context_size", ctypes.c_int32), ("method", ctypes.c_int),
                 ("noise_path", ctypes.c_char_p), ("progress", ProgressCallback), ("user_data", ctypes.c_void_p)]
 
 

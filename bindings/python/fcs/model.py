@@ -4,12 +4,14 @@ import os
 import random
 
 from ._images import from_fcs_image, to_fcs_image
-from ._library import (FCS_VARIANT_AUTO, FCS_VARIANT_FP16, FCS_VARIANT_FP32, FCS_WEIGHTS_F16, FCS_WEIGHTS_F32,
+from ._library import (FCS_INPAINT_CONSTRAINED, FCS_INPAINT_REPLACEMENT, FCS_VARIANT_AUTO, FCS_VARIANT_FP16,
+                       FCS_VARIANT_FP32, FCS_WEIGHTS_F16, FCS_WEIGHTS_F32,
                        Image, LayerParams, ProgressCallback, SampleParams, check, lib)
 from ._noise import noise_file
 
 _WEIGHTS = {"float32": FCS_WEIGHTS_F32, "float16": FCS_WEIGHTS_F16}
 _VARIANTS = {"auto": FCS_VARIANT_AUTO, "fp16": FCS_VARIANT_FP16, "fp32": FCS_VARIANT_FP32}
+_METHODS = {"constrained": FCS_INPAINT_CONSTRAINED, "replacement": FCS_INPAINT_REPLACEMENT}
 
 
 class Model:
@@ -53,7 +55,7 @@ class Model:
 
     def inpaint(self, image, mask, *, steps=20, seed=None, prompt="", newton_steps=None, learning_rates=None,
                 fd_step=0.005, guidance_scale=0.0, paste_back=True, seam_width=8, official_timesteps=False,
-                noise=None, progress=None):
+                noise=None, progress=None, method="constrained"):
         """Fills the pixels where mask is set (≥ half its range: white) and returns the image.
 
         image: H×W×C (C = 1, 3, 4) uint8 or float32 0…1 array, PIL or pyvips image; alpha kept.
@@ -61,12 +63,16 @@ class Model:
         0.5 … 0.1) are the inner correction loop. paste_back keeps known pixels exactly.
         noise: a safetensors path or dict with x_T and z_0 … z_{steps-1} instead of the seed.
         progress: True for a tqdm bar, or a callable(step, total) that returns False to cancel.
+        method: "constrained" (fcs) or "replacement" (the baseline, for comparisons).
         """
+        if method not in _METHODS:
+            raise ValueError(f"method must be one of {list(_METHODS)}")
         struct, keep_image, kind = to_fcs_image(image, "image")
         mask_struct, keep_mask, _ = to_fcs_image(mask, "mask")
         with _SampleParams(steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
                            official_timesteps, noise, progress) as params:
             params.value.paste_back, params.value.seam_width = int(bool(paste_back)), seam_width
+            params.value.method = _METHODS[method]
             out = Image()
             params.call(lib.fcs_inpaint, self._model(), ctypes.byref(struct), ctypes.byref(mask_struct),
                         ctypes.byref(params.value), ctypes.byref(out))

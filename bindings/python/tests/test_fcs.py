@@ -44,6 +44,14 @@ def test_inpaint_keeps_shape_dtype_and_known_pixels(model, image, mask):
     assert not np.array_equal(out[8:32, 24:40], image[8:32, 24:40])
 
 
+def test_replacement_baseline_runs_and_differs(model, image, mask):
+    ours = model.inpaint(image, mask, **QUICK)
+    baseline = model.inpaint(image, mask, method="replacement", **QUICK)
+    assert baseline.shape == ours.shape and not np.array_equal(baseline, ours)
+    with pytest.raises(ValueError, match="method"):
+        model.inpaint(image, mask, method="repaint", **QUICK)
+
+
 def test_same_seed_same_pixels_other_seed_other_pixels(model, image, mask):
     first = model.inpaint(image, mask, **QUICK)
     assert np.array_equal(first, model.inpaint(image, mask, **QUICK))
