@@ -21,6 +21,7 @@ public struct FCSError: Error, CustomStringConvertible, Sendable {
     public static func invalidArgument(_ message: String) -> FCSError { FCSError(.invalidArgument, message) }
     public static func io(_ message: String) -> FCSError { FCSError(.io, message) }
     public static func format(_ message: String) -> FCSError { FCSError(.format, message) }
+    public static func outOfMemory(_ message: String) -> FCSError { FCSError(.outOfMemory, message) }
     public static func `internal`(_ message: String) -> FCSError { FCSError(.internal, message) }
 
     public var description: String { message }

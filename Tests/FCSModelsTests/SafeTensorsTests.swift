@@ -114,6 +114,22 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(tensor.toArray(), [5, 6, 7])
     }
 
+    func testBytesInMemoryReadLikeTheFile_andBadBytesAreErrors() throws {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "interop", withExtension: "safetensors", subdirectory: "Fixtures"))
+        let bytes = try Data(contentsOf: url)
+        let fromFile = try SafeTensorsFile(path: url.path)
+        let fromMemory = try bytes.withUnsafeBytes { buffer in try SafeTensorsFile(bytes: buffer, name: "embedded interop") }
+        XCTAssertEqual(fromMemory.names, fromFile.names)
+        for name in fromFile.names {
+            XCTAssertEqual(Array(fromMemory.rawBytes(name)), Array(fromFile.rawBytes(name)), name)
+        }
+        let truncated = bytes.prefix(40)
+        XCTAssertThrowsError(try truncated.withUnsafeBytes { try SafeTensorsFile(bytes: $0, name: "cut") }) {
+            XCTAssertEqual(($0 as? FCSError)?.code, .format)
+            XCTAssertTrue("\($0)".hasPrefix("cut"), "\($0)")
+        }
+    }
+
     func testReadsFileWrittenByReferenceImplementation() throws {
         // Made by tools/make_safetensors_fixture.py with Python's safetensors 0.8 and PyTorch.
         let url = try XCTUnwrap(Bundle.module.url(forResource: "interop", withExtension: "safetensors",

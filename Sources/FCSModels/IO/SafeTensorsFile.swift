@@ -91,6 +91,27 @@ public final class SafeTensorsFile: @unchecked Sendable {  // immutable after in
         names = header.tensors.keys.sorted()
     }
 
+    /// A copy of safetensors bytes held in memory (data compiled into fcs), validated like a file.
+    /// - Parameter name: what messages call it.
+    public init(bytes: UnsafeRawBufferPointer, name: String) throws(FCSError) {
+        path = name
+        guard bytes.count >= 8, let source = bytes.baseAddress else {
+            throw .format("\(name): too short (\(bytes.count) bytes) to hold a safetensors header length")
+        }
+        let base = mmap(nil, bytes.count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let base, base != MAP_FAILED else { throw .outOfMemory("\(name): cannot allocate \(bytes.count) bytes") }
+        base.copyMemory(from: source, byteCount: bytes.count)
+        let header: Header
+        do {
+            header = try Header(file: UnsafeRawBufferPointer(start: base, count: bytes.count), path: name)
+        } catch {
+            munmap(base, bytes.count)
+            throw error
+        }
+        (mapping, mappingSize, dataStart) = (base, bytes.count, header.dataStart)
+        (tensors, metadata, names) = (header.tensors, header.metadata, header.tensors.keys.sorted())
+    }
+
     deinit { munmap(mapping, mappingSize) }
 
     public func contains(_ name: String) -> Bool { tensors[name] != nil }
