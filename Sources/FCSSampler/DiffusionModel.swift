@@ -15,9 +15,11 @@ public struct DiffusionModel: Sendable {
         (self.denoiser, self.codec, self.tokenizer, self.textEncoder) = (denoiser, codec, tokenizer, textEncoder)
     }
 
-    /// A pixel-space denoiser (no text, identity codec).
+    /// A pixel-space denoiser (no text, identity codec). Images larger than the model's
+    /// `sample_size` are denoised in overlapping tiles of that size (``TiledNoisePredictor``).
     public init(pixelSpace unet: UNet2DModel) {
-        self.init(denoiser: unet, codec: IdentityCodec())
+        let tile = unet.config.sampleSize
+        self.init(denoiser: TiledNoisePredictor(unet, tile: tile, overlap: tile / 4), codec: IdentityCodec())
     }
 
     /// Loads a pixel-space model (a diffusers folder whose `unet/config.json` is a UNet2DModel)

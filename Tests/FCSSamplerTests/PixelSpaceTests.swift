@@ -1,5 +1,5 @@
 import FCSModels
-import FCSSampler
+@testable import FCSSampler
 import FCSTensor
 import Foundation
 import XCTest
@@ -17,7 +17,8 @@ final class PixelSpaceTests: XCTestCase {
 
     func test_load_findsThePixelSpaceModel() throws {
         let model = try Self.model.get()
-        XCTAssertTrue(model.denoiser is UNet2DModel && model.codec is IdentityCodec && model.textEncoder == nil)
+        XCTAssertTrue((model.denoiser as? TiledNoisePredictor)?.denoiser is UNet2DModel && model.codec is IdentityCodec
+                      && model.textEncoder == nil)
         XCTAssertTrue(try DiffusionModel.load(TinySD.tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path).codec is AutoencoderKL)
     }
 
@@ -65,5 +66,37 @@ final class PixelSpaceTests: XCTestCase {
         XCTAssertThrowsError(try model.inpaint(image: odd, fillMask: Tensor(shape: [1, 1, 30, 20], values: fill), parameters: inpainting)) {
             XCTAssertTrue("\($0)".contains("no text conditioning"), "\($0)")
         }
+    }
+
+    /// A denoiser that returns its input: tiling it must give the input back, whatever the tiles.
+    private struct Echo: NoisePredictor {
+        var downsamplings: Int { 0 }
+        func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, in arena: ScratchArena) -> Tensor {
+            Tensor(shape: sample.shape, values: sample.toArray())
+        }
+    }
+
+    func test_tiles_coverTheImage_andBlendToAPartitionOfUnity() {
+        let tiled = TiledNoisePredictor(Echo(), tile: 32, overlap: 8, batch: 3)
+        XCTAssertEqual(tiled.origins(32), [0])
+        XCTAssertEqual(tiled.origins(100), [0, 24, 48, 68])
+        var random = NormalGenerator(seed: 9)
+        let x = random.tensor([1, 3, 70, 100])
+        let out = tiled.predictNoise(x, timestep: 500, conditioning: nil, in: ScratchArena())
+        let error = zip(out.toArray(), x.toArray()).map { abs($0 - $1) }.max()!
+        XCTAssertLessThanOrEqual(error, 1e-5)
+    }
+
+    func test_tiledPrediction_equalsTheDirectOneWithinATile_andRunsBeyond() throws {
+        let model = try Self.model.get()
+        let tiled = try XCTUnwrap(model.denoiser as? TiledNoisePredictor)
+        let arena = ScratchArena()
+        XCTAssertEqual(tiled.predictNoise(image, timestep: 300, conditioning: nil, in: arena).toArray(),
+                       tiled.denoiser.predictNoise(image, timestep: 300, conditioning: nil, in: arena).toArray())
+        var random = NormalGenerator(seed: 2)
+        let large = random.tensor([1, 3, 48, 80])
+        let out = tiled.predictNoise(large, timestep: 300, conditioning: nil, in: arena)
+        XCTAssertEqual(out.shape, [1, 3, 48, 80])
+        XCTAssertTrue(out.toArray().allSatisfy(\.isFinite))
     }
 }
