@@ -7,8 +7,10 @@ time budget is spent; photos in HELD_OUT are never trained on (they are the qual
     tools/fetch_demo_photos.sh /tmp/demo-data
     .venv-tools/bin/python tools/train_demo_model.py /tmp/demo-data/photos OUT_DIR [--minutes 100]
 
-OUT_DIR gets unet/config.json, unet/diffusion_pytorch_model.fp16.safetensors (EMA weights),
-loss.csv, loss.png and training.json (what was run, how long, on what).
+OUT_DIR becomes a diffusers DDPMPipeline folder (model_index.json, scheduler/, unet/config.json,
+unet/diffusion_pytorch_model.fp16.safetensors with the EMA weights) that diffusers and fcs load,
+plus loss.csv, loss.png and training.json (what was run, how long, on what).
+`--package-only` writes just the pipeline files around an existing unet/.
 """
 import argparse
 import csv
@@ -79,6 +81,16 @@ def batch(pyramid, size, generator):
     return torch.stack(patches)
 
 
+def package(out):
+    """The DDPMPipeline files around unet/: SD's schedule, so diffusers samples it as fcs does."""
+    from diffusers import DDPMScheduler
+    DDPMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
+                  num_train_timesteps=1000).save_pretrained(os.path.join(out, "scheduler"))
+    with open(os.path.join(out, "model_index.json"), "w") as file:
+        json.dump({"_class_name": "DDPMPipeline", "_diffusers_version": __import__("diffusers").__version__,
+                   "scheduler": ["diffusers", "DDPMScheduler"], "unet": ["diffusers", "UNet2DModel"]}, file, indent=2)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photos")
@@ -88,7 +100,10 @@ def main():
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--package-only", action="store_true", help="only write the pipeline files around OUT_DIR/unet")
     args = parser.parse_args()
+    if args.package_only:
+        return package(args.out)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     random.seed(args.seed)
@@ -147,6 +162,7 @@ def main():
             save(step, time.time() - start, losses)
             last_save = time.time()
     save(step, time.time() - start, losses)
+    package(args.out)
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
