@@ -35,7 +35,7 @@ class Model:
 
     def close(self):
         """Frees the model now (otherwise when it is garbage-collected)."""
-        if getattr(self, "_handle", None):
+        if getattr(self, "_handle", None) and lib is not None:  # lib is gone at interpreter exit
             lib.fcs_model_free(self._handle)
             self._handle = None
 
