@@ -34,7 +34,8 @@ let package = Package(
         // MARK: Layer 2 — models and file formats
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Data compiled into the library (CLIP's BPE vocabulary). Implementation detail.
-        .target(name: "_FCSResources", exclude: ["include/bpe_simple_vocab_16e6.txt.gz", "LICENSE-CLIP-vocabulary.md"]),
+        .target(name: "_FCSResources", exclude: ["include/bpe_simple_vocab_16e6.txt.gz", "LICENSE-CLIP-vocabulary.md",
+                                                "include/demo-unet-config.json", "include/demo-unet.fp16.safetensors", "demo-model"]),
         .target(name: "FCSModels", dependencies: ["FCSTensor", "CZlib", "_FCSResources"]),
 
         // MARK: Layer 3 — the constrained sampler

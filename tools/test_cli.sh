@@ -33,6 +33,10 @@ cmp -s "$T/out.png" "$T/again.png" || fail "same seed, different output"
 "$FCS" layers "$T/in.png" -o "$T/split" --model "$MODEL" --steps 1 --newton-steps 1 --iterations 1 --samples 1 --restarts 1 > /dev/null 2>&1
 for part in layer1 layer2 mask; do [ -f "$T/split-$part.png" ] || fail "no $part"; done
 
+# the demo model compiled into fcs
+"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/demo.png" --model demo --steps 1 --newton-steps 1 --seed 1 > /dev/null 2>&1
+[ "$(size "$T/demo.png")" = 64x48 ] || fail "demo model inpainting"
+
 # errors: exit status and one line
 set +e
 "$FCS" inpaint "$T/in.png" "$T/nothere.png" -o "$T/x.png" --model "$MODEL" 2> "$T/err"; status=$?
@@ -77,5 +81,5 @@ grep -q "downloading it" "$T/err" || fail "the first use did not say it download
 # no network: one line naming the alternatives
 export HF_HOME=$T/empty HF_ENDPOINT=http://127.0.0.1:1
 ! "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" "${quick[@]}" 2> "$T/err" || fail "no network, yet it ran"
-tail -1 "$T/err" | grep -q "cannot reach.*--model PATH" || fail "no network: $(tail -1 "$T/err")"
+tail -1 "$T/err" | grep -q "cannot reach.*--model PATH.*--model demo" || fail "no network: $(tail -1 "$T/err")"
 echo "tools/test_cli.sh: all checks passed"

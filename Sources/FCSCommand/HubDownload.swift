@@ -138,7 +138,7 @@ struct HubDownload {
         case 200..<300: return
         case 300..<400 where allowRedirect: return
         case 0:
-            throw CommandFailure("cannot reach \(endpoint) (\(reason)); without a network, pass --model PATH (a diffusers folder or .safetensors file)")
+            throw CommandFailure("cannot reach \(endpoint) (\(reason)); without a network, pass --model PATH (a diffusers folder or .safetensors file) or --model demo (the small demo model built into fcs)")
         case 401, 403:
             throw CommandFailure("\(url): HTTP \(response.status) — the model needs access: accept its licence on the hub and set HF_TOKEN")
         case 404:

@@ -3,6 +3,9 @@
 // VAE latents, CLIP text); a pixel-space UNet2DModel with the identity codec is another.
 import FCSModels
 import FCSTensor
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct DiffusionModel: Sendable {
     public let denoiser: any NoisePredictor
@@ -26,6 +29,7 @@ public struct DiffusionModel: Sendable {
     /// or a Stable Diffusion model (``StableDiffusion/load(_:options:)``: folder, single file or
     /// hub-cache name).
     public static func load(_ reference: String, options: StableDiffusion.LoadOptions = .init()) throws(FCSError) -> DiffusionModel {
+        if reference == DemoModel.name, access(reference, F_OK) != 0 { return DiffusionModel(pixelSpace: try DemoModel.unet(precision: options.precision)) }
         if let unet = try StableDiffusion.loadPixelSpaceUNet(reference, options: options) { return DiffusionModel(pixelSpace: unet) }
         return try StableDiffusion.load(reference, options: options).diffusionModel
     }

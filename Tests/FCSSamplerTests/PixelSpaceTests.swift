@@ -22,6 +22,12 @@ final class PixelSpaceTests: XCTestCase {
         XCTAssertTrue(try DiffusionModel.load(TinySD.tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path).codec is AutoencoderKL)
     }
 
+    func test_demoModel_isFoundByName() throws {
+        let demo = try DiffusionModel.load(DemoModel.name)
+        XCTAssertTrue((demo.denoiser as? TiledNoisePredictor)?.denoiser is UNet2DModel && demo.codec is IdentityCodec)
+        XCTAssertEqual(demo.pixelMultiple, 8)
+    }
+
     func test_inpainting_constrainsThePixelsThemselves() throws {
         let model = try Self.model.get()
         XCTAssertEqual(model.pixelMultiple, 8)

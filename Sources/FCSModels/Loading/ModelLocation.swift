@@ -43,7 +43,7 @@ public enum ModelLocation: Equatable, Sendable {
         let cache = hubCache(environment)
         let repository = "\(cache)/models--\(parts[0])--\(parts[1])"
         guard let snapshot = snapshot(of: repository) else {
-            throw .io("\(reference): not in the Hugging Face cache (\(cache)); download it with `fcs fetch \(reference)` or pass the path of a model folder or .safetensors file")
+            throw .io("\(reference): not in the Hugging Face cache (\(cache)); download it with `fcs fetch \(reference)`, pass the path of a model folder or .safetensors file, or use the demo model built into fcs (\"demo\")")
         }
         return try resolve(snapshot, environment: environment)
     }
