@@ -38,10 +38,10 @@ public func fcsInpaint(_ model: OpaquePointer?, _ image: UnsafePointer<fcs_image
         case FCS_INPAINT_REPLACEMENT: parameters.method = .replacement
         default: throw .invalidArgument("method \(params.method.rawValue) is not an fcs_inpaint_method")
         }
-        let sd = handle.model
+        let diffusion = handle.model
         log(FCS_LOG_INFO, "inpaint \(input.width)×\(input.height), \(parameters.sampler.steps) steps, K = \(parameters.sampler.newtonSteps)")
-        let result = try sd.inpaint(image: input.rgb, fillMask: maskImage.fillMask, parameters: parameters,
-                                    noise: try common.noise(latentShape: sd.latentShape(height: input.height, width: input.width)),
+        let result = try diffusion.inpaint(image: input.rgb, fillMask: maskImage.fillMask, parameters: parameters,
+                                    noise: try common.noise(latentShape: diffusion.latentShape(height: input.height, width: input.width)),
                                     progress: progressClosure(params))
         out.pointee = try makeImage(rgb: result, alpha: input.alpha, channels: input.channels, format: input.format)
     }
@@ -61,10 +61,10 @@ public func fcsSuperResolve(_ model: OpaquePointer?, _ image: UnsafePointer<fcs_
         var parameters = SuperResolutionParameters()
         let common = try CommonParameters(params, defaults: parameters.sampler)
         (parameters.sampler, parameters.prompt, parameters.seed) = (common.sampler, common.prompt, common.seed)
-        let sd = handle.model
+        let diffusion = handle.model
         log(FCS_LOG_INFO, "super-resolve \(input.width)×\(input.height) ×\(factor), \(parameters.sampler.steps) steps, K = \(parameters.sampler.newtonSteps)")
-        let result = try sd.superResolve(image: input.rgb, factor: factor, parameters: parameters,
-                                         noise: try common.noise(latentShape: sd.latentShape(height: input.height * factor, width: input.width * factor)),
+        let result = try diffusion.superResolve(image: input.rgb, factor: factor, parameters: parameters,
+                                         noise: try common.noise(latentShape: diffusion.latentShape(height: input.height * factor, width: input.width * factor)),
                                          progress: progressClosure(params))
         let alpha = try input.alpha.map { alpha throws(FCSError) in try BicubicResizer(scale: Double(factor))(alpha) }
         out.pointee = try makeImage(rgb: result, alpha: alpha, channels: input.channels, format: input.format)
