@@ -17,6 +17,9 @@ cp $OPENCV/data/{aero1,aero3,apple,baboon,building,butterfly,fruits,home,messi5,
 cp $OPENCV/data/{rubberwhale1,smarties,graf1}.png "$DIR/photos/"
 cp $OPENCV/fuzzy/input.png "$DIR/photos/fuzzy_input.png"
 cp $OPENCV/fuzzy/mask*.png "$DIR/photos/" 2> /dev/null || true
+# the layer-extraction test image and its matte (quality_layers.py); not a training photo
+mkdir -p "$DIR/alphamat"
+cp $OPENCV/alphamat/input_images/plant.jpg $OPENCV/alphamat/output_mattes/plant_result.png "$DIR/alphamat/"
 cp wheels/skimage/data/{astronaut,chelsea,coffee,brick,grass,gravel,motorcycle_left}.png wheels/skimage/data/{rocket,hubble_deep_field}.jpg "$DIR/photos/"
 cp wheels/sklearn/datasets/images/{china,flower}.jpg "$DIR/photos/"
 cp wheels/matplotlib/mpl-data/sample_data/grace_hopper.jpg "$DIR/photos/"

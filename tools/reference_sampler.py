@@ -76,7 +76,8 @@ def super_resolution_constraint(vae, y, factor, h=0.005):
     return error
 
 
-def sample(unet, error, cond, uncond, x_T, zs, p):
+def sample(unet, error, cond, uncond, x_T, zs, p, observe=None):
+    """The final x̂0; observe(n, k, x0), if given, sees x̂0 of outer step n after k inner steps."""
     betas, alphas_cumprod = schedule()
     stride = 1000 // STEPS
     w = p["guidance_weight"]
@@ -98,6 +99,8 @@ def sample(unet, error, cond, uncond, x_T, zs, p):
             return x / a.sqrt() - e * ((1 - a) / a).sqrt(), e
 
         x0, eps = predict(x)
+        if observe:
+            observe(n, 0, x0)
         for k in range(p["newton_steps"]):
             e = error(x0)
             if e.abs().max() == 0:
@@ -107,6 +110,8 @@ def sample(unet, error, cond, uncond, x_T, zs, p):
             v = v / v.abs().max()
             x = x + p["learning_rates"][min(k, len(p["learning_rates"]) - 1)] * v
             x0, eps = predict(x)
+            if observe:
+                observe(n, k + 1, x0)
         x = ap.sqrt() * x0 + (1 - ap - bt).sqrt() * eps + bt.sqrt() * zs[n]
     return x0
 
