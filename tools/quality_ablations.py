@@ -11,7 +11,6 @@ tools/reference_sampler.py — the spec-written reference that fcs matches withi
 same demo model in diffusers, because it can observe x̂0 inside the inner loop; its noise is
 PyTorch's, not fcs's.
 """
-import argparse
 import json
 import os
 import time
@@ -25,7 +24,7 @@ from safetensors.torch import load_file
 import fcs
 import reference_sampler
 from quality_benchmark import bicubic
-from quality_data import masks, scores, test_images
+from quality_data import argument_parser, masks, scores, test_images
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "Sources/_FCSResources/include"
@@ -145,10 +144,7 @@ def residual_curves(image, out, newton_steps=10, schedules=((0.5, 0.1), (0.1, 0.
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="demo")
-    parser.add_argument("--photos", required=True)
-    parser.add_argument("--out", required=True)
+    parser = argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=3, help="the first N test images")
     parser.add_argument("--only", choices=["inpainting", "superres", "residuals"], nargs="+",

@@ -19,7 +19,6 @@ of 10 from sets of 14 images a seed, so KID is a coarse, noisy figure here). Sup
 resize-right), Lanczos (PIL), and the learned upscalers that ship their weights offline
 (learned_upscalers.py).
 """
-import argparse
 import os
 import time
 
@@ -31,17 +30,22 @@ from resize_right import interp_methods, resize
 import fcs
 import kid
 import learned_upscalers
-from quality_data import FUZZY_SIZE, PHOTOS, SIZE, fuzzy_set, masks, scores, test_images
+from quality_data import FUZZY_SIZE, PHOTOS, SIZE, argument_parser, fuzzy_set, masks, scores, test_images
 
 
 def inpainting_methods(model):
-    """name: (UNet forwards, run(image, fill mask, seed) -> image)."""
+    """name: (UNet forwards, run(image, fill mask, seed, image index) -> image).
+
+    Unconstrained sampling ignores the image, so one seed would give every image the same
+    sample: each image gets its own prior sample instead (seed + 1000 · (index + 1)).
+    """
     return {
-        "fcs (K = 5, 20 steps)": (220, lambda im, m, s: model.inpaint(im, m, steps=20, seed=s)),
-        "replacement (220 steps)": (220, lambda im, m, s: model.inpaint(im, m, steps=220, seed=s, method="replacement")),
-        "unconstrained (K = 0)": (20, lambda im, m, s: model.inpaint(im, m, steps=20, seed=s, newton_steps=0, paste_back=False)),
-        "OpenCV Telea": (0, lambda im, m, s: cv2.inpaint(im, m, 3, cv2.INPAINT_TELEA)),
-        "OpenCV Navier–Stokes": (0, lambda im, m, s: cv2.inpaint(im, m, 3, cv2.INPAINT_NS)),
+        "fcs (K = 5, 20 steps)": (220, lambda im, m, s, i: model.inpaint(im, m, steps=20, seed=s)),
+        "replacement (220 steps)": (220, lambda im, m, s, i: model.inpaint(im, m, steps=220, seed=s, method="replacement")),
+        "unconstrained (K = 0)": (20, lambda im, m, s, i: model.inpaint(im, m, steps=20, seed=s + 1000 * (i + 1), newton_steps=0,
+                                                                      paste_back=False)),
+        "OpenCV Telea": (0, lambda im, m, s, i: cv2.inpaint(im, m, 3, cv2.INPAINT_TELEA)),
+        "OpenCV Navier–Stokes": (0, lambda im, m, s, i: cv2.inpaint(im, m, 3, cv2.INPAINT_NS)),
     }
 
 
@@ -56,10 +60,10 @@ def run_inpainting(methods, images, mask, seeds, keep=None):
     table = {}
     for method, (forwards, run) in methods.items():
         rows, results, seconds = [], [], 0.0
-        for name, image in images:
+        for index, (name, image) in enumerate(images):
             for seed in (seeds if forwards else seeds[:1]):
                 start = time.perf_counter()
-                result = run(image, mask, seed)
+                result = run(image, mask, seed, index)
                 seconds += time.perf_counter() - start
                 rows.append(scores(result, image, mask))
                 results.append(result)
@@ -84,10 +88,7 @@ def inpainting_section(title, table, truth_features=None):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="demo")
-    parser.add_argument("--photos", required=True)
-    parser.add_argument("--out", required=True)
+    parser = argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--limit", type=int, help="only the first N test images (a quick look)")
     args = parser.parse_args()

@@ -2,6 +2,7 @@
 and quality_layers.py: 64×64 test views of the held-out photos (train_demo_model.HELD_OUT, never
 trained on), the fixed masks, OpenCV's fuzzy/ inpainting set, and the scores.
 """
+import argparse
 import os
 
 import cv2
@@ -14,6 +15,15 @@ from train_demo_model import HELD_OUT
 PHOTOS = sorted(name for name in HELD_OUT if not name.startswith(("mask", "fuzzy")))
 SIZE = 64
 FUZZY_SIZE = 96  # OpenCV's 500×500 fuzzy/ image, shrunk to 2×2 overlapping demo-model tiles
+
+
+def argument_parser(description):
+    """The options every quality script takes: --model, --photos and --out."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--model", default="demo", help="the model fcs loads (default: the demo model)")
+    parser.add_argument("--photos", required=True, help="the photos/ folder of tools/fetch_demo_photos.sh")
+    parser.add_argument("--out", required=True, help="the folder for the tables and figures")
+    return parser
 
 
 def photo_path(folder, stem):

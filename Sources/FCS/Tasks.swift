@@ -58,10 +58,10 @@ public func fcsSuperResolve(_ model: OpaquePointer?, _ image: UnsafePointer<fcs_
             throw .invalidArgument("a \(input.width * factor)×\(input.height * factor) result is more than 2^28 pixels")
         }
         let params = params?.pointee ?? fcsSampleParamsDefault()
-        var parameters = SuperResolutionParameters()
+        let diffusion = handle.model
+        var parameters = SuperResolutionParameters(for: diffusion)
         let common = try CommonParameters(params, defaults: parameters.sampler)
         (parameters.sampler, parameters.prompt, parameters.seed) = (common.sampler, common.prompt, common.seed)
-        let diffusion = handle.model
         log(FCS_LOG_INFO, "super-resolve \(input.width)×\(input.height) ×\(factor), \(parameters.sampler.steps) steps, K = \(parameters.sampler.newtonSteps)")
         let result = try diffusion.superResolve(image: input.rgb, factor: factor, parameters: parameters,
                                          noise: try common.noise(latentShape: diffusion.latentShape(height: input.height * factor, width: input.width * factor)),

@@ -20,7 +20,7 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Inner correction steps K per denoising step (default: 5 inpaint, 10 superres).")
     var newtonSteps: Int32?
 
-    @Option(help: "Learning rates λ of the inner steps, comma-separated (default: 0.5,0.4,0.3,0.2,0.1 inpaint; 0.5 superres).")
+    @Option(help: "Learning rates λ of the inner steps, comma-separated (default: 0.5,0.4,0.3,0.2,0.1 inpaint; 0.5 superres, 0.05 with pixel-space models).")
     var learningRates: String?
 
     @Option(help: "Finite-difference step h of the Jacobian product.")

@@ -28,6 +28,13 @@ final class PixelSpaceTests: XCTestCase {
         XCTAssertEqual(demo.pixelMultiple, 8)
     }
 
+    func test_superResolutionDefaults_takeTheSmallerPixelSpaceStep() throws {
+        XCTAssertEqual(SuperResolutionParameters(for: try Self.model.get()).sampler.learningRates, [0.05])
+        let sd = try DiffusionModel.load(TinySD.tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path)
+        XCTAssertEqual(SuperResolutionParameters(for: sd).sampler.learningRates, SuperResolutionParameters().sampler.learningRates)
+        XCTAssertEqual(SuperResolutionParameters().sampler.learningRates, [0.5], "latent models keep the official λ")
+    }
+
     func test_inpainting_constrainsThePixelsThemselves() throws {
         let model = try Self.model.get()
         XCTAssertEqual(model.pixelMultiple, 8)

@@ -81,7 +81,7 @@ class Model:
 
     def superres(self, image, scale=4, *, steps=20, seed=None, prompt="", newton_steps=None, learning_rates=None,
                  fd_step=0.005, guidance_scale=0.0, official_timesteps=False, noise=None, progress=None):
-        """Upscales image by scale (2, 4 or 8); K defaults to 10 and λ to 0.5 (VAE-Newton)."""
+        """Upscales image by scale (2, 4 or 8); K defaults to 10 and λ to 0.5 (VAE-Newton; 0.05 for pixel-space models)."""
         struct, keep, kind = to_fcs_image(image, "image")
         with _SampleParams(steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
                            official_timesteps, noise, progress) as params:
