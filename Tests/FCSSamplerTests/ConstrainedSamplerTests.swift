@@ -241,25 +241,25 @@ final class InpaintingTests: XCTestCase {
 final class SuperResolutionTests: XCTestCase {
     private static let model = TinySD.model
 
+    /// On the tiny pixel-space model, where the transport is exact (the identity codec is its own
+    /// inverse), the constraint must pull A(x̂0) towards y. (On the tiny SD model the random
+    /// VAE's encoder is no inverse of its decoder, so the residual only moves by chance there; the
+    /// VAE-Newton transport is checked against the reference sampler instead.)
     func test_constraintOn_reducesTheLowResolutionResidual() throws {
-        let model = try Self.model.get()
+        let model = try DiffusionModel.load(TinySD.tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-unet2d/demo-shaped").path)
         var random = NormalGenerator(seed: 8)
-        let low = Tensor(shape: [1, 3, 16, 16], values: random.tensor([1, 3, 16, 16], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
-        let constraint = try SuperResolutionConstraint(lowResolution: low, factor: 4, codec: model.vae)
-        let text = try model.textEncoder([model.tokenizer("")], in: ScratchArena()).copy()
-        var parameters = SuperResolutionParameters().sampler
+        let low = Tensor(shape: [1, 3, 8, 8], values: random.tensor([1, 3, 8, 8], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
+        let constraint = try SuperResolutionConstraint(lowResolution: low, factor: 4, codec: model.codec)
+        var parameters = SuperResolutionParameters(for: model).sampler
         parameters.steps = 4
         let noise = SamplerNoise.seeded(2, shape: constraint.latentShape, steps: 4)
-        let sampler = ConstrainedSampler(unet: model.unet)
-        let constrained = try sampler.sample(constraint: constraint, conditioning: text, noise: noise, parameters: parameters)
+        let sampler = ConstrainedSampler(unet: model.denoiser)
+        let constrained = try sampler.sample(constraint: constraint, conditioning: nil, noise: noise, parameters: parameters)
         parameters.newtonSteps = 0
-        let free = try sampler.sample(constraint: constraint, conditioning: text, noise: noise, parameters: parameters)
+        let free = try sampler.sample(constraint: constraint, conditioning: nil, noise: noise, parameters: parameters)
         let arena = ScratchArena()
         let (on, off) = (constraint.residual(predictedClean: constrained, in: arena), constraint.residual(predictedClean: free, in: arena))
-        // VAE-Newton treats the encoder as the decoder's local inverse. The tiny VAE's weights are
-        // random, so its encoder is no such inverse and the constraint can only nudge the
-        // residual down here; the transport itself is checked against the reference sampler.
-        XCTAssertLessThan(on, off, "residual with the constraint \(on), without \(off)")
+        XCTAssertLessThan(on, 0.75 * off, "residual with the constraint \(on), without \(off)")
     }
 
     func test_superResolve_outputShape_andBadInputs() throws {
