@@ -21,9 +21,10 @@ public struct SuperResolutionParameters: Sendable {
 
     /// The defaults for `model`. Pixel-space models (the identity codec) take λ = 0.05, ours:
     /// each inner step moves x_t by λ at its largest element, and a step of 0.5 in [-1, 1] pixels
-    /// is far coarser than in SD's latents; on the demo model's held-out photos (README, Quality)
-    /// λ = 0.05 gives ×4 results 4.6 dB closer to the original than 0.5 and fits the
-    /// low-resolution input to 29 dB instead of 25. Latent models keep 0.5.
+    /// is far coarser than in SD's latents; on the demo model's held-out photos
+    /// (tools/quality/ablations.md) λ = 0.05 gives ×4 results 5.8 dB closer to the original
+    /// than 0.5 and fits the low-resolution input to 34 dB instead of 24 (0.02 does as well,
+    /// 0.005 is too small to meet the constraint). Latent models keep 0.5.
     public init(for model: DiffusionModel) {
         self.init()
         if model.codec is IdentityCodec { sampler.learningRates = [0.05] }
