@@ -30,15 +30,19 @@ def photo_path(folder, stem):
     return next(os.path.join(folder, n) for n in sorted(os.listdir(folder)) if os.path.splitext(n)[0] == stem)
 
 
+def centre_square(picture):
+    """The largest centred square of a PIL image, shrunk to SIZE×SIZE (Lanczos), as an array."""
+    side = min(picture.size)
+    left, top = (picture.width - side) // 2, (picture.height - side) // 2
+    return np.asarray(picture.crop((left, top, left + side, top + side)).resize((SIZE, SIZE), Image.LANCZOS))
+
+
 def test_images(folder):
     """Two 64×64 views of each held-out photo: the whole photo shrunk, and a centre crop at 35 %."""
     images = []
     for stem in PHOTOS:
         photo = Image.open(photo_path(folder, stem)).convert("RGB")
-        side = min(photo.size)
-        square = photo.crop(((photo.width - side) // 2, (photo.height - side) // 2,
-                             (photo.width + side) // 2, (photo.height + side) // 2))
-        images.append((stem, np.asarray(square.resize((SIZE, SIZE), Image.LANCZOS))))
+        images.append((stem, centre_square(photo)))
         small = photo.resize((round(photo.width * 0.35), round(photo.height * 0.35)), Image.LANCZOS)
         left, top = (small.width - SIZE) // 2, (small.height - SIZE) // 2
         images.append((f"{stem}-crop", np.asarray(small.crop((left, top, left + SIZE, top + SIZE)))))

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 import fcs
-from quality_data import SIZE, argument_parser, photo_path, test_images
+from quality_data import SIZE, argument_parser, centre_square, scores, test_images
 
 PAIRS = (("astronaut", "coffee", "disc"), ("baboon", "butterfly", "blob"))
 
@@ -47,14 +47,8 @@ def plant(folder):
     """OpenCV's alphamat plant (500×333), its centre square at 64×64, and the matte likewise
     (tools/fetch_demo_photos.sh puts them in alphamat/ beside photos/)."""
     root = os.path.join(os.path.dirname(os.path.abspath(folder)), "alphamat")
-
-    def square(path, mode):
-        picture = Image.open(path).convert(mode)
-        side = min(picture.size)
-        left, top = (picture.width - side) // 2, (picture.height - side) // 2
-        return np.asarray(picture.crop((left, top, left + side, top + side)).resize((SIZE, SIZE), Image.LANCZOS))
-
-    image, matte = square(os.path.join(root, "plant.jpg"), "RGB"), square(os.path.join(root, "plant_result.png"), "L")
+    image = centre_square(Image.open(os.path.join(root, "plant.jpg")).convert("RGB"))
+    matte = centre_square(Image.open(os.path.join(root, "plant_result.png")).convert("L"))
     return "alphamat plant", image, matte.astype(np.float32) / 255
 
 
@@ -77,10 +71,6 @@ def mask_scores(mask, truth):
     return best
 
 
-def psnr(a, b):
-    return 10 * np.log10(255.0 ** 2 / max(np.mean((a.astype(np.float64) - b) ** 2), 1e-10))
-
-
 def main():
     parser = argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
@@ -101,7 +91,7 @@ def main():
         m = mask.astype(np.float32) / 255
         recomposed = m[..., None] * layer1 + (1 - m[..., None]) * layer2
         (iou, error), (k_iou, k_error) = mask_scores(m, truth), mask_scores(kmeans_mask(image), truth)
-        lines.append(f"| {name} | {iou:.3f} | {error:.3f} | {psnr(recomposed, image):.2f} | {k_iou:.3f} | {k_error:.3f} | {seconds:.0f} |")
+        lines.append(f"| {name} | {iou:.3f} | {error:.3f} | {scores(recomposed, image)[1]:.2f} | {k_iou:.3f} | {k_error:.3f} | {seconds:.0f} |")
         print(lines[-1], flush=True)
         grey = lambda a: np.repeat((a * 255).round().astype(np.uint8)[..., None], 3, axis=2)
         tiles.append(np.concatenate([image, grey(truth), layer1, layer2, grey(m)], axis=1))

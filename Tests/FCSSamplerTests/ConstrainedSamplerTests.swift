@@ -246,7 +246,7 @@ final class SuperResolutionTests: XCTestCase {
     /// VAE's encoder is no inverse of its decoder, so the residual only moves by chance there; the
     /// VAE-Newton transport is checked against the reference sampler instead.)
     func test_constraintOn_reducesTheLowResolutionResidual() throws {
-        let model = try DiffusionModel.load(TinySD.tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-unet2d/demo-shaped").path)
+        let model = try PixelSpaceTests.model.get()
         var random = NormalGenerator(seed: 8)
         let low = Tensor(shape: [1, 3, 8, 8], values: random.tensor([1, 3, 8, 8], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
         let constraint = try SuperResolutionConstraint(lowResolution: low, factor: 4, codec: model.codec)

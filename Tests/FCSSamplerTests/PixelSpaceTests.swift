@@ -8,7 +8,8 @@ import XCTest
 /// here the tiny random demo-shaped model of the UNet2DModel parity test.
 final class PixelSpaceTests: XCTestCase {
     private static let folder = TinySD.tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-unet2d/demo-shaped").path
-    private static let model = Result { try DiffusionModel.load(folder) }
+    /// Loaded once for every test that needs a pixel-space model.
+    static let model = Result { try DiffusionModel.load(folder) }
 
     private var image: Tensor {
         var random = NormalGenerator(seed: 6)
