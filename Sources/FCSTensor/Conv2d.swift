@@ -118,9 +118,9 @@ public struct Conv2d: Sendable {
         precondition(x.rank == 4 && x.shape[1] == inChannels && x.isContiguous,
                      "Conv2d: expected contiguous [N, \(inChannels), H, W], got \(x.shape)")
         let out = arena.tensor(outputShape(x.shape))
-        arena.scope {
-            for image in 0..<x.shape[0] {
-                let input = x.data + image * x.strides[0], result = out.data + image * out.strides[0]
+        for image in 0..<x.shape[0] {
+            let input = x.data + image * x.strides[0], result = out.data + image * out.strides[0]
+            arena.scope {  // each image's scratch is released before the next one's
                 if algorithm == .winograd {
                     winograd(input, result, height: x.shape[2], width: x.shape[3], limits: limits, arena: arena)
                 } else {
@@ -129,6 +129,58 @@ public struct Conv2d: Sendable {
             }
         }
         return out
+    }
+
+    /// The most scratch floats one call allocates (and releases before it returns) per image of
+    /// `height × width`, beside its `[N, out, Ho, Wo]` result: for working-set estimates.
+    public func scratchFloats(height: Int, width: Int) -> Int {
+        scratchFloats(height: height, width: width, limits: WindowLimits())
+    }
+
+    func scratchFloats(height: Int, width: Int, limits: WindowLimits) -> Int {
+        let plan = plan(height: height, width: width, limits: limits), gemm = fcs_conv_gemm_scratch_size()
+        let widened = packedWeight.precision == .float32 ? 0 : packedWeight.count
+        let sizes = algorithm == .winograd
+            ? [widened, plan.windowFloats, 16 * inChannels * plan.windowPixels, 16 * outChannels * plan.windowPixels,
+               inChannels, plan.windowPixels, min(ComputeThreads.count, 16) * gemm]
+            : [widened, inChannels * kernelHeight * kernelWidth, plan.windowPixels, plan.windowFloats, ComputeThreads.count * gemm]
+        return sizes.filter { $0 > 0 }.reduce(0) { $0 + ScratchArena.alignedFloats($1) }
+    }
+
+    /// How one image is cut into windows, and the largest window's scratch.
+    private struct Plan {
+        let windows: [Window]
+        /// Implicit GEMM reads the unpadded input where it is (no copy).
+        let inPlace: Bool
+        /// Floats of the largest window's input copy (0 in place; Winograd: its padded input).
+        let windowFloats: Int
+        /// Output positions (Winograd: tiles) of the largest window.
+        let windowPixels: Int
+    }
+
+    private func plan(height: Int, width: Int, limits: WindowLimits) -> Plan {
+        let output = outputShape([1, inChannels, height, width])
+        let budget = min(limits.scratchFloats, limits.offsets)
+        let windows: [Window], inPlace: Bool, copyFloats: (Window) -> Int
+        if algorithm == .winograd {
+            // A window of r × c tiles reads (2r + 2) × (2c + 2) padded inputs (zeros past the
+            // padding for odd output sizes) and transforms them to 16 [in, tiles] and 16 [out, tiles] matrices.
+            inPlace = false
+            copyFloats = { inChannels * (2 * $0.rows + 2) * (2 * $0.columns + 2) }
+            windows = Conv2d.windows(rows: (output[2] + 1) / 2, columns: (output[3] + 1) / 2, budget: budget) { rows, columns in
+                inChannels * (2 * rows + 2) * (2 * columns + 2) + 16 * (inChannels + outChannels) * rows * columns
+            }
+        } else {
+            // An unpadded input whose channel offsets fit Int32 is read in place (its windows only
+            // bound the pixel-offset table); any other is copied window by window with its padding.
+            inPlace = padding == .all(0) && inChannels * height * width <= limits.offsets
+            copyFloats = { inPlace ? 0 : inChannels * windowHeight($0) * windowWidth($0) }
+            windows = Conv2d.windows(rows: output[2], columns: output[3], budget: budget) { rows, columns in
+                inPlace ? rows * columns : inChannels * ((rows - 1) * stride + kernelHeight) * ((columns - 1) * stride + kernelWidth)
+            }
+        }
+        return Plan(windows: windows, inPlace: inPlace, windowFloats: windows.map(copyFloats).max() ?? 0,
+                    windowPixels: windows.map { $0.rows * $0.columns }.max() ?? 0)
     }
 
     /// A block of output positions computed in one go: `rows` whole rows from `row0`, or (when a
@@ -170,20 +222,14 @@ public struct Conv2d: Sendable {
         let outShape = outputShape([1, inChannels, height, width])
         let (outHeight, outWidth) = (outShape[2], outShape[3])
         let taps = kernelHeight * kernelWidth, (m, k) = (outChannels, inChannels * taps)
-        let budget = min(limits.scratchFloats, limits.offsets)
-        // An unpadded input whose channel offsets fit Int32 is read in place (its windows only
-        // bound the pixel-offset table); any other is copied window by window with its padding.
-        let inPlace = padding == .all(0) && inChannels * height * width <= limits.offsets
-        let windows = Conv2d.windows(rows: outHeight, columns: outWidth, budget: budget) { rows, columns in
-            inPlace ? rows * columns : inChannels * ((rows - 1) * stride + kernelHeight) * ((columns - 1) * stride + kernelWidth)
-        }
+        let plan = plan(height: height, width: width, limits: limits), inPlace = plan.inPlace
         let weights = packedWeight.float32(in: arena)
-        let kOffset = arena.scratchInt32(k), nOffset = arena.scratchInt32(windows.map { $0.rows * $0.columns }.max() ?? 0)
-        let copy = inPlace ? nil : arena.scratch(windows.map { inChannels * windowHeight($0) * windowWidth($0) }.max() ?? 0)
+        let kOffset = arena.scratchInt32(k), nOffset = arena.scratchInt32(plan.windowPixels)
+        let copy = inPlace ? nil : arena.scratch(plan.windowFloats)
         let scratchSize = fcs_conv_gemm_scratch_size()
         let gemmScratch = arena.scratch(ComputeThreads.count * scratchSize)
         var (tableHeight, tableWidth) = (-1, -1)
-        for window in windows {
+        for window in plan.windows {
             // B[c·taps + tap, pixel] = source[c·plane + (tap row)·sourceWidth + tap column + nOffset[pixel]]
             let sourceHeight = inPlace ? height : windowHeight(window), sourceWidth = inPlace ? width : windowWidth(window)
             let source: UnsafeMutablePointer<Float>
@@ -242,15 +288,8 @@ public struct Conv2d: Sendable {
                           height: Int, width: Int, limits: WindowLimits, arena: ScratchArena) {
         let outShape = outputShape([1, inChannels, height, width])
         let (outHeight, outWidth) = (outShape[2], outShape[3])
-        let budget = min(limits.scratchFloats, limits.offsets)
-        let (tileRows, tileCols) = ((outHeight + 1) / 2, (outWidth + 1) / 2)
-        // A window of r × c tiles reads (2r + 2) × (2c + 2) padded inputs (zeros past the padding
-        // for odd output sizes) and transforms them to 16 [in, tiles] and 16 [out, tiles] matrices.
-        let windows = Conv2d.windows(rows: tileRows, columns: tileCols, budget: budget) { rows, columns in
-            inChannels * (2 * rows + 2) * (2 * columns + 2) + 16 * (inChannels + outChannels) * rows * columns
-        }
-        let maxTiles = windows.map { $0.rows * $0.columns }.max() ?? 0
-        let padded = arena.scratch(windows.map { inChannels * (2 * $0.rows + 2) * (2 * $0.columns + 2) }.max() ?? 0)
+        let plan = plan(height: height, width: width, limits: limits), maxTiles = plan.windowPixels
+        let padded = arena.scratch(plan.windowFloats)
         let v = arena.scratch(16 * inChannels * maxTiles), m = arena.scratch(16 * outChannels * maxTiles)
         let kOffset = arena.scratchInt32(inChannels), nOffset = arena.scratchInt32(maxTiles)
         for t in 0..<maxTiles { nOffset[t] = Int32(t) }
@@ -259,7 +298,7 @@ public struct Conv2d: Sendable {
         let gemmScratch = arena.scratch(parts * scratchSize)
         let packedSize = fcs_conv_gemm_packed_size(outChannels, inChannels)
         let weights = packedWeight.float32(in: arena)
-        for window in windows {
+        for window in plan.windows {
             let tiles = window.rows * window.columns
             let bufferHeight = 2 * window.rows + 2, bufferWidth = 2 * window.columns + 2, plane = bufferHeight * bufferWidth
             copyWindow(input, into: padded, height: height, width: width, row0: 2 * window.row0 - padding.top,

@@ -100,8 +100,11 @@ public final class ScratchArena: @unchecked Sendable {
         return kept
     }
 
+    /// The floats a request for `count` takes: every start stays 64-byte aligned.
+    public static func alignedFloats(_ count: Int) -> Int { (max(count, 1) + 15) & ~15 }
+
     private func allocate(_ count: Int) -> (Chunk, Int) {
-        let aligned = (max(count, 1) + 15) & ~15  // keep every start 64-byte aligned
+        let aligned = ScratchArena.alignedFloats(count)
         while current < chunks.count {
             if used + aligned <= chunks[current].capacity {
                 let start = used

@@ -61,4 +61,17 @@ final class Conv2dWindowTests: XCTestCase {
         let panels = ComputeThreads.count * 256 * 512, tables = 32 * 9 + limit / 32
         XCTAssertLessThanOrEqual(fresh.peakFloats, output + limit + tables + panels + 64)
     }
+
+    /// `scratchFloats` is what a call takes beside its result (working-set estimates rest on it).
+    func test_scratchFloats_isWhatACallAllocates() {
+        for (seed, c) in cases.enumerated() {
+            let (conv, x) = convolution(c, seed: UInt64(seed))
+            for limits in [Conv2d.WindowLimits(), Conv2d.WindowLimits(scratchFloats: 300)] {
+                let fresh = ScratchArena()
+                let out = conv(x, limits: limits, in: fresh)
+                XCTAssertEqual(fresh.peakFloats, ScratchArena.alignedFloats(out.count)
+                               + conv.scratchFloats(height: c.input[2], width: c.input[3], limits: limits), c.name)
+            }
+        }
+    }
 }
