@@ -208,20 +208,25 @@ final class AutoencoderKLTilingTests: XCTestCase {
     }
 
     /// The working-set estimate follows the passes' allocations exactly (one arena chunk, so no
-    /// chunk tails), untiled and tiled, for batches too.
+    /// chunk tails), untiled and tiled, for batches too; the throwing passes reserve it first.
     func test_workingSetEstimate_isTheArenasPeak() throws {
         let vae = try tinyVAE()
         var random = NormalGenerator(seed: 10)
         for (batch, side) in [(1, 64), (2, 48), (1, 128), (2, 136)] {
             let encodeArena = ScratchArena(chunkBytes: 256 << 20)
             _ = vae.encode(random.tensor([batch, 3, side, side]), in: encodeArena)
-            XCTAssertEqual(vae.estimatedWorkingSetBytes(.encode, height: side, width: side, batch: batch),
-                           encodeArena.peakFloats * 4, "encode \(batch) × \(side)²")
+            XCTAssertEqual(vae.scratchPeakFloats(.encode, height: side, width: side, batch: batch),
+                           encodeArena.peakFloats, "encode \(batch) × \(side)²")
             let decodeArena = ScratchArena(chunkBytes: 256 << 20)
             _ = vae.decode(random.tensor([batch, 4, side / 8, side / 8]), in: decodeArena)
-            XCTAssertEqual(vae.estimatedWorkingSetBytes(.decode, height: side, width: side, batch: batch),
-                           decodeArena.peakFloats * 4, "decode \(batch) × \(side)²")
+            XCTAssertEqual(vae.scratchPeakFloats(.decode, height: side, width: side, batch: batch),
+                           decodeArena.peakFloats, "decode \(batch) × \(side)²")
+            // reserved up front, the pass needs no more memory than that
+            let reserving = ScratchArena(chunkBytes: 1 << 20)
+            _ = try vae.decode(random.tensor([batch, 4, side / 8, side / 8]), in: reserving) { true }
+            XCTAssertEqual(reserving.reservedBytes, vae.estimatedWorkingSetBytes(.decode, height: side, width: side, batch: batch))
         }
+        XCTAssertEqual(vae.estimatedWorkingSetBytes(.encode, height: 64, width: 64), vae.scratchPeakFloats(.encode, height: 64, width: 64, batch: 1) * 4 + (64 << 20))
         XCTAssertEqual(vae.estimatedWorkingSetBytes(.decode, height: 1 << 30, width: 1 << 30), .max)
         XCTAssertEqual(vae.estimatedWorkingSetBytes(.encode, height: 0, width: 64), 0)
     }

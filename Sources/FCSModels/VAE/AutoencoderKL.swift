@@ -61,10 +61,10 @@ public struct AutoencoderKL: Sendable {
         posterior(moments(image, in: arena, checkpoint: {}), in: arena)
     }
 
-    /// ``encode(_:in:)`` that checks the input and calls `shouldContinue` before each tile (or the
-    /// one whole pass).
-    /// - Throws: `.invalidArgument` for an input of the wrong shape, `.cancelled` when
-    ///   `shouldContinue` returns false.
+    /// ``encode(_:in:)`` that checks the input, reserves its working set in `arena` first, and
+    /// calls `shouldContinue` before each tile (or the one whole pass).
+    /// - Throws: `.invalidArgument` for an input of the wrong shape, `.outOfMemory` when the
+    ///   system refuses the working set, `.cancelled` when `shouldContinue` returns false.
     public func encode(_ image: Tensor, in arena: ScratchArena,
                        shouldContinue: () -> Bool) throws(FCSError) -> (mean: Tensor, logVariance: Tensor) {
         guard image.rank == 4, image.shape[1] == config.inChannels, image.shape.allSatisfy({ $0 > 0 }), image.isContiguous,
@@ -72,6 +72,8 @@ public struct AutoencoderKL: Sendable {
             throw .invalidArgument("VAE encode: expected a contiguous [B, \(config.inChannels), H, W] image with H and W "
                                    + "multiples of \(downscaleFactor), got \(image.shape)")
         }
+        try arena.reserve(floats: estimatedWorkingSetBytes(.encode, height: image.shape[2], width: image.shape[3],
+                                                          batch: image.shape[0]) / MemoryLayout<Float>.stride)
         let moments = try moments(image, in: arena) { () throws(FCSError) in
             if !shouldContinue() { throw FCSError(.cancelled, "VAE encode cancelled") }
         }
@@ -91,15 +93,18 @@ public struct AutoencoderKL: Sendable {
         sample(latents, in: arena, checkpoint: {})
     }
 
-    /// ``decode(_:in:)`` that checks the input and calls `shouldContinue` before each tile (or the
-    /// one whole pass).
-    /// - Throws: `.invalidArgument` for latents of the wrong shape, `.cancelled` when
-    ///   `shouldContinue` returns false.
+    /// ``decode(_:in:)`` that checks the input, reserves its working set in `arena` first, and
+    /// calls `shouldContinue` before each tile (or the one whole pass).
+    /// - Throws: `.invalidArgument` for latents of the wrong shape, `.outOfMemory` when the
+    ///   system refuses the working set, `.cancelled` when `shouldContinue` returns false.
     public func decode(_ latents: Tensor, in arena: ScratchArena, shouldContinue: () -> Bool) throws(FCSError) -> Tensor {
         guard latents.rank == 4, latents.shape[1] == config.latentChannels, latents.shape.allSatisfy({ $0 > 0 }),
               latents.isContiguous else {
             throw .invalidArgument("VAE decode: expected contiguous [B, \(config.latentChannels), h, w] latents, got \(latents.shape)")
         }
+        try arena.reserve(floats: estimatedWorkingSetBytes(.decode, height: latents.shape[2] * downscaleFactor,
+                                                          width: latents.shape[3] * downscaleFactor,
+                                                          batch: latents.shape[0]) / MemoryLayout<Float>.stride)
         return try sample(latents, in: arena) { () throws(FCSError) in
             if !shouldContinue() { throw FCSError(.cancelled, "VAE decode cancelled") }
         }
