@@ -9,6 +9,10 @@ import _FCSKernels
 /// * ``Algorithm-swift.enum/implicitGEMM`` — any shape: one GEMM (`fcs_conv_gemm`) that
 ///   gathers the zero-padded input straight into cache-sized panels, so no im2col matrix is
 ///   ever formed and the output is written once.
+///
+/// Both run over windows of output rows whose padded input and transforms fit 64 MB, so any
+/// image that fits in memory runs, with bounded scratch and 32-bit kernel offsets, and gives the
+/// same bits as it would in one window.
 public struct Conv2d: Sendable {
     public enum Algorithm: Sendable {
         /// Winograd where it applies (3×3, stride 1, at least 16 input and output channels —
@@ -330,12 +334,13 @@ public struct Conv2d: Sendable {
     private func copyWindow(_ x: UnsafeMutablePointer<Float>, into window: UnsafeMutablePointer<Float>, height: Int, width: Int,
                             row0: Int, column0: Int, windowHeight: Int, windowWidth: Int) {
         let plane = windowHeight * windowWidth
+        let firstRow = max(row0, 0), endRow = max(min(row0 + windowHeight, height), firstRow)
         let firstColumn = max(column0, 0), endColumn = min(column0 + windowWidth, width)
         ComputeThreads.forEachRange(inChannels, minimumPerPart: 8) { channels in
             (window + channels.lowerBound * plane).update(repeating: 0, count: channels.count * plane)
             guard firstColumn < endColumn else { return }
             for c in channels {
-                for row in max(row0, 0)..<max(min(row0 + windowHeight, height), max(row0, 0)) {
+                for row in firstRow..<endRow {
                     (window + c * plane + (row - row0) * windowWidth + (firstColumn - column0))
                         .update(from: x + (c * height + row) * width + firstColumn, count: endColumn - firstColumn)
                 }

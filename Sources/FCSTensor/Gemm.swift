@@ -38,8 +38,8 @@ enum Gemm {
     /// OpenBLAS on the current thread (for callers that already run in parallel). `m` and `n`
     /// (rows and pixels: they grow with the image) go to OpenBLAS in pieces its 32-bit indices
     /// can hold; each output is summed in the same order whatever the pieces.
-    /// - Precondition: `k` and the leading dimensions (channel and feature widths of weights, so
-    ///   below 2^31 for any tensor the loaders accept) fit 32 bits.
+    /// - Precondition: `k` and the leading dimensions fit 32 bits. They are channel and feature
+    ///   widths, fixed by the weights: only a weight tensor of 2^31 elements or more reaches this.
     static func call(
         _ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
