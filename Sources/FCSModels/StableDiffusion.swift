@@ -120,15 +120,6 @@ public struct StableDiffusion: Sendable {
         return unet
     }
 
-    private static func decodeConfig<Config: Decodable>(_ path: String) throws(FCSError) -> Config {
-        let bytes = try readFile(path)
-        do {
-            return try JSONDecoder().decode(Config.self, from: Data(bytes))
-        } catch {
-            throw .format("\(path): not a valid \(Config.self) (\(error))")
-        }
-    }
-
     /// Tensors no layer read mean the file holds another model than its config describes.
     private static func rejectLeftovers(_ weights: WeightReader, _ source: String) throws(FCSError) {
         let unread = weights.unreadTensors().filter { !$0.hasSuffix("position_ids") }
