@@ -56,6 +56,10 @@ public struct StableDiffusion: Sendable {
     }
 
     private static func loadFolder(_ folder: String, options: LoadOptions) throws(FCSError) -> StableDiffusion {
+        try ModelIndex.read(folder: folder).require(
+            ["unet": ["UNet2DConditionModel"], "vae": ["AutoencoderKL"], "text_encoder": ["CLIPTextModel"],
+             "tokenizer": ["CLIPTokenizer", "CLIPTokenizerFast"]], source: folder + "/model_index.json")
+        try SchedulerConfig.validate(folder: folder)
         func weights(_ component: String, base: String) throws(FCSError) -> WeightReader {
             try componentWeights(folder, component, base: base, options: options)
         }
@@ -107,13 +111,13 @@ public struct StableDiffusion: Sendable {
                         vae: try AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: seed + 2).storing(precision)))
     }
 
-    /// The pixel-space UNet2DModel of a diffusers folder whose `unet/config.json` is one (the
+    /// The pixel-space UNet2DModel of a diffusers folder whose `model_index.json` names one (the
     /// DDPMPipeline layout, fcs's demo model), or nil when the folder holds another model.
     public static func loadPixelSpaceUNet(_ reference: String, options: LoadOptions = LoadOptions()) throws(FCSError) -> UNet2DModel? {
-        guard case .diffusersFolder(let folder) = try ModelLocation.resolve(reference) else { return nil }
+        guard case .diffusersFolder(let folder) = try ModelLocation.resolve(reference),
+              try ModelIndex.read(folder: folder).className(of: "unet") == "UNet2DModel" else { return nil }
+        try SchedulerConfig.validate(folder: folder)
         let configPath = "\(folder)/unet/config.json"
-        guard fileKind(configPath) == .file,
-              String(decoding: try readFile(configPath), as: UTF8.self).contains("\"UNet2DModel\"") else { return nil }
         let weights = try componentWeights(folder, "unet", base: "diffusion_pytorch_model", options: options)
         let unet = try UNet2DModel(config: try decodeConfig(configPath), weights: weights)
         try rejectLeftovers(weights, "\(folder)/unet")

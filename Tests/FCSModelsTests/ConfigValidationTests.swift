@@ -1,4 +1,4 @@
-import FCSModels
+@testable import FCSModels
 import FCSTensor
 import Foundation
 import XCTest
@@ -85,7 +85,9 @@ final class ConfigValidationTests: XCTestCase {
             Case("flip_sin_to_cos", "\"yes\""),
             Case("use_linear_projection", "1"),
         ]
-        try assertEachRefused(cases, folder: "tiny-sd", config: "unet/config.json") { try StableDiffusion.load($0) }
+        try assertEachRefused(cases, folder: "tiny-sd", config: "unet/config.json") { (folder: String) throws(FCSError) in
+            let _: UNet2DConditionModelConfig = try decodeConfig(folder + "/unet/config.json")
+        }
     }
 
     func test_vaeConfig_corruptValues_areErrorsNamingTheField() throws {
@@ -109,7 +111,9 @@ final class ConfigValidationTests: XCTestCase {
             Case("use_quant_conv", "\"true\""),
             Case("mid_block_add_attention", "0"),
         ]
-        try assertEachRefused(cases, folder: "tiny-sd", config: "vae/config.json") { try StableDiffusion.load($0) }
+        try assertEachRefused(cases, folder: "tiny-sd", config: "vae/config.json") { (folder: String) throws(FCSError) in
+            let _: AutoencoderKLConfig = try decodeConfig(folder + "/vae/config.json")
+        }
     }
 
     func test_textEncoderConfig_corruptValues_areErrorsNamingTheField() throws {
@@ -123,8 +127,8 @@ final class ConfigValidationTests: XCTestCase {
             Case("vocab_size", "2000000"),                 // above ConfigLimits.maxVocabulary
             Case("hidden_act", "\"relu\""),
         ]
-        try assertEachRefused(cases, folder: "tiny-sd", config: "text_encoder/config.json") {
-            try StableDiffusion.load($0)
+        try assertEachRefused(cases, folder: "tiny-sd", config: "text_encoder/config.json") { (folder: String) throws(FCSError) in
+            let _: CLIPTextConfig = try decodeConfig(folder + "/text_encoder/config.json")
         }
     }
 
@@ -164,14 +168,67 @@ final class ConfigValidationTests: XCTestCase {
         }
     }
 
+    func test_configOfAnotherClass_isRefused() throws {
+        try assertEachRefused([Case("_class_name", "\"AutoencoderKL\""), Case("_class_name", "3")],
+                              folder: "tiny-sd", config: "unet/config.json") { (folder: String) throws(FCSError) in
+            let _: UNet2DConditionModelConfig = try decodeConfig(folder + "/unet/config.json")
+        }
+        try assertEachRefused([Case("_class_name", "\"UNet2DConditionModel\"")],
+                              folder: "tiny-sd", config: "vae/config.json") { (folder: String) throws(FCSError) in
+            let _: AutoencoderKLConfig = try decodeConfig(folder + "/vae/config.json")
+        }
+        try assertEachRefused([Case("model_type", "\"clip_vision_model\"")],
+                              folder: "tiny-sd", config: "text_encoder/config.json") { (folder: String) throws(FCSError) in
+            let _: CLIPTextConfig = try decodeConfig(folder + "/text_encoder/config.json")
+        }
+        try assertEachRefused([Case("_class_name", "\"UNet2DConditionModel\"")],
+                              folder: "tiny-unet2d/plain", config: "unet/config.json") { _ = try StableDiffusion.loadPixelSpaceUNet($0) }
+    }
+
+    func test_modelIndex_namingComponentsFcsDoesNotImplement_isRefused() throws {
+        let cases = [
+            Case("unet", "[\"diffusers\", \"UNet2DModel\"]"),
+            Case("unet", "[null, null]"),
+            Case("unet", nil),
+            Case("unet", "[\"diffusers\"]"),
+            Case("unet", "[\"diffusers\", \"UNet2DConditionModel\", \"extra\"]"),
+            Case("unet", "\"UNet2DConditionModel\""),
+            Case("vae", "[\"diffusers\", \"AutoencoderTiny\"]"),
+            Case("text_encoder", "[\"transformers\", \"CLIPTextModelWithProjection\"]"),
+            Case("tokenizer", "[\"transformers\", \"T5Tokenizer\"]"),
+            Case("_class_name", "5"),
+        ]
+        try assertEachRefused(cases, folder: "tiny-sd", config: "model_index.json") { try StableDiffusion.load($0) }
+    }
+
+    func test_schedulerConfig_ofAnotherDiffusionProcess_isRefused() throws {
+        let cases = [
+            Case("prediction_type", "\"v_prediction\""),
+            Case("prediction_type", "1"),
+            Case("beta_schedule", "\"linear\""),
+            Case("num_train_timesteps", "0"),
+            Case("num_train_timesteps", "2.5"),
+            Case("num_train_timesteps", "\"1000\""),
+            Case("beta_start", "0.0001"),
+            Case("beta_start", "NaN"),
+            Case("beta_end", "0.02"),
+            Case("beta_end", "[0.012]"),
+            Case("trained_betas", "[0.1, 0.2]"),
+        ]
+        try assertEachRefused(cases, folder: "tiny-sd", config: "scheduler/scheduler_config.json") { try StableDiffusion.load($0) }
+        try assertEachRefused(cases, folder: "tiny-unet2d/plain", config: "scheduler/scheduler_config.json") {
+            _ = try StableDiffusion.loadPixelSpaceUNet($0)
+        }
+    }
+
     func test_wholeConfigFiles_thatAreNotConfigObjects_areErrorsNamingTheFile() throws {
         let folder = try copyFixture("tiny-sd")
-        for component in ["unet", "vae", "text_encoder"] {
-            let path = folder + "/\(component)/config.json"
+        for file in ["unet/config.json", "vae/config.json", "text_encoder/config.json", "model_index.json", "scheduler/scheduler_config.json"] {
+            let path = folder + "/" + file
             let original = try Data(contentsOf: URL(fileURLWithPath: path))
             for text in ["", "[1, 2]", "\"config\"", "null", "{\"in_channels\": ", "{\"in_channels\": 4} trailing", "\u{FEFF}\u{0}"] {
                 try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-                assertFCSError(try StableDiffusion.load(folder), naming: [component + "/config.json"], "\(component): \(text.debugDescription)")
+                assertFCSError(try StableDiffusion.load(folder), naming: [file], "\(file): \(text.debugDescription)")
             }
             try original.write(to: URL(fileURLWithPath: path))
         }
@@ -196,7 +253,9 @@ final class ConfigValidationTests: XCTestCase {
         assertFCSError(try UNet2DModel(config: pixel, weights: .random(seed: 0)), naming: ["block_out_channels", "maxChannels"], "huge")
     }
 
-    /// Each case written into `config` of a fresh copy of the fixture `folder`, then `load`.
+    /// Each case written into `config` of a fresh copy of the fixture `folder`, then `load`
+    /// (for the long tables, only the config's decoding, which every loader does first:
+    /// test_wholeConfigFiles_… checks that each loader does).
     private func assertEachRefused(_ cases: [Case], folder fixture: String, config: String,
                                    file: StaticString = #filePath, line: UInt = #line,
                                    _ load: (String) throws -> Void) throws {

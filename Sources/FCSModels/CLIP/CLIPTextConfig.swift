@@ -2,7 +2,7 @@ import FCSTensor
 
 /// transformers' `CLIPTextConfig`, read from a `text_encoder/config.json`. Defaults are SD 1.x's
 /// text encoder (OpenAI CLIP ViT-L/14).
-public struct CLIPTextConfig: Codable, Sendable, Equatable {
+public struct CLIPTextConfig: Decodable, Sendable, Equatable {
     public var vocabSize = 49408
     public var hiddenSize = 768
     public var intermediateSize = 3072
@@ -15,6 +15,7 @@ public struct CLIPTextConfig: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
+        case modelType = "model_type"
         case vocabSize = "vocab_size"
         case hiddenSize = "hidden_size"
         case intermediateSize = "intermediate_size"
@@ -27,6 +28,7 @@ public struct CLIPTextConfig: Codable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.requireClass("clip_text_model", .modelType)
         let d = CLIPTextConfig()
         vocabSize = try c.integer(.vocabSize) ?? d.vocabSize
         hiddenSize = try c.integer(.hiddenSize) ?? d.hiddenSize

@@ -91,6 +91,13 @@ extension KeyedDecodingContainer {
         return values
     }
 
+    /// Refuses the config of another class: `key` (`_class_name`, `model_type`), where
+    /// present, must be `expected`.
+    func requireClass(_ expected: String, _ key: Key) throws {
+        guard let name = try decodeIfPresent(String.self, forKey: key), name != expected else { return }
+        throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "is \"\(name)\"; this file must describe a \(expected)")
+    }
+
     /// A float field, nil when absent or null; `NaN` and `Infinity` decode (validation refuses them).
     func float(_ key: Key) throws -> Float? {
         guard contains(key), try !decodeNil(forKey: key) else { return nil }

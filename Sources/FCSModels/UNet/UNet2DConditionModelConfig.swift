@@ -31,6 +31,7 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
+        case className = "_class_name"
         case sampleSize = "sample_size", inChannels = "in_channels", outChannels = "out_channels"
         case flipSinToCos = "flip_sin_to_cos", freqShift = "freq_shift"
         case downBlockTypes = "down_block_types", midBlockType = "mid_block_type", upBlockTypes = "up_block_types"
@@ -44,6 +45,7 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.requireClass("UNet2DConditionModel", .className)
         let d = UNet2DConditionModelConfig()
         sampleSize = try c.integer(.sampleSize) ?? d.sampleSize
         inChannels = try c.integer(.inChannels) ?? d.inChannels

@@ -33,6 +33,7 @@ public struct UNet2DModelConfig: Decodable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
+        case className = "_class_name"
         case sampleSize = "sample_size", inChannels = "in_channels", outChannels = "out_channels"
         case centerInputSample = "center_input_sample", timeEmbeddingType = "time_embedding_type"
         case flipSinToCos = "flip_sin_to_cos", freqShift = "freq_shift"
@@ -47,6 +48,7 @@ public struct UNet2DModelConfig: Decodable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.requireClass("UNet2DModel", .className)
         let d = UNet2DModelConfig()
         sampleSize = try c.integer(.sampleSize) ?? d.sampleSize
         inChannels = try c.integer(.inChannels) ?? d.inChannels

@@ -23,6 +23,7 @@ public struct AutoencoderKLConfig: Decodable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
+        case className = "_class_name"
         case inChannels = "in_channels", outChannels = "out_channels"
         case downBlockTypes = "down_block_types", upBlockTypes = "up_block_types"
         case blockOutChannels = "block_out_channels", layersPerBlock = "layers_per_block", actFn = "act_fn"
@@ -33,6 +34,7 @@ public struct AutoencoderKLConfig: Decodable, Sendable, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.requireClass("AutoencoderKL", .className)
         let d = AutoencoderKLConfig()
         inChannels = try c.integer(.inChannels) ?? d.inChannels
         outChannels = try c.integer(.outChannels) ?? d.outChannels
