@@ -65,7 +65,9 @@ public struct StableDiffusion: Sendable {
         }
         let tokenizer = try CLIPTokenizer(vocabularyPath: "\(folder)/tokenizer/vocab.json", mergesPath: "\(folder)/tokenizer/merges.txt")
         let textWeights = try weights("text_encoder", base: "model")
-        let textEncoder = try CLIPTextModel(config: try decodeConfig("\(folder)/text_encoder/config.json"), weights: textWeights)
+        let textConfig: CLIPTextConfig = try decodeConfig("\(folder)/text_encoder/config.json")
+        try requireVocabulary(of: tokenizer, fitting: textConfig, "\(folder)/tokenizer/vocab.json")
+        let textEncoder = try CLIPTextModel(config: textConfig, weights: textWeights)
         let unetWeights = try weights("unet", base: "diffusion_pytorch_model")
         let unet = try UNet2DConditionModel(config: try decodeConfig("\(folder)/unet/config.json"), weights: unetWeights)
         let vaeWeights = try weights("vae", base: "diffusion_pytorch_model")
@@ -90,6 +92,7 @@ public struct StableDiffusion: Sendable {
         } else {
             tokenizer = try CLIPTokenizer.openAICLIP()
         }
+        try requireVocabulary(of: tokenizer, fitting: textConfig, options.configFolder.map { "\($0)/tokenizer/vocab.json" } ?? "the built-in CLIP vocabulary")
         let textWeights = SingleFileCheckpoint.weights(file, component: .textEncoder).storing(options.precision)
         let unetWeights = SingleFileCheckpoint.weights(file, component: .unet, layersPerBlock: unetConfig.layersPerBlock)
             .storing(options.precision)
@@ -122,6 +125,13 @@ public struct StableDiffusion: Sendable {
         let unet = try UNet2DModel(config: try decodeConfig(configPath), weights: weights)
         try rejectLeftovers(weights, "\(folder)/unet")
         return unet
+    }
+
+    /// Every id the tokenizer can produce must be a row of the text encoder's token embedding.
+    private static func requireVocabulary(of tokenizer: CLIPTokenizer, fitting config: CLIPTextConfig, _ source: String) throws(FCSError) {
+        guard Int(tokenizer.largestTokenID) < config.vocabSize else {
+            throw .format("\(source): token id \(tokenizer.largestTokenID) is outside the text encoder's vocab_size of \(config.vocabSize)")
+        }
     }
 
     /// Tensors no layer read mean the file holds another model than its config describes.
