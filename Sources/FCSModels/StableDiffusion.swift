@@ -60,48 +60,36 @@ public struct StableDiffusion: Sendable {
             ["unet": ["UNet2DConditionModel"], "vae": ["AutoencoderKL"], "text_encoder": ["CLIPTextModel"],
              "tokenizer": ["CLIPTokenizer", "CLIPTokenizerFast"]], source: folder + "/model_index.json")
         try SchedulerConfig.validate(folder: folder)
+        let configs = try StableDiffusionConfigs(folder: folder)
         func weights(_ component: String, base: String) throws(FCSError) -> WeightReader {
             try componentWeights(folder, component, base: base, options: options)
         }
-        let tokenizer = try CLIPTokenizer(vocabularyPath: "\(folder)/tokenizer/vocab.json", mergesPath: "\(folder)/tokenizer/merges.txt")
         let textWeights = try weights("text_encoder", base: "model")
-        let textConfig: CLIPTextConfig = try decodeConfig("\(folder)/text_encoder/config.json")
-        try requireVocabulary(of: tokenizer, fitting: textConfig, "\(folder)/tokenizer/vocab.json")
-        let textEncoder = try CLIPTextModel(config: textConfig, weights: textWeights)
+        let textEncoder = try CLIPTextModel(config: configs.text, weights: textWeights)
         let unetWeights = try weights("unet", base: "diffusion_pytorch_model")
-        let unet = try UNet2DConditionModel(config: try decodeConfig("\(folder)/unet/config.json"), weights: unetWeights)
+        let unet = try UNet2DConditionModel(config: configs.unet, weights: unetWeights)
         let vaeWeights = try weights("vae", base: "diffusion_pytorch_model")
-        let vae = try AutoencoderKL(config: try decodeConfig("\(folder)/vae/config.json"), weights: vaeWeights)
+        let vae = try AutoencoderKL(config: configs.vae, weights: vaeWeights)
         for (reader, component) in [(textWeights, "text_encoder"), (unetWeights, "unet"), (vaeWeights, "vae")] {
             try rejectLeftovers(reader, "\(folder)/\(component)")
         }
-        return StableDiffusion(tokenizer: tokenizer, textEncoder: textEncoder, unet: unet, vae: vae)
+        return StableDiffusion(tokenizer: configs.tokenizer, textEncoder: textEncoder, unet: unet, vae: vae)
     }
 
     /// An original SD 1.x checkpoint, with SD 1.5's configs and the CLIP vocabulary built into
     /// fcs unless `options.configFolder` says otherwise.
     private static func loadSingleFile(_ path: String, options: LoadOptions) throws(FCSError) -> StableDiffusion {
         let file = try SafeTensorsFile(path: path)
-        var unetConfig = UNet2DConditionModelConfig(), textConfig = CLIPTextConfig(), vaeConfig = AutoencoderKLConfig()
-        let tokenizer: CLIPTokenizer
-        if let folder = options.configFolder {
-            unetConfig = try decodeConfig("\(folder)/unet/config.json")
-            textConfig = try decodeConfig("\(folder)/text_encoder/config.json")
-            vaeConfig = try decodeConfig("\(folder)/vae/config.json")
-            tokenizer = try CLIPTokenizer(vocabularyPath: "\(folder)/tokenizer/vocab.json", mergesPath: "\(folder)/tokenizer/merges.txt")
-        } else {
-            tokenizer = try CLIPTokenizer.openAICLIP()
-        }
-        try requireVocabulary(of: tokenizer, fitting: textConfig, options.configFolder.map { "\($0)/tokenizer/vocab.json" } ?? "the built-in CLIP vocabulary")
+        let configs = if let folder = options.configFolder { try StableDiffusionConfigs(folder: folder) } else { try StableDiffusionConfigs.builtIn() }
         let textWeights = SingleFileCheckpoint.weights(file, component: .textEncoder).storing(options.precision)
-        let unetWeights = SingleFileCheckpoint.weights(file, component: .unet, layersPerBlock: unetConfig.layersPerBlock)
+        let unetWeights = SingleFileCheckpoint.weights(file, component: .unet, layersPerBlock: configs.unet.layersPerBlock)
             .storing(options.precision)
-        let vaeWeights = SingleFileCheckpoint.weights(file, component: .vae, vaeLevels: vaeConfig.blockOutChannels.count)
+        let vaeWeights = SingleFileCheckpoint.weights(file, component: .vae, vaeLevels: configs.vae.blockOutChannels.count)
             .storing(options.precision)
-        let model = StableDiffusion(tokenizer: tokenizer,
-                                    textEncoder: try CLIPTextModel(config: textConfig, weights: textWeights),
-                                    unet: try UNet2DConditionModel(config: unetConfig, weights: unetWeights),
-                                    vae: try AutoencoderKL(config: vaeConfig, weights: vaeWeights))
+        let model = StableDiffusion(tokenizer: configs.tokenizer,
+                                    textEncoder: try CLIPTextModel(config: configs.text, weights: textWeights),
+                                    unet: try UNet2DConditionModel(config: configs.unet, weights: unetWeights),
+                                    vae: try AutoencoderKL(config: configs.vae, weights: vaeWeights))
         for reader in [textWeights, unetWeights, vaeWeights] { try rejectLeftovers(reader, path) }
         return model
     }
@@ -121,17 +109,14 @@ public struct StableDiffusion: Sendable {
               try ModelIndex.read(folder: folder).className(of: "unet") == "UNet2DModel" else { return nil }
         try SchedulerConfig.validate(folder: folder)
         let configPath = "\(folder)/unet/config.json"
+        let config: UNet2DModelConfig = try decodeConfig(configPath)
+        let check = ConfigCheck(source: configPath)
+        try check.known(config.inChannels, "in_channels", [3])  // the sampler's RGB images
+        try check.known(config.outChannels, "out_channels", [3])
         let weights = try componentWeights(folder, "unet", base: "diffusion_pytorch_model", options: options)
-        let unet = try UNet2DModel(config: try decodeConfig(configPath), weights: weights)
+        let unet = try UNet2DModel(config: config, weights: weights)
         try rejectLeftovers(weights, "\(folder)/unet")
         return unet
-    }
-
-    /// Every id the tokenizer can produce must be a row of the text encoder's token embedding.
-    private static func requireVocabulary(of tokenizer: CLIPTokenizer, fitting config: CLIPTextConfig, _ source: String) throws(FCSError) {
-        guard Int(tokenizer.largestTokenID) < config.vocabSize else {
-            throw .format("\(source): token id \(tokenizer.largestTokenID) is outside the text encoder's vocab_size of \(config.vocabSize)")
-        }
     }
 
     /// Tensors no layer read mean the file holds another model than its config describes.

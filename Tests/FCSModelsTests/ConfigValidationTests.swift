@@ -221,6 +221,20 @@ final class ConfigValidationTests: XCTestCase {
         }
     }
 
+    func test_networksThatDoNotFitTogether_areRefusedBeforeLoading() throws {
+        let load: (String) throws -> Void = { _ = try StableDiffusion.load($0) }
+        try assertEachRefused([Case("cross_attention_dim", "64", names: "hidden_size"),
+                               Case("in_channels", "9", names: "latent_channels"),
+                               Case("out_channels", "8", names: "latent_channels")],
+                              folder: "tiny-sd", config: "unet/config.json", load)
+        try assertEachRefused([Case("in_channels", "4"), Case("out_channels", "1"), Case("latent_channels", "8", names: "in_channels")],
+                              folder: "tiny-sd", config: "vae/config.json", load)
+        try assertEachRefused([Case("max_position_embeddings", "16"), Case("hidden_size", "64", names: "cross_attention_dim")],
+                              folder: "tiny-sd", config: "text_encoder/config.json", load)
+        try assertEachRefused([Case("in_channels", "4"), Case("out_channels", "6")], folder: "tiny-unet2d/plain",
+                              config: "unet/config.json") { _ = try StableDiffusion.loadPixelSpaceUNet($0) }
+    }
+
     func test_wholeConfigFiles_thatAreNotConfigObjects_areErrorsNamingTheFile() throws {
         let folder = try copyFixture("tiny-sd")
         for file in ["unet/config.json", "vae/config.json", "text_encoder/config.json", "model_index.json", "scheduler/scheduler_config.json"] {
