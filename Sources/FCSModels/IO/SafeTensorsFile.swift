@@ -314,18 +314,10 @@ private struct Header {
 
     /// A one-line account of a decoding error, naming the header entry and field.
     private static func describe(_ error: DecodingError) -> String {
-        let context: DecodingError.Context
-        let problem: String
-        switch error {
-        case .keyNotFound(let key, let c): (context, problem) = (c, "\"\(key.stringValue)\" is missing")
-        case .valueNotFound(_, let c): (context, problem) = (c, "value is null")
-        case .typeMismatch(_, let c), .dataCorrupted(let c): (context, problem) = (c, c.debugDescription)
-        @unknown default: return "header is not valid JSON"
+        guard let (context, problem) = error.contextAndProblem, let entry = context.codingPath.first else {
+            return "header is not valid JSON"
         }
-        guard let entry = context.codingPath.first else { return "header is not valid JSON" }
-        let field = context.codingPath.dropFirst().reduce("") { path, key in
-            path + (key.intValue.map { "[\($0)]" } ?? (path.isEmpty ? "" : ".") + key.stringValue)
-        }
+        let field = DecodingError.fieldPath(context.codingPath.dropFirst())
         return "header entry \"\(entry.stringValue)\"" + (field.isEmpty ? "" : " field \(field)") + ": \(problem)"
     }
 }

@@ -41,28 +41,6 @@ func decodeJSON<T: Decodable>(_ type: T.Type, from json: UnsafeRawBufferPointer,
     }
 }
 
-extension DecodingError {
-    /// The field the error is about (`block_out_channels[2]`; empty for the whole document)
-    /// and what is wrong with it, for one-line messages.
-    var fieldAndProblem: (field: String, problem: String) {
-        let context: Context
-        let problem: String
-        switch self {
-        case .keyNotFound(let key, let c): (context, problem) = (c, "\"\(key.stringValue)\" is missing")
-        case .valueNotFound(_, let c): (context, problem) = (c, "value is null")
-        case .typeMismatch(_, let c), .dataCorrupted(let c):
-            // The decoder's own words for a document it cannot parse at all.
-            (context, problem) = (c, c.codingPath.isEmpty && c.debugDescription.contains("not valid JSON")
-                                  ? "not valid JSON" : c.debugDescription)
-        @unknown default: return ("", "not valid JSON")
-        }
-        let field = context.codingPath.reduce("") { path, key in
-            path + (key.intValue.map { "[\($0)]" } ?? (path.isEmpty ? "" : ".") + key.stringValue)
-        }
-        return (field, problem)
-    }
-}
-
 extension KeyedDecodingContainer {
     /// An integer field, nil when absent or null. Decoding `Int` directly reports `2.5` or
     /// `1e30` as "not valid JSON" with no location; this names the field and the value.
