@@ -1,7 +1,8 @@
 import FCSTensor
 
 /// transformers' `CLIPTextConfig`, read from a `text_encoder/config.json`. Defaults are SD 1.x's
-/// text encoder (OpenAI CLIP ViT-L/14).
+/// text encoder (OpenAI CLIP ViT-L/14). Decoding it checks types only; the model checks the
+/// values (see ``ConfigLimits``) before building anything.
 public struct CLIPTextConfig: Decodable, Sendable, Equatable {
     public var vocabSize = 49408
     public var hiddenSize = 768

@@ -2,7 +2,8 @@
 // SD 1.5's values as defaults.
 import FCSTensor
 
-/// The `unet/config.json` of a diffusers Stable Diffusion 1.x model.
+/// The `unet/config.json` of a diffusers Stable Diffusion 1.x model. Decoding it checks types
+/// only; the model checks the values (see ``ConfigLimits``) before building anything.
 public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
     public var sampleSize = 64
     public var inChannels = 4
@@ -19,7 +20,9 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
     public var actFn = "silu"
     public var normNumGroups = 32
     public var normEps: Float = 1e-5
+    /// diffusers allows one per block; fcs reads a list only if all its entries are equal.
     public var crossAttentionDim = 768
+    /// As ``crossAttentionDim``: one value, or a list of equal ones.
     public var transformerLayersPerBlock = 1
     /// diffusers' historical quirk: for SD 1.x, `attention_head_dim` holds the number of heads
     /// (8); the head width is channels / heads. One value, or one per down block.

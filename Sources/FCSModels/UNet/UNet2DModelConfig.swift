@@ -2,7 +2,8 @@ import FCSTensor
 
 /// The fields of a diffusers `UNet2DModel` `config.json` (a pixel-space denoiser without text
 /// conditioning) that fcs reads; defaults are diffusers'. Only positional time embeddings,
-/// conv up/downsampling and the default resnet time-scale-shift are supported.
+/// conv up/downsampling and the default resnet time-scale-shift are supported. Decoding checks
+/// types only; the model checks the values (see ``ConfigLimits``) before building anything.
 public struct UNet2DModelConfig: Decodable, Sendable {
     public var sampleSize = 64
     public var inChannels = 3

@@ -2,7 +2,8 @@
 // as defaults.
 import FCSTensor
 
-/// The `vae/config.json` of a diffusers Stable Diffusion 1.x model.
+/// The `vae/config.json` of a diffusers Stable Diffusion 1.x model. Decoding it checks types
+/// only; the model checks the values (see ``ConfigLimits``) before building anything.
 public struct AutoencoderKLConfig: Decodable, Sendable, Equatable {
     public var inChannels = 3
     public var outChannels = 3
