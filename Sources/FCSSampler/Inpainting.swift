@@ -57,6 +57,7 @@ extension DiffusionModel {
         }
         let fill = fillMask.toArray(), steps = parameters.sampler.steps
         guard fill.contains(where: { $0 != 0 }) else { return Tensor(shape: image.shape, values: image.toArray()) }
+        try checkRequest(width: image.shape[3], height: image.shape[2], guided: parameters.sampler.guidanceWeight > 1, task: "inpainting")
         try proceed(progress, step: 0, of: steps)  // before the VAE encoder
         let constraint = try InpaintingConstraint(image: image, fillMask: fillMask, codec: codec)
         let arena = ScratchArena()

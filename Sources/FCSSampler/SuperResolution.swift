@@ -49,6 +49,10 @@ extension DiffusionModel {
             }
         }
         let steps = parameters.sampler.steps
+        if image.rank == 4 {
+            try checkRequest(width: image.shape[3] * factor, height: image.shape[2] * factor,
+                             guided: parameters.sampler.guidanceWeight > 1, task: "super-resolution")
+        }
         try proceed(progress, step: 0, of: steps)
         let constraint = try SuperResolutionConstraint(lowResolution: image, factor: factor, codec: codec,
                                                        finiteDifferenceStep: parameters.encoderFiniteDifferenceStep)

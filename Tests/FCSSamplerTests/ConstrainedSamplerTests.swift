@@ -171,6 +171,9 @@ final class ConstrainedSamplerBehaviourTests: XCTestCase {
             forwards += 1
             return wrapped.predictNoise(sample, timestep: timestep, conditioning: conditioning, in: arena)
         }
+        func estimatedWorkingSetBytes(height: Int, width: Int, batch: Int) -> Int {
+            wrapped.estimatedWorkingSetBytes(height: height, width: width, batch: batch)
+        }
     }
 
     func test_progress_isAskedBeforeEveryForward_andCancelsBeforeTheNext() throws {

@@ -88,6 +88,7 @@ final class PixelSpaceTests: XCTestCase {
         func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, in arena: ScratchArena) -> Tensor {
             Tensor(shape: sample.shape, values: sample.toArray())
         }
+        func estimatedWorkingSetBytes(height: Int, width: Int, batch: Int) -> Int { 4 * 3 * height * width * batch }
     }
 
     func test_tiles_coverTheImage_andBlendToAPartitionOfUnity() {
