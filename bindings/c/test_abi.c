@@ -2,6 +2,7 @@
  *   test_abi MODEL_FOLDER
  * Built by bindings/c/test.sh from a staged install with `pkg-config --cflags --libs fcs`.
  * Prints one line per failed check and exits non-zero if any failed. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +181,10 @@ main(int argc, char **argv)
 	params = quick_params();
 	params.noise_path = "/nonexistent/noise.safetensors";
 	CHECK_ERROR(fcs_inpaint(model, &image, &mask, &params, &out), FCS_ERROR_IO, "noise.safetensors");
+	params = quick_params();
+	CHECK(setenv("FCS_MEMORY_AVAILABLE", "1000", 1) == 0, "setenv"); /* bytes: overrides MemAvailable */
+	CHECK_ERROR(fcs_inpaint(model, &image, &mask, &params, &out), FCS_ERROR_OUT_OF_MEMORY, "GiB");
+	CHECK(unsetenv("FCS_MEMORY_AVAILABLE") == 0, "unsetenv");
 	CHECK(out.data == NULL, "failed calls leave out empty");
 
 	/* progress, cancellation and logging */

@@ -144,6 +144,15 @@ def test_errors_are_exceptions_with_the_message(model, image, mask):
         model.inpaint(image.astype(np.int64), mask, **QUICK)
 
 
+def test_a_request_beyond_the_memory_available_is_a_memory_error(model, image, mask, monkeypatch):
+    monkeypatch.setenv("FCS_MEMORY_AVAILABLE", "1000")  # bytes: libfcs's override of MemAvailable
+    with pytest.raises(MemoryError, match="GiB") as raised:
+        model.inpaint(image, mask, **QUICK)
+    assert type(raised.value) is fcs.FCSMemoryError
+    monkeypatch.delenv("FCS_MEMORY_AVAILABLE")
+    assert model.inpaint(image, mask, **QUICK).shape == image.shape
+
+
 def test_every_status_of_the_header_raises_its_own_error():
     header = (REPOSITORY / "Include" / "fcs.h").read_text()
     statuses = dict(re.findall(r"^\s+(FCS_[A-Z_]+) = (-?\d+),?", header.split("} fcs_status;")[0].split("enum fcs_status")[1],
