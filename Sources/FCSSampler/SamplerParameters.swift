@@ -12,7 +12,7 @@ public struct SamplerParameters: Sendable {
         case official
     }
 
-    /// Outer (denoising) steps; see ``timesteps``.
+    /// Outer (denoising) steps; the scheduler spaces their timesteps (``PaperDDIMScheduler/timesteps(steps:)``).
     public var steps = 20
     /// K, inner inexact-Newton steps per outer step (each costs 2 UNet forwards).
     public var newtonSteps = 5
@@ -25,15 +25,6 @@ public struct SamplerParameters: Sendable {
     public var timestepConvention = TimestepConvention.consistent
 
     public init() {}
-
-    /// The outer timesteps t, evenly spaced from 1000 down to about 1000/steps: round(1000 − i·1000/steps)
-    /// for i = 0 … steps − 1 — diffusers' "trailing" spacing, so that every step count ends near
-    /// the clean end (3 steps: 1000, 667, 333). For steps dividing 1000 this is the official
-    /// 1000, 950, …, 50 of 20 steps.
-    public var timesteps: [Int] {
-        let n = Double(max(steps, 1))
-        return (0..<max(steps, 1)).map { Int((1000 - Double($0) * 1000 / n).rounded(.toNearestOrEven)) }
-    }
 
     func validate() throws(FCSError) {
         guard steps >= 1, steps <= 1000 else { throw .invalidArgument("steps must be 1 … 1000, not \(steps)") }

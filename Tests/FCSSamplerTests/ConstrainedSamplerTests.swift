@@ -201,20 +201,16 @@ final class ConstrainedSamplerBehaviourTests: XCTestCase {
     }
 
     func test_timesteps_areTheOfficialSchedule() {
-        XCTAssertEqual(SamplerParameters().timesteps, Array(stride(from: 1000, to: 0, by: -50)))
-        var parameters = SamplerParameters()
+        let scheduler = PaperDDIMScheduler()
+        XCTAssertEqual(scheduler.timesteps(steps: SamplerParameters().steps), Array(stride(from: 1000, to: 0, by: -50)))
         for steps in 1...1000 where 1000 % steps == 0 {
-            parameters.steps = steps
-            XCTAssertEqual(parameters.timesteps, Array(stride(from: 1000, to: 0, by: -1000 / steps)), "\(steps) steps")
+            XCTAssertEqual(scheduler.timesteps(steps: steps), Array(stride(from: 1000, to: 0, by: -1000 / steps)), "\(steps) steps")
         }
         // trailing spacing: every step count ends near 1000/steps (3 steps used to stop at t = 334)
-        parameters.steps = 3
-        XCTAssertEqual(parameters.timesteps, [1000, 667, 333])
-        parameters.steps = 16
-        XCTAssertEqual(parameters.timesteps.prefix(4), [1000, 938, 875, 812])
-        XCTAssertEqual(parameters.timesteps.last, 62)
-        parameters.steps = 7
-        XCTAssertEqual(parameters.timesteps, [1000, 857, 714, 571, 429, 286, 143])
+        XCTAssertEqual(scheduler.timesteps(steps: 3), [1000, 667, 333])
+        XCTAssertEqual(scheduler.timesteps(steps: 16).prefix(4), [1000, 938, 875, 812])
+        XCTAssertEqual(scheduler.timesteps(steps: 16).last, 62)
+        XCTAssertEqual(scheduler.timesteps(steps: 7), [1000, 857, 714, 571, 429, 286, 143])
         let schedule = NoiseSchedule()
         XCTAssertEqual(schedule.betas.first!, 0.00085, accuracy: 1e-9)
         XCTAssertEqual(schedule.betas.last!, 0.012, accuracy: 1e-9)
