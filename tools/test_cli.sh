@@ -47,10 +47,16 @@ set +e
 set -e
 [ $status = 64 ] && grep -q "scale must be 2, 4 or 8" "$T/err" || fail "bad scale: status $status"
 
-# fetch from a local hub
-python3 tools/fake_hub.py "$MODEL" fcs-test/tiny-sd "$T/port" --drop-after 3000 & SERVER=$!
-for _ in $(seq 50); do [ -f "$T/port" ] && break; sleep 0.1; done
-export HF_HOME=$T/hf HF_ENDPOINT=http://127.0.0.1:$(cat "$T/port")
+# fetch from a local hub (tools/fake_hub.py ARGS…; stop_hub ends it)
+start_hub() {
+    rm -f "$T/port"
+    python3 tools/fake_hub.py "$@" "$T/port" & SERVER=$!
+    for _ in $(seq 50); do [ -f "$T/port" ] && break; sleep 0.1; done
+    export HF_ENDPOINT=http://127.0.0.1:$(cat "$T/port")
+}
+stop_hub() { kill "$SERVER"; wait "$SERVER" 2> /dev/null || true; SERVER=; }
+start_hub "$MODEL" fcs-test/tiny-sd --drop-after 3000
+export HF_HOME=$T/hf
 ! "$FCS" fetch fcs-test/tiny-sd 2> "$T/err" > /dev/null || fail "the cut download did not fail"
 grep -q "run \`fcs fetch\` again to resume" "$T/err" || fail "cut download: $(tail -1 "$T/err")"
 REPO=$HF_HOME/hub/models--fcs-test--tiny-sd
@@ -62,21 +68,54 @@ SNAPSHOT=$REPO/snapshots/$(cat "$REPO/refs/main")
 cmp "$SNAPSHOT/text_encoder/model.safetensors" "$MODEL/text_encoder/model.safetensors" || fail "resumed file differs"
 [ -L "$SNAPSHOT/unet/config.json" ] || fail "snapshot files must link to blobs"
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/hub.png" --model fcs-test/tiny-sd "${quick[@]}" --seed 1 > /dev/null 2>&1
-kill $SERVER; wait $SERVER 2> /dev/null || true; rm "$T/port"
+"$FCS" fetch fcs-test/tiny-sd --revision refs/pr/1 > /dev/null 2>&1 || fail "a revision with slashes"
+[ "$(cat "$REPO/refs/refs/pr/1")" = 0123456789abcdef0123456789abcdef01234567 ] || fail "refs/refs/pr/1"
+stop_hub
 
-python3 tools/fake_hub.py "$MODEL" fcs-test/tiny-sd "$T/port" --corrupt vae/diffusion_pytorch_model.fp16.safetensors & SERVER=$!
-for _ in $(seq 50); do [ -f "$T/port" ] && break; sleep 0.1; done
-export HF_HOME=$T/hf2 HF_ENDPOINT=http://127.0.0.1:$(cat "$T/port")
+start_hub "$MODEL" fcs-test/tiny-sd --corrupt vae/diffusion_pytorch_model.fp16.safetensors
+export HF_HOME=$T/hf2
 ! "$FCS" fetch fcs-test/tiny-sd 2> "$T/err" > /dev/null || fail "a corrupted file was accepted"
 grep -q "checksum mismatch" "$T/err" || fail "corrupt: $(tail -1 "$T/err")"
-kill $SERVER; wait $SERVER 2> /dev/null || true; rm "$T/port"
+stop_hub
+
+# a hostile hub (or mirror, or HF_ENDPOINT) cannot make fetch write outside the cache: each
+# run fails with one line naming the bad value, and nothing appears next to HF_HOME
+outside() { find "$T/sentinel" -mindepth 1 -not -path "$T/sentinel/hf" -not -path "$T/sentinel/hf/*"; }
+expect_refusal() {  # EXPECTED-TEXT FCS-ARGUMENTS…
+    local expected=$1 status; shift
+    set +e; "$FCS" "$@" > /dev/null 2> "$T/err"; status=$?; set -e
+    [ $status = 1 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q -- "$expected" "$T/err" \
+        || fail "$*: status $status, $(cat "$T/err")"
+    [ -z "$(outside)" ] || fail "$*: wrote outside HF_HOME: $(outside)"
+}
+for hostile in sha:"the commit sha" dotdot:"a path with a '..' component" absolute:"an absolute path" \
+        backslash:"a name with a backslash" etag:"the server sent the ETag"; do
+    rm -rf "$T/sentinel"; mkdir -p "$T/sentinel/hf"
+    export HF_HOME=$T/sentinel/hf
+    start_hub "$MODEL" fcs-test/tiny-sd --hostile "${hostile%%:*}" --plant "$T/sentinel"
+    expect_refusal "${hostile#*:}" fetch fcs-test/tiny-sd
+    stop_hub
+done
+# a link already in the cache that leads out of it is not followed
+start_hub "$MODEL" fcs-test/tiny-sd
+rm -rf "$T/sentinel"; mkdir -p "$T/sentinel/elsewhere" "$HF_HOME/hub/models--fcs-test--tiny-sd/snapshots"
+ln -s "$T/sentinel/elsewhere" "$HF_HOME/hub/models--fcs-test--tiny-sd/snapshots/0123456789abcdef0123456789abcdef01234567"
+set +e; "$FCS" fetch fcs-test/tiny-sd > /dev/null 2> "$T/err"; status=$?; set -e
+[ $status = 1 ] && grep -q "outside the model's cache folder" "$T/err" || fail "a link out of the cache: status $status, $(cat "$T/err")"
+[ -z "$(ls "$T/sentinel/elsewhere")" ] || fail "wrote through a link out of the cache"
+stop_hub
+# the names a user passes get the same checks
+rm -rf "$T/sentinel"; mkdir -p "$T/sentinel/hf"
+expect_refusal "is not a hub model name" fetch ../tiny-sd
+expect_refusal "is not a hub model name" fetch fcs--test/tiny-sd
+expect_refusal "is not a usable revision" fetch fcs-test/tiny-sd --revision ../../../x
 
 # the default model, fetched on first use
-python3 tools/fake_hub.py "$MODEL" stable-diffusion-v1-5/stable-diffusion-v1-5 "$T/port" & SERVER=$!
-for _ in $(seq 50); do [ -f "$T/port" ] && break; sleep 0.1; done
-export HF_HOME=$T/hf3 HF_ENDPOINT=http://127.0.0.1:$(cat "$T/port")
+start_hub "$MODEL" stable-diffusion-v1-5/stable-diffusion-v1-5
+export HF_HOME=$T/hf3
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/default.png" "${quick[@]}" > /dev/null 2> "$T/err" || fail "default model: $(tail -1 "$T/err")"
 grep -q "downloading it" "$T/err" || fail "the first use did not say it downloads"
+stop_hub
 
 # no network: one line naming the alternatives
 export HF_HOME=$T/empty HF_ENDPOINT=http://127.0.0.1:1
