@@ -38,14 +38,41 @@ for part in layer1 layer2 mask; do [ -f "$T/split-$part.png" ] || fail "no $part
 [ "$(size "$T/demo.png")" = 64x48 ] || fail "demo model inpainting"
 
 # errors: exit status and one line
-set +e
-"$FCS" inpaint "$T/in.png" "$T/nothere.png" -o "$T/x.png" --model "$MODEL" 2> "$T/err"; status=$?
-set -e
-[ $status = 1 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q "nothere.png" "$T/err" || fail "missing mask: status $status, $(cat "$T/err")"
+expect_error() {  # EXPECTED-TEXT FCS-ARGUMENTS…: status 1 and one line on stderr that has the text
+    local expected=$1 status; shift
+    set +e; "$FCS" "$@" > /dev/null 2> "$T/err"; status=$?; set -e
+    [ $status = 1 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q -- "$expected" "$T/err" \
+        || fail "$*: status $status, $(cat "$T/err")"
+}
+expect_error "nothere.png" inpaint "$T/in.png" "$T/nothere.png" -o "$T/x.png" --model "$MODEL"
 set +e
 "$FCS" superres "$T/in.png" --scale 3 -o "$T/x.png" --model "$MODEL" 2> "$T/err"; status=$?
 set -e
 [ $status = 64 ] && grep -q "scale must be 2, 4 or 8" "$T/err" || fail "bad scale: status $status"
+
+# results are whole or absent: a path that cannot be written fails before sampling (one line,
+# no progress) and leaves nothing; layers writes its three files all or none
+mkdir -p "$T/outs/folder.png" "$T/outs/split-mask.png" && touch "$T/outs/file"
+leftovers() { find "$T/outs" -mindepth 1 -not -name folder.png -not -name split-mask.png -not -name file; }
+expect_error "cannot write in $T/outs/missing" inpaint "$T/in.png" "$T/mask.png" -o "$T/outs/missing/x.png" --model "$MODEL" "${quick[@]}"
+expect_error "a folder is in the way" superres "$T/in.png" --scale 2 -o "$T/outs/folder.png" --model "$MODEL" "${quick[@]}"
+expect_error "cannot write in $T/outs/file: not a folder" inpaint "$T/in.png" "$T/mask.png" -o "$T/outs/file/x.png" --model "$MODEL" "${quick[@]}"
+expect_error "split-mask.png: a folder is in the way" layers "$T/in.png" -o "$T/outs/split" --model "$MODEL" --steps 1 --newton-steps 1 --iterations 1 --samples 1 --restarts 1
+[ -z "$(leftovers)" ] || fail "an unwritable output left files: $(leftovers)"
+# a folder that appears in the way while layers samples: none of the three stays
+"$FCS" layers "$T/in.png" -o "$T/outs/late" --model "$MODEL" --steps 2 --newton-steps 1 --iterations 4 --samples 1 --restarts 1 \
+    > /dev/null 2> "$T/err" & RUN=$!
+until grep -q "step" "$T/err" || ! kill -0 $RUN 2> /dev/null; do sleep 0.05; done
+kill -STOP $RUN 2> /dev/null || fail "layers ended before the folder could be put in the way"
+mkdir "$T/outs/late-mask.png"; kill -CONT $RUN
+set +e; wait $RUN; status=$?; set -e
+[ $status = 1 ] && tail -1 "$T/err" | grep -q "late-mask.png: a folder is in the way" || fail "late folder: status $status, $(tail -1 "$T/err")"
+rmdir "$T/outs/late-mask.png"
+[ -z "$(leftovers)" ] || fail "layers left part of its results: $(leftovers)"
+# libvips save options in the name, and the file mode of a file made by open()
+"$FCS" superres "$T/in.png" --scale 2 -o "$T/outs/q.jpg[Q=50]" --model "$MODEL" "${quick[@]}" > /dev/null 2>&1
+[ "$(size "$T/outs/q.jpg")" = 128x96 ] || fail "save options in the output name"
+[ "$(stat -c %a "$T/outs/q.jpg")" = "$(printf %o $((0666 & ~0$(umask))))" ] || fail "output mode $(stat -c %a "$T/outs/q.jpg")"
 
 # fetch from a local hub (tools/fake_hub.py ARGS…; stop_hub ends it)
 start_hub() {
@@ -82,10 +109,7 @@ stop_hub
 # run fails with one line naming the bad value, and nothing appears next to HF_HOME
 outside() { find "$T/sentinel" -mindepth 1 -not -path "$T/sentinel/hf" -not -path "$T/sentinel/hf/*"; }
 expect_refusal() {  # EXPECTED-TEXT FCS-ARGUMENTS…
-    local expected=$1 status; shift
-    set +e; "$FCS" "$@" > /dev/null 2> "$T/err"; status=$?; set -e
-    [ $status = 1 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q -- "$expected" "$T/err" \
-        || fail "$*: status $status, $(cat "$T/err")"
+    expect_error "$@"
     [ -z "$(outside)" ] || fail "$*: wrote outside HF_HOME: $(outside)"
 }
 for hostile in sha:"the commit sha" dotdot:"a path with a '..' component" absolute:"an absolute path" \

@@ -81,16 +81,18 @@ struct SamplingOptions: ParsableArguments {
         return handle
     }
 
-    /// One sampling command: loads the model, runs `body` (which calls fcs and writes the files
-    /// it returns) with the parameters, and prints the summary.
-    func run(task: String, label: String? = nil, defaultSteps: Int32 = 20,
-             _ body: (OpaquePointer, inout fcs_sample_params) throws -> [String]) throws {
+    /// One sampling command: loads the model, runs `body` (which calls fcs and writes its
+    /// results to `outputs`) with the parameters, moves the results into place and prints the
+    /// summary.
+    func run(task: String, label: String? = nil, defaultSteps: Int32 = 20, outputs: OutputFiles,
+             _ body: (OpaquePointer, inout fcs_sample_params) throws -> Void) throws {
         let model = try loadModel()
         defer { fcsModelFree(model) }
         let seed = self.seed ?? UInt64.random(in: 0...UInt64.max)
         let progress = ProgressReporter(label: label ?? task, quiet: json)
-        let outputs = try withParams(defaultSteps: defaultSteps, seed: seed, progress: progress) { try body(model, &$0) }
-        Summary(task: task, output: outputs, seed: seed, seconds: progress.seconds).print(json: json)
+        try withParams(defaultSteps: defaultSteps, seed: seed, progress: progress) { try body(model, &$0) }
+        try outputs.commit()
+        Summary(task: task, output: outputs.paths, seed: seed, seconds: progress.seconds).print(json: json)
     }
 
     /// Runs `body` with fcs_sample_params for these options (C strings and rates kept alive).
