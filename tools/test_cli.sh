@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The fcs command end to end, on the tiny random model: inpaint / superres / layers on image
-# files, --json, exit codes and one-line errors, and `fcs fetch` against a local stand-in for
-# the Hugging Face hub (tools/fake_hub.py): an interrupted download resumes, a corrupted file is
-# caught by its checksum, no network is one clear line, and the default model is fetched on
-# first use.
+# files, --json, exit codes and one-line errors, results written whole or not at all, Ctrl-C,
+# and `fcs fetch` against a local stand-in for the Hugging Face hub (tools/fake_hub.py): an
+# interrupted download resumes, a corrupted file is caught by its checksum, a hostile hub
+# cannot make it write outside the cache, no network is one clear line, and the default model
+# is fetched on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FCS=${FCS:-$PWD/.build/debug/fcs}
@@ -24,6 +25,7 @@ vips linear "$T/rgb.v" "$T/in.png" 3 10 --uchar
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/out.png" --model "$MODEL" "${quick[@]}" --seed 1 > "$T/said" 2> "$T/progress"
 grep -q "inpaint: wrote $T/out.png" "$T/said" || fail "inpaint summary: $(cat "$T/said")"
 grep -q "step 2/2" "$T/progress" || fail "no progress lines: $(cat "$T/progress")"
+[ -z "$(grep -o 'step [0-9]*/[0-9]*' "$T/progress" | uniq -d)" ] || fail "a step shown more than once: $(cat "$T/progress")"
 [ "$(size "$T/out.png")" = 64x48 ] || fail "inpaint size"
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/again.png" --model "$MODEL" "${quick[@]}" --seed 1 --json > "$T/json" 2> /dev/null
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["task"] == "inpaint" and d["seed"] == 1, d' "$T/json"
@@ -70,9 +72,23 @@ set +e; wait $RUN; status=$?; set -e
 rmdir "$T/outs/late-mask.png"
 [ -z "$(leftovers)" ] || fail "layers left part of its results: $(leftovers)"
 # libvips save options in the name, and the file mode of a file made by open()
-"$FCS" superres "$T/in.png" --scale 2 -o "$T/outs/q.jpg[Q=50]" --model "$MODEL" "${quick[@]}" > /dev/null 2>&1
-[ "$(size "$T/outs/q.jpg")" = 128x96 ] || fail "save options in the output name"
-[ "$(stat -c %a "$T/outs/q.jpg")" = "$(printf %o $((0666 & ~0$(umask))))" ] || fail "output mode $(stat -c %a "$T/outs/q.jpg")"
+"$FCS" superres "$T/in.png" --scale 2 -o "$T/q.jpg[Q=50]" --model "$MODEL" "${quick[@]}" > /dev/null 2>&1
+[ "$(size "$T/q.jpg")" = 128x96 ] || fail "save options in the output name"
+[ "$(stat -c %a "$T/q.jpg")" = "$(printf %o $((0666 & ~0$(umask))))" ] || fail "output mode $(stat -c %a "$T/q.jpg")"
+
+# Ctrl-C while sampling: fcs stops at its next check, says so in one line, exits 130 and
+# leaves no file (set -m: the background job gets SIGINT as from a terminal, not ignored)
+set -m
+"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/outs/stopped.png" --model "$MODEL" --steps 1000 --seed 1 > /dev/null 2> "$T/err" & RUN=$!
+set +m
+until grep -q "step" "$T/err" || ! kill -0 $RUN 2> /dev/null; do sleep 0.05; done
+kill -INT $RUN 2> /dev/null || fail "the inpainting ended before Ctrl-C: $(tail -1 "$T/err")"
+for _ in $(seq 300); do kill -0 $RUN 2> /dev/null || break; sleep 0.1; done
+kill -0 $RUN 2> /dev/null && { kill -KILL $RUN; fail "Ctrl-C did not stop the sampling"; }
+set +e; wait $RUN; status=$?; set -e
+[ $status = 130 ] && tail -1 "$T/err" | grep -q "inpaint: interrupted; nothing was written" \
+    || fail "Ctrl-C: status $status, $(tail -1 "$T/err")"
+[ -z "$(leftovers)" ] || fail "Ctrl-C left files: $(leftovers)"
 
 # fetch from a local hub (tools/fake_hub.py ARGS…; stop_hub ends it)
 start_hub() {

@@ -2,8 +2,9 @@
 import Glibc
 #endif
 
-/// Progress on stderr: a bar with an ETA on a terminal, plain lines otherwise (every step, or
-/// every 10 % of a download).
+/// Progress on stderr: a bar with an ETA on a terminal, plain lines otherwise. Steps are shown
+/// when the step changes (fcs repeats the same value before each network evaluation), bytes
+/// every 0.1 % on a terminal and every 10 % otherwise.
 final class ProgressReporter {
     enum Units { case steps, bytes }
 
@@ -13,7 +14,8 @@ final class ProgressReporter {
     private let onTerminal = isatty(2) != 0
     private let clock = ContinuousClock()
     private let start: ContinuousClock.Instant
-    private var lastShown = -1
+    private var lastShown: (position: Int, total: Int)?
+    private var lineOpen = false  // a bar is drawn and its line not ended
 
     init(label: String, units: Units = .steps, quiet: Bool = false) {
         (self.label, self.units, self.quiet) = (label, units, quiet)
@@ -27,21 +29,28 @@ final class ProgressReporter {
 
     func report(step: Int, total: Int) {
         guard !quiet, total > 0 else { return }
-        let permille = 1000 * min(step, total) / total
-        let shown = onTerminal || units == .steps ? permille : permille / 100 * 100
-        guard shown != lastShown else { return }
-        lastShown = shown
+        let done = min(max(step, 0), total)
+        let position = units == .steps ? done : 1000 * done / total / (onTerminal ? 1 : 100)  // ‰
+        guard lastShown.map({ $0 != (position, total) }) ?? true else { return }
+        lastShown = (position, total)
         let elapsed = seconds
-        let remaining = step > 0 && total > 0 ? elapsed / Double(step) * Double(total - step) : 0
-        let count = units == .steps ? "\(step)/\(total)" : "\(megabytes(step))/\(megabytes(total)) MB"
+        let remaining = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        let count = units == .steps ? "\(done)/\(total)" : "\(megabytes(done))/\(megabytes(total)) MB"
         let times = "\(duration(elapsed)) elapsed, ETA \(duration(remaining))"
         if onTerminal {
-            let width = 30, filled = total > 0 ? width * min(step, total) / total : 0
+            let width = 30, filled = width * done / total
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            standardError("\r\(label) \(bar) \(count)  \(times)\u{1B}[K" + (step == total ? "\n" : ""))
+            lineOpen = done < total
+            standardError("\r\(label) \(bar) \(count)  \(times)\u{1B}[K" + (lineOpen ? "" : "\n"))
         } else {
             standardError("\(label): \(units == .steps ? "step " : "")\(count), \(times)\n")
         }
+    }
+
+    /// Ends a bar's line, for a message after an unfinished bar.
+    func endLine() {
+        if lineOpen { standardError("\n") }
+        lineOpen = false
     }
 
     private func megabytes(_ bytes: Int) -> String {

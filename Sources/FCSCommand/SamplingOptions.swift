@@ -90,8 +90,17 @@ struct SamplingOptions: ParsableArguments {
         defer { fcsModelFree(model) }
         let seed = self.seed ?? UInt64.random(in: 0...UInt64.max)
         let progress = ProgressReporter(label: label ?? task, quiet: json)
-        try withParams(defaultSteps: defaultSteps, seed: seed, progress: progress) { try body(model, &$0) }
-        try outputs.commit()
+        do {
+            try Interruption.catching {
+                try withParams(defaultSteps: defaultSteps, seed: seed, progress: progress) { try body(model, &$0) }
+                guard !Interruption.isRequested else { throw CommandInterrupted() }  // Ctrl-C after the last step
+                try outputs.commit()
+            }
+        } catch is CommandInterrupted {
+            progress.endLine()
+            standardError("\(task): interrupted; nothing was written\n")
+            throw ExitCode(130)  // as a shell reports a command killed by SIGINT
+        }
         Summary(task: task, output: outputs.paths, seed: seed, seconds: progress.seconds).print(json: json)
     }
 
@@ -112,8 +121,10 @@ struct SamplingOptions: ParsableArguments {
                     params.prompt = promptPointer
                     params.noise_path = noisePointer
                     params.progress = { step, total, userData in
-                        Unmanaged<ProgressReporter>.fromOpaque(userData!).takeUnretainedValue().report(step: Int(step), total: Int(total))
-                        return 0
+                        if let userData {
+                            Unmanaged<ProgressReporter>.fromOpaque(userData).takeUnretainedValue().report(step: Int(step), total: Int(total))
+                        }
+                        return Interruption.isRequested ? 1 : 0  // non-zero cancels
                     }
                     params.user_data = Unmanaged.passUnretained(progress).toOpaque()
                     return try withExtendedLifetime(progress) { try body(&params) }
@@ -134,7 +145,9 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Throws a CommandFailure carrying fcs_last_error() unless the status is FCS_OK.
+/// Throws a CommandFailure carrying fcs_last_error() unless the status is FCS_OK
+/// (CommandInterrupted when fcs stopped because of Ctrl-C).
 func check(_ status: fcs_status) throws {
+    if status == FCS_CANCELLED && Interruption.isRequested { throw CommandInterrupted() }
     guard status == FCS_OK else { throw CommandFailure(String(cString: fcsLastError())) }
 }
