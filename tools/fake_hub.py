@@ -13,7 +13,8 @@ resuming); --corrupt serves FILE with one byte changed (to test the checksum che
 --hostile makes it a hub that tries to make its client write outside its cache, into DIR
 (--plant), one CASE per run: "sha" (a commit sha that climbs out of snapshots/), "dotdot" (a
 tokenizer file named tokenizer/../../…), "absolute" (a file named /DIR/…), "backslash" (a file
-name with backslashes) or "etag" (an ETag that climbs out of blobs/). Otherwise it behaves:
+name with backslashes) or "etag" (an ETag that climbs out of blobs/); or "length", a download
+whose Content-Length claims 9 EB (a client's arithmetic on it must not overflow). Otherwise it behaves:
 it answers every resolve URL (whatever a client made of the names) so that a client that
 trusts the names gets as far as writing them.
 """
@@ -34,7 +35,7 @@ def main():
     parser.add_argument("port_file")
     parser.add_argument("--drop-after", type=int)
     parser.add_argument("--corrupt")
-    parser.add_argument("--hostile", choices=["sha", "dotdot", "absolute", "backslash", "etag"])
+    parser.add_argument("--hostile", choices=["sha", "dotdot", "absolute", "backslash", "etag", "length"])
     parser.add_argument("--plant", help="the folder a hostile hub aims at")
     args = parser.parse_args()
     files = sorted(os.path.relpath(os.path.join(root, name), args.folder)
@@ -97,6 +98,13 @@ def main():
                 status = 206 if start else 200
                 headers = {"Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"} if start else {}
                 body = data[start:]
+                if args.hostile == "length" and not head:  # claims 9 EB, sends the file and hangs up
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(9 * 10**18))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    self.close_connection = True
+                    return
                 if args.drop_after and not dropped and not head:
                     dropped.add(name)
                     self.send_response(status)

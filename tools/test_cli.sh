@@ -47,10 +47,22 @@ expect_error() {  # EXPECTED-TEXT FCS-ARGUMENTS…: status 1 and one line on std
         || fail "$*: status $status, $(cat "$T/err")"
 }
 expect_error "nothere.png" inpaint "$T/in.png" "$T/nothere.png" -o "$T/x.png" --model "$MODEL"
-set +e
-"$FCS" superres "$T/in.png" --scale 3 -o "$T/x.png" --model "$MODEL" 2> "$T/err"; status=$?
-set -e
-[ $status = 64 ] && grep -q "scale must be 2, 4 or 8" "$T/err" || fail "bad scale: status $status"
+expect_usage_error() {  # EXPECTED-TEXT FCS-ARGUMENTS…: status 64 (a bad argument) naming it
+    local expected=$1 status; shift
+    set +e; "$FCS" "$@" > /dev/null 2> "$T/err"; status=$?; set -e
+    [ $status = 64 ] && grep -q -- "$expected" "$T/err" || fail "$*: status $status, $(cat "$T/err")"
+}
+expect_usage_error "scale must be 2, 4 or 8" superres "$T/in.png" --scale 3 -o "$T/x.png" --model "$MODEL"
+expect_usage_error "threads must be 1 … 1024" bench ops --threads 3000000000
+expect_usage_error "latent-sizes must be multiples of 8" bench models --latent-sizes 12
+expect_usage_error "steps must be 1 … 1000" bench sample --steps 9223372036854775807
+expect_usage_error "layer-settings takes three numbers from 1 to 100" bench sample --task layers --layer-settings 4611686018427387904 2 2
+# a small file whose header claims 40000×40000 pixels is refused before it is decoded
+python3 -c 'import struct, sys, zlib
+def chunk(kind, data): return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40000, 40000, 8, 0, 0, 0, 0))
+                       + chunk(b"IDAT", zlib.compress(bytes(40001))) + chunk(b"IEND", b""))' > "$T/huge.png"
+expect_error "40000×40000 pixels is more than fcs reads" superres "$T/huge.png" --scale 2 -o "$T/x.png" --model "$MODEL"
 
 # results are whole or absent: a path that cannot be written fails before sampling (one line,
 # no progress) and leaves nothing; layers writes its three files all or none
@@ -136,6 +148,12 @@ for hostile in sha:"the commit sha" dotdot:"a path with a '..' component" absolu
     expect_refusal "${hostile#*:}" fetch fcs-test/tiny-sd
     stop_hub
 done
+# a download that claims 9 EB fails as a cut one does (the progress arithmetic does not overflow)
+rm -rf "$T/sentinel"; mkdir -p "$T/sentinel/hf"
+start_hub "$MODEL" fcs-test/tiny-sd --hostile length --plant "$T/sentinel"
+set +e; "$FCS" fetch fcs-test/tiny-sd > /dev/null 2> "$T/err"; status=$?; set -e
+[ $status = 1 ] && tail -1 "$T/err" | grep -q "again to resume" || fail "9 EB: status $status, $(tail -1 "$T/err")"
+stop_hub
 # a link already in the cache that leads out of it is not followed
 start_hub "$MODEL" fcs-test/tiny-sd
 rm -rf "$T/sentinel"; mkdir -p "$T/sentinel/elsewhere" "$HF_HOME/hub/models--fcs-test--tiny-sd/snapshots"

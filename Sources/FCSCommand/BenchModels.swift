@@ -21,6 +21,13 @@ struct BenchModels: ParsableCommand {
     @Option(help: "How layers keep their weights: fp32, or fp16 widened per layer when used.")
     var weights: WeightStorageArgument = .fp32
 
+    func validate() throws {
+        // the UNet halves the latent three times; 128 is a 1024² image
+        if latentSizes.isEmpty || latentSizes.contains(where: { !(8...128).contains($0) || $0 % 8 != 0 }) {
+            throw ValidationError("--latent-sizes must be multiples of 8 from 8 to 128")
+        }
+    }
+
     func run() throws {
         options.apply()
         let clock = ContinuousClock()

@@ -30,7 +30,8 @@ final class ProgressReporter {
     func report(step: Int, total: Int) {
         guard !quiet, total > 0 else { return }
         let done = min(max(step, 0), total)
-        let position = units == .steps ? done : 1000 * done / total / (onTerminal ? 1 : 100)  // ‰
+        let fraction = Double(done) / Double(total)  // in Double: a server may send any Content-Length
+        let position = units == .steps ? done : Int(fraction * 1000) / (onTerminal ? 1 : 100)  // ‰
         guard lastShown.map({ $0 != (position, total) }) ?? true else { return }
         lastShown = (position, total)
         let elapsed = seconds
@@ -38,7 +39,7 @@ final class ProgressReporter {
         let count = units == .steps ? "\(done)/\(total)" : "\(megabytes(done))/\(megabytes(total)) MB"
         let times = "\(duration(elapsed)) elapsed, ETA \(duration(remaining))"
         if onTerminal {
-            let width = 30, filled = width * done / total
+            let width = 30, filled = Int(fraction * Double(width))
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
             lineOpen = done < total
             standardError("\r\(label) \(bar) \(count)  \(times)\u{1B}[K" + (lineOpen ? "" : "\n"))
@@ -54,7 +55,7 @@ final class ProgressReporter {
     }
 
     private func megabytes(_ bytes: Int) -> String {
-        let tenths = bytes * 10 / 1_000_000
+        let tenths = bytes / 100_000
         return "\(tenths / 10).\(tenths % 10)"
     }
 }
@@ -64,6 +65,7 @@ func standardError(_ text: String) {
 }
 
 func duration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds < 1e6 else { return "over 11 days" }  // an ETA from a server's byte count
     let whole = Int(seconds.rounded())
     return whole >= 60 ? "\(whole / 60)m \(whole % 60)s" : "\(whole)s"
 }

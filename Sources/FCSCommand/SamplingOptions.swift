@@ -56,11 +56,12 @@ struct SamplingOptions: ParsableArguments {
 
     func rates() throws -> [Float]? {
         guard let learningRates else { return nil }
-        let values = learningRates.split(separator: ",").map { Float($0.filter { $0 != " " }) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0!.isFinite }) else {
+        let parts = learningRates.split(separator: ",", omittingEmptySubsequences: false)
+        let values = parts.compactMap { Float($0.filter { $0 != " " }) }.filter(\.isFinite)
+        guard !parts.isEmpty, values.count == parts.count else {
             throw ValidationError("--learning-rates must be numbers separated by commas, e.g. 0.5,0.3,0.1")
         }
-        return values.map { $0! }
+        return values
     }
 
     /// Loads the model named by --model (or the default) through the C ABI.

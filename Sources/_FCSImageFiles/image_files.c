@@ -51,6 +51,13 @@ fcs_image_file_read(const char *path, int32_t *width, int32_t *height, int32_t *
 		keep_vips_error();
 		return NULL;
 	}
+	/* the header's size, before any decoding: a small file may claim a huge image */
+	if ((int64_t) image->Xsize * image->Ysize > FCS_IMAGE_FILE_MAX_PIXELS) {
+		g_snprintf(last_error, sizeof last_error, "%d×%d pixels is more than fcs reads (%d megapixels)",
+			image->Xsize, image->Ysize, FCS_IMAGE_FILE_MAX_PIXELS >> 20);
+		g_object_unref(image);
+		return NULL;
+	}
 	pixels = fcs_vips_read_pixels(image, &w, &h, &c, &like);
 	g_object_unref(image);
 	if (!pixels) {

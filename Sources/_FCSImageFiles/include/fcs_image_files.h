@@ -8,6 +8,9 @@
 /* Starts libvips once; 0 on success. */
 int fcs_image_files_init(const char *program);
 
+/* The most pixels an image file may have (2^28, 4 GiB as 4-channel floats). */
+#define FCS_IMAGE_FILE_MAX_PIXELS (1 << 28)
+
 /* The file's pixels (free with fcs_image_file_free_pixels) or NULL (see fcs_image_file_error).
  * *source gets a handle on the decoded image, released with fcs_image_file_release, which
  * fcs_image_file_write_temporary uses to give results the same format. */
