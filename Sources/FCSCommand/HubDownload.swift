@@ -127,7 +127,8 @@ struct HubDownload {
         try check(response, url)
         let info: RepositoryInfo
         do {
-            info = try JSONDecoder().decode(RepositoryInfo.self, from: Data(bytes: response.body, count: response.body_size))
+            let body = response.body.map { Data(bytes: $0, count: response.body_size) } ?? Data()
+            info = try JSONDecoder().decode(RepositoryInfo.self, from: body)
         } catch {
             throw CommandFailure("\(url): not a hub model description (\(error))")
         }
@@ -143,7 +144,7 @@ struct HubDownload {
         defer { fcs_http_response_free(&response) }
         try check(response, url, allowRedirect: true)
         var headers: [String: String] = [:]
-        for line in String(cString: response.headers).split(separator: "\r\n") {
+        for line in (response.headers.map { String(cString: $0) } ?? "").split(separator: "\r\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
             headers[line[..<colon].lowercased()] = String(line[line.index(after: colon)...].drop { $0 == " " })
         }
@@ -163,7 +164,7 @@ struct HubDownload {
             var box = report
             return withUnsafeMutablePointer(to: &box) { pointer in
                 fcs_http_download(url, token, partial, { done, total, user in
-                    user!.assumingMemoryBound(to: ((Int64, Int64) -> Void).self).pointee(done, total)
+                    user?.assumingMemoryBound(to: ((Int64, Int64) -> Void).self).pointee(done, total)
                     return 0
                 }, pointer, &sha256, &error)
             }
