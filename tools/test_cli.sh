@@ -74,13 +74,14 @@ expect_error "cannot write in $T/outs/file: not a folder" inpaint "$T/in.png" "$
 expect_error "split-mask.png: a folder is in the way" layers "$T/in.png" -o "$T/outs/split" --model "$MODEL" --steps 1 --newton-steps 1 --iterations 1 --samples 1 --restarts 1
 [ -z "$(leftovers)" ] || fail "an unwritable output left files: $(leftovers)"
 # a folder that appears in the way while layers samples: none of the three stays
+: > "$T/late.err"  # made empty before the run starts: the wait below must see this run's progress
 "$FCS" layers "$T/in.png" -o "$T/outs/late" --model "$MODEL" --steps 2 --newton-steps 1 --iterations 4 --samples 1 --restarts 1 \
-    > /dev/null 2> "$T/err" & RUN=$!
-until grep -q "step" "$T/err" || ! kill -0 $RUN 2> /dev/null; do sleep 0.05; done
+    > /dev/null 2> "$T/late.err" & RUN=$!
+until grep -q "step" "$T/late.err" || ! kill -0 $RUN 2> /dev/null; do sleep 0.05; done
 kill -STOP $RUN 2> /dev/null || fail "layers ended before the folder could be put in the way"
 mkdir "$T/outs/late-mask.png"; kill -CONT $RUN
 set +e; wait $RUN; status=$?; set -e
-[ $status = 1 ] && tail -1 "$T/err" | grep -q "late-mask.png: a folder is in the way" || fail "late folder: status $status, $(tail -1 "$T/err")"
+[ $status = 1 ] && tail -1 "$T/late.err" | grep -q "late-mask.png: a folder is in the way" || fail "late folder: status $status, $(tail -1 "$T/late.err")"
 rmdir "$T/outs/late-mask.png"
 [ -z "$(leftovers)" ] || fail "layers left part of its results: $(leftovers)"
 # libvips save options in the name, and the file mode of a file made by open()
@@ -90,16 +91,17 @@ rmdir "$T/outs/late-mask.png"
 
 # Ctrl-C while sampling: fcs stops at its next check, says so in one line, exits 130 and
 # leaves no file (set -m: the background job gets SIGINT as from a terminal, not ignored)
+: > "$T/stopped.err"
 set -m
-"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/outs/stopped.png" --model "$MODEL" --steps 1000 --seed 1 > /dev/null 2> "$T/err" & RUN=$!
+"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/outs/stopped.png" --model "$MODEL" --steps 1000 --seed 1 > /dev/null 2> "$T/stopped.err" & RUN=$!
 set +m
-until grep -q "step" "$T/err" || ! kill -0 $RUN 2> /dev/null; do sleep 0.05; done
-kill -INT $RUN 2> /dev/null || fail "the inpainting ended before Ctrl-C: $(tail -1 "$T/err")"
+until grep -q "step" "$T/stopped.err" || ! kill -0 $RUN 2> /dev/null; do sleep 0.05; done
+kill -INT $RUN 2> /dev/null || fail "the inpainting ended before Ctrl-C: $(tail -1 "$T/stopped.err")"
 for _ in $(seq 300); do kill -0 $RUN 2> /dev/null || break; sleep 0.1; done
 kill -0 $RUN 2> /dev/null && { kill -KILL $RUN; fail "Ctrl-C did not stop the sampling"; }
 set +e; wait $RUN; status=$?; set -e
-[ $status = 130 ] && tail -1 "$T/err" | grep -q "inpaint: interrupted; nothing was written" \
-    || fail "Ctrl-C: status $status, $(tail -1 "$T/err")"
+[ $status = 130 ] && tail -1 "$T/stopped.err" | grep -q "inpaint: interrupted; nothing was written" \
+    || fail "Ctrl-C: status $status, $(tail -1 "$T/stopped.err")"
 [ -z "$(leftovers)" ] || fail "Ctrl-C left files: $(leftovers)"
 
 # fetch from a local hub (tools/fake_hub.py ARGS…; stop_hub ends it)
