@@ -54,6 +54,7 @@ expect_usage_error() {  # EXPECTED-TEXT FCS-ARGUMENTS…: status 64 (a bad argum
 }
 expect_usage_error "scale must be 2, 4 or 8" superres "$T/in.png" --scale 3 -o "$T/x.png" --model "$MODEL"
 expect_usage_error "threads must be 1 … 1024" bench ops --threads 3000000000
+expect_usage_error "repeats must be 1 … 1000" bench ops --repeats 1000000000000000000
 expect_usage_error "latent-sizes must be multiples of 8" bench models --latent-sizes 12
 expect_usage_error "steps must be 1 … 1000" bench sample --steps 9223372036854775807
 expect_usage_error "layer-settings takes three numbers from 1 to 100" bench sample --task layers --layer-settings 4611686018427387904 2 2

@@ -20,7 +20,7 @@ struct BenchOptions: ParsableArguments {
 
     func validate() throws {
         try Self.validate(threads: threads)
-        if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
+        if !(1...1000).contains(repeats) { throw ValidationError("--repeats must be 1 … 1000") }  // the times are kept
     }
 
     /// Thread counts a benchmark takes (OpenBLAS takes an Int32, and more threads than this
