@@ -55,9 +55,10 @@ extension DiffusionModel {
                                                 parameters: parameters, noise: noise, progress: progress))
             }
         }
-        let constraint = try InpaintingConstraint(image: image, fillMask: fillMask, codec: codec)
-        let fill = fillMask.toArray()
+        let fill = fillMask.toArray(), steps = parameters.sampler.steps
         guard fill.contains(where: { $0 != 0 }) else { return Tensor(shape: image.shape, values: image.toArray()) }
+        try proceed(progress, step: 0, of: steps)  // before the VAE encoder
+        let constraint = try InpaintingConstraint(image: image, fillMask: fillMask, codec: codec)
         let arena = ScratchArena()
         let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.guidanceWeight > 1, in: arena)
         let latentShape = constraint.knownLatent.shape
@@ -70,6 +71,7 @@ extension DiffusionModel {
             try ReplacementSampler(unet: denoiser).sample(constraint: constraint, conditioning: conditioning, noise: noise,
                                                           parameters: parameters.sampler, progress: progress)
         }
+        try proceed(progress, step: steps, of: steps)  // before the VAE decoder
         var decoded = decodeClamped(x0, in: arena)
         if parameters.pasteBack {
             let alpha = seamAlpha(fill, height: image.shape[2], width: image.shape[3], radius: max(1, parameters.seamWidth / 2))

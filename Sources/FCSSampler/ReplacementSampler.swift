@@ -20,32 +20,28 @@ public struct ReplacementSampler: Sendable {
     public func sample(constraint: InpaintingConstraint, conditioning: Tensor?, noise: SamplerNoise, parameters: SamplerParameters,
                        progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> Tensor {
         try parameters.validate()
-        let timesteps = parameters.timesteps, stride = 1000 / parameters.steps
-        guard noise.stepNoise.count >= timesteps.count else {
-            throw .invalidArgument("noise has \(noise.stepNoise.count) step tensors for \(timesteps.count) steps")
-        }
-        let shape = noise.initialLatent.shape, count = noise.initialLatent.count
+        let timesteps = parameters.timesteps, shape = constraint.latentShape
+        try noise.check(shape: shape, steps: timesteps.count)
+        let count = noise.initialLatent.count
         let mask = constraint.latentMask.toArray(), known = constraint.knownLatent.toArray()
         let arena = ScratchArena()
         var x = noise.initialLatent.toArray(), x0 = [Float](repeating: 0, count: count)
-        for (step, t) in timesteps.enumerated() {
-            let alpha = schedule.alphasCumprod[t - 1]
-            let alphaPrevious = schedule.alphasCumprod[max(t - 1 - stride, 1)]
-            let betaTilde = schedule.betas[t - 1] * (1 - alphaPrevious) / (1 - alpha)
-            let unetTimestep = Float(parameters.timestepConvention == .consistent ? t - 1 : t)
+        for step in timesteps.indices {
+            let outer = OuterStep(step: step, timesteps: timesteps, schedule: schedule, convention: parameters.timestepConvention)
+            try proceed(progress, step: step, of: timesteps.count)
             let epsilon = arena.scope {
-                unet.predictNoise(Tensor(shape: shape, values: x), timestep: unetTimestep, conditioning: conditioning, in: arena).toArray()
+                unet.predictNoise(Tensor(shape: shape, values: x), timestep: outer.unetTimestep, conditioning: conditioning, in: arena).toArray()
             }
-            let (a, b) = (1 / alpha.squareRoot(), ((1 - alpha) / alpha).squareRoot())
-            for i in 0..<count { x0[i] = a * x[i] - b * epsilon[i] }
+            outer.predictClean(x, epsilon: epsilon, into: &x0)
+            try requireFinite(x0, step: step)
             let z = noise.stepNoise[step].toArray()
-            let (cx0, ceps, cz) = (alphaPrevious.squareRoot(), max(0, 1 - alphaPrevious - betaTilde).squareRoot(), betaTilde.squareRoot())
-            let noised = (1 - alphaPrevious).squareRoot()
+            let (cx0, ceps, cz) = outer.updateCoefficients
+            let noised = (1 - outer.alphaPrevious).squareRoot()
             for i in 0..<count {
                 let stepped = cx0 * x0[i] + ceps * epsilon[i] + cz * z[i]
                 x[i] = mask[i] * (cx0 * known[i] + noised * z[i]) + (1 - mask[i]) * stepped
             }
-            guard progress(step + 1, timesteps.count) else { throw FCSError(.cancelled, "sampling cancelled at step \(step + 1)") }
+            try proceed(progress, step: step + 1, of: timesteps.count)
         }
         return Tensor(shape: shape, values: x0)
     }

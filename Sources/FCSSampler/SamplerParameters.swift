@@ -12,7 +12,7 @@ public struct SamplerParameters: Sendable {
         case official
     }
 
-    /// Outer (denoising) steps; timesteps are 1000, 1000 − 1000/steps, …
+    /// Outer (denoising) steps; see ``timesteps``.
     public var steps = 20
     /// K, inner inexact-Newton steps per outer step (each costs 2 UNet forwards).
     public var newtonSteps = 5
@@ -26,10 +26,13 @@ public struct SamplerParameters: Sendable {
 
     public init() {}
 
-    /// The outer timesteps t (1000, 950, …, 50 for 20 steps).
+    /// The outer timesteps t, evenly spaced from 1000 down to about 1000/steps: round(1000 − i·1000/steps)
+    /// for i = 0 … steps − 1 — diffusers' "trailing" spacing, so that every step count ends near
+    /// the clean end (3 steps: 1000, 667, 333). For steps dividing 1000 this is the official
+    /// 1000, 950, …, 50 of 20 steps.
     public var timesteps: [Int] {
-        let stride = 1000 / max(steps, 1)
-        return (0..<steps).map { 1000 - $0 * stride }
+        let n = Double(max(steps, 1))
+        return (0..<max(steps, 1)).map { Int((1000 - Double($0) * 1000 / n).rounded(.toNearestOrEven)) }
     }
 
     func validate() throws(FCSError) {
@@ -53,13 +56,19 @@ public struct SamplerParameters: Sendable {
 public struct SamplerNoise: Sendable {
     public let initialLatent: Tensor
     public let stepNoise: [Tensor]
+    /// Where the noise came from (a noise file's path), for error messages.
+    public let source: String
 
-    public init(initialLatent: Tensor, stepNoise: [Tensor]) throws(FCSError) {
+    public init(initialLatent: Tensor, stepNoise: [Tensor], source: String = "noise") throws(FCSError) {
         guard stepNoise.allSatisfy({ $0.shape == initialLatent.shape }) else {
-            throw .invalidArgument("every step's noise must have the initial latent's shape \(initialLatent.shape)")
+            throw .invalidArgument("\(source): every step's noise must have the initial latent's shape \(initialLatent.shape)")
+        }
+        guard initialLatent.toArray().allSatisfy(\.isFinite), stepNoise.allSatisfy({ $0.toArray().allSatisfy(\.isFinite) }) else {
+            throw .invalidArgument("\(source): the noise has NaN or infinite values")
         }
         self.initialLatent = initialLatent
         self.stepNoise = stepNoise
+        self.source = source
     }
 
     /// A noise file: safetensors with `x_T` (`[1, 4, H/8, W/8]` float32) and `z_0` … `z_{n−1}`
@@ -72,7 +81,7 @@ public struct SamplerNoise: Sendable {
             guard file.contains("z_\(i)") else { throw .format("\(path): no z_\(i) for step \(i) of \(steps)") }
             stepNoise.append(try file.tensor("z_\(i)"))
         }
-        try self.init(initialLatent: try file.tensor("x_T"), stepNoise: stepNoise)
+        try self.init(initialLatent: try file.tensor("x_T"), stepNoise: stepNoise, source: path)
     }
 
     public static func seeded(_ seed: UInt64, shape: [Int], steps: Int) -> SamplerNoise {
@@ -84,5 +93,16 @@ public struct SamplerNoise: Sendable {
     private init(unchecked initial: Tensor, _ steps: [Tensor]) {
         initialLatent = initial
         stepNoise = steps
+        source = "noise"
+    }
+
+    /// Throws unless the noise fits a run over latents of `shape` with `steps` outer steps.
+    func check(shape: [Int], steps: Int) throws(FCSError) {
+        guard initialLatent.shape == shape else {
+            throw .invalidArgument("\(source): x_T is \(initialLatent.shape), but this request samples latents of \(shape)")
+        }
+        guard stepNoise.count >= steps else {
+            throw .invalidArgument("\(source): \(stepNoise.count) step noise tensors for \(steps) steps")
+        }
     }
 }

@@ -48,6 +48,8 @@ extension DiffusionModel {
                                                      noise: noise, progress: progress), scale: factor)
             }
         }
+        let steps = parameters.sampler.steps
+        try proceed(progress, step: 0, of: steps)
         let constraint = try SuperResolutionConstraint(lowResolution: image, factor: factor, codec: codec,
                                                        finiteDifferenceStep: parameters.encoderFiniteDifferenceStep)
         let arena = ScratchArena()
@@ -56,6 +58,7 @@ extension DiffusionModel {
             constraint: constraint, conditioning: conditioning, unconditional: unconditional,
             noise: noise ?? .seeded(parameters.seed, shape: constraint.latentShape, steps: parameters.sampler.steps),
             parameters: parameters.sampler, progress: progress)
+        try proceed(progress, step: steps, of: steps)  // before the VAE decoder
         return Tensor(shape: [1, 3, image.shape[2] * factor, image.shape[3] * factor], values: decodeClamped(x0, in: arena))
     }
 }
