@@ -64,6 +64,9 @@ def chunk(kind, data): return struct.pack(">I", len(data)) + kind + data + struc
 sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40000, 40000, 8, 0, 0, 0, 0))
                        + chunk(b"IDAT", zlib.compress(bytes(40001))) + chunk(b"IEND", b""))' > "$T/huge.png"
 expect_error "40000×40000 pixels is more than fcs reads" superres "$T/huge.png" --scale 2 -o "$T/x.png" --model "$MODEL"
+# a truncated file is refused, in one line
+head -c 3000 "$T/in.png" > "$T/cut.png"
+expect_error "cut.png: .*read error" superres "$T/cut.png" --scale 2 -o "$T/x.png" --model "$MODEL"
 
 # results are whole or absent: a path that cannot be written fails before sampling (one line,
 # no progress) and leaves nothing; layers writes its three files all or none

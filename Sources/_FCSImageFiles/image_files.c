@@ -26,6 +26,17 @@ keep_vips_error(void)
 	vips_error_clear();
 }
 
+/* libvips's warnings would be lines on stderr next to fcs's one-line error (failures reach
+ * the error buffer, which fcs reports). */
+static void
+drop_warning(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer user_data)
+{
+	(void) domain;
+	(void) level;
+	(void) message;
+	(void) user_data;
+}
+
 int
 fcs_image_files_init(const char *program)
 {
@@ -37,6 +48,7 @@ fcs_image_files_init(const char *program)
 		keep_vips_error();
 		return -1;
 	}
+	g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, drop_warning, NULL);
 	return 0;
 }
 
@@ -47,7 +59,8 @@ fcs_image_file_read(const char *path, int32_t *width, int32_t *height, int32_t *
 	float *pixels;
 	int w, h, c;
 
-	if (!(image = vips_image_new_from_file(path, NULL))) {
+	/* a truncated file is an error, not an image with grey rows */
+	if (!(image = vips_image_new_from_file(path, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL))) {
 		keep_vips_error();
 		return NULL;
 	}
