@@ -74,7 +74,7 @@ public struct ConstrainedSampler: Sendable {
                 let vMax = v.map(abs).max() ?? 0
                 guard vMax > 0, vMax.isFinite else { break }
                 v = v.map { $0 / vMax }
-                let rate = parameters.learningRates[min(k, parameters.learningRates.count - 1)]
+                let rate = parameters.learningRate(innerStep: k)
                 x = zip(x, v).map { $0 + rate * $1 }
                 (x0, epsilon) = try predict(x)
             }

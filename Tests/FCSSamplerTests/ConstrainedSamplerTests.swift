@@ -200,6 +200,20 @@ final class ConstrainedSamplerBehaviourTests: XCTestCase {
         XCTAssertEqual(zip(forwardsAtCall, forwardsAtCall.dropFirst()).map { $1 - $0 }.max(), 1, "a call between any two forwards")
     }
 
+    func test_defaultLearningRates_areTheNotebooksLinspace() {
+        var parameters = SamplerParameters()
+        func rates() -> [Float] { (0..<parameters.newtonSteps).map { parameters.learningRate(innerStep: $0) } }
+        XCTAssertEqual(rates(), [0.5, 0.4, 0.3, 0.2, 0.1])
+        parameters.newtonSteps = 3
+        XCTAssertEqual(rates(), [0.5, 0.3, 0.1], "linspace(0.5, 0.1, 3), not 0.5, 0.4, 0.3")
+        parameters.newtonSteps = 1
+        XCTAssertEqual(rates(), [0.5])
+        parameters.newtonSteps = 9
+        XCTAssertEqual(rates(), [0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0.1].map { Float($0) })
+        parameters.learningRates = [0.2, 0.05]
+        XCTAssertEqual(rates(), [0.2, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05], "given rates: the last repeats")
+    }
+
     func test_timesteps_areTheOfficialSchedule() {
         let scheduler = PaperDDIMScheduler()
         XCTAssertEqual(scheduler.timesteps(steps: SamplerParameters().steps), Array(stride(from: 1000, to: 0, by: -50)))
