@@ -52,6 +52,8 @@ public struct InpaintingConstraint: Constraint {
         latentMask = Tensor(shape: mean.shape, values: cells)
     }
 
+    public var latentShape: [Int] { knownLatent.shape }
+
     public func errorDirection(predictedClean x0: Tensor, in arena: ScratchArena) -> Tensor {
         let e = arena.tensor(x0.shape)
         for i in 0..<x0.count { e.data[i] = latentMask.data[i] * (knownLatent.data[i] - x0.data[i]) }

@@ -15,6 +15,8 @@ public protocol LatentCodec: Sendable {
     func encodeMean(_ image: Tensor, in arena: ScratchArena) -> Tensor
     /// D(latents) for unscaled latents, `[1, 3, H, W]`.
     func decode(_ latents: Tensor, in arena: ScratchArena) -> Tensor
+    /// An upper estimate of the scratch bytes of encoding or decoding a `height` × `width` image.
+    func estimatedWorkingSetBytes(height: Int, width: Int) -> Int
 }
 
 extension AutoencoderKL: LatentCodec {
@@ -22,6 +24,13 @@ extension AutoencoderKL: LatentCodec {
     public var latentChannels: Int { config.latentChannels }
     public var scalingFactor: Float { config.scalingFactor }
     public func encodeMean(_ image: Tensor, in arena: ScratchArena) -> Tensor { encode(image, in: arena).mean }
+
+    /// Measured on SD 1.5's VAE (128 channels at full resolution, random weights): the decoder's
+    /// arena peaks at 7.7 KB per pixel at 192², the encoder's at 5.1 KB; 64 bytes per channel and
+    /// pixel bounds both.
+    public func estimatedWorkingSetBytes(height: Int, width: Int) -> Int {
+        64 * config.blockOutChannels[0] * height * width + 32 << 20
+    }
 }
 
 /// Pixel-space models: the sample space is the image itself ([-1, 1], 3 channels).
@@ -32,4 +41,5 @@ public struct IdentityCodec: LatentCodec {
     public var scalingFactor: Float { 1 }
     public func encodeMean(_ image: Tensor, in arena: ScratchArena) -> Tensor { image }
     public func decode(_ latents: Tensor, in arena: ScratchArena) -> Tensor { latents }
+    public func estimatedWorkingSetBytes(height: Int, width: Int) -> Int { 0 }
 }
