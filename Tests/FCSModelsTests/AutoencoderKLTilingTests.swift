@@ -157,6 +157,18 @@ final class AutoencoderKLTilingTests: XCTestCase {
         }
     }
 
+    /// Latents whose image no machine could hold are refused before any work (the tensor here is
+    /// a view that is never read).
+    func test_decodeBeyondMemory_throwsOutOfMemory() throws {
+        let vae = try tinyVAE()
+        let placeholder = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        defer { placeholder.deallocate() }
+        let latents = Tensor(borrowing: placeholder, shape: [1, 4, 1 << 17, 1 << 17])
+        XCTAssertThrowsError(try vae.decode(latents, in: ScratchArena()) { true }) {
+            XCTAssertEqual(($0 as? FCSError)?.code, .outOfMemory, "\($0)")
+        }
+    }
+
     func test_wrongShapes_throwInsteadOfTrapping() throws {
         let vae = try tinyVAE()
         let arena = ScratchArena()
