@@ -35,6 +35,7 @@ final class Conv2dWindowTests: XCTestCase {
     func test_windowedConvolution_equalsOneWindow() {
         let limits = [
             ("row bands", Conv2d.WindowLimits(scratchFloats: 1500)),
+            ("Winograd row bands", Conv2d.WindowLimits(scratchFloats: 10_000)),
             ("columns within rows", Conv2d.WindowLimits(scratchFloats: 200)),
             ("one output per window", Conv2d.WindowLimits(scratchFloats: 1)),
             ("offsets past the limit copied", Conv2d.WindowLimits(offsets: 600)),
