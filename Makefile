@@ -27,7 +27,8 @@ CLI_RELEASE := .build-release-cli
 # A staged install (PREFIX=/usr, libvips's libdir) that the C, vips and Python tests run against.
 STAGE := $(CURDIR)/.build-stage
 
-.PHONY: all build release lib plugin cli test test-swift test-cli test-c test-vips test-python stage install install-lib uninstall bench clean
+.PHONY: all build release lib plugin cli test test-swift test-cli test-c test-vips test-python stage install install-lib uninstall bench clean \
+	fuzz test-fuzz test-asan test-tsan sanitized-c-abi
 
 all: build
 
@@ -102,6 +103,46 @@ test-vips: stage
 
 test-python: stage
 	bindings/python/test.sh $(STAGE)
+
+# libFuzzer harnesses (Fuzz/Harnesses, built in release with ASan by tools/fuzz.sh).
+#   make fuzz NAME=c-abi [FUZZ_SECONDS=600]   one harness
+#   make test-fuzz                            every harness for FUZZ_SECONDS each, replaying Fuzz/Regressions first
+FUZZERS := safetensors model-folder single-file noise-file c-abi
+FUZZ_SECONDS ?= 25
+NAME ?= c-abi
+
+fuzz:
+	JOBS=$(JOBS) tools/fuzz.sh $(NAME) $(FUZZ_SECONDS)
+
+test-fuzz:
+	JOBS=$(JOBS) tools/fuzz.sh build
+	@failed=; for f in $(FUZZERS); do JOBS=$(JOBS) tools/fuzz.sh $$f $(FUZZ_SECONDS) || failed="$$failed $$f"; done; \
+	    if [ -n "$$failed" ]; then echo "fuzz: crashes in$$failed"; exit 1; fi
+
+# The Swift tests and the C ABI test program (bindings/c/test_abi.c, 4 threads on one model)
+# under a sanitizer, each with its own scratch path. The C program is compiled by the
+# toolchain's clang, whose sanitizer runtime is the one swiftc instruments for, and runs against
+# the libfcs of that build (debug, exported symbols unrestricted).
+ASAN := .build-asan
+TSAN := .build-tsan
+SANITIZER_CLANG := $(dir $(shell readlink -f $$(command -v $(SWIFT))))clang
+
+test-asan:
+	$(SWIFT) build --build-tests -j $(JOBS) --scratch-path $(ASAN) --sanitize address
+	$(SWIFT) test --skip-build -j $(JOBS) --scratch-path $(ASAN) --sanitize address
+	$(MAKE) --no-print-directory sanitized-c-abi SCRATCH=$(ASAN) SANITIZER=address
+
+test-tsan:
+	$(SWIFT) build --build-tests -j $(JOBS) --scratch-path $(TSAN) --sanitize thread
+	$(SWIFT) test --skip-build -j $(JOBS) --scratch-path $(TSAN) --sanitize thread
+	$(MAKE) --no-print-directory sanitized-c-abi SCRATCH=$(TSAN) SANITIZER=thread
+
+# helper of test-asan / test-tsan
+sanitized-c-abi:
+	$(SWIFT) build -j $(JOBS) --scratch-path $(SCRATCH) --sanitize $(SANITIZER) --product FCSShared
+	$(SANITIZER_CLANG) -std=c11 -g -Wall -Wextra -Werror -fsanitize=$(SANITIZER) -pthread -I Include bindings/c/test_abi.c \
+	    -L $(SCRATCH)/debug -lFCSShared -Wl,-rpath,$(CURDIR)/$(SCRATCH)/debug -o $(SCRATCH)/test_abi
+	$(SCRATCH)/test_abi Tests/FCSModelsTests/Fixtures/tiny-sd
 
 bench: cli
 	$(CLI_RELEASE)/release/fcs bench ops

@@ -1,0 +1,113 @@
+import CFCS
+import FuzzSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An fcs_image descriptor decoded from the input, pointing at memory the harness owns.
+///
+/// A descriptor that a caller could really have (any stride and extent that fits in the address
+/// space) gets a buffer of exactly the bytes it claims — (height − 1)·stride + one packed row —
+/// so ASan reports any read past them. One that no caller could have (not an image by the
+/// header's rules, or an extent beyond the address space) gets a 16-byte buffer: the library must
+/// refuse it by its numbers, before it reads anything.
+struct FuzzImage {
+    var descriptor: fcs_image
+    /// false when the descriptor is possible but too large to back (skip the call).
+    let isBacked: Bool
+
+    /// Pixels beyond this are not backed: calls on images this small stay fast.
+    static let maxBackedPixels = 4096
+    static let maxBackedBytes = 1 << 20
+    /// User space on x86-64 and AArch64 Linux (4-level page tables) ends at 2^47.
+    static let addressSpace = 1 << 47
+
+    /// - Parameters:
+    ///   - size: width and height to use instead of decoding them (a mask matching its image).
+    init(_ input: inout FuzzInput, maxSide: Int32, size: (Int32, Int32)? = nil, in allocations: Allocations) {
+        let kind = input.byte()
+        let width = size?.0 ?? input.int32(small: 1 ... maxSide), height = size?.1 ?? input.int32(small: 1 ... maxSide)
+        let channels = input.int32(small: 1 ... 4), format = input.int32(small: 0 ... 1)
+        let isByte = format == FCS_PIXEL_U8.rawValue
+        let sampleBytes = isByte ? 1 : 4
+        let packed = Int(max(width, 0)) * Int(max(channels, 0)) * sampleBytes
+        let strideSelector = input.byte()
+        let stride = switch strideSelector {
+        case 0 ..< 128: 0
+        case 128 ..< 192: packed + Int(strideSelector % 16)
+        case 192 ..< 208: max(0, packed - 1 - Int(strideSelector % 4))
+        default: input.int(small: 0 ... 64)
+        }
+        let misalignment = input.byte() >= 240 ? Int(input.byte() % 3) + 1 : 0
+        descriptor = fcs_image(width: width, height: height, channels: channels,
+                               format: fcs_pixel_format(rawValue: UInt32(bitPattern: format)), stride: stride, data: nil)
+
+        let rowStride = stride == 0 ? packed : stride
+        let isImage = width > 0 && height > 0 && [1, 3, 4].contains(channels) && (isByte || format == FCS_PIXEL_F32.rawValue)
+            && rowStride >= packed && (isByte || (rowStride % 4 == 0 && misalignment == 0))
+        let (rows, rowsOverflow) = Int(max(height, 1) - 1).multipliedReportingOverflow(by: rowStride)
+        let (extent, extentOverflow) = rows.addingReportingOverflow(packed)
+        let isPossible = isImage && !rowsOverflow && !extentOverflow && extent <= Self.addressSpace
+        if kind == 255 {  // NULL pixels, whatever the numbers say
+            isBacked = true
+            return
+        }
+        guard isPossible else {
+            descriptor.data = allocations.buffer(16)
+            isBacked = true
+            return
+        }
+        guard Int(width) * Int(height) <= Self.maxBackedPixels, extent <= Self.maxBackedBytes else {
+            isBacked = false
+            return
+        }
+        let buffer = allocations.buffer(extent + misalignment) + misalignment
+        let pixels = input.bytes(extent)
+        for i in 0..<extent { buffer.storeBytes(of: pixels.isEmpty ? UInt8(truncatingIfNeeded: i) : pixels[i % pixels.count],
+                                                toByteOffset: i, as: UInt8.self) }
+        if !isByte {  // mostly floats in 0…1: random bit patterns are too often NaN, refused at once
+            for row in 0..<Int(height) {
+                for i in 0..<(packed / 4) {
+                    let byte = buffer.load(fromByteOffset: row * rowStride + 4 * i, as: UInt8.self)
+                    let value: Float = byte == 255 ? .nan : byte == 254 ? .infinity : Float(byte) / 250
+                    buffer.storeBytes(of: value, toByteOffset: row * rowStride + 4 * i, as: Float.self)
+                }
+            }
+        }
+        descriptor.data = buffer
+        isBacked = true
+    }
+}
+
+/// Memory handed to the library for one call, freed after it.
+final class Allocations {
+    private var buffers: [UnsafeMutableRawPointer] = []
+
+    func buffer(_ count: Int) -> UnsafeMutableRawPointer {
+        guard let buffer = malloc(max(count, 1)) else { fatalError("harness: no memory for \(count) bytes") }
+        buffers.append(buffer)
+        return buffer
+    }
+
+    /// A NUL-terminated copy of `bytes`, which may hold any bytes (invalid UTF-8 too).
+    func cString(_ bytes: some Collection<UInt8>) -> UnsafePointer<CChar> {
+        let buffer = self.buffer(bytes.count + 1).assumingMemoryBound(to: UInt8.self)
+        for (i, byte) in bytes.enumerated() { buffer[i] = byte == 0 ? 1 : byte }
+        buffer[bytes.count] = 0
+        return UnsafeRawPointer(buffer).assumingMemoryBound(to: CChar.self)
+    }
+
+    func floats(_ values: [Float]) -> UnsafePointer<Float> {
+        let buffer = self.buffer(values.count * 4).assumingMemoryBound(to: Float.self)
+        for (i, value) in values.enumerated() { buffer[i] = value }
+        return UnsafePointer(buffer)
+    }
+
+    func pointer<T>(to value: T) -> UnsafeMutablePointer<T> {
+        let buffer = self.buffer(MemoryLayout<T>.stride).bindMemory(to: T.self, capacity: 1)
+        buffer.initialize(to: value)
+        return buffer
+    }
+
+    deinit { for buffer in buffers { free(buffer) } }
+}
