@@ -122,7 +122,8 @@ func superResolve(_ input: inout FuzzInput, _ allocations: Allocations) {
     let image = input.byte() == 255 ? nil : FuzzImage(&input, maxSide: 8, in: allocations)
     guard image?.isBacked != false else { return }
     let scale = input.int32(small: 1 ... 8)
-    let pixels = (image.map { Int($0.descriptor.width) * Int($0.descriptor.height) } ?? 0) * Int(scale) * Int(scale)
+    let factor = [2, 4, 8].contains(scale) ? Int(scale) : 1
+    let pixels = (image.map { Int($0.descriptor.width) * Int($0.descriptor.height) } ?? 0) * factor * factor
     let params = input.byte() == 255 ? nil : allocations.pointer(to: sampleParameters(&input, allocations, outputPixels: pixels))
     let out = outputArgument(&input, allocations)
     let status = withDescriptor(image) { image in fcs_super_resolve(model, image, scale, params, out) }

@@ -53,7 +53,7 @@ struct FuzzImage {
             return
         }
         guard isPossible else {
-            descriptor.data = allocations.buffer(16)
+            descriptor.data = allocations.buffer(16 + misalignment) + misalignment
             isBacked = true
             return
         }
