@@ -102,11 +102,11 @@ func sampleParameters(_ input: inout FuzzInput, _ allocations: Allocations, outp
 
 func inpaint(_ input: inout FuzzInput, _ allocations: Allocations) {
     let model = modelArgument(&input)
-    let image = input.byte() == 255 ? nil : FuzzImage(&input, maxSide: 40, in: allocations)
+    let image = input.byte() == 255 ? nil : FuzzImage(&input, maxSide: 32, maxPixels: 1024, in: allocations)
     let sameSize = input.byte() < 224
     let mask = input.byte() == 255 ? nil
-        : FuzzImage(&input, maxSide: 40, size: sameSize ? image.map { ($0.descriptor.width, $0.descriptor.height) } : nil,
-                    in: allocations)
+        : FuzzImage(&input, maxSide: 32, maxPixels: 1024,
+                    size: sameSize ? image.map { ($0.descriptor.width, $0.descriptor.height) } : nil, in: allocations)
     guard image?.isBacked != false, mask?.isBacked != false else { return }
     let pixels = image.map { Int($0.descriptor.width) * Int($0.descriptor.height) } ?? 0
     let params = input.byte() == 255 ? nil : allocations.pointer(to: sampleParameters(&input, allocations, outputPixels: pixels))
@@ -119,10 +119,10 @@ func inpaint(_ input: inout FuzzInput, _ allocations: Allocations) {
 
 func superResolve(_ input: inout FuzzInput, _ allocations: Allocations) {
     let model = modelArgument(&input)
-    let image = input.byte() == 255 ? nil : FuzzImage(&input, maxSide: 8, in: allocations)
-    guard image?.isBacked != false else { return }
     let scale = input.int32(small: 1 ... 8)
     let factor = [2, 4, 8].contains(scale) ? Int(scale) : 1
+    let image = input.byte() == 255 ? nil : FuzzImage(&input, maxSide: 8, maxPixels: 1024 / (factor * factor), in: allocations)
+    guard image?.isBacked != false else { return }
     let pixels = (image.map { Int($0.descriptor.width) * Int($0.descriptor.height) } ?? 0) * factor * factor
     let params = input.byte() == 255 ? nil : allocations.pointer(to: sampleParameters(&input, allocations, outputPixels: pixels))
     let out = outputArgument(&input, allocations)
@@ -132,7 +132,7 @@ func superResolve(_ input: inout FuzzInput, _ allocations: Allocations) {
 
 func extractLayers(_ input: inout FuzzInput, _ allocations: Allocations) {
     let model = modelArgument(&input)
-    let image = input.byte() == 255 ? nil : FuzzImage(&input, maxSide: 24, in: allocations)
+    let image = input.byte() == 255 ? nil : FuzzImage(&input, maxSide: 16, maxPixels: 256, in: allocations)
     guard image?.isBacked != false else { return }
     let size = image.map { ($0.descriptor.width, $0.descriptor.height) }
     var params = fcs_layer_params_default()
@@ -146,7 +146,7 @@ func extractLayers(_ input: inout FuzzInput, _ allocations: Allocations) {
     }
     params.block_size = input.int32(small: 7 ... 17)
     if input.byte() >= 192 {
-        let hint = FuzzImage(&input, maxSide: 24, size: input.byte() < 224 ? size : nil, in: allocations)
+        let hint = FuzzImage(&input, maxSide: 16, maxPixels: 256, size: input.byte() < 224 ? size : nil, in: allocations)
         guard hint.isBacked else { return }
         params.hint = UnsafePointer(allocations.pointer(to: hint.descriptor))
     }

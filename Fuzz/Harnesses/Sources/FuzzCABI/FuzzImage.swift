@@ -16,15 +16,17 @@ struct FuzzImage {
     /// false when the descriptor is possible but too large to back (skip the call).
     let isBacked: Bool
 
-    /// Pixels beyond this are not backed: calls on images this small stay fast.
-    static let maxBackedPixels = 4096
+    /// Bytes beyond this are not backed (an image of few pixels can still have a long stride).
     static let maxBackedBytes = 1 << 20
     /// User space on x86-64 and AArch64 Linux (4-level page tables) ends at 2^47.
     static let addressSpace = 1 << 47
 
     /// - Parameters:
+    ///   - maxSide: the largest side the decoder gives, but for the edge values it also tries.
+    ///   - maxPixels: images with more pixels are not backed, so that requests that pass
+    ///     validation stay fast.
     ///   - size: width and height to use instead of decoding them (a mask matching its image).
-    init(_ input: inout FuzzInput, maxSide: Int32, size: (Int32, Int32)? = nil, in allocations: Allocations) {
+    init(_ input: inout FuzzInput, maxSide: Int32, maxPixels: Int, size: (Int32, Int32)? = nil, in allocations: Allocations) {
         let kind = input.byte()
         let width = size?.0 ?? input.int32(small: 1 ... maxSide), height = size?.1 ?? input.int32(small: 1 ... maxSide)
         let channels = input.int32(small: 1 ... 4), format = input.int32(small: 0 ... 1)
@@ -57,21 +59,32 @@ struct FuzzImage {
             isBacked = true
             return
         }
-        guard Int(width) * Int(height) <= Self.maxBackedPixels, extent <= Self.maxBackedBytes else {
+        guard Int(width) * Int(height) <= maxPixels, extent <= Self.maxBackedBytes else {
             isBacked = false
             return
         }
         let buffer = allocations.buffer(extent + misalignment) + misalignment
-        let pixels = input.bytes(extent)
-        for i in 0..<extent { buffer.storeBytes(of: pixels.isEmpty ? UInt8(truncatingIfNeeded: i) : pixels[i % pixels.count],
-                                                toByteOffset: i, as: UInt8.self) }
-        if !isByte {  // mostly floats in 0…1: random bit patterns are too often NaN, refused at once
+        // Pixels from a one-byte seed rather than from the input, which they would use up; a
+        // NaN in F32 pixels only when the seed asks for one (random floats would nearly always
+        // hold one, and be refused at once).
+        let seed = input.byte()
+        var state = UInt32(seed) &* 2_654_435_761 | 1
+        for i in 0..<extent {
+            state ^= state << 13; state ^= state >> 17; state ^= state << 5
+            buffer.storeBytes(of: UInt8(truncatingIfNeeded: state), toByteOffset: i, as: UInt8.self)
+        }
+        if !isByte {
+            let samples = packed / 4
             for row in 0..<Int(height) {
-                for i in 0..<(packed / 4) {
+                for i in 0..<samples {
                     let byte = buffer.load(fromByteOffset: row * rowStride + 4 * i, as: UInt8.self)
-                    let value: Float = byte == 255 ? .nan : byte == 254 ? .infinity : Float(byte) / 250
-                    buffer.storeBytes(of: value, toByteOffset: row * rowStride + 4 * i, as: Float.self)
+                    buffer.storeBytes(of: Float(byte) / 255, toByteOffset: row * rowStride + 4 * i, as: Float.self)
                 }
+            }
+            if seed >= 224 {
+                let index = Int(seed) % (Int(height) * samples)
+                let nonFinite: Float = seed & 1 == 0 ? .nan : .infinity
+                buffer.storeBytes(of: nonFinite, toByteOffset: index / samples * rowStride + 4 * (index % samples), as: Float.self)
             }
         }
         descriptor.data = buffer
