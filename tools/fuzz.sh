@@ -12,10 +12,12 @@ cd "$(dirname "$0")/.."
 PACKAGE=Fuzz/Harnesses
 JOBS=${JOBS:-2}
 
-# The C targets get ASan and coverage but not libFuzzer's comparison tracing: it calls into the
-# fuzzer from the kernels' target_clones resolvers, which run while libfcs is being relocated.
+# swiftc keeps only the last -sanitize= it is given, and SwiftPM passes one per --sanitize in no
+# fixed order, so the Swift code gets both in one flag. The C targets get ASan and coverage but
+# not libFuzzer's comparison tracing: it calls into the fuzzer from the kernels' target_clones
+# resolvers, which run while libfcs is being relocated.
 swift build -c release -j "$JOBS" --package-path "$PACKAGE" --sanitize fuzzer --sanitize address \
-    -Xcc -fno-sanitize-coverage=trace-cmp 2>&1 | { grep -vE "^warning: prohibited flag|Cannot export local symbol '__asan_extra_spill_area'" >&2 || true; }
+    -Xswiftc -sanitize=fuzzer,address -Xcc -fno-sanitize-coverage=trace-cmp 2>&1 | { grep -vE "^warning: prohibited flag|Cannot export local symbol '__asan_extra_spill_area'" >&2 || true; }
 BIN=$PACKAGE/.build/release
 
 NAME=${1:?usage: tools/fuzz.sh NAME SECONDS [libFuzzer flags…] | tools/fuzz.sh build}
