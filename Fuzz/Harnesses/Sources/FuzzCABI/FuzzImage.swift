@@ -32,7 +32,8 @@ struct FuzzImage {
         let channels = input.int32(small: 1 ... 4), format = input.int32(small: 0 ... 1)
         let isByte = format == FCS_PIXEL_U8.rawValue
         let sampleBytes = isByte ? 1 : 4
-        let packed = Int(max(width, 0)) * Int(max(channels, 0)) * sampleBytes
+        let hasChannels = [1, 3, 4].contains(channels)
+        let packed = hasChannels ? Int(max(width, 0)) * Int(channels) * sampleBytes : 0  // ≤ 2^35
         let strideSelector = input.byte()
         let stride = switch strideSelector {
         case 0 ..< 128: 0
@@ -45,7 +46,7 @@ struct FuzzImage {
                                format: fcs_pixel_format(rawValue: UInt32(bitPattern: format)), stride: stride, data: nil)
 
         let rowStride = stride == 0 ? packed : stride
-        let isImage = width > 0 && height > 0 && [1, 3, 4].contains(channels) && (isByte || format == FCS_PIXEL_F32.rawValue)
+        let isImage = width > 0 && height > 0 && hasChannels && (isByte || format == FCS_PIXEL_F32.rawValue)
             && rowStride >= packed && (isByte || (rowStride % 4 == 0 && misalignment == 0))
         let (rows, rowsOverflow) = Int(max(height, 1) - 1).multipliedReportingOverflow(by: rowStride)
         let (extent, extentOverflow) = rows.addingReportingOverflow(packed)
