@@ -52,15 +52,15 @@ func outputArgument(_ input: inout FuzzInput, _ allocations: Allocations) -> Uns
 /// The progress callback of requests that pass validation: cancel at the first report.
 let cancelAtOnce: fcs_progress_callback = { _, _, _ in 1 }
 
-/// fcs_sample_params with every field decoded. `cheap` clamps the values that validation would
-/// accept to the cheapest ones of their kind.
+/// fcs_sample_params with every field decoded; the values that validation would accept are
+/// clamped to the cheapest ones of their kind for an output of `outputPixels`.
 func sampleParameters(_ input: inout FuzzInput, _ allocations: Allocations, outputPixels: Int) -> fcs_sample_params {
     var params = fcs_sample_params_default()
     params.seed = input.uint64()
     params.steps = input.int32(small: 1 ... 4)
     params.newton_steps = input.int32(small: -1 ... 1)
     // the defaults (5 inpainting, 10 super-resolution) only on the smallest images
-    if (0 ... 100).contains(params.newton_steps) || (params.newton_steps == -1 && outputPixels > 256) {
+    if (0 ... 100).contains(params.newton_steps) || (params.newton_steps == -1 && outputPixels > 64) {
         params.newton_steps = min(max(params.newton_steps, 0), 1)
     }
     if input.byte() >= 128 {
