@@ -43,9 +43,10 @@ for dir in Fuzz/Corpus/"$NAME" Fuzz/Regressions/"$NAME"; do [ -d "$dir" ] && see
 flags=(-max_total_time="$SECONDS_BUDGET" -print_final_stats=1 -timeout=30 -artifact_prefix="$WORK/artifacts/")
 [ -f Fuzz/Dictionaries/"$NAME".dict ] && flags+=(-dict=Fuzz/Dictionaries/"$NAME".dict)
 [ "${KEEP_GOING:-0}" = 1 ] && flags+=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
-# crash-, leak-, oom- and timeout- inputs; slow-unit- ones are only slow
-findings() { find "$WORK/artifacts" -type f ! -name 'slow-unit-*' | wc -l; }
-before=$(findings)
+# crash-, leak-, oom- and timeout- inputs written by this run (an input that crashed before is
+# written again under the same name); slow-unit- ones are only slow
+touch "$WORK/started"
+findings() { find "$WORK/artifacts" -type f ! -name 'slow-unit-*' -newer "$WORK/started" | wc -l; }
 
 # libFuzzer, not Swift's backtracer, handles traps, so that the input is saved. No allocation
 # stacks by default: recording them costs a third of the loaders' time (rerun an input with
@@ -56,7 +57,7 @@ SWIFT_BACKTRACE=enable=no TMPDIR=$SCRATCH ASAN_OPTIONS=${ASAN_OPTIONS:-detect_le
 status=$?
 set -e
 
-crashes=$(( $(findings) - before ))
+crashes=$(findings)
 executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$WORK/log" | tail -1)
 rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$WORK/log" | tail -1)
 if [ -z "$executions" ]; then  # stopped by a crash, or fork mode: the last status line
@@ -65,7 +66,7 @@ if [ -z "$executions" ]; then  # stopped by a crash, or fork mode: the last stat
 fi
 if [ "$status" -ne 0 ] || [ "$crashes" -gt 0 ]; then
     grep -vE '^#[0-9]+|^\s+NEW_FUNC' "$WORK/log" | tail -60
-    ls -t "$WORK/artifacts" | grep -v '^slow-unit-' | head -"$(( crashes > 0 ? crashes : 1 ))" | sed "s|^|crash input: $WORK/artifacts/|" || true
+    find "$WORK/artifacts" -type f ! -name 'slow-unit-*' -newer "$WORK/started" | sed "s|^|crash input: |"
 fi
 echo "fuzz $NAME: ${executions:-0} executions in ${SECONDS_BUDGET} s (${rate:-0}/s), $crashes crash(es)"
 [ "$status" -eq 0 ] && [ "$crashes" -eq 0 ]
