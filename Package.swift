@@ -74,5 +74,8 @@ let package = Package(
         ),
         // reads the tiny model from FCSModelsTests/Fixtures and its own fixtures by source path
         .testTarget(name: "FCSSamplerTests", dependencies: ["FCSSampler", "FCSModels"], exclude: ["Fixtures"]),
+        // the C ABI's entry points on in-memory images, through their Swift names (reads the tiny
+        // models from FCSModelsTests/Fixtures by source path)
+        .testTarget(name: "FCSTests", dependencies: ["FCS", "CFCS", "FCSSampler", "FCSModels", "FCSTensor"]),
     ]
 )

@@ -17,6 +17,12 @@
  *    model at the same time (each call has its own working memory).
  *  - Parameters structs come from their _default() function; set only the fields you need, so
  *    that fields added later keep working.
+ *  - Limits: an image passed in has at most 2^28 pixels; a model samples at most 2048×2048
+ *    pixels at once (super-resolution's output, layer extraction's image, inpainting's context
+ *    window), else FCS_ERROR_INVALID_ARGUMENT names the limit. A request whose estimated working
+ *    memory exceeds what the process may still use (MemAvailable, the cgroup's limit; the
+ *    environment variable FCS_MEMORY_AVAILABLE, in bytes, overrides both) returns
+ *    FCS_ERROR_OUT_OF_MEMORY with the estimate, before any of it is allocated.
  */
 #ifndef FCS_H
 #define FCS_H
@@ -118,8 +124,11 @@ void fcs_model_free(fcs_model *model);
 
 /* ---- sampling ---------------------------------------------------------------------------- */
 
-/* Called after each outer step (layer extraction: each EM iteration) with (step, total);
- * return non-zero to cancel (the call then returns FCS_CANCELLED). Runs on the calling thread. */
+/* Called with (step, total) = (outer steps done, outer steps in all) before every network
+ * evaluation (each UNet forward, each VAE pass) and after every outer step, so the same step
+ * repeats and the first call has step 0; layer extraction counts the steps of all its
+ * inpaintings. Return non-zero to cancel: no further network evaluation starts, everything is
+ * freed, the call returns FCS_CANCELLED and the model stays usable. Runs on the calling thread. */
 typedef int (*fcs_progress_callback)(int32_t step, int32_t total, void *user_data);
 
 typedef enum fcs_inpaint_method {
@@ -130,10 +139,10 @@ typedef enum fcs_inpaint_method {
 
 typedef struct fcs_sample_params {
     uint64_t seed;                      /* 0 */
-    int32_t steps;                      /* outer denoising steps: 20 */
+    int32_t steps;                      /* outer denoising steps (timesteps round(1000 - i*1000/steps)): 20 */
     int32_t newton_steps;               /* K inner steps: -1 = the task's default (5 inpaint, 10 SR) */
     const float *learning_rates;        /* λ_1 … λ_n (the last repeats); NULL = the task's default:
-                                           inpaint 0.5 … 0.1 linear, SR 0.5 */
+                                           inpaint linspace(0.5, 0.1, K), SR 0.5 (pixel-space 0.05) */
     int32_t n_learning_rates;
     float fd_step;                      /* h of the Jacobian finite difference: 0.005 */
     const char *prompt;                 /* NULL or "" (no caption, as the paper) */

@@ -2,28 +2,30 @@
 // (0…1) rows with 1, 3 or 4 channels; the sampler works on planar RGB in [-1, 1]. Grey is
 // replicated to RGB and averaged back (Rec. 601 luma); alpha never reaches the model.
 import CFCS
+import FCSSampler
 import FCSTensor
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// An fcs_image the caller passed, checked and converted.
+/// An fcs_image the caller passed: its descriptor checked when made (no pixel is read before
+/// every size computation has been checked for overflow), its pixels converted on demand, so
+/// that a request can be refused for its size before any large buffer is allocated.
 struct InputImage {
     let width: Int, height: Int, channels: Int
     let format: fcs_pixel_format
-    /// `[1, 3, H, W]` in [-1, 1].
-    let rgb: Tensor
-    /// The alpha plane (0…1, `[1, 1, H, W]`) of a 4-channel image.
-    let alpha: Tensor?
+    private let name: String
+    private let base: UnsafeRawPointer
+    private let rowStride: Int
 
     /// - Parameter name: the argument's name, for error messages.
     init(_ image: UnsafePointer<fcs_image>?, name: String) throws(FCSError) {
         guard let image = image?.pointee else { throw .invalidArgument("\(name) is NULL") }
-        guard image.data != nil else { throw .invalidArgument("\(name).data is NULL") }
+        guard let data = image.data else { throw .invalidArgument("\(name).data is NULL") }
         guard image.width > 0, image.height > 0 else {
             throw .invalidArgument("\(name) is \(image.width)×\(image.height); both sides must be positive")
         }
-        guard Int(image.width) * Int(image.height) <= 1 << 28 else {
+        guard Int(image.width) * Int(image.height) <= RequestLimits.maxImagePixels else {
             throw .invalidArgument("\(name) is \(image.width)×\(image.height), more than 2^28 pixels")
         }
         guard [1, 3, 4].contains(image.channels) else { throw .invalidArgument("\(name).channels is \(image.channels); fcs takes 1, 3 or 4") }
@@ -31,46 +33,66 @@ struct InputImage {
             throw .invalidArgument("\(name).format is \(image.format.rawValue), neither FCS_PIXEL_U8 nor FCS_PIXEL_F32")
         }
         (width, height, channels, format) = (Int(image.width), Int(image.height), Int(image.channels), image.format)
-        let sampleBytes = format == FCS_PIXEL_U8 ? 1 : 4, packed = width * channels * sampleBytes
-        let stride = image.stride == 0 ? packed : Int(image.stride)
-        guard stride >= packed else { throw .invalidArgument("\(name).stride is \(stride) bytes, less than a row (\(packed))") }
-        if format == FCS_PIXEL_F32 { guard stride % 4 == 0, Int(bitPattern: image.data) % 4 == 0 else {
+        let sampleBytes = format == FCS_PIXEL_U8 ? 1 : 4, packed = width * channels * sampleBytes  // < 2^37: no overflow
+        // The caller's buffer must hold (height − 1) · stride + one row, within the address space:
+        // checked in unsigned arithmetic, as the caller wrote the values.
+        let callerStride = UInt(bitPattern: image.stride)  // size_t, imported as Int
+        let stride = callerStride == 0 ? UInt(packed) : callerStride
+        guard stride >= UInt(packed) else { throw .invalidArgument("\(name).stride is \(callerStride) bytes, less than a row (\(packed))") }
+        let (rows, rowsOverflow) = UInt(height - 1).multipliedReportingOverflow(by: stride)
+        let (extent, extentOverflow) = rows.addingReportingOverflow(UInt(packed))
+        let (_, addressOverflow) = UInt(bitPattern: data).addingReportingOverflow(extent)
+        guard !rowsOverflow, !extentOverflow, !addressOverflow, extent <= UInt(Int.max) else {
+            throw .invalidArgument("\(name): \(image.height) rows of stride \(callerStride) bytes do not fit in memory")
+        }
+        if format == FCS_PIXEL_F32 { guard stride % 4 == 0, UInt(bitPattern: data) % 4 == 0 else {
             throw .invalidArgument("\(name): F32 pixels and stride must be 4-byte aligned")
         } }
+        rowStride = height > 1 ? Int(stride) : 0  // stride ≤ extent ≤ Int.max when there are two rows
+        (self.name, base) = (name, UnsafeRawPointer(data))
+    }
 
+    /// Sample `index` of row `y` (interleaved), in 0…1 for U8.
+    private func sample(_ y: Int, _ index: Int) -> Float {
+        let row = base + y * rowStride
+        return format == FCS_PIXEL_U8 ? Float(row.load(fromByteOffset: index, as: UInt8.self)) / 255
+            : row.load(fromByteOffset: index * 4, as: Float.self)
+    }
+
+    /// The colour as `[1, 3, H, W]` in [-1, 1] (grey replicated), and the alpha plane
+    /// (`[1, 1, H, W]`, 0…1) of a 4-channel image.
+    func pixels() throws(FCSError) -> (rgb: Tensor, alpha: Tensor?) {
         let plane = width * height
-        var planes = [Float](repeating: 0, count: 3 * plane), alphaPlane = [Float](repeating: 0, count: channels == 4 ? plane : 0)
-        let base = UnsafeRawPointer(image.data!)
-        // locals, so that the nested function does not capture self before init is done
-        let isByte = image.format == FCS_PIXEL_U8, (width, height, channels) = (width, height, channels)
-        func sample(_ row: UnsafeRawPointer, _ index: Int) -> Float {
-            isByte ? Float(row.load(fromByteOffset: index, as: UInt8.self)) / 255
-                : row.load(fromByteOffset: index * 4, as: Float.self)
-        }
+        let rgb = Tensor(zeros: [1, 3, height, width]), alpha = channels == 4 ? Tensor(zeros: [1, 1, height, width]) : nil
         for y in 0..<height {
-            let row = base + y * stride
             for x in 0..<width {
                 let i = y * width + x, first = x * channels
                 for c in 0..<3 {
-                    let value = sample(row, first + (channels == 1 ? 0 : c))
+                    let value = sample(y, first + (channels == 1 ? 0 : c))
                     guard value.isFinite else { throw .invalidArgument("\(name) has NaN or infinite pixels (at \(x), \(y))") }
-                    planes[c * plane + i] = min(1, max(0, value)) * 2 - 1
+                    rgb.data[c * plane + i] = min(1, max(0, value)) * 2 - 1
                 }
-                if channels == 4 {
-                    let value = sample(row, first + 3)
+                if let alpha {
+                    let value = sample(y, first + 3)
                     guard value.isFinite else { throw .invalidArgument("\(name) has NaN or infinite alpha (at \(x), \(y))") }
-                    alphaPlane[i] = value
+                    alpha.data[i] = value
                 }
             }
         }
-        rgb = Tensor(shape: [1, 3, height, width], values: planes)
-        alpha = channels == 4 ? Tensor(shape: [1, 1, height, width], values: alphaPlane) : nil
+        return (rgb, alpha)
     }
 
     /// The first channel as a fill mask `[1, 1, H, W]` (1 = fill): at or above half the range.
-    var fillMask: Tensor {
-        let plane = width * height, red = rgb.toArray().prefix(plane)
-        return Tensor(shape: [1, 1, height, width], values: red.map { $0 >= 0 ? 1 : 0 })
+    func fillMask() throws(FCSError) -> Tensor {
+        let mask = Tensor(zeros: [1, 1, height, width])
+        for y in 0..<height {
+            for x in 0..<width {
+                let value = sample(y, x * channels)
+                guard value.isFinite else { throw .invalidArgument("\(name) has NaN or infinite pixels (at \(x), \(y))") }
+                mask.data[y * width + x] = value >= 0.5 ? 1 : 0
+            }
+        }
+        return mask
     }
 }
 

@@ -59,13 +59,10 @@ struct CommonParameters {
         noisePath = params.noise_path == nil ? nil : try string(params.noise_path, name: "noise_path")
     }
 
-    func noise(latentShape: [Int]) throws(FCSError) -> SamplerNoise? {
+    /// The noise file's tensors, or nil for seeded noise; the sampler checks their shape.
+    func noise() throws(FCSError) -> SamplerNoise? {
         guard let noisePath else { return nil }
-        let noise = try SamplerNoise(contentsOf: noisePath, steps: sampler.steps)
-        guard noise.initialLatent.shape == latentShape else {
-            throw .invalidArgument("\(noisePath): x_T is \(noise.initialLatent.shape), this image needs \(latentShape)")
-        }
-        return noise
+        return try SamplerNoise(contentsOf: noisePath, steps: sampler.steps)
     }
 }
 
@@ -73,5 +70,5 @@ struct CommonParameters {
 func progressClosure(_ params: fcs_sample_params) -> (Int, Int) -> Bool {
     guard let callback = params.progress else { return { _, _ in true } }
     let userData = params.user_data
-    return { step, total in callback(Int32(step), Int32(total), userData) == 0 }
+    return { step, total in callback(Int32(clamping: step), Int32(clamping: total), userData) == 0 }
 }

@@ -4,13 +4,11 @@ import FCSModels
 import FCSSampler
 import FCSTensor
 
-extension DiffusionModel {
-    /// The latent shape the sampler uses for an image of this size (after padding).
-    func latentShape(height: Int, width: Int) -> [Int] {
-        let padding = ImagePadding(height: height, width: width, multiple: pixelMultiple)
-        let factor = codec.downsamplingFactor
-        return [1, codec.latentChannels, padding.paddedHeight / factor, padding.paddedWidth / factor]
-    }
+/// Refuses a request whose images alone (the caller's pixels converted to planes, the copies
+/// inpainting's context window makes, the result) would not fit in memory, before any of them is
+/// allocated: about 64 bytes per pixel in and out. The model's working set is checked by the task.
+private func checkImageMemory(pixels: Int, task: String) throws(FCSError) {
+    try RequestLimits.checkMemory(pixels * 64, task: task)
 }
 
 @c(fcs_inpaint)
@@ -22,6 +20,7 @@ public func fcsInpaint(_ model: OpaquePointer?, _ image: UnsafePointer<fcs_image
         guard (maskImage.width, maskImage.height) == (input.width, input.height) else {
             throw .invalidArgument("mask is \(maskImage.width)×\(maskImage.height), image is \(input.width)×\(input.height)")
         }
+        try checkImageMemory(pixels: input.width * input.height, task: "inpainting \(input.width)×\(input.height)")
         let params = params?.pointee ?? fcsSampleParamsDefault()
         var parameters = InpaintingParameters()
         let common = try CommonParameters(params, defaults: parameters.sampler)
@@ -40,10 +39,10 @@ public func fcsInpaint(_ model: OpaquePointer?, _ image: UnsafePointer<fcs_image
         }
         let diffusion = handle.model
         log(FCS_LOG_INFO, "inpaint \(input.width)×\(input.height), \(parameters.sampler.steps) steps, K = \(parameters.sampler.newtonSteps)")
-        let result = try diffusion.inpaint(image: input.rgb, fillMask: maskImage.fillMask, parameters: parameters,
-                                    noise: try common.noise(latentShape: diffusion.latentShape(height: input.height, width: input.width)),
-                                    progress: progressClosure(params))
-        out.pointee = try makeImage(rgb: result, alpha: input.alpha, channels: input.channels, format: input.format)
+        let (rgb, alpha) = try input.pixels()
+        let result = try diffusion.inpaint(image: rgb, fillMask: try maskImage.fillMask(), parameters: parameters,
+                                           noise: try common.noise(), progress: progressClosure(params))
+        out.pointee = try makeImage(rgb: result, alpha: alpha, channels: input.channels, format: input.format)
     }
 }
 
@@ -54,20 +53,19 @@ public func fcsSuperResolve(_ model: OpaquePointer?, _ image: UnsafePointer<fcs_
         let handle = try FCS.model(model), out = try outputSlot(out, name: "out")
         guard [2, 4, 8].contains(scale) else { throw .invalidArgument("scale must be 2, 4 or 8, not \(scale)") }
         let input = try InputImage(image, name: "image"), factor = Int(scale)
-        guard input.width * factor * input.height * factor <= 1 << 28 else {
-            throw .invalidArgument("a \(input.width * factor)×\(input.height * factor) result is more than 2^28 pixels")
-        }
+        try RequestLimits.checkSampled(width: input.width * factor, height: input.height * factor, task: "super-resolution")
+        try checkImageMemory(pixels: input.width * factor * input.height * factor, task: "super-resolution to \(input.width * factor)×\(input.height * factor)")
         let params = params?.pointee ?? fcsSampleParamsDefault()
         let diffusion = handle.model
         var parameters = SuperResolutionParameters(for: diffusion)
         let common = try CommonParameters(params, defaults: parameters.sampler)
         (parameters.sampler, parameters.prompt, parameters.seed) = (common.sampler, common.prompt, common.seed)
         log(FCS_LOG_INFO, "super-resolve \(input.width)×\(input.height) ×\(factor), \(parameters.sampler.steps) steps, K = \(parameters.sampler.newtonSteps)")
-        let result = try diffusion.superResolve(image: input.rgb, factor: factor, parameters: parameters,
-                                         noise: try common.noise(latentShape: diffusion.latentShape(height: input.height * factor, width: input.width * factor)),
-                                         progress: progressClosure(params))
-        let alpha = try input.alpha.map { alpha throws(FCSError) in try BicubicResizer(scale: Double(factor))(alpha) }
-        out.pointee = try makeImage(rgb: result, alpha: alpha, channels: input.channels, format: input.format)
+        let (rgb, alpha) = try input.pixels()
+        let result = try diffusion.superResolve(image: rgb, factor: factor, parameters: parameters, noise: try common.noise(),
+                                                progress: progressClosure(params))
+        let bigAlpha = try alpha.map { alpha throws(FCSError) in try BicubicResizer(scale: Double(factor))(alpha) }
+        out.pointee = try makeImage(rgb: result, alpha: bigAlpha, channels: input.channels, format: input.format)
     }
 }
 
@@ -80,6 +78,8 @@ public func fcsExtractLayers(_ model: OpaquePointer?, _ image: UnsafePointer<fcs
         let out1 = try outputSlot(layer1, name: "layer1"), out2 = try outputSlot(layer2, name: "layer2")
         let outMask = try outputSlot(mask, name: "mask")
         let input = try InputImage(image, name: "image")
+        try RequestLimits.checkSampled(width: input.width, height: input.height, task: "layer extraction")
+        try checkImageMemory(pixels: input.width * input.height, task: "layer extraction \(input.width)×\(input.height)")
         let params = params?.pointee ?? fcsLayerParamsDefault()
         var parameters = LayerExtractionParameters()
         let common = try CommonParameters(params.sample, defaults: parameters.sampler)
@@ -99,14 +99,15 @@ public func fcsExtractLayers(_ model: OpaquePointer?, _ image: UnsafePointer<fcs
             guard (hintImage.width, hintImage.height) == (input.width, input.height) else {
                 throw .invalidArgument("hint is \(hintImage.width)×\(hintImage.height), image is \(input.width)×\(input.height)")
             }
-            hint = hintImage.fillMask
+            hint = try hintImage.fillMask()
         }
         log(FCS_LOG_INFO, "extract layers \(input.width)×\(input.height), \(parameters.iterations) iterations × \(parameters.restarts) restarts")
-        let layers = try handle.model.extractLayers(image: input.rgb, hint: hint, parameters: parameters, progress: progressClosure(params.sample))
+        let (rgb, alpha) = try input.pixels()
+        let layers = try handle.model.extractLayers(image: rgb, hint: hint, parameters: parameters, progress: progressClosure(params.sample))
         var made: [fcs_image] = []  // all three results or none
         do throws(FCSError) {
             for layer in [layers.layer1, layers.layer2] {
-                made.append(try makeImage(rgb: layer, alpha: input.alpha, channels: input.channels, format: input.format))
+                made.append(try makeImage(rgb: layer, alpha: alpha, channels: input.channels, format: input.format))
             }
             made.append(try makeImage(samples: layers.mask.toArray(), width: input.width, height: input.height, channels: 1, format: input.format))
         } catch {

@@ -56,45 +56,40 @@ public struct StableDiffusion: Sendable {
     }
 
     private static func loadFolder(_ folder: String, options: LoadOptions) throws(FCSError) -> StableDiffusion {
+        try ModelIndex.read(folder: folder).require(
+            ["unet": ["UNet2DConditionModel"], "vae": ["AutoencoderKL"], "text_encoder": ["CLIPTextModel"],
+             "tokenizer": ["CLIPTokenizer", "CLIPTokenizerFast"]], source: folder + "/model_index.json")
+        try SchedulerConfig.validate(folder: folder)
+        let configs = try StableDiffusionConfigs(folder: folder)
         func weights(_ component: String, base: String) throws(FCSError) -> WeightReader {
             try componentWeights(folder, component, base: base, options: options)
         }
-        let tokenizer = try CLIPTokenizer(vocabularyPath: "\(folder)/tokenizer/vocab.json", mergesPath: "\(folder)/tokenizer/merges.txt")
         let textWeights = try weights("text_encoder", base: "model")
-        let textEncoder = try CLIPTextModel(config: try decodeConfig("\(folder)/text_encoder/config.json"), weights: textWeights)
+        let textEncoder = try CLIPTextModel(config: configs.text, weights: textWeights)
         let unetWeights = try weights("unet", base: "diffusion_pytorch_model")
-        let unet = try UNet2DConditionModel(config: try decodeConfig("\(folder)/unet/config.json"), weights: unetWeights)
+        let unet = try UNet2DConditionModel(config: configs.unet, weights: unetWeights)
         let vaeWeights = try weights("vae", base: "diffusion_pytorch_model")
-        let vae = try AutoencoderKL(config: try decodeConfig("\(folder)/vae/config.json"), weights: vaeWeights)
+        let vae = try AutoencoderKL(config: configs.vae, weights: vaeWeights)
         for (reader, component) in [(textWeights, "text_encoder"), (unetWeights, "unet"), (vaeWeights, "vae")] {
             try rejectLeftovers(reader, "\(folder)/\(component)")
         }
-        return StableDiffusion(tokenizer: tokenizer, textEncoder: textEncoder, unet: unet, vae: vae)
+        return StableDiffusion(tokenizer: configs.tokenizer, textEncoder: textEncoder, unet: unet, vae: vae)
     }
 
     /// An original SD 1.x checkpoint, with SD 1.5's configs and the CLIP vocabulary built into
     /// fcs unless `options.configFolder` says otherwise.
     private static func loadSingleFile(_ path: String, options: LoadOptions) throws(FCSError) -> StableDiffusion {
         let file = try SafeTensorsFile(path: path)
-        var unetConfig = UNet2DConditionModelConfig(), textConfig = CLIPTextConfig(), vaeConfig = AutoencoderKLConfig()
-        let tokenizer: CLIPTokenizer
-        if let folder = options.configFolder {
-            unetConfig = try decodeConfig("\(folder)/unet/config.json")
-            textConfig = try decodeConfig("\(folder)/text_encoder/config.json")
-            vaeConfig = try decodeConfig("\(folder)/vae/config.json")
-            tokenizer = try CLIPTokenizer(vocabularyPath: "\(folder)/tokenizer/vocab.json", mergesPath: "\(folder)/tokenizer/merges.txt")
-        } else {
-            tokenizer = try CLIPTokenizer.openAICLIP()
-        }
+        let configs = if let folder = options.configFolder { try StableDiffusionConfigs(folder: folder) } else { try StableDiffusionConfigs.builtIn() }
         let textWeights = SingleFileCheckpoint.weights(file, component: .textEncoder).storing(options.precision)
-        let unetWeights = SingleFileCheckpoint.weights(file, component: .unet, layersPerBlock: unetConfig.layersPerBlock)
+        let unetWeights = SingleFileCheckpoint.weights(file, component: .unet, layersPerBlock: configs.unet.layersPerBlock)
             .storing(options.precision)
-        let vaeWeights = SingleFileCheckpoint.weights(file, component: .vae, vaeLevels: vaeConfig.blockOutChannels.count)
+        let vaeWeights = SingleFileCheckpoint.weights(file, component: .vae, vaeLevels: configs.vae.blockOutChannels.count)
             .storing(options.precision)
-        let model = StableDiffusion(tokenizer: tokenizer,
-                                    textEncoder: try CLIPTextModel(config: textConfig, weights: textWeights),
-                                    unet: try UNet2DConditionModel(config: unetConfig, weights: unetWeights),
-                                    vae: try AutoencoderKL(config: vaeConfig, weights: vaeWeights))
+        let model = StableDiffusion(tokenizer: configs.tokenizer,
+                                    textEncoder: try CLIPTextModel(config: configs.text, weights: textWeights),
+                                    unet: try UNet2DConditionModel(config: configs.unet, weights: unetWeights),
+                                    vae: try AutoencoderKL(config: configs.vae, weights: vaeWeights))
         for reader in [textWeights, unetWeights, vaeWeights] { try rejectLeftovers(reader, path) }
         return model
     }
@@ -107,26 +102,21 @@ public struct StableDiffusion: Sendable {
                         vae: try AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: seed + 2).storing(precision)))
     }
 
-    /// The pixel-space UNet2DModel of a diffusers folder whose `unet/config.json` is one (the
+    /// The pixel-space UNet2DModel of a diffusers folder whose `model_index.json` names one (the
     /// DDPMPipeline layout, fcs's demo model), or nil when the folder holds another model.
     public static func loadPixelSpaceUNet(_ reference: String, options: LoadOptions = LoadOptions()) throws(FCSError) -> UNet2DModel? {
-        guard case .diffusersFolder(let folder) = try ModelLocation.resolve(reference) else { return nil }
+        guard case .diffusersFolder(let folder) = try ModelLocation.resolve(reference),
+              try ModelIndex.read(folder: folder).className(of: "unet") == "UNet2DModel" else { return nil }
+        try SchedulerConfig.validate(folder: folder)
         let configPath = "\(folder)/unet/config.json"
-        guard fileKind(configPath) == .file,
-              String(decoding: try readFile(configPath), as: UTF8.self).contains("\"UNet2DModel\"") else { return nil }
+        let config: UNet2DModelConfig = try decodeConfig(configPath)
+        let check = ConfigCheck(source: configPath)
+        try check.known(config.inChannels, "in_channels", [3])  // the sampler's RGB images
+        try check.known(config.outChannels, "out_channels", [3])
         let weights = try componentWeights(folder, "unet", base: "diffusion_pytorch_model", options: options)
-        let unet = try UNet2DModel(config: try decodeConfig(configPath), weights: weights)
+        let unet = try UNet2DModel(config: config, weights: weights)
         try rejectLeftovers(weights, "\(folder)/unet")
         return unet
-    }
-
-    private static func decodeConfig<Config: Decodable>(_ path: String) throws(FCSError) -> Config {
-        let bytes = try readFile(path)
-        do {
-            return try JSONDecoder().decode(Config.self, from: Data(bytes))
-        } catch {
-            throw .format("\(path): not a valid \(Config.self) (\(error))")
-        }
     }
 
     /// Tensors no layer read mean the file holds another model than its config describes.

@@ -7,83 +7,89 @@
 import FCSModels
 import FCSTensor
 
-/// Runs the constrained sampler over a denoiser for any ``Constraint``.
+/// Runs the constrained sampler over a denoiser for any ``Constraint``, with any outer
+/// ``Scheduler`` (the paper's DDIM-like step by default).
 public struct ConstrainedSampler: Sendable {
     public let unet: any NoisePredictor
-    public let schedule: NoiseSchedule
+    public let scheduler: any Scheduler
+    /// Applied to x after every outer step (the replacement baseline); nil for the paper's method.
+    public let projection: (any Projection)?
 
-    public init(unet: any NoisePredictor, schedule: NoiseSchedule = NoiseSchedule()) {
+    public init(unet: any NoisePredictor, scheduler: any Scheduler = PaperDDIMScheduler(), projection: (any Projection)? = nil) {
         self.unet = unet
-        self.schedule = schedule
+        self.scheduler = scheduler
+        self.projection = projection
     }
 
     /// - Parameters:
     ///   - conditioning: the text encoder's states for the prompt, `[1, 77, d]`; nil for an
     ///     unconditional (pixel-space) denoiser.
     ///   - unconditional: the states for "", needed when guidance is on.
-    ///   - progress: called after each outer step with (step, steps); return false to cancel.
+    ///   - noise: x_T and one z per outer step, shaped like `constraint.latentShape`.
+    ///   - progress: called with (completed outer steps, steps) before every network evaluation
+    ///     and after each outer step, so values repeat; return false to cancel before the next one.
     /// - Returns: x̂0 of the last step (spec §2.1 note 6), `[1, 4, h, w]`, scaled latents.
-    /// - Throws: `.invalidArgument` for bad parameters or noise, `.cancelled` when `progress` says so.
+    /// - Throws: `.invalidArgument` for bad parameters or noise, `.format` when the denoiser's
+    ///   output is not finite (corrupt weights), `.cancelled` when `progress` says so.
     public func sample(constraint: Constraint, conditioning: Tensor?, unconditional: Tensor? = nil,
                        noise: SamplerNoise, parameters: SamplerParameters,
                        progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> Tensor {
         try parameters.validate()
-        let timesteps = parameters.timesteps
-        guard noise.stepNoise.count >= timesteps.count else {
-            throw .invalidArgument("noise has \(noise.stepNoise.count) step tensors for \(timesteps.count) steps")
-        }
+        let timesteps = scheduler.timesteps(steps: parameters.steps), shape = constraint.latentShape
+        try noise.check(shape: shape, steps: timesteps.count)
         let guided = parameters.guidanceWeight > 1
         guard !guided || (unconditional != nil && conditioning != nil) else {
             throw .invalidArgument("guidance needs a text-conditioned model and the unconditional text states")
         }
-        let stride = 1000 / parameters.steps
         let arena = ScratchArena()
         let count = noise.initialLatent.count
         var x = noise.initialLatent.toArray()
         var x0 = [Float](repeating: 0, count: count), epsilon = x0
+        var run = scheduler.makeRun(timesteps: timesteps)
 
-        for (step, t) in timesteps.enumerated() {
-            let alpha = schedule.alphasCumprod[t - 1]
-            let alphaPrevious = schedule.alphasCumprod[max(t - 1 - stride, 1)]  // the official floor of 1
-            let betaTilde = schedule.betas[t - 1] * (1 - alphaPrevious) / (1 - alpha)
+        for step in timesteps.indices {
+            let t = timesteps[step]
+            // The UNet sees the training index t − 1 at which ᾱ is read (ours), or t as the notebooks do.
             let unetTimestep = Float(parameters.timestepConvention == .consistent ? t - 1 : t)
             // x̂0 and ε̃ at a latent
-            func predict(_ latent: [Float]) -> (x0: [Float], epsilon: [Float]) {
-                arena.scope {
-                    let e = guidedEpsilon(latent, shape: noise.initialLatent.shape, timestep: unetTimestep, conditioning: conditioning,
-                                          unconditional: unconditional, weight: guided ? parameters.guidanceWeight : nil, arena: arena)
-                    let (a, b) = (1 / alpha.squareRoot(), ((1 - alpha) / alpha).squareRoot())
-                    return (zip(latent, e).map { a * $0 - b * $1 }, e)
+            func predict(_ latent: [Float]) throws(FCSError) -> (x0: [Float], epsilon: [Float]) {
+                try proceed(progress, step: step, of: timesteps.count)
+                return arena.scope {
+                    let output = guidedOutput(latent, shape: shape, timestep: unetTimestep, conditioning: conditioning,
+                                              unconditional: unconditional, weight: guided ? parameters.guidanceWeight : nil, arena: arena)
+                    return scheduler.prediction(sample: latent, modelOutput: output, timestep: t)
                 }
             }
-            (x0, epsilon) = predict(x)
+            (x0, epsilon) = try predict(x)
             for k in 0..<parameters.newtonSteps {
+                try proceed(progress, step: step, of: timesteps.count)  // the constraint may run networks too (super-resolution's VAE passes)
                 let e = arena.scope {
-                    constraint.errorDirection(predictedClean: Tensor(shape: noise.initialLatent.shape, values: x0), in: arena).toArray()
+                    constraint.errorDirection(predictedClean: Tensor(shape: shape, values: x0), in: arena).toArray()
                 }
                 let eMax = e.map(abs).max() ?? 0
                 guard eMax > 0, eMax.isFinite else { break }  // constraint met (or broken): nothing to correct
                 let delta = parameters.finiteDifferenceStep / eMax
-                let perturbed = predict(zip(x, e).map { $0 + delta * $1 }).x0
+                let perturbed = try predict(zip(x, e).map { $0 + delta * $1 }).x0
                 var v = zip(perturbed, x0).map { ($0 - $1) / delta }  // ≈ J·e
                 let vMax = v.map(abs).max() ?? 0
                 guard vMax > 0, vMax.isFinite else { break }
                 v = v.map { $0 / vMax }
-                let rate = parameters.learningRates[min(k, parameters.learningRates.count - 1)]
+                let rate = parameters.learningRate(innerStep: k)
                 x = zip(x, v).map { $0 + rate * $1 }
-                (x0, epsilon) = predict(x)
+                (x0, epsilon) = try predict(x)
             }
-            // DDIM-like step with a little fresh noise (spec §2.3)
+            try requireFinite(x0, step: step)
             let z = noise.stepNoise[step].toArray()
-            let (cx0, ceps, cz) = (alphaPrevious.squareRoot(), max(0, 1 - alphaPrevious - betaTilde).squareRoot(), betaTilde.squareRoot())
-            for i in 0..<count { x[i] = cx0 * x0[i] + ceps * epsilon[i] + cz * z[i] }
-            guard progress(step + 1, timesteps.count) else { throw FCSError(.cancelled, "sampling cancelled at step \(step + 1)") }
+            x = run.step(index: step, sample: x, x0: x0, epsilon: epsilon, noise: z)
+            projection?.project(&x, alphaCumprod: run.alphaCumprodAfter(index: step), noise: z)
+            try proceed(progress, step: step + 1, of: timesteps.count)
         }
-        return Tensor(shape: noise.initialLatent.shape, values: x0)
+        return Tensor(shape: shape, values: x0)
     }
 
-    /// ε̃: the conditional prediction, or (1 + w)·ε(c) − w·ε(∅) in one batch of 2 when guided.
-    private func guidedEpsilon(_ latent: [Float], shape: [Int], timestep: Float, conditioning: Tensor?, unconditional: Tensor?,
+    /// The guided model output ε̃: the conditional prediction, or (1 + w)·ε(c) − w·ε(∅) in one
+    /// batch of 2 when guided (spec §2.4; for v-prediction the same combination of v).
+    private func guidedOutput(_ latent: [Float], shape: [Int], timestep: Float, conditioning: Tensor?, unconditional: Tensor?,
                                weight: Float?, arena: ScratchArena) -> [Float] {
         guard let weight, let unconditional, let conditioning else {
             return unet.predictNoise(Tensor(shape: shape, values: latent), timestep: timestep, conditioning: conditioning, in: arena).toArray()
@@ -100,5 +106,13 @@ public struct ConstrainedSampler: Sendable {
         out.data.update(from: a.data, count: a.count)
         (out.data + a.count).update(from: b.data, count: b.count)
         return out
+    }
+}
+
+/// Throws when the denoiser's prediction has NaN or infinite values: a model with corrupt
+/// weights must end in an error, not in an image of garbage (or a trap converting it).
+func requireFinite(_ x0: [Float], step: Int) throws(FCSError) {
+    guard x0.allSatisfy(\.isFinite) else {
+        throw .format("the model's prediction is not finite (NaN or infinity) at step \(step + 1): its weights may be corrupt")
     }
 }

@@ -7,6 +7,10 @@ import FCSTensor
 /// ``errorDirection(predictedClean:in:)`` returns — the change x̂0 should make (e.g. known latent
 /// minus predicted latent). Its scale does not matter: the loop normalises it.
 public protocol Constraint: Sendable {
+    /// The shape of the latents the constraint is defined on, `[1, C, h, w]`: the sampler's noise
+    /// must have it.
+    var latentShape: [Int] { get }
+
     /// - Parameter predictedClean: x̂0, `[1, 4, h, w]` (scaled latents, as the UNet sees them).
     /// - Returns: e, shaped like x̂0, in `arena`.
     func errorDirection(predictedClean: Tensor, in arena: ScratchArena) -> Tensor

@@ -38,6 +38,23 @@ public struct DiffusionModel: Sendable {
     /// denoiser's total downsampling (64 for SD 1.x).
     public var pixelMultiple: Int { codec.downsamplingFactor << denoiser.downsamplings }
 
+    /// An upper estimate of the memory, beyond the loaded weights, that sampling a `width` ×
+    /// `height` image takes: the denoiser's forward (a batch of 2 with guidance), the codec, the
+    /// sampler's latent-sized vectors and the task's image-sized copies.
+    public func estimatedWorkingSetBytes(height: Int, width: Int, guided: Bool) -> Int {
+        let factor = codec.downsamplingFactor, (h, w) = (height / factor, width / factor)
+        let forward = denoiser.estimatedWorkingSetBytes(height: h, width: w, batch: guided ? 2 : 1)
+        let samplerVectors = 16 * 4 * codec.latentChannels * h * w, imageCopies = 12 * 4 * 3 * height * width
+        return forward + codec.estimatedWorkingSetBytes(height: height, width: width) + samplerVectors + imageCopies
+    }
+
+    /// Refuses to sample a `width` × `height` canvas that is over ``RequestLimits/maxSampledPixels``
+    /// or would not fit in the memory available.
+    func checkRequest(width: Int, height: Int, guided: Bool, task: String) throws(FCSError) {
+        try RequestLimits.checkSampled(width: width, height: height, task: task)
+        try RequestLimits.checkMemory(estimatedWorkingSetBytes(height: height, width: width, guided: guided), task: "\(task) at \(width)×\(height)")
+    }
+
     /// The text states for `prompt` (and for "" when guidance is on); nil for models without
     /// text conditioning, which accept only the empty prompt and no guidance.
     func conditioning(prompt: String, guided: Bool, in arena: ScratchArena) throws(FCSError) -> (Tensor?, unconditional: Tensor?) {
@@ -51,10 +68,10 @@ public struct DiffusionModel: Sendable {
         return (conditioning, guided ? try textEncoder([tokenizer("")], in: arena) : nil)
     }
 
-    /// D(x̂0 / s) clamped to [-1, 1].
-    func decodeClamped(_ x0: Tensor, in arena: ScratchArena) -> [Float] {
+    /// D(x̂0 / s) clamped to [-1, 1]; `shouldContinue` is asked before each piece of the decoder's work.
+    func decodeClamped(_ x0: Tensor, in arena: ScratchArena, shouldContinue: () -> Bool = { true }) throws(FCSError) -> [Float] {
         let scaled = Tensor(shape: x0.shape, values: x0.toArray().map { $0 / codec.scalingFactor })
-        return codec.decode(scaled, in: arena).toArray().map { min(1, max(-1, $0)) }
+        return try codec.decode(scaled, in: arena, shouldContinue: shouldContinue).toArray().map { min(1, max(-1, $0)) }
     }
 }
 

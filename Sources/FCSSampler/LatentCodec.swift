@@ -15,6 +15,27 @@ public protocol LatentCodec: Sendable {
     func encodeMean(_ image: Tensor, in arena: ScratchArena) -> Tensor
     /// D(latents) for unscaled latents, `[1, 3, H, W]`.
     func decode(_ latents: Tensor, in arena: ScratchArena) -> Tensor
+    /// ``encodeMean(_:in:)`` that calls `shouldContinue` before each piece of work (a VAE tile).
+    /// - Throws: `.cancelled` when `shouldContinue` returns false; `.outOfMemory` when the system
+    ///   refuses the working set.
+    func encodeMean(_ image: Tensor, in arena: ScratchArena, shouldContinue: () -> Bool) throws(FCSError) -> Tensor
+    /// ``decode(_:in:)`` that calls `shouldContinue` before each piece of work (a VAE tile).
+    func decode(_ latents: Tensor, in arena: ScratchArena, shouldContinue: () -> Bool) throws(FCSError) -> Tensor
+    /// An upper estimate of the scratch bytes of encoding or decoding a `height` × `width` image.
+    func estimatedWorkingSetBytes(height: Int, width: Int) -> Int
+}
+
+extension LatentCodec {
+    /// A codec that runs in one piece asks once.
+    public func encodeMean(_ image: Tensor, in arena: ScratchArena, shouldContinue: () -> Bool) throws(FCSError) -> Tensor {
+        guard shouldContinue() else { throw FCSError(.cancelled, "cancelled before encoding") }
+        return encodeMean(image, in: arena)
+    }
+
+    public func decode(_ latents: Tensor, in arena: ScratchArena, shouldContinue: () -> Bool) throws(FCSError) -> Tensor {
+        guard shouldContinue() else { throw FCSError(.cancelled, "cancelled before decoding") }
+        return decode(latents, in: arena)
+    }
 }
 
 extension AutoencoderKL: LatentCodec {
@@ -22,6 +43,17 @@ extension AutoencoderKL: LatentCodec {
     public var latentChannels: Int { config.latentChannels }
     public var scalingFactor: Float { config.scalingFactor }
     public func encodeMean(_ image: Tensor, in arena: ScratchArena) -> Tensor { encode(image, in: arena).mean }
+
+    /// Tile by tile (``AutoencoderKL/encode(_:in:shouldContinue:)``); `decode(_:in:shouldContinue:)`
+    /// is AutoencoderKL's own.
+    public func encodeMean(_ image: Tensor, in arena: ScratchArena, shouldContinue: () -> Bool) throws(FCSError) -> Tensor {
+        try encode(image, in: arena, shouldContinue: shouldContinue).mean
+    }
+
+    /// The larger of the encoder's and the decoder's arena peak (tiled above one tile).
+    public func estimatedWorkingSetBytes(height: Int, width: Int) -> Int {
+        max(estimatedWorkingSetBytes(.encode, height: height, width: width), estimatedWorkingSetBytes(.decode, height: height, width: width))
+    }
 }
 
 /// Pixel-space models: the sample space is the image itself ([-1, 1], 3 channels).
@@ -32,4 +64,5 @@ public struct IdentityCodec: LatentCodec {
     public var scalingFactor: Float { 1 }
     public func encodeMean(_ image: Tensor, in arena: ScratchArena) -> Tensor { image }
     public func decode(_ latents: Tensor, in arena: ScratchArena) -> Tensor { latents }
+    public func estimatedWorkingSetBytes(height: Int, width: Int) -> Int { 0 }
 }

@@ -65,8 +65,13 @@ extension DiffusionModel {
             return ExtractedLayers(layer1: padding.crop(padded.layer1), layer2: padding.crop(padded.layer2),
                                    mask: padding.crop(padded.mask), logLikelihood: padded.logLikelihood)
         }
+        try checkRequest(width: width, height: height, guided: parameters.sampler.guidanceWeight > 1, task: "layer extraction")
         let pixels = image.toArray()
-        let total = parameters.restarts * parameters.iterations
+        // progress counts the outer steps of all the inpaintings, so that cancelling is honoured
+        // within one network forward rather than once per EM iteration
+        let steps = parameters.sampler.steps
+        let total = parameters.restarts * parameters.iterations * 2 * parameters.samplesPerLayer * steps
+        var inpaintings = 0
         var best: ExtractedLayers?
         var words = NormalGenerator(seed: parameters.seed)
         for restart in 0..<parameters.restarts {
@@ -90,7 +95,10 @@ extension DiffusionModel {
                         inpainting.prompt = parameters.prompt
                         inpainting.seed = words.nextWord()
                         inpainting.pasteBack = false
-                        samples.append(try inpaint(image: image, fillMask: fill, parameters: inpainting).toArray())
+                        let offset = inpaintings * steps
+                        samples.append(try inpaint(image: image, fillMask: fill, parameters: inpainting,
+                                                   progress: { step, _ in progress(offset + step, total) }).toArray())
+                        inpaintings += 1
                     }
                     layers.append(gaussian(samples))
                 }
@@ -111,13 +119,13 @@ extension DiffusionModel {
                                       layer2: Tensor(shape: image.shape, values: layers[1].mean),
                                       mask: Tensor(shape: [1, 1, height, width], values: ownership),
                                       logLikelihood: Float(logLikelihood / Double(plane)))
-                guard progress(restart * parameters.iterations + iteration + 1, total) else {
-                    throw FCSError(.cancelled, "layer extraction cancelled")
-                }
             }
-            if let fit, fit.logLikelihood > best?.logLikelihood ?? -.infinity { best = fit }
+            if let fit, fit.logLikelihood.isFinite, fit.logLikelihood > best?.logLikelihood ?? -.infinity { best = fit }
         }
-        return best!
+        guard let best else {
+            throw .format("layer extraction: no restart gave a finite log-likelihood (the model's samples are NaN or infinite: corrupt weights?)")
+        }
+        return best
     }
 }
 

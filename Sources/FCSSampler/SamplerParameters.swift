@@ -12,12 +12,13 @@ public struct SamplerParameters: Sendable {
         case official
     }
 
-    /// Outer (denoising) steps; timesteps are 1000, 1000 − 1000/steps, …
+    /// Outer (denoising) steps; the scheduler spaces their timesteps (``PaperDDIMScheduler/timesteps(steps:)``).
     public var steps = 20
     /// K, inner inexact-Newton steps per outer step (each costs 2 UNet forwards).
     public var newtonSteps = 5
-    /// λ_1 … λ_K; the last value repeats if there are fewer than K.
-    public var learningRates: [Float] = [0.5, 0.4, 0.3, 0.2, 0.1]
+    /// λ_1 … λ_K; the last value repeats if there are fewer than K. nil: `linspace(0.5, 0.1, K)`,
+    /// as the official notebooks write it (0.5, 0.4, 0.3, 0.2, 0.1 for K = 5).
+    public var learningRates: [Float]?
     /// h: the ∞-norm of the finite-difference perturbation of x_t.
     public var finiteDifferenceStep: Float = 0.005
     /// w of ε̃ = (1 + w)·ε(c) − w·ε(∅); as in the official code, guidance is on only when w > 1.
@@ -26,16 +27,17 @@ public struct SamplerParameters: Sendable {
 
     public init() {}
 
-    /// The outer timesteps t (1000, 950, …, 50 for 20 steps).
-    public var timesteps: [Int] {
-        let stride = 1000 / max(steps, 1)
-        return (0..<steps).map { 1000 - $0 * stride }
+    /// λ of inner step `k` (0-based).
+    public func learningRate(innerStep k: Int) -> Float {
+        if let learningRates, !learningRates.isEmpty { return learningRates[min(k, learningRates.count - 1)] }
+        guard newtonSteps > 1 else { return 0.5 }  // numpy's linspace(0.5, 0.1, 1) is [0.5]
+        return Float(0.5 + Double(k) * (0.1 - 0.5) / Double(newtonSteps - 1))
     }
 
     func validate() throws(FCSError) {
         guard steps >= 1, steps <= 1000 else { throw .invalidArgument("steps must be 1 … 1000, not \(steps)") }
         guard newtonSteps >= 0 else { throw .invalidArgument("newton_steps must be ≥ 0, not \(newtonSteps)") }
-        guard newtonSteps == 0 || (!learningRates.isEmpty && learningRates.allSatisfy(\.isFinite)) else {
+        guard learningRates.map({ !$0.isEmpty && $0.allSatisfy(\.isFinite) }) ?? true else {
             throw .invalidArgument("learning rates must be finite numbers, one per inner step")
         }
         guard finiteDifferenceStep > 0, finiteDifferenceStep.isFinite else {
@@ -53,13 +55,19 @@ public struct SamplerParameters: Sendable {
 public struct SamplerNoise: Sendable {
     public let initialLatent: Tensor
     public let stepNoise: [Tensor]
+    /// Where the noise came from (a noise file's path), for error messages.
+    public let source: String
 
-    public init(initialLatent: Tensor, stepNoise: [Tensor]) throws(FCSError) {
+    public init(initialLatent: Tensor, stepNoise: [Tensor], source: String = "noise") throws(FCSError) {
         guard stepNoise.allSatisfy({ $0.shape == initialLatent.shape }) else {
-            throw .invalidArgument("every step's noise must have the initial latent's shape \(initialLatent.shape)")
+            throw .invalidArgument("\(source): every step's noise must have the initial latent's shape \(initialLatent.shape)")
+        }
+        guard initialLatent.toArray().allSatisfy(\.isFinite), stepNoise.allSatisfy({ $0.toArray().allSatisfy(\.isFinite) }) else {
+            throw .invalidArgument("\(source): the noise has NaN or infinite values")
         }
         self.initialLatent = initialLatent
         self.stepNoise = stepNoise
+        self.source = source
     }
 
     /// A noise file: safetensors with `x_T` (`[1, 4, H/8, W/8]` float32) and `z_0` … `z_{n−1}`
@@ -72,7 +80,7 @@ public struct SamplerNoise: Sendable {
             guard file.contains("z_\(i)") else { throw .format("\(path): no z_\(i) for step \(i) of \(steps)") }
             stepNoise.append(try file.tensor("z_\(i)"))
         }
-        try self.init(initialLatent: try file.tensor("x_T"), stepNoise: stepNoise)
+        try self.init(initialLatent: try file.tensor("x_T"), stepNoise: stepNoise, source: path)
     }
 
     public static func seeded(_ seed: UInt64, shape: [Int], steps: Int) -> SamplerNoise {
@@ -84,5 +92,16 @@ public struct SamplerNoise: Sendable {
     private init(unchecked initial: Tensor, _ steps: [Tensor]) {
         initialLatent = initial
         stepNoise = steps
+        source = "noise"
+    }
+
+    /// Throws unless the noise fits a run over latents of `shape` with `steps` outer steps.
+    func check(shape: [Int], steps: Int) throws(FCSError) {
+        guard initialLatent.shape == shape else {
+            throw .invalidArgument("\(source): x_T is \(initialLatent.shape), but this request samples latents of \(shape)")
+        }
+        guard stepNoise.count >= steps else {
+            throw .invalidArgument("\(source): \(stepNoise.count) step noise tensors for \(steps) steps")
+        }
     }
 }

@@ -48,6 +48,12 @@ extension DiffusionModel {
                                                      noise: noise, progress: progress), scale: factor)
             }
         }
+        let steps = parameters.sampler.steps
+        if image.rank == 4 {
+            try checkRequest(width: image.shape[3] * factor, height: image.shape[2] * factor,
+                             guided: parameters.sampler.guidanceWeight > 1, task: "super-resolution")
+        }
+        try proceed(progress, step: 0, of: steps)
         let constraint = try SuperResolutionConstraint(lowResolution: image, factor: factor, codec: codec,
                                                        finiteDifferenceStep: parameters.encoderFiniteDifferenceStep)
         let arena = ScratchArena()
@@ -56,6 +62,7 @@ extension DiffusionModel {
             constraint: constraint, conditioning: conditioning, unconditional: unconditional,
             noise: noise ?? .seeded(parameters.seed, shape: constraint.latentShape, steps: parameters.sampler.steps),
             parameters: parameters.sampler, progress: progress)
-        return Tensor(shape: [1, 3, image.shape[2] * factor, image.shape[3] * factor], values: decodeClamped(x0, in: arena))
+        return Tensor(shape: [1, 3, image.shape[2] * factor, image.shape[3] * factor],
+                      values: try decodeClamped(x0, in: arena, shouldContinue: { progress(steps, steps) }))
     }
 }

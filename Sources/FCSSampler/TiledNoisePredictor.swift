@@ -35,6 +35,12 @@ public struct TiledNoisePredictor: NoisePredictor {
         return Float(min(overlap, fromLow, fromHigh)) / Float(overlap)
     }
 
+    public func estimatedWorkingSetBytes(height: Int, width: Int, batch samples: Int) -> Int {
+        let tiles = origins(height).count * origins(width).count
+        let perForward = denoiser.estimatedWorkingSetBytes(height: min(tile, height), width: min(tile, width), batch: min(batch, tiles))
+        return perForward + 4 * 4 * 3 * height * width * samples  // the sample, its blend and weight planes
+    }
+
     public func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, in arena: ScratchArena) -> Tensor {
         let (channels, height, width) = (sample.shape[1], sample.shape[2], sample.shape[3])
         guard sample.shape[0] == 1, height > tile || width > tile else {

@@ -1,4 +1,5 @@
 import FCSModels
+import FCSTensor
 import Foundation
 import XCTest
 
@@ -59,5 +60,62 @@ final class CLIPTokenizerTests: XCTestCase {
         XCTAssertThrowsError(try CLIPTokenizer(bpeVocabularyPath: damaged)) {
             XCTAssertTrue("\($0)".contains("damaged.txt.gz") && "\($0)".contains("gzip"), "\($0)")
         }
+    }
+
+    func test_corruptVocabularyAndMerges_areErrorsNamingTheFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fcs-tokenizer-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let vocab = dir.appendingPathComponent("vocab.json").path, merges = dir.appendingPathComponent("merges.txt").path
+        let goodVocab = try Data(contentsOf: URL(fileURLWithPath: fixtures + "/small/vocab.json"))
+        let goodMerges = try Data(contentsOf: URL(fileURLWithPath: fixtures + "/small/merges.txt"))
+        let specials = #""<|startoftext|>": 1, "<|endoftext|>": 2"#
+        let vocabularies: [(String, Data)] = [
+            ("empty", Data()),
+            ("a list", Data("[1, 2]".utf8)),
+            ("no special tokens", Data(#"{"a": 0}"#.utf8)),
+            ("a negative id", Data(#"{"a": -1, \#(specials)}"#.utf8)),
+            ("a huge id", Data(#"{"a": 2000000000, \#(specials)}"#.utf8)),
+            ("an id beyond Int32", Data(#"{"a": 9000000000, \#(specials)}"#.utf8)),
+            ("a string id", Data(#"{"a": "0", \#(specials)}"#.utf8)),
+            ("truncated", goodVocab.prefix(goodVocab.count / 2)),
+            ("lacking a merged symbol", Data(#"{"a": 0, "b": 3, \#(specials)}"#.utf8)),
+        ]
+        try goodMerges.write(to: URL(fileURLWithPath: merges))
+        for (name, bytes) in vocabularies {
+            try bytes.write(to: URL(fileURLWithPath: vocab))
+            assertFCSError(try CLIPTokenizer(vocabularyPath: vocab, mergesPath: merges), naming: ["vocab.json"], "vocab.json \(name)")
+        }
+        let mergeFiles: [(String, Data)] = [
+            ("empty", Data()),
+            ("only the header", Data("#version: 0.2\n".utf8)),
+            ("three symbols a line", Data("#version: 0.2\na b c\n".utf8)),
+            ("one symbol a line (truncated mid-line)", goodMerges.prefix(goodMerges.count / 2) + Data("\nab".utf8)),
+            ("symbols the vocabulary lacks", Data("#version: 0.2\nzzq xxq\n".utf8)),
+        ]
+        try goodVocab.write(to: URL(fileURLWithPath: vocab))
+        XCTAssertNoThrow(try CLIPTokenizer(vocabularyPath: vocab, mergesPath: merges))
+        for (name, bytes) in mergeFiles {
+            try bytes.write(to: URL(fileURLWithPath: merges))
+            assertFCSError(try CLIPTokenizer(vocabularyPath: vocab, mergesPath: merges), naming: ["merges.txt"], "merges.txt \(name)")
+        }
+    }
+
+    func test_vocabularyLargerThanTheTextEncoders_isRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fcs-tokenizer-\(UUID())").path
+        try FileManager.default.copyItem(atPath: Bundle.module.resourcePath! + "/Fixtures/tiny-sd", toPath: folder)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/tokenizer/vocab.json"
+        var vocabulary = try JSONDecoder().decode([String: Int32].self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        vocabulary["extra"] = 5000  // the text encoder's vocab_size is 1000
+        try JSONEncoder().encode(vocabulary).write(to: URL(fileURLWithPath: path))
+        assertFCSError(try StableDiffusion.load(folder), naming: ["vocab.json", "vocab_size", "5000"], "id 5000")
+    }
+
+    func test_paddingToNoLength_givesNoIDs() throws {
+        let tokenizer = try CLIPTokenizer(vocabularyPath: fixtures + "/small/vocab.json", mergesPath: fixtures + "/small/merges.txt")
+        XCTAssertEqual(tokenizer("a photo", maxLength: 0), [])
+        XCTAssertEqual(tokenizer("a photo", maxLength: -5), [])
+        XCTAssertEqual(tokenizer("a photo", maxLength: 1), [tokenizer.eosTokenID])
     }
 }

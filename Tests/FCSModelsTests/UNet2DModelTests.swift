@@ -34,7 +34,7 @@ final class UNet2DModelTests: XCTestCase {
         var config = UNet2DModelConfig()
         config.timeEmbeddingType = "fourier"
         XCTAssertThrowsError(try UNet2DModel(config: config, weights: .random(seed: 0))) {
-            XCTAssertTrue("\($0)".contains("positional time embeddings"), "\($0)")
+            XCTAssertTrue("\($0)".contains("time_embedding_type") && "\($0)".contains("positional"), "\($0)")
         }
         config = UNet2DModelConfig()
         config.downBlockTypes[0] = "SkipDownBlock2D"

@@ -161,22 +161,92 @@ final class ConstrainedSamplerBehaviourTests: XCTestCase {
         XCTAssertThrowsError(try sampler.sample(constraint: constraint, conditioning: text, noise: noise, parameters: parameters))
     }
 
-    func test_progress_canCancel() throws {
+    /// Counts the forwards of the denoiser it wraps.
+    final class CountingPredictor: NoisePredictor, @unchecked Sendable {  // one test thread
+        let wrapped: any NoisePredictor
+        var forwards = 0
+        init(_ wrapped: any NoisePredictor) { self.wrapped = wrapped }
+        var downsamplings: Int { wrapped.downsamplings }
+        func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, in arena: ScratchArena) -> Tensor {
+            forwards += 1
+            return wrapped.predictNoise(sample, timestep: timestep, conditioning: conditioning, in: arena)
+        }
+        func estimatedWorkingSetBytes(height: Int, width: Int, batch: Int) -> Int {
+            wrapped.estimatedWorkingSetBytes(height: height, width: width, batch: batch)
+        }
+    }
+
+    func test_progress_isAskedBeforeEveryForward_andCancelsBeforeTheNext() throws {
         let model = try Self.model.get()
         let (constraint, text) = try setUp(model)
         var parameters = SamplerParameters()
         parameters.steps = 4
-        var seen: [Int] = []
-        XCTAssertThrowsError(try ConstrainedSampler(unet: model.unet).sample(
+        let unet = CountingPredictor(model.unet)
+        var seen: [Int] = [], forwardsAtCall: [Int] = []
+        XCTAssertThrowsError(try ConstrainedSampler(unet: unet).sample(
             constraint: constraint, conditioning: text, noise: .seeded(1, shape: [1, 4, 8, 8], steps: 4), parameters: parameters,
-            progress: { step, total in seen.append(step); XCTAssertEqual(total, 4); return step < 2 })) {
+            progress: { step, total in
+                seen.append(step)
+                forwardsAtCall.append(unet.forwards)
+                XCTAssertEqual(total, 4)
+                return seen.count < 20
+            })) {
             XCTAssertEqual(($0 as? FCSError)?.code, .cancelled)
         }
-        XCTAssertEqual(seen, [1, 2])
+        XCTAssertEqual(seen.count, 20)
+        XCTAssertEqual(unet.forwards, forwardsAtCall.last, "no forward may run after progress said stop")
+        // one outer step is 1 + 2K = 11 forwards, each preceded by a call, plus K constraint calls and the step's end
+        XCTAssertEqual(seen.prefix(17), ArraySlice([Int](repeating: 0, count: 16) + [1]))
+        XCTAssertEqual(zip(forwardsAtCall, forwardsAtCall.dropFirst()).map { $1 - $0 }.max(), 1, "a call between any two forwards")
+    }
+
+    /// Images larger than the VAE's tile are encoded and decoded tile by tile, and progress is
+    /// asked before each tile, so cancelling is honoured inside a VAE pass too.
+    func test_progress_isAskedBeforeEveryVAETile() throws {
+        let model = try Self.model.get()
+        XCTAssertEqual(model.vae.tileSampleMinSize, 64)
+        var parameters = InpaintingParameters()
+        (parameters.sampler.steps, parameters.sampler.newtonSteps) = (1, 0)
+        var fill = [Float](repeating: 0, count: 128 * 128)
+        for i in 0..<(128 * 40) { fill[i] = 1 }
+        var seen: [Int] = []
+        _ = try model.inpaint(image: Tensor(zeros: [1, 3, 128, 128]), fillMask: Tensor(shape: [1, 1, 128, 128], values: fill),
+                              parameters: parameters, progress: { step, _ in seen.append(step); return true })
+        // 128² at 64-pixel tiles every 48 pixels: 3 × 3 tiles for the encoder, and for the decoder
+        XCTAssertEqual(seen.prefix(9), ArraySlice([Int](repeating: 0, count: 9)))
+        XCTAssertEqual(seen.suffix(9), ArraySlice([Int](repeating: 1, count: 9)))
+        var calls = 0
+        XCTAssertThrowsError(try model.inpaint(image: Tensor(zeros: [1, 3, 128, 128]), fillMask: Tensor(shape: [1, 1, 128, 128], values: fill),
+                                               parameters: parameters, progress: { _, _ in calls += 1; return calls < seen.count - 3 })) {
+            XCTAssertEqual(($0 as? FCSError)?.code, .cancelled)
+        }
+    }
+
+    func test_defaultLearningRates_areTheNotebooksLinspace() {
+        var parameters = SamplerParameters()
+        func rates() -> [Float] { (0..<parameters.newtonSteps).map { parameters.learningRate(innerStep: $0) } }
+        XCTAssertEqual(rates(), [0.5, 0.4, 0.3, 0.2, 0.1])
+        parameters.newtonSteps = 3
+        XCTAssertEqual(rates(), [0.5, 0.3, 0.1], "linspace(0.5, 0.1, 3), not 0.5, 0.4, 0.3")
+        parameters.newtonSteps = 1
+        XCTAssertEqual(rates(), [0.5])
+        parameters.newtonSteps = 9
+        XCTAssertEqual(rates(), [0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0.1].map { Float($0) })
+        parameters.learningRates = [0.2, 0.05]
+        XCTAssertEqual(rates(), [0.2, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05], "given rates: the last repeats")
     }
 
     func test_timesteps_areTheOfficialSchedule() {
-        XCTAssertEqual(SamplerParameters().timesteps, Array(stride(from: 1000, to: 0, by: -50)))
+        let scheduler = PaperDDIMScheduler()
+        XCTAssertEqual(scheduler.timesteps(steps: SamplerParameters().steps), Array(stride(from: 1000, to: 0, by: -50)))
+        for steps in 1...1000 where 1000 % steps == 0 {
+            XCTAssertEqual(scheduler.timesteps(steps: steps), Array(stride(from: 1000, to: 0, by: -1000 / steps)), "\(steps) steps")
+        }
+        // trailing spacing: every step count ends near 1000/steps (3 steps used to stop at t = 334)
+        XCTAssertEqual(scheduler.timesteps(steps: 3), [1000, 667, 333])
+        XCTAssertEqual(scheduler.timesteps(steps: 16).prefix(4), [1000, 938, 875, 812])
+        XCTAssertEqual(scheduler.timesteps(steps: 16).last, 62)
+        XCTAssertEqual(scheduler.timesteps(steps: 7), [1000, 857, 714, 571, 429, 286, 143])
         let schedule = NoiseSchedule()
         XCTAssertEqual(schedule.betas.first!, 0.00085, accuracy: 1e-9)
         XCTAssertEqual(schedule.betas.last!, 0.012, accuracy: 1e-9)
@@ -366,13 +436,15 @@ final class LayerExtractionTests: XCTestCase {
         let model = try Self.model.get()
         var random = NormalGenerator(seed: 4)
         let image = Tensor(shape: [1, 3, 64, 64], values: random.tensor([1, 3, 64, 64], scale: 0.3).toArray())
-        var calls = 0
-        let a = try model.extractLayers(image: image, parameters: parameters, progress: { _, total in
-            calls += 1
-            XCTAssertEqual(total, 4)
+        var steps: [Int] = []
+        let a = try model.extractLayers(image: image, parameters: parameters, progress: { step, total in
+            steps.append(step)
+            XCTAssertEqual(total, 16, "2 restarts × 2 iterations × 2 layers × 2 samples × 1 step")
             return true
         })
-        XCTAssertEqual(calls, 4)
+        XCTAssertEqual(steps.last, 16)
+        XCTAssertEqual(steps, steps.sorted(), "progress never goes back")
+        XCTAssertGreaterThan(steps.count, 16 * 3, "asked before every forward, not once per EM iteration")
         XCTAssertEqual(a.layer1.shape, [1, 3, 64, 64])
         XCTAssertEqual(a.layer2.shape, [1, 3, 64, 64])
         XCTAssertEqual(a.mask.shape, [1, 1, 64, 64])

@@ -57,8 +57,8 @@ final class PixelSpaceTests: XCTestCase {
         let free = try sampler.sample(constraint: constraint, conditioning: nil, noise: noise, parameters: parameters)
         XCTAssertLessThanOrEqual(residual(constrained), residual(free) / 10, "constrained \(residual(constrained)), free \(residual(free))")
         // the replacement baseline pulls the known region towards the image too, less tightly
-        let replaced = try ReplacementSampler(unet: model.denoiser).sample(constraint: constraint, conditioning: nil, noise: noise,
-                                                                            parameters: parameters)
+        let replaced = try ConstrainedSampler(unet: model.denoiser, projection: ReplacementProjection(constraint))
+            .sample(constraint: constraint, conditioning: nil, noise: noise, parameters: parameters)
         XCTAssertLessThan(residual(replaced), residual(free), "replacement \(residual(replaced)), free \(residual(free))")
     }
 
@@ -88,6 +88,7 @@ final class PixelSpaceTests: XCTestCase {
         func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, in arena: ScratchArena) -> Tensor {
             Tensor(shape: sample.shape, values: sample.toArray())
         }
+        func estimatedWorkingSetBytes(height: Int, width: Int, batch: Int) -> Int { 4 * 3 * height * width * batch }
     }
 
     func test_tiles_coverTheImage_andBlendToAPartitionOfUnity() {

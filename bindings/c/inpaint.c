@@ -12,38 +12,73 @@
 #include <fcs.h>
 #include <vips/vips.h>
 
+/* fcs calls this before every network forward (the step repeats) and after each step: print
+ * each step once. */
+struct progress_printer {
+	FILE *file;
+	int32_t last_step;
+};
+
 static int
 progress(int32_t step, int32_t total, void *user_data)
 {
-	fprintf((FILE *) user_data, "step %d/%d\n", step, total);
+	struct progress_printer *printer = user_data;
+
+	if (step != printer->last_step) {
+		printer->last_step = step;
+		fprintf(printer->file, "step %d/%d\n", step, total);
+	}
 	return 0; /* non-zero would cancel */
 }
 
-/* An 8-bit sRGB copy of file's pixels, packed: the caller frees ->data with g_free. */
+/* An 8-bit sRGB (bands 3) or grey (bands 1) copy of file's pixels, packed: the caller frees
+ * ->data with g_free. 0, or -1 with a vips error. */
 static int
 read_image(const char *file, int bands, fcs_image *image)
 {
-	VipsImage *in, *x;
+	VipsImage *in, *converted, *extracted, *bytes;
 	size_t size;
 
 	if (!(in = vips_image_new_from_file(file, "access", VIPS_ACCESS_SEQUENTIAL, NULL)))
 		return -1;
-	if (vips_colourspace(in, &x, bands == 1 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB, NULL)) {
+	if (vips_colourspace(in, &converted, bands == 1 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB, NULL)) {
 		g_object_unref(in);
 		return -1;
 	}
 	g_object_unref(in);
-	if (vips_extract_band(x, &in, 0, "n", bands, NULL) || vips_cast_uchar(in, &x, NULL))
+	if (vips_extract_band(converted, &extracted, 0, "n", bands, NULL)) {
+		g_object_unref(converted);
 		return -1;
-	image->width = x->Xsize;
-	image->height = x->Ysize;
+	}
+	g_object_unref(converted);
+	if (vips_cast_uchar(extracted, &bytes, NULL)) {
+		g_object_unref(extracted);
+		return -1;
+	}
+	g_object_unref(extracted);
+	image->width = bytes->Xsize;
+	image->height = bytes->Ysize;
 	image->channels = bands;
 	image->format = FCS_PIXEL_U8;
 	image->stride = 0;
-	image->data = vips_image_write_to_memory(x, &size);
-	g_object_unref(x);
-	g_object_unref(in);
+	image->data = vips_image_write_to_memory(bytes, &size);
+	g_object_unref(bytes);
 	return image->data ? 0 : -1;
+}
+
+/* Writes fcs's 8-bit result to file (any format vips knows by the suffix). 0, or -1 with a vips error. */
+static int
+write_image(const fcs_image *image, const char *file)
+{
+	VipsImage *result = vips_image_new_from_memory(image->data, (size_t) image->height * image->stride,
+		image->width, image->height, image->channels, VIPS_FORMAT_UCHAR);
+	int status;
+
+	if (!result)
+		return -1;
+	status = vips_image_write_to_file(result, file, NULL);
+	g_object_unref(result);
+	return status;
 }
 
 int
@@ -52,7 +87,9 @@ main(int argc, char **argv)
 	fcs_image image = { 0 }, mask = { 0 }, out = { 0 };
 	fcs_model *model = NULL;
 	fcs_sample_params params = fcs_sample_params_default();
-	VipsImage *result;
+	struct progress_printer printer = { stdout, 0 };
+	fcs_status status;
+	int written;
 
 	if (argc < 5) {
 		fprintf(stderr, "usage: %s MODEL IN MASK OUT [STEPS]\n", argv[0]);
@@ -64,29 +101,26 @@ main(int argc, char **argv)
 
 	if (read_image(argv[2], 3, &image) || read_image(argv[3], 1, &mask))
 		vips_error_exit(NULL);
-	if (fcs_model_load(argv[1], NULL, &model) != FCS_OK) {
-		fprintf(stderr, "error: %s\n", fcs_last_error());
+	if ((status = fcs_model_load(argv[1], NULL, &model)) != FCS_OK) {
+		fprintf(stderr, "error %d: %s\n", status, fcs_last_error());
 		return 1;
 	}
 	params.seed = 42;
-	params.steps = argc > 5 ? atoi(argv[5]) : 20;
+	params.steps = argc > 5 ? atoi(argv[5]) : 20; /* fcs checks the range */
 	params.progress = progress;
-	params.user_data = stdout;
-	if (fcs_inpaint(model, &image, &mask, &params, &out) != FCS_OK) {
-		fprintf(stderr, "error: %s\n", fcs_last_error());
-		fcs_model_free(model);
-		return 1;
-	}
-	result = vips_image_new_from_memory(out.data, (size_t) out.height * out.stride, out.width, out.height,
-		out.channels, VIPS_FORMAT_UCHAR);
-	if (vips_image_write_to_file(result, argv[4], NULL))
-		vips_error_exit(NULL);
-	g_object_unref(result);
-
-	fcs_image_free(&out);
+	params.user_data = &printer;
+	status = fcs_inpaint(model, &image, &mask, &params, &out);
+	fcs_model_free(model);
 	g_free(image.data);
 	g_free(mask.data);
-	fcs_model_free(model);
+	if (status != FCS_OK) {
+		fprintf(stderr, "error %d: %s\n", status, fcs_last_error());
+		return 1;
+	}
+	written = write_image(&out, argv[4]);
+	fcs_image_free(&out);
+	if (written)
+		vips_error_exit(NULL);
 	vips_shutdown();
 	return 0;
 }

@@ -2,6 +2,7 @@
  *   test_abi MODEL_FOLDER
  * Built by bindings/c/test.sh from a staged install with `pkg-config --cflags --libs fcs`.
  * Prints one line per failed check and exits non-zero if any failed. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,12 +57,25 @@ quick_params(void)
 	return params;
 }
 
+/* What a progress callback saw: fcs calls it before every network forward (the step repeats)
+ * and after each step. */
+struct progress_log {
+	int calls;
+	int32_t last_step, last_total;
+	int went_back;           /* a step smaller than the one before */
+	int32_t cancel_at_step;  /* return non-zero from the first call with this step; 0 = never */
+};
+
 static int
-cancel_at_first(int32_t step, int32_t total, void *user_data)
+log_progress(int32_t step, int32_t total, void *user_data)
 {
-	(void) total;
-	*(int *) user_data = step;
-	return 1;
+	struct progress_log *log = user_data;
+
+	log->went_back |= log->calls > 0 && step < log->last_step;
+	log->calls++;
+	log->last_step = step;
+	log->last_total = total;
+	return log->cancel_at_step && step >= log->cancel_at_step;
 }
 
 static void
@@ -74,6 +88,7 @@ count_log(fcs_log_level level, const char *text, void *user_data)
 
 struct job {
 	fcs_model *model;
+	uint64_t seed;
 	fcs_image out;
 	fcs_status status;
 };
@@ -85,6 +100,7 @@ run_job(void *argument)
 	fcs_image image = rgba_image(4), mask = mask_image();
 	fcs_sample_params params = quick_params();
 
+	params.seed = job->seed;
 	job->status = fcs_inpaint(job->model, &image, &mask, &params, &job->out);
 	return NULL;
 }
@@ -97,7 +113,7 @@ main(int argc, char **argv)
 	fcs_image image, mask, out = { 0 }, layer1 = { 0 }, layer2 = { 0 }, ownership = { 0 };
 	fcs_sample_params params;
 	fcs_layer_params layer_params;
-	int x, y, step = 0, logged = 0;
+	int x, y, logged = 0;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s MODEL_FOLDER\n", argv[0]);
@@ -165,14 +181,29 @@ main(int argc, char **argv)
 	params = quick_params();
 	params.noise_path = "/nonexistent/noise.safetensors";
 	CHECK_ERROR(fcs_inpaint(model, &image, &mask, &params, &out), FCS_ERROR_IO, "noise.safetensors");
+	params = quick_params();
+	CHECK(setenv("FCS_MEMORY_AVAILABLE", "1000", 1) == 0, "setenv"); /* bytes: overrides MemAvailable */
+	CHECK_ERROR(fcs_inpaint(model, &image, &mask, &params, &out), FCS_ERROR_OUT_OF_MEMORY, "GiB");
+	CHECK(unsetenv("FCS_MEMORY_AVAILABLE") == 0, "unsetenv");
 	CHECK(out.data == NULL, "failed calls leave out empty");
 
-	/* cancellation and logging */
-	params = quick_params();
-	params.progress = cancel_at_first;
-	params.user_data = &step;
-	CHECK_ERROR(fcs_inpaint(model, &image, &mask, &params, &out), FCS_CANCELLED, "cancel");
-	CHECK(step == 1, "cancelled after step %d", step);
+	/* progress, cancellation and logging */
+	{
+		struct progress_log seen = { 0 }, cancelled = { 0 };
+		params = quick_params();
+		params.progress = log_progress;
+		params.user_data = &seen;
+		CHECK(fcs_inpaint(model, &image, &mask, &params, &out) == FCS_OK, "inpaint with progress");
+		CHECK(seen.calls >= 2 && !seen.went_back && seen.last_step == 2 && seen.last_total == 2,
+			"progress: %d calls, last %d/%d, went back %d", seen.calls, seen.last_step, seen.last_total, seen.went_back);
+		fcs_image_free(&out);
+		cancelled.cancel_at_step = 1;
+		params.user_data = &cancelled;
+		CHECK_ERROR(fcs_inpaint(model, &image, &mask, &params, &out), FCS_CANCELLED, "cancel");
+		CHECK(cancelled.last_step == 1 && cancelled.calls <= seen.calls, "cancelled at step %d after %d calls",
+			cancelled.last_step, cancelled.calls);
+		CHECK(out.data == NULL, "a cancelled call leaves out empty");
+	}
 	fcs_set_log_callback(count_log, &logged);
 
 	/* a real run: RGB with a padded stride, 64×48 (not a multiple of 64: padded inside) */
@@ -214,25 +245,39 @@ main(int argc, char **argv)
 		CHECK_ERROR(fcs_inpaint(model, &grey_image, &mask, &params, &out), FCS_ERROR_INVALID_ARGUMENT, "NaN");
 	}
 
-	/* the same seed gives the same pixels, from 4 threads sharing the model at once */
+	/* 4 threads sharing the model at once, each with its own seed, get their single-threaded pixels */
 	{
 		struct job jobs[4];
+		fcs_image expected[4];
 		pthread_t threads[4];
-		int i;
+		int i, started[4];
+		const size_t size = 64 * 48 * 4;
 		image = rgba_image(4);
-		CHECK(fcs_inpaint(model, &image, &mask, &params, &out) == FCS_OK, "reference run");
+		for (i = 0; i < 4; i++) {
+			memset(&expected[i], 0, sizeof expected[i]);
+			params = quick_params();
+			params.seed = 100 + (uint64_t) i;
+			CHECK(fcs_inpaint(model, &image, &mask, &params, &expected[i]) == FCS_OK, "seed %d alone", 100 + i);
+		}
+		CHECK(expected[0].data && expected[1].data && memcmp(expected[0].data, expected[1].data, size) != 0,
+			"seeds 100 and 101 give different pixels");
 		for (i = 0; i < 4; i++) {
 			memset(&jobs[i], 0, sizeof jobs[i]);
 			jobs[i].model = model;
-			pthread_create(&threads[i], NULL, run_job, &jobs[i]);
+			jobs[i].seed = 100 + (uint64_t) i;
+			started[i] = pthread_create(&threads[i], NULL, run_job, &jobs[i]) == 0;
+			CHECK(started[i], "pthread_create %d", i);
 		}
 		for (i = 0; i < 4; i++) {
-			pthread_join(threads[i], NULL);
-			CHECK(jobs[i].status == FCS_OK && out.data && jobs[i].out.data &&
-				memcmp(jobs[i].out.data, out.data, 64 * 48 * 4) == 0, "thread %d matches the single run", i);
+			if (!started[i])
+				continue;
+			CHECK(pthread_join(threads[i], NULL) == 0, "pthread_join %d", i);
+			CHECK(jobs[i].status == FCS_OK && expected[i].data && jobs[i].out.data &&
+				memcmp(jobs[i].out.data, expected[i].data, size) == 0, "thread %d (seed %d) matches its single run", i, 100 + i);
 			fcs_image_free(&jobs[i].out);
 		}
-		fcs_image_free(&out);
+		for (i = 0; i < 4; i++)
+			fcs_image_free(&expected[i]);
 	}
 
 	/* super-resolution: size, scale check */

@@ -4,10 +4,10 @@
 # at another libfcs (here the staged install's).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-STAGE=${1:?usage: bindings/python/test.sh STAGE_DIR}
+STAGE=$(realpath "${1:?usage: bindings/python/test.sh STAGE_DIR}")
 VENV=.venv-test
 [ -x $VENV/bin/python ] || python3 -m venv $VENV
-$VENV/bin/pip install -q numpy pillow pyvips pytest
+$VENV/bin/pip install -q numpy pillow pyvips pytest tqdm
 $VENV/bin/pip install -q ./bindings/python
 LIBDIR=$STAGE$(pkg-config --variable=libdir vips)
 export FCS_VIPS_PLUGIN=$LIBDIR/vips-modules-$(pkg-config --modversion vips | cut -d. -f1,2)/fcs-vips.so

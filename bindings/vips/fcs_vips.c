@@ -8,7 +8,10 @@
  * process (kept for the process's life: hosts like pyvips call an operation many times).
  *
  * Sampling needs the whole image, so build() materialises the input, runs fcs, and wraps the
- * result as a memory image (the "whole-image" shape of shared/spec/vips-and-abi.md §5). Any band
+ * result as a memory image (the "whole-image" shape of shared/spec/vips-and-abi.md §5). While fcs
+ * samples, the (first) output image reports progress (preeval, one eval per step, posteval;
+ * npels / tpels are steps) and an output's kill flag (vips_image_set_kill, e.g. from an eval
+ * handler or another thread) cancels the call before fcs's next network forward. Any band
  * format works: images go to float 0…1 sRGB (or grey) for fcs and back to the input's format and
  * interpretation; alpha is passed through. Without --seed the result is random, so the operation
  * is then marked uncacheable (pitfall P15).
@@ -94,6 +97,69 @@ fcs_vips_output(const fcs_image *result, VipsImage *like, VipsImage *out)
 	status = vips_image_write(image, out);
 	g_object_unref(image);
 	return status;
+}
+
+/* ---- progress and cancellation ---------------------------------------------------------- */
+
+/* One fcs call's link to its output images. fcs calls the progress callback before every network
+ * forward, repeating the step, so the kill flags are checked on every call (cancelling within one
+ * forward) while "eval" is emitted (on the first output) only when the step changes. */
+typedef struct _FcsVipsProgress {
+	VipsImage *outs[3];
+	int n_outs;
+	VipsProgress progress; /* npels / tpels: outer steps done / in all */
+} FcsVipsProgress;
+
+static int
+fcs_vips_on_progress(int32_t step, int32_t total, void *user_data)
+{
+	FcsVipsProgress *self = user_data;
+	double run;
+	int i;
+
+	for (i = 0; i < self->n_outs; i++)
+		if (vips_image_iskilled(self->outs[i]))
+			return 1;
+	if (step != self->progress.npels) {
+		run = g_timer_elapsed(self->progress.start, NULL);
+		self->progress.npels = step;
+		self->progress.tpels = total;
+		self->progress.percent = total > 0 ? (int) (100 * (gint64) step / total) : 0;
+		self->progress.run = (int) run;
+		self->progress.eta = step > 0 ? (int) (run * (total - step) / step) : 0;
+		g_signal_emit_by_name(self->outs[0], "eval", &self->progress);
+	}
+	return 0;
+}
+
+/* Emits "preeval" on outs[0] and points params' progress callback at self. */
+static void
+fcs_vips_progress_begin(FcsVipsProgress *self, VipsImage **outs, int n_outs, fcs_sample_params *params)
+{
+	memset(self, 0, sizeof *self);
+	memcpy(self->outs, outs, n_outs * sizeof outs[0]);
+	self->n_outs = n_outs;
+	self->progress.im = outs[0];
+	self->progress.start = g_timer_new();
+	params->progress = fcs_vips_on_progress;
+	params->user_data = self;
+	g_signal_emit_by_name(outs[0], "preeval", &self->progress);
+}
+
+/* Emits "posteval" (also after a failure, as libvips does) and frees the timer. */
+static void
+fcs_vips_progress_end(FcsVipsProgress *self)
+{
+	g_signal_emit_by_name(self->outs[0], "posteval", &self->progress);
+	g_timer_destroy(self->progress.start);
+}
+
+/* The vips error for a failed fcs call: fcs's message, which says "cancelled" for a kill. */
+static int
+fcs_vips_error(const char *domain)
+{
+	vips_error(domain, "%s", fcs_last_error());
+	return -1;
 }
 
 /* ---- the shared base class: model and sampling parameters ------------------------------- */
@@ -196,6 +262,7 @@ fcs_inpaint_op_build(VipsObject *object)
 	FcsInpaintOp *self = (FcsInpaintOp *) object;
 	fcs_image image = { 0 }, mask = { 0 }, result = { 0 };
 	fcs_sample_params params = fcs_sample_params_default();
+	FcsVipsProgress progress;
 	VipsImage *like, *mask_like;
 	fcs_model *model;
 	int status;
@@ -214,13 +281,13 @@ fcs_inpaint_op_build(VipsObject *object)
 	}
 	fcs_sample_op_fill((FcsSampleOp *) self, &params, 20);
 	params.paste_back = !self->no_paste_back;
+	fcs_vips_progress_begin(&progress, &self->out, 1, &params);
 	status = fcs_inpaint(model, &image, &mask, &params, &result);
+	fcs_vips_progress_end(&progress);
 	g_free(image.data);
 	g_free(mask.data);
-	if (status != FCS_OK) {
-		vips_error("fcs_inpaint", "%s", fcs_last_error());
-		return -1;
-	}
+	if (status != FCS_OK)
+		return fcs_vips_error("fcs_inpaint");
 	status = fcs_vips_output(&result, like, self->out);
 	fcs_image_free(&result);
 	return status;
@@ -275,6 +342,7 @@ fcs_superres_op_build(VipsObject *object)
 	FcsSuperresOp *self = (FcsSuperresOp *) object;
 	fcs_image image = { 0 }, result = { 0 };
 	fcs_sample_params params = fcs_sample_params_default();
+	FcsVipsProgress progress;
 	VipsImage *like;
 	fcs_model *model;
 	int status;
@@ -290,12 +358,12 @@ fcs_superres_op_build(VipsObject *object)
 		!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
 	fcs_sample_op_fill((FcsSampleOp *) self, &params, 20);
+	fcs_vips_progress_begin(&progress, &self->out, 1, &params);
 	status = fcs_super_resolve(model, &image, self->scale, &params, &result);
+	fcs_vips_progress_end(&progress);
 	g_free(image.data);
-	if (status != FCS_OK) {
-		vips_error("fcs_superres", "%s", fcs_last_error());
-		return -1;
-	}
+	if (status != FCS_OK)
+		return fcs_vips_error("fcs_superres");
 	status = fcs_vips_output(&result, like, self->out);
 	fcs_image_free(&result);
 	return status;
@@ -352,6 +420,7 @@ fcs_layers_op_build(VipsObject *object)
 	FcsLayersOp *self = (FcsLayersOp *) object;
 	fcs_image image = { 0 }, hint = { 0 }, results[3] = { { 0 }, { 0 }, { 0 } };
 	fcs_layer_params params = fcs_layer_params_default();
+	FcsVipsProgress progress;
 	VipsImage *like, *hint_like, *outs[3];
 	fcs_model *model;
 	int status, i;
@@ -372,16 +441,16 @@ fcs_layers_op_build(VipsObject *object)
 	params.samples_per_layer = self->samples;
 	params.restarts = self->restarts;
 	params.hint = self->hint ? &hint : NULL;
-	status = fcs_extract_layers(model, &image, &params, &results[0], &results[1], &results[2]);
-	g_free(image.data);
-	g_free(hint.data);
-	if (status != FCS_OK) {
-		vips_error("fcs_layers", "%s", fcs_last_error());
-		return -1;
-	}
 	outs[0] = self->layer1;
 	outs[1] = self->layer2;
 	outs[2] = self->mask;
+	fcs_vips_progress_begin(&progress, outs, 3, &params.sample);
+	status = fcs_extract_layers(model, &image, &params, &results[0], &results[1], &results[2]);
+	fcs_vips_progress_end(&progress);
+	g_free(image.data);
+	g_free(hint.data);
+	if (status != FCS_OK)
+		return fcs_vips_error("fcs_layers");
 	status = 0;
 	for (i = 0; i < 3; i++)
 		status = status || fcs_vips_output(&results[i], like, outs[i]);

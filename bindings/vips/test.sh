@@ -2,7 +2,8 @@
 # The vips operations through the real `vips` command, against a staged install (make stage)
 # and the tiny random model of the Swift tests: the two ways to load the module without root
 # (VIPSHOME pointing at a tree shaped like the system one, and `vips --plugin`), each
-# operation, band formats and alpha, seeds, a pipe between two operations, and errors.
+# operation, band formats and alpha, seeds, vips threads, a pipe between two operations, and
+# errors; then progress and cancellation (the output's kill flag) through a C host of libvips.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STAGE=${1:?usage: bindings/vips/test.sh STAGE_DIR}
@@ -42,6 +43,11 @@ vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/again.png" "${quick[@]}" --seed 1
 cmp -s "$T/out.png" "$T/again.png" || fail "same seed, different pixels"
 vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/other.png" "${quick[@]}" --seed 2
 ! cmp -s "$T/out.png" "$T/other.png" || fail "different seeds, same pixels"
+# vips's worker threads (which materialise the input here) do not change the pixels
+vips resize "$T/in.png" "$T/big.png" 4 && vips resize "$T/mask.png" "$T/bigmask.png" 4 --kernel nearest
+VIPS_CONCURRENCY=1 vips fcs_inpaint "$T/big.png" "$T/bigmask.png" "$T/c1.png" "${quick[@]}" --seed 1
+VIPS_CONCURRENCY=4 vips fcs_inpaint "$T/big.png" "$T/bigmask.png" "$T/c4.png" "${quick[@]}" --seed 1
+cmp -s "$T/c1.png" "$T/c4.png" || fail "VIPS_CONCURRENCY=1 and 4 give different pixels"
 
 # formats: alpha kept, 16-bit stays 16-bit, grey stays grey
 vips fcs_inpaint "$T/rgba.png" "$T/mask.png" "$T/rgba-out.png" "${quick[@]}" --seed 1
@@ -76,4 +82,20 @@ unset VIPSHOME
 # 2. vips --plugin FILE, no environment but the model
 vips --plugin "$PLUGIN" fcs_inpaint "$T/in.png" "$T/mask.png" "$T/plugin.png" "${quick[@]}" --seed 1
 cmp -s "$T/out.png" "$T/plugin.png" || fail "--plugin result differs from the VIPSHOME one"
+# ... and straight from the build folder, where libfcs.so.0 lies beside the plugin ($ORIGIN);
+# `vips list classes` lists what a plugin adds (`vips -l` runs before --plugin is loaded)
+vips --plugin .build-release/lib/fcs-vips.so list classes > "$T/classes" 2> "$T/err" || fail "--plugin from the build folder: $(cat "$T/err")"
+for op in fcs_inpaint fcs_superres fcs_layers; do grep -q "($op)" "$T/classes" || fail "$op is not listed"; done
+
+# 3. progress and cancellation in a C host (bindings/vips/test_cancel.c), which is sent SIGINT
+#    about a second into a long inpainting and sets the output's kill flag from another thread
+${CC:-cc} -std=c11 -Wall -Wextra -Werror -pthread bindings/vips/test_cancel.c $(pkg-config --cflags --libs vips gmodule-2.0) \
+    -o "$T/test_cancel"
+"$T/test_cancel" "$PLUGIN" "$FCS_MODEL" "$T/in.png" "$T/mask.png" > "$T/cancel.log" &
+host=$!
+for _ in $(seq 300); do grep -q '^sampling' "$T/cancel.log" && break; kill -0 $host 2> /dev/null || break; sleep 0.1; done
+sleep 1
+kill -INT $host 2> /dev/null || true
+wait $host || { cat "$T/cancel.log"; fail "test_cancel"; }
+sed -n 's/^cancelled/bindings\/vips: fcs_inpaint cancelled/p' "$T/cancel.log"
 echo "bindings/vips: all checks passed"

@@ -13,7 +13,10 @@ public struct CLIPTextModel: Sendable {
     /// - Parameter weights: a reader at the checkpoint's root. Names start with `text_model.` in
     ///   the files transformers 4 wrote (every SD 1.x release) and with `embeddings.` /
     ///   `encoder.` in those transformers 5 writes; both are accepted.
+    /// - Throws: `.format` for a config value fcs refuses (see ``ConfigLimits``), a missing or
+    ///   mis-shaped tensor.
     public init(config: CLIPTextConfig, weights: WeightReader) throws(FCSError) {
+        try config.validate(source: "CLIPTextModel config")
         self.config = config
         let text = weights.contains("text_model.embeddings.token_embedding.weight") ? weights.scoped("text_model") : weights
         tokenEmbedding = try text.tensor("embeddings.token_embedding.weight", shape: [config.vocabSize, config.hiddenSize])

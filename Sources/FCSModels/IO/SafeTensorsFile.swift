@@ -145,6 +145,7 @@ public final class SafeTensorsFile: @unchecked Sendable {  // immutable after in
             return result
         case .F16, .BF16:
             let result = Tensor(zeros: info.shape)
+            guard count > 0 else { return result }  // (an empty array may have no base address)
             let convert = info.dtype == .F16 ? FloatConversion.float16ToFloat : FloatConversion.bfloat16ToFloat
             if Int(bitPattern: source) % MemoryLayout<UInt16>.alignment == 0 {
                 convert(source.bindMemory(to: UInt16.self, capacity: count), result.data, count)
@@ -228,7 +229,7 @@ private struct Header {
         for (name, info) in tensors.sorted(by: { ($0.value.byteRange.lowerBound, $0.value.byteRange.upperBound, $0.key)
                                                    < ($1.value.byteRange.lowerBound, $1.value.byteRange.upperBound, $1.key) }) {
             let begin = info.byteRange.lowerBound
-            if begin < end { throw bad("tensor \"\(name)\" at byte \(begin) overlaps tensor \"\(previous!)\" (ends at \(end))") }
+            if begin < end { throw bad("tensor \"\(name)\" at byte \(begin) overlaps tensor \"\(previous ?? "")\" (ends at \(end))") }
             if begin > end { throw bad("gap of \(begin - end) bytes in the data buffer before tensor \"\(name)\"") }
             end = info.byteRange.upperBound
             previous = name
@@ -263,6 +264,11 @@ private struct Header {
             byteCount = product
         }
         if shape.contains(0) { byteCount = 0 }
+        // fcs's kernels index one tensor with 32-bit offsets (GEMM leading dimensions, conv tables);
+        // no Stable Diffusion tensor comes near (the largest, the token embedding, has 38 M values)
+        guard byteCount / dtype.size < 1 << 31 else {
+            throw bad("\(what): shape \(shape) has \(byteCount / dtype.size) elements, more than fcs's limit of 2^31 per tensor")
+        }
         guard byteCount == end - begin else {
             throw bad("\(what): shape \(shape) of \(dtype.rawValue) needs \(byteCount) bytes but data_offsets hold \(end - begin)")
         }
@@ -313,18 +319,10 @@ private struct Header {
 
     /// A one-line account of a decoding error, naming the header entry and field.
     private static func describe(_ error: DecodingError) -> String {
-        let context: DecodingError.Context
-        let problem: String
-        switch error {
-        case .keyNotFound(let key, let c): (context, problem) = (c, "\"\(key.stringValue)\" is missing")
-        case .valueNotFound(_, let c): (context, problem) = (c, "value is null")
-        case .typeMismatch(_, let c), .dataCorrupted(let c): (context, problem) = (c, c.debugDescription)
-        @unknown default: return "header is not valid JSON"
+        guard let (context, problem) = error.contextAndProblem, let entry = context.codingPath.first else {
+            return "header is not valid JSON"
         }
-        guard let entry = context.codingPath.first else { return "header is not valid JSON" }
-        let field = context.codingPath.dropFirst().reduce("") { path, key in
-            path + (key.intValue.map { "[\($0)]" } ?? (path.isEmpty ? "" : ".") + key.stringValue)
-        }
+        let field = DecodingError.fieldPath(context.codingPath.dropFirst())
         return "header entry \"\(entry.stringValue)\"" + (field.isEmpty ? "" : " field \(field)") + ": \(problem)"
     }
 }

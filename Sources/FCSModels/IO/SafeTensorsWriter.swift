@@ -58,6 +58,7 @@ public enum SafeTensorsWriter {
             return try write(Tensor(shape: tensor.shape, values: tensor.toArray()), as: dtype, to: file)
         }
         let count = tensor.count
+        guard count > 0 else { return }  // nothing to write (and an empty array may have no base address)
         if dtype == .F32 {
             return try file.write(UnsafeRawBufferPointer(start: tensor.data, count: count * 4))
         }

@@ -14,9 +14,9 @@ public enum DemoModel {
         let configBytes = UnsafeRawBufferPointer(start: fcs_demo_unet_config(), count: fcs_demo_unet_config_size())
         let config: UNet2DModelConfig
         do {
-            config = try JSONDecoder().decode(UNet2DModelConfig.self, from: Data(configBytes))
+            config = try decodeConfig(configBytes, source: "the demo model's config")
         } catch {
-            throw .internal("the demo model's config does not decode (\(error))")
+            throw .internal(error.message)  // fcs's own data: a defect of this build, not a user's file
         }
         let file = try SafeTensorsFile(bytes: UnsafeRawBufferPointer(start: fcs_demo_unet_weights(), count: fcs_demo_unet_weights_size()),
                                        name: "the demo model")

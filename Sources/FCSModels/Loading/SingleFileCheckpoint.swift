@@ -41,15 +41,28 @@ public enum SingleFileCheckpoint {
     }
 
     /// A reader that serves one component of a single-file checkpoint under diffusers names.
+    /// Every key under the component's prefix is the component's: one that maps to no diffusers
+    /// name, or to a name another key has, is left unread, so that
+    /// ``WeightReader/unreadTensors()`` reports it.
     public static func weights(_ file: SafeTensorsFile, component: Component, layersPerBlock: Int = 2,
                                vaeLevels: Int = 4) -> WeightReader {
         var names: [String: String] = [:]
-        for key in file.names {
-            if let (owner, name) = diffusersName(of: key, layersPerBlock: layersPerBlock, vaeLevels: vaeLevels), owner == component {
+        var keys: [String] = []
+        for key in file.names where key.hasPrefix(component.prefix) && !key.hasSuffix("position_ids") {
+            keys.append(key)
+            if let (owner, name) = diffusersName(of: key, layersPerBlock: layersPerBlock, vaeLevels: vaeLevels), owner == component,
+               names[name] == nil {
                 names[name] = key
             }
         }
-        return WeightReader(file: file, names: names)
+        return WeightReader(file: file, names: names, keys: keys, layout: "the \(component.rawValue) keys \(component.prefix)…")
+    }
+
+    /// A block index in a key: plain digits, at most 4 of them (SD has 12 input blocks), so no
+    /// arithmetic on it can overflow.
+    private static func index(_ part: String) -> Int? {
+        guard (1...4).contains(part.utf8.count), part.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return Int(part)
     }
 
     private static let resnetRenames = [
@@ -59,6 +72,7 @@ public enum SingleFileCheckpoint {
 
     /// `input_blocks.4.0.in_layers.0.weight` → `down_blocks.1.resnets.0.norm1.weight`, etc.
     static func unetName(_ key: String, layersPerBlock: Int) -> String? {
+        guard layersPerBlock >= 1 else { return nil }  // (no such UNet; and it is a divisor below)
         let parts = key.split(separator: ".").map(String.init)
         func rest(from i: Int) -> String { parts[i...].joined(separator: ".") }
         func resnet(_ prefix: String, from i: Int) -> String? {
@@ -76,7 +90,7 @@ public enum SingleFileCheckpoint {
             guard parts.count == 3 else { return nil }
             return ["0": "conv_norm_out", "2": "conv_out"][parts[1]].map { $0 + "." + parts[2] }
         case "input_blocks":
-            guard parts.count >= 4, let i = Int(parts[1]), let sub = Int(parts[2]) else { return nil }
+            guard parts.count >= 4, let i = index(parts[1]), let sub = index(parts[2]) else { return nil }
             if i == 0 { return sub == 0 ? "conv_in." + rest(from: 3) : nil }
             let level = (i - 1) / (layersPerBlock + 1), j = (i - 1) % (layersPerBlock + 1)
             if j == layersPerBlock {  // the level's downsampler: input_blocks.N.0.op
@@ -85,11 +99,11 @@ public enum SingleFileCheckpoint {
             return sub == 0 ? resnet("down_blocks.\(level).resnets.\(j)", from: 3)
                 : sub == 1 ? "down_blocks.\(level).attentions.\(j)." + rest(from: 3) : nil
         case "middle_block":
-            guard parts.count >= 4, let sub = Int(parts[1]) else { return nil }
+            guard parts.count >= 4, let sub = index(parts[1]) else { return nil }
             return sub == 1 ? "mid_block.attentions.0." + rest(from: 2)
                 : resnet("mid_block.resnets.\(sub / 2)", from: 2)
         case "output_blocks":
-            guard parts.count >= 4, let i = Int(parts[1]), let sub = Int(parts[2]) else { return nil }
+            guard parts.count >= 4, let i = index(parts[1]), let sub = index(parts[2]) else { return nil }
             let level = i / (layersPerBlock + 1), j = i % (layersPerBlock + 1)
             if sub == 0 { return resnet("up_blocks.\(level).resnets.\(j)", from: 3) }
             // after a plain up block the upsampler is sub-module 1, after one with attention 2
@@ -113,7 +127,7 @@ public enum SingleFileCheckpoint {
         case "conv_in", "conv_out": return key
         case "norm_out": return coder + ".conv_norm_out." + rest(from: 2)
         case "down", "up":
-            guard parts.count >= 5, let i = Int(parts[2]) else { return nil }
+            guard parts.count >= 5, let i = index(parts[2]), i < levels else { return nil }
             let block = parts[1] == "down" ? "\(coder).down_blocks.\(i)" : "\(coder).up_blocks.\(levels - 1 - i)"
             switch parts[3] {
             case "block": return block + ".resnets." + rest(from: 4)

@@ -5,9 +5,8 @@ import FCSTensor
 /// details.
 public struct WeightReader: Sendable {
     enum Source: Sendable {
-        /// A safetensors file; `names` maps diffusers names to its keys when it uses another
-        /// layout (a single-file checkpoint).
-        case file(SafeTensorsFile, names: [String: String]?)
+        /// A safetensors file, in diffusers names or (a single-file checkpoint) mapped to them.
+        case file(SafeTensorsFile, mapping: KeyMapping?)
         /// Seeded uniform values of whatever shape is asked for (benchmarks: full-size models
         /// without a file).
         case random(seed: UInt64, scale: Float)
@@ -20,6 +19,16 @@ public struct WeightReader: Sendable {
     /// The keys read so far, shared by every scoped copy, for ``unreadTensors()``.
     private let readKeys: ReadKeys
 
+    /// How a file in another layout serves diffusers names.
+    struct KeyMapping: Sendable {
+        /// diffusers name → file key.
+        let names: [String: String]
+        /// The file keys this reader answers for: those no layer reads are ``unreadTensors()``.
+        let keys: [String]
+        /// What messages call the keys (e.g. "the unet keys model.diffusion_model.…").
+        let layout: String?
+    }
+
     /// Collects the file keys the layers asked for (model construction is single-threaded).
     final class ReadKeys: @unchecked Sendable {
         var keys: Set<String> = []
@@ -28,7 +37,14 @@ public struct WeightReader: Sendable {
     /// - Parameter names: diffusers name → file key, for files in another layout; nil when the
     ///   file's keys are the diffusers names.
     public init(file: SafeTensorsFile, prefix: String = "", names: [String: String]? = nil) {
-        self.init(source: .file(file, names: names), prefix: prefix, precision: .float32)
+        self.init(source: .file(file, mapping: names.map { KeyMapping(names: $0, keys: Array($0.values), layout: nil) }),
+                  prefix: prefix, precision: .float32)
+    }
+
+    /// A reader over the part of `file` that is `keys`, served under diffusers names by `names`.
+    /// - Parameter layout: what messages call those keys.
+    init(file: SafeTensorsFile, names: [String: String], keys: [String], layout: String) {
+        self.init(source: .file(file, mapping: KeyMapping(names: names, keys: keys, layout: layout)), prefix: "", precision: .float32)
     }
 
     /// Random weights, uniform in ±`scale`·√3 (standard deviation `scale`), seeded per tensor
@@ -58,15 +74,14 @@ public struct WeightReader: Sendable {
     /// has read: after building a model, anything here means the file is not the model the
     /// config describes.
     public func unreadTensors() -> [String] {
-        guard case .file(let file, let names) = source else { return [] }
-        let keys = names.map { Array($0.values) } ?? file.names
-        return keys.filter { !readKeys.keys.contains($0) }.sorted()
+        guard case .file(let file, let mapping) = source else { return [] }
+        return (mapping?.keys ?? file.names).filter { !readKeys.keys.contains($0) }.sorted()
     }
 
     /// Whether the tensor `name` (relative to this scope) exists.
     public func contains(_ name: String) -> Bool {
         switch source {
-        case .file(let file, let names): (names.map { $0[prefix + name] } ?? prefix + name).map(file.contains) ?? false
+        case .file(let file, let mapping): key(prefix + name, in: mapping).map(file.contains) ?? false
         case .random: false
         }
     }
@@ -78,9 +93,14 @@ public struct WeightReader: Sendable {
         switch source {
         case .random(let seed, let scale):
             return randomTensor(name: prefix + name, shape: shape, seed: seed, scale: scale)
-        case .file(let file, let names):
-            return try fileTensor(file, key: names.map { $0[prefix + name] } ?? prefix + name, name: name, shape: shape)
+        case .file(let file, let mapping):
+            return try fileTensor(file, mapping: mapping, name: prefix + name, shape: shape)
         }
+    }
+
+    /// The file key of the diffusers name `name`, nil if the mapping has none.
+    private func key(_ name: String, in mapping: KeyMapping?) -> String? {
+        mapping.map { $0.names[name] } ?? name
     }
 
     private func randomTensor(name: String, shape: [Int], seed: UInt64, scale: Float) -> Tensor {
@@ -93,14 +113,16 @@ public struct WeightReader: Sendable {
         return t
     }
 
-    private func fileTensor(_ file: SafeTensorsFile, key: String?, name: String, shape: [Int]) throws(FCSError) -> Tensor {
-        guard let key, let info = file.info(key) else {
-            throw .format("\(file.path): missing tensor \(prefix + name) (expected shape \(shape))")
+    private func fileTensor(_ file: SafeTensorsFile, mapping: KeyMapping?, name: String, shape: [Int]) throws(FCSError) -> Tensor {
+        guard let key = key(name, in: mapping), let info = file.info(key) else {
+            let whereLooked = mapping?.layout.map { "; none of \($0) maps to it" } ?? ""
+            throw .format("\(file.path): missing tensor \(name) (expected shape \(shape)\(whereLooked))")
         }
         var stored = info.shape
         while stored.count > shape.count && stored.last == 1 { stored.removeLast() }
         guard stored == shape else {
-            throw .format("\(file.path): tensor \(key) has shape \(info.shape), expected \(shape)")
+            let diffusersName = key == name ? "" : " (\(name))"
+            throw .format("\(file.path): tensor \(key)\(diffusersName) has shape \(info.shape), expected \(shape)")
         }
         readKeys.keys.insert(key)
         return try file.tensor(key).reshaped(shape)

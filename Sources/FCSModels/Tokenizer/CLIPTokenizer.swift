@@ -20,20 +20,36 @@ public struct CLIPTokenizer: Sendable {
     public let eosTokenID: Int32
     /// Unknown symbols and padding both use `<|endoftext|>`, as SD's tokenizer_config says.
     public let padTokenID: Int32
+    /// The largest id the tokenizer produces: the text encoder's vocabulary must hold it.
+    let largestTokenID: Int32
 
     /// From a diffusers `tokenizer/` folder's `vocab.json` and `merges.txt`.
+    /// - Throws: `.io` for a file that cannot be read; `.format` naming the file for a
+    ///   vocabulary that is not a JSON object of token → id from 0 to
+    ///   ``ConfigLimits/maxVocabulary``, lacks the special tokens, or misses a symbol that a
+    ///   merge makes or merges, and for merges that are not two symbols a line, or none at all.
     public init(vocabularyPath: String, mergesPath: String) throws(FCSError) {
-        let vocabulary: [String: Int32]
-        do {
-            vocabulary = try JSONDecoder().decode([String: Int32].self, from: Data(try readFile(vocabularyPath)))
-        } catch let error as FCSError {
-            throw error
-        } catch {
-            throw .format("\(vocabularyPath): not a JSON object of token → id")
-        }
+        let vocabulary = try Self.readVocabulary(vocabularyPath)
         let lines = String(decoding: try readFile(mergesPath), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         let merges = try Self.parseMerges(lines.dropFirst(lines.first?.hasPrefix("#version") == true ? 1 : 0), path: mergesPath)
+        guard !merges.isEmpty else { throw .format("\(mergesPath): has no merges (an empty or truncated file)") }
+        // as Hugging Face tokenizers' BPE builder: every merge's symbols are in the vocabulary
+        for (line, (first, second)) in merges.enumerated() {
+            for symbol in [first, second, first + second] where vocabulary[symbol] == nil {
+                throw .format("\(mergesPath): merge \(line + 1) (\"\(first) \(second)\") uses \"\(symbol)\", which \(vocabularyPath) lacks")
+            }
+        }
         try self.init(vocabulary: vocabulary, merges: merges, source: vocabularyPath)
+    }
+
+    private static func readVocabulary(_ path: String) throws(FCSError) -> [String: Int32] {
+        let vocabulary = try readFile(path).withUnsafeBytes { json in
+            Result { () throws(FCSError) in try decodeJSON([String: Int32].self, from: json, source: path) }
+        }.get()
+        if let (token, id) = vocabulary.first(where: { $0.value < 0 || Int($0.value) >= ConfigLimits.maxVocabulary }) {
+            throw .format("\(path): token \"\(token)\" has id \(id), outside 0 ..< \(ConfigLimits.maxVocabulary) (ConfigLimits.maxVocabulary)")
+        }
+        return vocabulary
     }
 
     /// SD 1.x's vocabulary, OpenAI CLIP's `bpe_simple_vocab_16e6.txt.gz`, which is compiled into
@@ -72,6 +88,7 @@ public struct CLIPTokenizer: Sendable {
         self.vocabulary = vocabulary
         bpe = BytePairEncoding(merges: merges)
         (bosTokenID, eosTokenID, padTokenID) = (bos, eos, eos)
+        largestTokenID = vocabulary.values.max() ?? eos
     }
 
     private static func parseMerges(_ lines: some Sequence<Substring>, path: String) throws(FCSError) -> [(String, String)] {
@@ -89,7 +106,7 @@ public struct CLIPTokenizer: Sendable {
         var ids = [bosTokenID]
         for word in Self.preTokenize(Self.normalize(text)) {
             if word == Self.startOfText || word == Self.endOfText {
-                ids.append(vocabulary[word]!)
+                ids.append(word == Self.startOfText ? bosTokenID : eosTokenID)
                 continue
             }
             ids += bpe.encode(word: word).map { vocabulary[$0] ?? padTokenID }
@@ -98,8 +115,10 @@ public struct CLIPTokenizer: Sendable {
     }
 
     /// The text encoder's input: ``encode(_:)`` truncated to `maxLength` (keeping
-    /// `<|endoftext|>` last) and padded with `<|endoftext|>` to exactly `maxLength`.
+    /// `<|endoftext|>` last) and padded with `<|endoftext|>` to exactly `maxLength` (none for
+    /// a `maxLength` below 1).
     public func callAsFunction(_ text: String, maxLength: Int = 77) -> [Int32] {
+        guard maxLength >= 1 else { return [] }
         var ids = encode(text)
         if ids.count > maxLength {
             ids = Array(ids.prefix(maxLength - 1)) + [eosTokenID]

@@ -24,21 +24,19 @@ public struct UNet2DConditionModel: Sendable {
     }
 
     /// - Parameter weights: a reader over `unet/diffusion_pytorch_model.safetensors` (diffusers names).
-    /// - Throws: `.format` for a block type fcs does not implement, a missing or mis-shaped tensor.
+    /// - Throws: `.format` for a config value fcs refuses (see ``ConfigLimits``), a missing or
+    ///   mis-shaped tensor.
     public init(config: UNet2DConditionModelConfig, weights: WeightReader) throws(FCSError) {
+        try config.validate(source: "UNet2DConditionModel config")
         self.config = config
         let channels = config.blockOutChannels, levels = channels.count
-        guard config.downBlockTypes.count == levels, config.upBlockTypes.count == levels, config.actFn == "silu",
-              config.midBlockType == "UNetMidBlock2DCrossAttn" else {
-            throw .format("unet config: only SD 1.x-shaped UNets are supported (silu, UNetMidBlock2DCrossAttn, one block type per level)")
-        }
         let timeEmbedDim = channels[0] * 4
         convIn = try weights.conv2d("conv_in", in: config.inChannels, out: channels[0], kernel: 3, padding: .all(1))
         timeEmbedding = try TimestepEmbedding(weights.scoped("time_embedding"), inChannels: channels[0], timeEmbedDim: timeEmbedDim)
 
-        func attention(_ type: String, level: Int, known: [String]) throws(FCSError) -> BlockAttention.Factory? {
-            guard known.contains(type) else { throw .format("unet config: block type \(type) is not supported") }
-            return type.hasPrefix("CrossAttn") ? Self.crossAttention(heads: config.heads(level: level), config: config) : nil
+        // validate() admits only CrossAttn*Block2D and plain *Block2D
+        func attention(_ type: String, level: Int) -> BlockAttention.Factory? {
+            type.hasPrefix("CrossAttn") ? Self.crossAttention(heads: config.heads(level: level), config: config) : nil
         }
         var downBlocks: [DownBlock2D] = []
         for (level, type) in config.downBlockTypes.enumerated() {
@@ -47,7 +45,7 @@ public struct UNet2DConditionModel: Sendable {
                 outChannels: channels[level], tembChannels: timeEmbedDim, layers: config.layersPerBlock,
                 addDownsample: level < levels - 1, size: config.sampleSize >> level, groups: config.normNumGroups, eps: config.normEps,
                 downsamplePadding: config.downsamplePadding,
-                attention: try attention(type, level: level, known: ["CrossAttnDownBlock2D", "DownBlock2D"])))
+                attention: attention(type, level: level)))
         }
         self.downBlocks = downBlocks
         midBlock = try UNetMidBlock2DCrossAttn(weights.scoped("mid_block"), channels: channels[levels - 1], tembChannels: timeEmbedDim,
@@ -62,7 +60,7 @@ public struct UNet2DConditionModel: Sendable {
                 prevOutputChannels: i == 0 ? reversed[0] : reversed[i - 1], outChannels: reversed[i], tembChannels: timeEmbedDim,
                 layers: config.layersPerBlock + 1, addUpsample: i < levels - 1, size: config.sampleSize >> (levels - 1 - i),
                 groups: config.normNumGroups, eps: config.normEps,
-                attention: try attention(type, level: levels - 1 - i, known: ["CrossAttnUpBlock2D", "UpBlock2D"])))
+                attention: attention(type, level: levels - 1 - i)))
         }
         self.upBlocks = upBlocks
         convNormOut = GroupNorm(groups: config.normNumGroups, weight: try weights.tensor("conv_norm_out.weight", shape: [channels[0]]),

@@ -1,7 +1,9 @@
 // diffusers' UNet2DConditionModel config.json (the fields SD 1.x-shaped models use), with
 // SD 1.5's values as defaults.
+import FCSTensor
 
-/// The `unet/config.json` of a diffusers Stable Diffusion 1.x model.
+/// The `unet/config.json` of a diffusers Stable Diffusion 1.x model. Decoding it checks types
+/// only; the model checks the values (see ``ConfigLimits``) before building anything.
 public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
     public var sampleSize = 64
     public var inChannels = 4
@@ -18,7 +20,9 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
     public var actFn = "silu"
     public var normNumGroups = 32
     public var normEps: Float = 1e-5
+    /// diffusers allows one per block; fcs reads a list only if all its entries are equal.
     public var crossAttentionDim = 768
+    /// As ``crossAttentionDim``: one value, or a list of equal ones.
     public var transformerLayersPerBlock = 1
     /// diffusers' historical quirk: for SD 1.x, `attention_head_dim` holds the number of heads
     /// (8); the head width is channels / heads. One value, or one per down block.
@@ -30,6 +34,7 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
+        case className = "_class_name"
         case sampleSize = "sample_size", inChannels = "in_channels", outChannels = "out_channels"
         case flipSinToCos = "flip_sin_to_cos", freqShift = "freq_shift"
         case downBlockTypes = "down_block_types", midBlockType = "mid_block_type", upBlockTypes = "up_block_types"
@@ -41,48 +46,83 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
         case useLinearProjection = "use_linear_projection"
     }
 
-    /// An integer, or a list of them: several diffusers fields take either.
-    private struct IntOrList: Decodable {
-        let values: [Int]
-        init(from decoder: Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let single = try? container.decode(Int.self) {
-                values = [single]
-            } else {
-                values = try container.decode([Int].self)
-            }
-        }
-    }
-
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.requireClass("UNet2DConditionModel", .className)
         let d = UNet2DConditionModelConfig()
-        sampleSize = try c.decodeIfPresent(Int.self, forKey: .sampleSize) ?? d.sampleSize
-        inChannels = try c.decodeIfPresent(Int.self, forKey: .inChannels) ?? d.inChannels
-        outChannels = try c.decodeIfPresent(Int.self, forKey: .outChannels) ?? d.outChannels
+        sampleSize = try c.integer(.sampleSize) ?? d.sampleSize
+        inChannels = try c.integer(.inChannels) ?? d.inChannels
+        outChannels = try c.integer(.outChannels) ?? d.outChannels
         flipSinToCos = try c.decodeIfPresent(Bool.self, forKey: .flipSinToCos) ?? d.flipSinToCos
-        freqShift = try c.decodeIfPresent(Float.self, forKey: .freqShift) ?? d.freqShift
+        freqShift = try c.float(.freqShift) ?? d.freqShift
         downBlockTypes = try c.decodeIfPresent([String].self, forKey: .downBlockTypes) ?? d.downBlockTypes
         midBlockType = try c.decodeIfPresent(String.self, forKey: .midBlockType) ?? d.midBlockType
         upBlockTypes = try c.decodeIfPresent([String].self, forKey: .upBlockTypes) ?? d.upBlockTypes
-        blockOutChannels = try c.decodeIfPresent([Int].self, forKey: .blockOutChannels) ?? d.blockOutChannels
-        layersPerBlock = try c.decodeIfPresent(Int.self, forKey: .layersPerBlock) ?? d.layersPerBlock
-        downsamplePadding = try c.decodeIfPresent(Int.self, forKey: .downsamplePadding) ?? d.downsamplePadding
-        midBlockScaleFactor = try c.decodeIfPresent(Float.self, forKey: .midBlockScaleFactor) ?? d.midBlockScaleFactor
+        blockOutChannels = try c.integers(.blockOutChannels, allowsSingle: false) ?? d.blockOutChannels
+        layersPerBlock = try c.integer(.layersPerBlock) ?? d.layersPerBlock
+        downsamplePadding = try c.integer(.downsamplePadding) ?? d.downsamplePadding
+        midBlockScaleFactor = try c.float(.midBlockScaleFactor) ?? d.midBlockScaleFactor
         actFn = try c.decodeIfPresent(String.self, forKey: .actFn) ?? d.actFn
-        normNumGroups = try c.decodeIfPresent(Int.self, forKey: .normNumGroups) ?? d.normNumGroups
-        normEps = try c.decodeIfPresent(Float.self, forKey: .normEps) ?? d.normEps
-        crossAttentionDim = try c.decodeIfPresent(Int.self, forKey: .crossAttentionDim) ?? d.crossAttentionDim
-        transformerLayersPerBlock = try c.decodeIfPresent(IntOrList.self, forKey: .transformerLayersPerBlock)?.values.first
+        normNumGroups = try c.integer(.normNumGroups) ?? d.normNumGroups
+        normEps = try c.float(.normEps) ?? d.normEps
+        crossAttentionDim = try Self.oneValue(c, .crossAttentionDim, blocks: blockOutChannels.count) ?? d.crossAttentionDim
+        transformerLayersPerBlock = try Self.oneValue(c, .transformerLayersPerBlock, blocks: blockOutChannels.count)
             ?? d.transformerLayersPerBlock
-        attentionHeadDim = try c.decodeIfPresent(IntOrList.self, forKey: .attentionHeadDim)?.values ?? d.attentionHeadDim
-        numAttentionHeads = try c.decodeIfPresent(IntOrList.self, forKey: .numAttentionHeads)?.values
+        attentionHeadDim = try c.integers(.attentionHeadDim) ?? d.attentionHeadDim
+        numAttentionHeads = try c.integers(.numAttentionHeads)
         useLinearProjection = try c.decodeIfPresent(Bool.self, forKey: .useLinearProjection) ?? d.useLinearProjection
+    }
+
+    /// A field that diffusers lets be one value or one per block, where fcs implements one
+    /// value for all blocks: a list must have one entry per block, all equal.
+    private static func oneValue(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys, blocks: Int) throws -> Int? {
+        guard let values = try c.integers(key) else { return nil }
+        guard values.count == 1 || (values.count == blocks && Set(values).count == 1) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: c,
+                debugDescription: values.count == 1 || values.count == blocks
+                    ? "per-block values \(values) are not supported; fcs needs one value for every block"
+                    : "has \(values.count) entries, but block_out_channels has \(blocks) blocks: it needs one per block")
+        }
+        return values[0]
     }
 
     /// Heads of the attention layers at down-block level `level` (the up path mirrors it).
     func heads(level: Int) -> Int {
         let values = numAttentionHeads ?? attentionHeadDim
         return values.count == 1 ? values[0] : values[level]
+    }
+}
+
+extension UNet2DConditionModelConfig: ValidatedConfig {
+    /// Every value the model is built from: sizes within ``ConfigLimits``, list lengths that
+    /// match the blocks, groups and heads that divide the channels, known block types.
+    func validate(source: String) throws(FCSError) {
+        let check = ConfigCheck(source: source)
+        let blocks = try check.blockLayout(channels: blockOutChannels, down: downBlockTypes, up: upBlockTypes,
+                                           downTypes: ["CrossAttnDownBlock2D", "DownBlock2D"], upTypes: ["CrossAttnUpBlock2D", "UpBlock2D"])
+        try check.known(midBlockType, "mid_block_type", ["UNetMidBlock2DCrossAttn"])
+        try check.known(actFn, "act_fn", ["silu"])
+        try check.sampleSize(sampleSize, blocks: blocks)
+        try check.channels(inChannels, "in_channels")
+        try check.channels(outChannels, "out_channels")
+        try check.channels(crossAttentionDim, "cross_attention_dim")
+        try check.layers(layersPerBlock, "layers_per_block")
+        try check.layers(transformerLayersPerBlock, "transformer_layers_per_block")
+        try check.known(downsamplePadding, "downsample_padding", [0, 1])
+        try check.finite(freqShift, "freq_shift")
+        try check.finitePositive(midBlockScaleFactor, "mid_block_scale_factor")
+        try check.finitePositive(normEps, "norm_eps")
+        try check.channels(normNumGroups, "norm_num_groups")
+        for (i, channels) in blockOutChannels.enumerated() {
+            try check.divides(normNumGroups, "norm_num_groups", channels, "block_out_channels[\(i)]")
+        }
+        let (headCounts, headsField) = numAttentionHeads.map { ($0, "num_attention_heads") } ?? (attentionHeadDim, "attention_head_dim")
+        try check.oneOrOnePerBlock(headCounts.count, headsField, blocks: blocks)
+        for level in 0..<blocks {
+            let field = headCounts.count == 1 ? headsField : "\(headsField)[\(level)]"
+            try check.channels(self.heads(level: level), field)
+            try check.divides(self.heads(level: level), field, blockOutChannels[level], "block_out_channels[\(level)]")
+        }
     }
 }

@@ -16,25 +16,19 @@ public struct UNet2DModel: Sendable {
     let convOut: Conv2d                    // conv_out
 
     /// - Parameter weights: a reader over `diffusion_pytorch_model.safetensors` (diffusers names).
-    /// - Throws: `.format` for configurations fcs does not implement, a missing or mis-shaped tensor.
+    /// - Throws: `.format` for a config value fcs refuses or does not implement (see
+    ///   ``ConfigLimits``), a missing or mis-shaped tensor.
     public init(config: UNet2DModelConfig, weights: WeightReader) throws(FCSError) {
+        try config.validate(source: "UNet2DModel config")
         self.config = config
         let channels = config.blockOutChannels, levels = channels.count
-        guard config.downBlockTypes.count == levels, config.upBlockTypes.count == levels, config.actFn == "silu",
-              config.timeEmbeddingType == "positional", config.downsampleType == "conv", config.upsampleType == "conv",
-              config.resnetTimeScaleShift == "default", config.classEmbedType == nil, config.midBlockScaleFactor == 1,
-              config.midBlockType == nil || config.midBlockType == "UNetMidBlock2D" else {
-            throw .format("UNet2DModel config: fcs supports silu, positional time embeddings, conv up/downsampling, "
-                          + "the default time-scale shift, no class embedding and a UNetMidBlock2D with scale factor 1")
-        }
         let timeEmbedDim = channels[0] * 4, groups = config.normNumGroups, eps = config.normEps
         convIn = try weights.conv2d("conv_in", in: config.inChannels, out: channels[0], kernel: 3, padding: .all(1))
         timeEmbedding = try TimestepEmbedding(weights.scoped("time_embedding"), inChannels: channels[0], timeEmbedDim: timeEmbedDim)
 
-        func attention(_ type: String, channels: Int, known: [String]) throws(FCSError) -> BlockAttention.Factory? {
-            guard known.contains(type) else { throw .format("UNet2DModel config: block type \(type) is not supported") }
-            guard type.hasPrefix("Attn") else { return nil }
-            return BlockAttention.spatial(headDim: config.attentionHeadDim ?? channels, groups: groups, eps: eps)
+        // validate() admits only Attn*Block2D and plain *Block2D
+        func attention(_ type: String, channels: Int) -> BlockAttention.Factory? {
+            type.hasPrefix("Attn") ? BlockAttention.spatial(headDim: config.attentionHeadDim ?? channels, groups: groups, eps: eps) : nil
         }
         var downBlocks: [DownBlock2D] = []
         for (level, type) in config.downBlockTypes.enumerated() {
@@ -43,7 +37,7 @@ public struct UNet2DModel: Sendable {
                 outChannels: channels[level], tembChannels: timeEmbedDim, layers: config.layersPerBlock,
                 addDownsample: level < levels - 1, size: config.sampleSize >> level, groups: groups, eps: eps,
                 downsamplePadding: config.downsamplePadding,
-                attention: try attention(type, channels: channels[level], known: ["AttnDownBlock2D", "DownBlock2D"])))
+                attention: attention(type, channels: channels[level])))
         }
         self.downBlocks = downBlocks
         midBlock = config.midBlockType == nil ? nil : try UNetMidBlock2D(
@@ -58,7 +52,7 @@ public struct UNet2DModel: Sendable {
                 prevOutputChannels: i == 0 ? reversed[0] : reversed[i - 1], outChannels: reversed[i], tembChannels: timeEmbedDim,
                 layers: config.layersPerBlock + 1, addUpsample: i < levels - 1, size: config.sampleSize >> (levels - 1 - i),
                 groups: groups, eps: eps,
-                attention: try attention(type, channels: reversed[i], known: ["AttnUpBlock2D", "UpBlock2D"])))
+                attention: attention(type, channels: reversed[i])))
         }
         self.upBlocks = upBlocks
         convNormOut = GroupNorm(groups: groups, weight: try weights.tensor("conv_norm_out.weight", shape: [channels[0]]),

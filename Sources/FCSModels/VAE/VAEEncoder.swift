@@ -10,7 +10,10 @@ struct VAEEncoder: Sendable {
     let convNormOut: GroupNorm          // conv_norm_out (+ conv_act SiLU)
     let convOut: Conv2d                 // conv_out
 
+    /// - Throws: `.format` for a config value fcs refuses (the encoder is built first, so this
+    ///   is where AutoencoderKL's config is validated), a missing or mis-shaped tensor.
     init(_ weights: WeightReader, config: AutoencoderKLConfig) throws(FCSError) {
+        try config.validate(source: "AutoencoderKL config")
         let channels = config.blockOutChannels, levels = channels.count
         convIn = try weights.conv2d("conv_in", in: config.inChannels, out: channels[0], kernel: 3, padding: .all(1),
                                     algorithm: .preferred(forOutputSize: config.sampleSize))

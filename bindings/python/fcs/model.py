@@ -1,7 +1,10 @@
 """fcs.Model: a loaded Stable Diffusion 1.x model and the three tasks."""
 import ctypes
+import functools
 import os
 import random
+import signal
+import threading
 
 from ._images import from_fcs_image, to_fcs_image
 from ._library import (FCS_INPAINT_CONSTRAINED, FCS_INPAINT_REPLACEMENT, FCS_VARIANT_AUTO, FCS_VARIANT_FP16,
@@ -62,7 +65,9 @@ class Model:
         seed: None draws a random one. newton_steps (K, default 5) and learning_rates (default
         0.5 … 0.1) are the inner correction loop. paste_back keeps known pixels exactly.
         noise: a safetensors path or dict with x_T and z_0 … z_{steps-1} instead of the seed.
-        progress: True for a tqdm bar, or a callable(step, total) that returns False to cancel.
+        progress: True for a tqdm bar, or a callable(step, total), called once as each step
+        completes, that returns False to cancel (fcs.Cancelled). An exception it raises, or
+        Ctrl-C, cancels within one network forward and is re-raised.
         method: "constrained" (fcs) or "replacement" (the baseline, for comparisons).
         """
         if method not in _METHODS:
@@ -75,7 +80,7 @@ class Model:
             params.value.method = _METHODS[method]
             out = Image()
             params.call(lib.fcs_inpaint, self._model(), ctypes.byref(struct), ctypes.byref(mask_struct),
-                        ctypes.byref(params.value), ctypes.byref(out))
+                        ctypes.byref(params.value), ctypes.byref(out), outputs=[out])
         del keep_image, keep_mask
         return from_fcs_image(out, kind)
 
@@ -87,7 +92,7 @@ class Model:
                            official_timesteps, noise, progress) as params:
             out = Image()
             params.call(lib.fcs_super_resolve, self._model(), ctypes.byref(struct), int(scale),
-                        ctypes.byref(params.value), ctypes.byref(out))
+                        ctypes.byref(params.value), ctypes.byref(out), outputs=[out])
         del keep
         return from_fcs_image(out, kind)
 
@@ -112,13 +117,22 @@ class Model:
             layer_params.hint = ctypes.pointer(hint_struct) if hint_struct is not None else None
             outs = [Image(), Image(), Image()]
             params.call(lib.fcs_extract_layers, self._model(), ctypes.byref(struct), ctypes.byref(layer_params),
-                        *(ctypes.byref(o) for o in outs))
+                        *(ctypes.byref(o) for o in outs), outputs=outs)
         del keep, keep_hint
         return tuple(from_fcs_image(o, kind) for o in outs)
 
 
 class _SampleParams:
-    """fcs_sample_params for one call, with what must outlive it (callback, rates, noise file)."""
+    """fcs_sample_params for one call, with what must outlive it (callback, rates, noise file).
+
+    Progress and cancellation: fcs calls the progress callback before every network forward,
+    repeating the step, so the tqdm bar or the caller's progress(step, total) hears of a step only
+    when it changes. An exception the caller's progress raises, and a Ctrl-C, cancel the call at
+    the next forward (the callback returns non-zero) and are re-raised once fcs has returned.
+    Ctrl-C: while fcs runs on the main thread, SIGINT's Python handler is wrapped so that its
+    KeyboardInterrupt is kept for later instead of being raised inside the ctypes callback (where
+    it would be printed as "Exception ignored" and lost).
+    """
 
     def __init__(self, steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
                  official_timesteps, noise, progress):
@@ -135,30 +149,57 @@ class _SampleParams:
         self._noise_path, self._temporary = noise_file(noise) if noise is not None else (None, False)
         if self._noise_path:
             value.noise_path = os.fsencode(self._noise_path)
-        self._progress, self._bar, self._error = progress, None, None
-        if progress:
-            self._callback = ProgressCallback(self._on_progress)
-            value.progress = self._callback
+        self._progress, self._bar, self._step = progress, None, 0
+        self._stop = False     # the caller's progress returned False
+        self._error = None     # an exception to raise once fcs has returned
+        self._callback = ProgressCallback(self._on_progress)
+        value.progress = self._callback
         self.value = value
 
     def _on_progress(self, step, total, _user_data):
         try:
-            if self._progress is True:
-                if self._bar is None:
+            if self._error is None and not self._stop:
+                if self._progress is True and self._bar is None:
                     from tqdm import tqdm
                     self._bar = tqdm(total=total, unit="step")
-                self._bar.update(step - self._bar.n)
-                return 0
-            return 1 if self._progress(step, total) is False else 0
+                if step != self._step:
+                    self._step = step
+                    if self._progress is True:
+                        self._bar.update(step - self._bar.n)
+                    elif self._progress and self._progress(step, total) is False:
+                        self._stop = True
         except BaseException as error:  # an exception cannot cross C: cancel, re-raise after
             self._error = error
-            return 1
+        return 1 if self._error is not None or self._stop else 0
 
-    def call(self, function, *args):
-        status = function(*args)
-        if self._error is not None:
-            raise self._error
-        check(status)
+    def _on_sigint(self, previous, signum, frame):
+        try:
+            previous(signum, frame)
+        except BaseException as error:
+            if self._error is None:
+                self._error = error
+
+    def call(self, function, *args, outputs=()):
+        """function(*args) with the GIL released; raises what cancelled it, or its status's error.
+        outputs (the fcs_images it fills) are freed when it raises."""
+        previous = signal.getsignal(signal.SIGINT)
+        wrap = callable(previous) and threading.current_thread() is threading.main_thread()
+        if wrap:
+            signal.signal(signal.SIGINT, functools.partial(self._on_sigint, previous))
+        try:
+            try:
+                status = function(*args)
+            finally:
+                if wrap:
+                    signal.signal(signal.SIGINT, previous)
+            error, self._error = self._error, None
+            if error is not None:
+                raise error
+            check(status)
+        except BaseException:
+            for output in outputs:
+                lib.fcs_image_free(ctypes.byref(output))
+            raise
 
     def __enter__(self):
         return self

@@ -2,7 +2,12 @@
 Fixtures/tiny-sd). Quality needs a real model; these check behaviour, types and errors."""
 import ctypes
 import os
+import re
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +15,8 @@ import pytest
 
 import fcs
 
-MODEL = Path(__file__).resolve().parents[3] / "Tests" / "FCSModelsTests" / "Fixtures" / "tiny-sd"
+REPOSITORY = Path(__file__).resolve().parents[3]
+MODEL = REPOSITORY / "Tests" / "FCSModelsTests" / "Fixtures" / "tiny-sd"
 QUICK = dict(steps=2, newton_steps=1, seed=7)
 
 
@@ -138,7 +144,34 @@ def test_errors_are_exceptions_with_the_message(model, image, mask):
         model.inpaint(image.astype(np.int64), mask, **QUICK)
 
 
-def test_progress_callback_sees_steps_and_can_cancel(model, image, mask):
+def test_a_request_beyond_the_memory_available_is_a_memory_error(model, image, mask, monkeypatch):
+    monkeypatch.setenv("FCS_MEMORY_AVAILABLE", "1000")  # bytes: libfcs's override of MemAvailable
+    with pytest.raises(MemoryError, match="GiB") as raised:
+        model.inpaint(image, mask, **QUICK)
+    assert type(raised.value) is fcs.FCSMemoryError
+    monkeypatch.delenv("FCS_MEMORY_AVAILABLE")
+    assert model.inpaint(image, mask, **QUICK).shape == image.shape
+
+
+def test_every_status_of_the_header_raises_its_own_error():
+    header = (REPOSITORY / "Include" / "fcs.h").read_text()
+    statuses = dict(re.findall(r"^\s+(FCS_[A-Z_]+) = (-?\d+),?", header.split("} fcs_status;")[0].split("enum fcs_status")[1],
+                               re.MULTILINE))
+    expected = {"FCS_OK": None, "FCS_CANCELLED": fcs.Cancelled, "FCS_ERROR_INVALID_ARGUMENT": fcs.InvalidArgumentError,
+                "FCS_ERROR_IO": fcs.FCSFileError, "FCS_ERROR_FORMAT": fcs.FormatError,
+                "FCS_ERROR_OUT_OF_MEMORY": fcs.FCSMemoryError, "FCS_ERROR_INTERNAL": fcs.FCSError}
+    assert set(statuses) == set(expected), "a status of Include/fcs.h has no exception here"
+    from fcs.errors import raise_for_status
+    for name, value in statuses.items():
+        if expected[name] is None:
+            continue
+        with pytest.raises(fcs.FCSError, match="the message") as raised:
+            raise_for_status(int(value), "the message")
+        assert type(raised.value) is expected[name] and raised.value.status == int(value), name
+    assert issubclass(fcs.FCSMemoryError, MemoryError) and issubclass(fcs.FCSFileError, OSError)
+
+
+def test_progress_callback_sees_steps_and_can_cancel(model, image, mask, capfd):
     seen = []
     model.inpaint(image, mask, progress=lambda step, total: seen.append((step, total)), **QUICK)
     assert seen == [(1, 2), (2, 2)]
@@ -149,20 +182,109 @@ def test_progress_callback_sees_steps_and_can_cancel(model, image, mask):
         raise KeyError("from the callback")
     with pytest.raises(KeyError, match="from the callback"):
         model.inpaint(image, mask, progress=broken, **QUICK)
+    assert "Exception ignored" not in capfd.readouterr().err
 
 
-def test_four_threads_share_one_model(model, image, mask):
-    expected = model.inpaint(image, mask, **QUICK)
-    results = [None] * 4
+def _sample_params(progress):
+    from fcs.model import _SampleParams
+    return _SampleParams(3, 1, "", None, None, 0.005, 0.0, False, None, progress)
+
+
+# fcs calls its progress callback before every network forward, so a step repeats many times.
+REPEATING_CALLS = [(0, 3), (0, 3), (1, 3), (1, 3), (1, 3), (2, 3), (3, 3), (3, 3)]
+
+
+def test_progress_callable_hears_of_each_step_once():
+    seen = []
+    with _sample_params(lambda step, total: seen.append((step, total))) as params:
+        answers = [params.value.progress(step, total, None) for step, total in REPEATING_CALLS]
+    assert seen == [(1, 3), (2, 3), (3, 3)] and answers == [0] * len(REPEATING_CALLS)
+
+
+def test_progress_bar_moves_once_per_step(monkeypatch):
+    tqdm = pytest.importorskip("tqdm")
+    updates = []
+    monkeypatch.setattr(tqdm.tqdm, "update", lambda bar, n=1: updates.append(n) or setattr(bar, "n", bar.n + n))
+    with _sample_params(True) as params:
+        for step, total in REPEATING_CALLS:
+            assert params.value.progress(step, total, None) == 0
+        assert params._bar.total == 3
+    assert updates == [1, 1, 1]
+
+
+def test_progress_stops_at_the_first_false_or_exception():
+    calls = []
+    with _sample_params(lambda step, total: calls.append(step) or step < 1) as params:
+        assert [params.value.progress(step, total, None) for step, total in REPEATING_CALLS[:5]] == [0, 0, 1, 1, 1]
+    assert calls == [1]  # once cancelled, the caller's callable is not called again
+
+
+# A child process that starts a long task on the tiny model, is sent SIGINT, and checks that
+# the model still gives the pixels it gave before; it prints when KeyboardInterrupt arrived.
+INTERRUPTED_CHILD = """
+import sys, time
+import numpy as np
+import fcs
+task, model = sys.argv[1], fcs.Model(sys.argv[2])
+y, x = np.mgrid[0:48, 0:64]
+image = np.stack([x * 4, y * 5, x + y], axis=-1).astype(np.uint8)
+mask = np.zeros((48, 64), np.uint8)
+mask[8:32, 24:40] = 255
+def run(quick):
+    common = dict(steps=2, newton_steps=1, seed=1) if quick else dict(steps=1000, newton_steps=20, seed=1)
+    if task == "inpaint":
+        return [model.inpaint(image, mask, **common)]
+    if task == "superres":
+        return [model.superres(image[:24, :32], scale=2, **common)]
+    if not quick:  # many short EM iterations (each reports progress), not long ones
+        common = dict(steps=20, newton_steps=5, seed=1, iterations=100)
+    return model.extract_layers(image, samples_per_layer=1, restarts=1, block_size=16, **{"iterations": 1, **common})
+before = run(quick=True)
+print("sampling", flush=True)
+try:
+    run(quick=False)
+    print("finished without an interrupt")
+except KeyboardInterrupt:
+    print("interrupted at", time.monotonic(), flush=True)
+after = run(quick=True)
+print("healthy" if all(np.array_equal(a, b) for a, b in zip(before, after)) else "different pixels afterwards")
+"""
+
+
+@pytest.mark.parametrize("task", ["inpaint", "superres", "extract_layers"])
+def test_ctrl_c_cancels_within_a_forward_and_leaves_the_model_working(task, capsys):
+    child = subprocess.Popen([sys.executable, "-c", INTERRUPTED_CHILD, task, str(MODEL)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "sampling\n"
+        time.sleep(1)
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=300)
+    finally:
+        child.kill()
+    assert child.returncode == 0 and "Exception ignored" not in err and "Traceback" not in err, err
+    lines = out.splitlines()
+    assert lines[0].startswith("interrupted at") and lines[1] == "healthy", out
+    with capsys.disabled():
+        print(f"\n{task}: KeyboardInterrupt {(float(lines[0].split()[-1]) - sent) * 1e3:.1f} ms after SIGINT")
+
+
+def test_four_threads_with_their_own_seeds_get_their_single_threaded_pixels(model, image, mask):
+    seeds = [11, 12, 13, 14]
+    expected = [model.inpaint(image, mask, steps=3, newton_steps=1, seed=seed) for seed in seeds]
+    assert len({result.tobytes() for result in expected}) == 4
+    results, start = [None] * 4, threading.Barrier(4)
 
     def run(i):
-        results[i] = model.inpaint(image, mask, **QUICK)
+        start.wait()
+        results[i] = model.inpaint(image, mask, steps=3, newton_steps=1, seed=seeds[i])
     threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert all(np.array_equal(result, expected) for result in results)
+    assert [result.tobytes() for result in results] == [result.tobytes() for result in expected]
 
 
 def test_a_closed_model_is_an_error(image, mask):
