@@ -18,8 +18,9 @@ struct FuzzImage {
 
     /// Bytes beyond this are not backed (an image of few pixels can still have a long stride).
     static let maxBackedBytes = 1 << 20
-    /// User space on x86-64 and AArch64 Linux (4-level page tables) ends at 2^47.
-    static let addressSpace = 1 << 47
+    /// No user-space buffer reaches past 2^56 (x86-64 with 5-level page tables; 4-level ones and
+    /// AArch64 stop at 2^47 or 2^52).
+    static let addressSpace = 1 << 56
 
     /// - Parameters:
     ///   - maxSide: the largest side the decoder gives, but for the edge values it also tries.
