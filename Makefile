@@ -1,5 +1,6 @@
 # fcs — build, test and install entry points.
-#   make test                     every test (Swift, the fcs command, C ABI, C example, vips plugin, Python); CI runs this
+#   make test                     every test (Swift, the fcs command, C ABI, C example, vips plugin, Python, a short run of each fuzzer); CI runs this
+#   make test-asan / test-tsan    the Swift suite and the C ABI test under AddressSanitizer / ThreadSanitizer (opt-in)
 #   make install [PREFIX=/usr/local] [DESTDIR=]   libfcs.so.0, fcs.h, fcs.pc, the vips module, the fcs command
 #   make uninstall                the same files, removed
 #   make bench                    kernel speed figures (prints, never asserts)
@@ -86,7 +87,7 @@ stage: lib plugin
 	$(MAKE) --no-print-directory install-lib DESTDIR=$(STAGE) PREFIX=/usr LIBDIR=$(VIPS_LIBDIR)
 
 # Every test of the project (CI runs exactly this).
-test: test-swift test-cli test-c test-vips test-python
+test: test-swift test-cli test-c test-vips test-python test-fuzz
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
@@ -158,4 +159,4 @@ bench: cli
 	$(CLI_RELEASE)/release/fcs bench ops
 
 clean:
-	rm -rf .build $(RELEASE) $(CLI_RELEASE) $(STAGE)
+	rm -rf .build $(RELEASE) $(CLI_RELEASE) $(STAGE) .build-asan .build-tsan Fuzz/Harnesses/.build

@@ -146,6 +146,15 @@ final class CABIReliabilityTests: XCTestCase {
         XCTAssertTrue(lastError.contains("format is 7"), lastError)
     }
 
+    /// Messages quote the caller's strings, escaping control characters: always one line.
+    func test_lastError_isOneLine_evenForPathsWithNewlines() {
+        var model: OpaquePointer?
+        XCTAssertNotEqual(fcsModelLoad("/nowhere/a\nb\tc", nil, &model), FCS_OK)
+        XCTAssertFalse(lastError.contains("\n"), lastError)
+        XCTAssertTrue(lastError.contains(#"a\nb\tc"#), lastError)
+        XCTAssertNil(model)
+    }
+
     // Defect 3: every restart's log-likelihood NaN force-unwrapped nil; a model whose weights
     // are NaN must end in an error.
     func test_modelWithNaNWeights_givesAnError_inEveryTask() throws {
