@@ -8,6 +8,10 @@ reference outputs, for fcs's AutoencoderTiny parity test and its super-resolutio
     tiny-taesd/diffusion_pytorch_model.fp16.safetensors   F16, the same values (weights are rounded to half first)
     tiny-taesd/reference.safetensors                      inputs and outputs (F32), described in its __metadata__
 
+and Tests/FCSSamplerTests/Fixtures/taesd_superres_reference.safetensors: a x4 super-resolution run of
+tools/reference_sampler.py on the tiny SD model with this TAESD doing the VAE-Newton transport (spec
+section 3.4 with D and E the TAESD's; the final x-hat-0 before any decode), with its noise and parameters.
+
 Run with the reference environment:
 
     /work/venv-ref/bin/python tools/make_tiny_taesd.py
@@ -27,12 +31,15 @@ import torch
 from diffusers import AutoencoderKL, AutoencoderTiny
 from safetensors.torch import load_file, save_file
 
+import reference_sampler
+
 ROOT = Path(__file__).resolve().parent.parent
 TINY_SD = ROOT / "Tests/FCSModelsTests/Fixtures/tiny-sd"
 OUT = ROOT / "Tests/FCSModelsTests/Fixtures/tiny-taesd"
 CONFIG = dict(encoder_block_out_channels=(16, 16, 16, 16), decoder_block_out_channels=(16, 16, 16, 16),
               num_encoder_blocks=(1, 2, 1, 1), num_decoder_blocks=(1, 1, 2, 1), latent_channels=4, act_fn="relu")
 DISTILL_STEPS = 600
+SUPERRES_OUT = ROOT / "Tests/FCSSamplerTests/Fixtures/taesd_superres_reference.safetensors"
 
 
 def distill(taesd, vae):
@@ -101,6 +108,41 @@ def main():
     assert set(load_file(OUT / "diffusion_pytorch_model.safetensors")) == set(state)
     print(f"{OUT.relative_to(ROOT)}: {sum(p.numel() for p in taesd.parameters())} parameters, "
           f"{sum(f.stat().st_size for f in OUT.iterdir())} bytes")
+    superres_reference(AutoencoderTiny.from_pretrained(OUT).eval())
+
+
+def superres_reference(taesd):
+    """reference_sampler's x4 super-resolution case, with TAESD's decoder and encoder in the transport."""
+    from diffusers import UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+    torch.manual_seed(1)
+    unet = UNet2DConditionModel.from_pretrained(TINY_SD / "unet").eval()
+    text_encoder = CLIPTextModel.from_pretrained(TINY_SD / "text_encoder").eval()
+    tokenizer = CLIPTokenizer.from_pretrained(TINY_SD / "tokenizer")
+    steps = reference_sampler.STEPS
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 16), torch.linspace(-1, 1, 16), indexing="ij")
+    y = torch.stack([torch.sin(3 * xx), torch.cos(2 * yy), xx * yy]).unsqueeze(0)
+    x_T = torch.randn(1, 4, 8, 8)
+    zs = [torch.randn(1, 4, 8, 8) for _ in range(steps)]
+    # as reference_sampler's super-resolution case (K = 3, an encoder step of 0.05) but h = 0.1: at
+    # t = 1000 the UNet's float32 differences between implementations, times 1/sqrt(alpha-bar) = 14.6,
+    # are 1e-3 of a finite difference of 0.005, and three inner steps of two outer ones add that up
+    sr = dict(prompt="", guidance_weight=0.0, convention="consistent", newton_steps=3, learning_rates=[0.5], h=0.1, vae_h=0.05, factor=4)
+    down, up = reference_sampler.resizer(1 / 4), reference_sampler.resizer(4)
+
+    def error(x0):  # the VAE-Newton transport of reference_sampler.super_resolution_constraint; s = 1
+        img = taesd.decode(x0).sample
+        r = up(y - down(img))
+        r = r / r.abs().max()
+        return taesd.encode(img + sr["vae_h"] * r).latents - taesd.encode(img).latents
+
+    with torch.no_grad():
+        text = reference_sampler.text_states(tokenizer, text_encoder, "")
+        x0 = reference_sampler.sample(unet, error, text, text, x_T, zs, sr)
+    tensors = {"superres.low": y, "superres.x0": x0, "x_T": x_T} | {f"z_{i}": z for i, z in enumerate(zs)}
+    save_file({k: v.contiguous() for k, v in tensors.items()}, SUPERRES_OUT,
+              metadata={"steps": str(steps), "superres": json.dumps(sr, sort_keys=True)})
+    print(f"{SUPERRES_OUT.relative_to(ROOT)}: {SUPERRES_OUT.stat().st_size} bytes")
 
 
 if __name__ == "__main__":
