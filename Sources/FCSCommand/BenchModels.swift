@@ -62,6 +62,13 @@ enum WeightStorageArgument: String, ExpressibleByArgument, CaseIterable {
     var precision: WeightPrecision { self == .fp32 ? .float32 : .float16 }
 }
 
+/// Starts a new peak for ``residentGiB(peak:)`` (Linux: "5" in /proc/self/clear_refs resets VmHWM to VmRSS).
+func resetPeakResident() {
+    guard let file = fopen("/proc/self/clear_refs", "w") else { return }
+    fputs("5", file)
+    fclose(file)
+}
+
 /// Resident memory of this process from /proc/self/status: current (VmRSS) or peak (VmHWM), GiB.
 func residentGiB(peak: Bool) -> Double {
     guard let file = fopen("/proc/self/status", "r") else { return .nan }
