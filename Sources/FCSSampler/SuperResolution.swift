@@ -77,9 +77,11 @@ extension DiffusionModel {
     /// on the model's VAE. TAESD for SD 1.x (`madebyollin/taesd`) is distilled to SD's latent
     /// space, so its finite difference stands in for the VAE encoder's.
     ///
-    /// How that changes the results is untested here: no real TAESD or SD weights are available
-    /// offline, and fcs's tests only show that the transport runs, changes the sample, and on the
-    /// tiny fixtures still pulls the low-resolution residual down.
+    /// How that changes the results is untested: no real TAESD or SD weights are available
+    /// offline. fcs's tests show that the transport runs, changes the sample, keeps the VAE's
+    /// final decode, and that on tiny random fixtures the inner loop matches the reference
+    /// implementation run on TAESD; random models cannot show the residual falling (with their
+    /// own VAE neither).
     /// - Parameter source: what messages call `transport` (its folder).
     /// - Throws: `.invalidArgument` when `transport` does not map RGB images to this model's
     ///   latents (channels, downsampling) or the model has no VAE (pixel space).
