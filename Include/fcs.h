@@ -110,6 +110,7 @@ typedef struct fcs_model_params {
     fcs_file_variant variant;           /* which files of a diffusers folder to read */
     const char *config_folder;          /* single-file checkpoints: a diffusers folder with the
                                            configs and tokenizer; NULL = SD 1.5's, built in */
+    const char *transport_vae; /* a diffusers AutoencoderTiny folder used for super-resolution's VAE-Newton transport; NULL = the model's own VAE */
 } fcs_model_params;
 
 fcs_model_params fcs_model_params_default(void);

@@ -32,6 +32,10 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["task"] ==
 cmp -s "$T/out.png" "$T/again.png" || fail "same seed, different output"
 "$FCS" superres "$T/in.png" --scale 2 -o "$T/x2.jpg" --model "$MODEL" "${quick[@]}" 2> /dev/null > /dev/null
 [ "$(size "$T/x2.jpg")" = 128x96 ] || fail "superres size"
+"$FCS" superres "$T/in.png" --scale 2 -o "$T/x2t.png" --model "$MODEL" --transport-vae "$PWD/Tests/FCSModelsTests/Fixtures/tiny-taesd" \
+    "${quick[@]}" --seed 1 2> /dev/null > /dev/null
+"$FCS" superres "$T/in.png" --scale 2 -o "$T/x2v.png" --model "$MODEL" "${quick[@]}" --seed 1 2> /dev/null > /dev/null
+[ "$(size "$T/x2t.png")" = 128x96 ] && ! cmp -s "$T/x2t.png" "$T/x2v.png" || fail "superres with --transport-vae"
 "$FCS" layers "$T/in.png" -o "$T/split" --model "$MODEL" --steps 1 --newton-steps 1 --iterations 1 --samples 1 --restarts 1 > /dev/null 2>&1
 for part in layer1 layer2 mask; do [ -f "$T/split-$part.png" ] || fail "no $part"; done
 

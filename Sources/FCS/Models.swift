@@ -29,7 +29,7 @@ func model(_ handle: OpaquePointer?) throws(FCSError) -> ModelHandle {
 
 @c(fcs_model_params_default)
 public func fcsModelParamsDefault() -> fcs_model_params {
-    fcs_model_params(weight_type: FCS_WEIGHTS_F32, variant: FCS_VARIANT_AUTO, config_folder: nil)
+    fcs_model_params(weight_type: FCS_WEIGHTS_F32, variant: FCS_VARIANT_AUTO, config_folder: nil, transport_vae: nil)
 }
 
 @c(fcs_model_load)
@@ -53,8 +53,15 @@ public func fcsModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<
         default: throw .invalidArgument("variant \(params.variant.rawValue) is not an fcs_file_variant")
         }
         if params.config_folder != nil { options.configFolder = try string(params.config_folder, name: "config_folder") }
+        let transport = params.transport_vae == nil ? nil : try string(params.transport_vae, name: "transport_vae")
         log(FCS_LOG_INFO, "loading \(reference)")
-        let handle = ModelHandle(try DiffusionModel.load(reference, options: options))
+        var model = try DiffusionModel.load(reference, options: options)
+        if let transport {
+            let taesd = try AutoencoderTiny.load(transport, precision: options.precision)  // published TAESD folders have one file, fp16
+            model = try model.transporting(with: taesd, source: transport)
+            log(FCS_LOG_INFO, "super-resolution transport: \(transport)")
+        }
+        let handle = ModelHandle(model)
         let pointer = Unmanaged.passRetained(handle).toOpaque()
         liveHandles.withLock { _ = $0.insert(UInt(bitPattern: Int(bitPattern: pointer))) }
         outModel.pointee = OpaquePointer(pointer)

@@ -9,7 +9,7 @@ import Glibc
 struct BenchModels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "Time SD 1.5's text encoder, UNet and VAE at full size (random weights, no file needed).",
+        abstract: "Time SD 1.5's text encoder, UNet and VAE, and TAESD, at full size (random weights, no file needed).",
         discussion: "tools/bench_models_torch.py prints the same rows for diffusers on PyTorch CPU."
     )
 
@@ -36,6 +36,7 @@ struct BenchModels: ParsableCommand {
         let textEncoder = try CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: 1).storing(weights.precision))
         let unet = try UNet2DConditionModel(config: UNet2DConditionModelConfig(), weights: .random(seed: 2).storing(weights.precision))
         let vae = try AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: 3).storing(weights.precision))
+        let taesd = try AutoencoderTiny(config: AutoencoderTinyConfig(), weights: .random(seed: 5).storing(weights.precision))
         let buildSeconds = (clock.now - start).seconds
         print("build (random weights, packing): \(format(buildSeconds, 1)) s, RSS \(format(residentGiB(peak: false), 2)) GiB")
 
@@ -56,10 +57,12 @@ struct BenchModels: ParsableCommand {
         let image = random.tensor([1, 3, 512, 512]), latents = random.tensor([1, 4, 64, 64])
         rows.append(("VAE encode 512x512", options.medianSeconds { arena.scope { _ = vae.encode(image, in: arena) } }))
         rows.append(("VAE decode 512x512", options.medianSeconds { arena.scope { _ = vae.decode(latents, in: arena) } }))
+        rows.append(("TAESD encode 512x512", options.medianSeconds { arena.scope { _ = taesd.encode(image, in: arena) } }))
+        rows.append(("TAESD decode 512x512", options.medianSeconds { arena.scope { _ = taesd.decode(latents, in: arena) } }))
         let width = rows.map(\.0.count).max() ?? 0
         print("\("network".padding(width)) |  seconds")
         for (name, seconds) in rows { print("\(name.padding(width)) | \(format(seconds, 3).leftPadding(8))") }
-        print("peak RSS: \(format(residentGiB(peak: true), 2)) GiB (text encoder + UNet + VAE; activation arena \(format(Double(arena.reservedBytes) / Double(1 << 30), 2)) GiB)")
+        print("peak RSS: \(format(residentGiB(peak: true), 2)) GiB (text encoder + UNet + VAE + TAESD; activation arena \(format(Double(arena.reservedBytes) / Double(1 << 30), 2)) GiB)")
     }
 }
 
@@ -67,6 +70,13 @@ enum WeightStorageArgument: String, ExpressibleByArgument, CaseIterable {
     case fp32, fp16
 
     var precision: WeightPrecision { self == .fp32 ? .float32 : .float16 }
+}
+
+/// Starts a new peak for ``residentGiB(peak:)`` (Linux: "5" in /proc/self/clear_refs resets VmHWM to VmRSS).
+func resetPeakResident() {
+    guard let file = fopen("/proc/self/clear_refs", "w") else { return }
+    fputs("5", file)
+    fclose(file)
 }
 
 /// Resident memory of this process from /proc/self/status: current (VmRSS) or peak (VmHWM), GiB.

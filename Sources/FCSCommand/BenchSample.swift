@@ -10,11 +10,16 @@ struct BenchSample: ParsableCommand {
         abstract: "Time whole inpainting / super-resolution / layer-extraction runs (SD 1.5 shapes; random weights unless --model).",
         discussion: """
             tools/bench_sample_torch.py runs the spec-written reference sampler on diffusers for the inpainting and \
-            super-resolution rows (there is no PyTorch reference of layer extraction: its cost is that of its inpaintings).
+            super-resolution rows (there is no PyTorch reference of layer extraction: its cost is that of its inpaintings). \
+            superres-taesd runs super-resolution's inner-loop VAE passes on TAESD (AutoencoderTiny; random weights of \
+            madebyollin/taesd's shapes unless --transport-vae) and the final decode on the VAE. Every outer step costs the \
+            same, so a run at reduced --steps extrapolates linearly. Peak RSS is per row (VmHWM, reset before each).
             """
     )
 
-    enum Task: String, ExpressibleByArgument, CaseIterable { case inpaint, superres, layers }
+    enum Task: String, ExpressibleByArgument, CaseIterable {
+        case inpaint, superres, superresTAESD = "superres-taesd", layers
+    }
 
     @Option(help: "Compute threads (default: FCS_NUM_THREADS or the number of cores).")
     var threads: Int?
@@ -34,6 +39,9 @@ struct BenchSample: ParsableCommand {
     @Option(help: "A model folder, .safetensors file or hub name instead of random weights.")
     var model: String?
 
+    @Option(name: .customLong("transport-vae"), help: "superres-taesd: an AutoencoderTiny folder or hub name instead of random weights.")
+    var transportVAE: String?
+
     func validate() throws {
         try BenchOptions.validate(threads: threads)
         if size.isEmpty || size.contains(where: { !(64...2048).contains($0) || $0 % 64 != 0 }) {
@@ -48,15 +56,20 @@ struct BenchSample: ParsableCommand {
     func run() throws {
         if let threads { ComputeThreads.count = threads }
         let sd = try model.map { try StableDiffusion.load($0) } ?? StableDiffusion.random(seed: 1)
+        let taesd = task.contains(.superresTAESD)
+            ? try transportVAE.map { try AutoencoderTiny.load($0) } ?? AutoencoderTiny(config: AutoencoderTinyConfig(), weights: .random(seed: 4))
+            : nil
+        let transported = try taesd.map { try sd.diffusionModel.transporting(with: $0, source: transportVAE ?? "TAESD") }
         print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), \(model ?? "SD 1.5 shapes, random fp32 weights"), \(steps) steps")
-        print("task                 |  size | UNet forwards | seconds/image")
+        print("task                 |  size | UNet forwards | VAE passes           | seconds/image | peak RSS GiB")
         let clock = ContinuousClock()
         var random = NormalGenerator(seed: 5)
         for task in task {
             for side in size {
                 let image = Tensor(shape: [1, 3, side, side], values: random.tensor([1, 3, side, side], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
-                var forwards = 0
+                var forwards = 0, passes = "-"
                 let seconds: Double
+                resetPeakResident()
                 switch task {
                 case .inpaint:
                     var parameters = InpaintingParameters()
@@ -64,15 +77,20 @@ struct BenchSample: ParsableCommand {
                     var fill = [Float](repeating: 0, count: side * side)
                     for i in fill.indices where i % side >= side / 2 { fill[i] = 1 }
                     forwards = steps * (1 + 2 * parameters.sampler.newtonSteps)
+                    passes = "1 enc + 1 dec"
                     seconds = try clock.measure {
                         _ = try sd.inpaint(image: image, fillMask: Tensor(shape: [1, 1, side, side], values: fill), parameters: parameters)
                     }.seconds
-                case .superres:
+                case .superres, .superresTAESD:
                     var parameters = SuperResolutionParameters()
                     parameters.sampler.steps = steps
                     let low = try BicubicResizer(scale: 0.25)(image)
                     forwards = steps * (1 + 2 * parameters.sampler.newtonSteps)
-                    seconds = try clock.measure { _ = try sd.superResolve(image: low, factor: 4, parameters: parameters) }.seconds
+                    // per inner step: D(x̂0) and the transport's two encodes; then the final decode
+                    let inner = 3 * steps * parameters.sampler.newtonSteps
+                    let model = task == .superres ? sd.diffusionModel : transported ?? sd.diffusionModel
+                    passes = task == .superres ? "\(inner + 1) VAE" : "\(inner) TAESD + 1 VAE"
+                    seconds = try clock.measure { _ = try model.superResolve(image: low, factor: 4, parameters: parameters) }.seconds
                 case .layers:
                     var parameters = LayerExtractionParameters()
                     if layerSettings.count == 3 {
@@ -82,10 +100,15 @@ struct BenchSample: ParsableCommand {
                     forwards = inpaintings * parameters.sampler.steps * (1 + 2 * parameters.sampler.newtonSteps)
                     seconds = try clock.measure { _ = try sd.extractLayers(image: image, parameters: parameters) }.seconds
                 }
-                let name = switch task { case .inpaint: "inpaint"; case .superres: "superres x4"; case .layers: "layers" }
-                print("\(name.padding(20)) | \(String(side).leftPadding(5)) | \(String(forwards).leftPadding(13)) | \(format(seconds, 1).leftPadding(13))")
+                let name = switch task {
+                case .inpaint: "inpaint"
+                case .superres: "superres x4"
+                case .superresTAESD: "superres x4 TAESD"
+                case .layers: "layers"
+                }
+                print("\(name.padding(20)) | \(String(side).leftPadding(5)) | \(String(forwards).leftPadding(13)) | \(passes.padding(20)) | "
+                      + "\(format(seconds, 1).leftPadding(13)) | \(format(residentGiB(peak: true), 2).leftPadding(12))")
             }
         }
-        print("peak RSS: \(format(residentGiB(peak: true), 2)) GiB")
     }
 }

@@ -11,6 +11,10 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "A diffusers folder, a single-file .safetensors checkpoint, or a hub model name (default: \(defaultModel), see `fcs fetch`).")
     var model: String?
 
+    @Option(name: .customLong("transport-vae"),
+            help: "superres: a diffusers AutoencoderTiny (TAESD) folder or hub name, e.g. madebyollin/taesd, for the inner loop's VAE passes; the final decode stays the model's VAE (default: the model's VAE throughout).")
+    var transportVAE: String?
+
     @Option(help: "Random seed (default: a new one, printed).")
     var seed: UInt64?
 
@@ -75,7 +79,10 @@ struct SamplingOptions: ParsableArguments {
             standardError("\(reference) is not in the Hugging Face cache yet: downloading it (once)\n")
             _ = try fetch(reference)
         }
-        let status = reference.withCString { fcsModelLoad($0, &params, &handle) }
+        let status = withOptionalCString(transportVAE) { transport in
+            params.transport_vae = transport
+            return reference.withCString { fcsModelLoad($0, &params, &handle) }
+        }
         guard status == FCS_OK, let handle else {
             throw CommandFailure(String(cString: fcsLastError()))
         }

@@ -120,7 +120,7 @@ public struct StableDiffusion: Sendable {
     }
 
     /// Tensors no layer read mean the file holds another model than its config describes.
-    private static func rejectLeftovers(_ weights: WeightReader, _ source: String) throws(FCSError) {
+    static func rejectLeftovers(_ weights: WeightReader, _ source: String) throws(FCSError) {
         let unread = weights.unreadTensors().filter { !$0.hasSuffix("position_ids") }
         guard unread.isEmpty else {
             throw .format("\(source): \(unread.count) tensor(s) the config has no place for, e.g. \(unread.prefix(3).joined(separator: ", "))")

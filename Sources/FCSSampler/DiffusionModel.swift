@@ -12,10 +12,14 @@ public struct DiffusionModel: Sendable {
     public let codec: any LatentCodec
     public let tokenizer: CLIPTokenizer?
     public let textEncoder: CLIPTextModel?
+    /// A cheaper codec into the same latent space (TAESD) for super-resolution's inner-loop VAE
+    /// passes; nil = ``codec``. See ``transporting(with:source:)``.
+    public let transportCodec: (any LatentCodec)?
 
     public init(denoiser: any NoisePredictor, codec: any LatentCodec, tokenizer: CLIPTokenizer? = nil,
-                textEncoder: CLIPTextModel? = nil) {
+                textEncoder: CLIPTextModel? = nil, transportCodec: (any LatentCodec)? = nil) {
         (self.denoiser, self.codec, self.tokenizer, self.textEncoder) = (denoiser, codec, tokenizer, textEncoder)
+        self.transportCodec = transportCodec
     }
 
     /// A pixel-space denoiser (no text, identity codec). Images larger than the model's

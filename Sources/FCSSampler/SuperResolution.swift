@@ -1,5 +1,7 @@
 // Super-resolution ×2/×4/×8 end to end (spec §3.3–3.4, §5): sample under the VAE-Newton
-// constraint, decode the last x̂0.
+// constraint, decode the last x̂0. The constraint's decoder and encoder passes (one and two per
+// inner step) may run on a tiny autoencoder instead of the model's VAE; the final decode is
+// always the VAE's.
 import FCSModels
 import FCSTensor
 
@@ -32,7 +34,8 @@ public struct SuperResolutionParameters: Sendable {
 }
 
 extension DiffusionModel {
-    /// Upscales `image` by `factor`.
+    /// Upscales `image` by `factor`. With a ``transportCodec`` the inner loop's VAE passes run on
+    /// it and only the final decode on ``codec``.
     /// - Parameters:
     ///   - image: `[1, 3, h, w]` in [-1, 1], any size; it is reflect-padded so that the output's
     ///     sides are multiples of ``pixelMultiple``, and the output cropped back.
@@ -54,7 +57,7 @@ extension DiffusionModel {
                              guided: parameters.sampler.guidanceWeight > 1, task: "super-resolution")
         }
         try proceed(progress, step: 0, of: steps)
-        let constraint = try SuperResolutionConstraint(lowResolution: image, factor: factor, codec: codec,
+        let constraint = try SuperResolutionConstraint(lowResolution: image, factor: factor, codec: transportCodec ?? codec,
                                                        finiteDifferenceStep: parameters.encoderFiniteDifferenceStep)
         let arena = ScratchArena()
         let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.guidanceWeight > 1, in: arena)
@@ -64,5 +67,36 @@ extension DiffusionModel {
             parameters: parameters.sampler, progress: progress)
         return Tensor(shape: [1, 3, image.shape[2] * factor, image.shape[3] * factor],
                       values: try decodeClamped(x0, in: arena, shouldContinue: { progress(steps, steps) }))
+    }
+}
+
+extension DiffusionModel {
+    /// This model with `transport` (a TAESD) doing super-resolution's inner-loop VAE passes —
+    /// the decode of x̂0 and the two encodes of the transport, 3 passes per inner step, which
+    /// with SD's VAE cost more than the step's two UNet forwards — while the final decode stays
+    /// on the model's VAE. TAESD for SD 1.x (`madebyollin/taesd`) is distilled to SD's latent
+    /// space, so its finite difference stands in for the VAE encoder's.
+    ///
+    /// How that changes the results is untested: no real TAESD or SD weights are available
+    /// offline. fcs's tests show that the transport runs, changes the sample, keeps the VAE's
+    /// final decode, and that on tiny random fixtures the inner loop matches the reference
+    /// implementation run on TAESD; random models cannot show the residual falling (with their
+    /// own VAE neither).
+    /// - Parameter source: what messages call `transport` (its folder).
+    /// - Throws: `.invalidArgument` when `transport` does not map RGB images to this model's
+    ///   latents (channels, downsampling) or the model has no VAE (pixel space).
+    public func transporting(with transport: AutoencoderTiny, source: String) throws(FCSError) -> DiffusionModel {
+        guard !(codec is IdentityCodec) else {
+            throw .invalidArgument("\(source): this is a pixel-space model; it has no VAE for a transport autoencoder to stand in for")
+        }
+        let config = transport.config
+        guard config.inChannels == 3, config.outChannels == 3 else {
+            throw .invalidArgument("\(source): in_channels and out_channels must be 3 (RGB) for a transport autoencoder, not \(config.inChannels) and \(config.outChannels)")
+        }
+        guard config.latentChannels == codec.latentChannels,
+              config.encoderDownsamplingFactor == codec.downsamplingFactor, config.decoderUpsamplingFactor == codec.downsamplingFactor else {
+            throw .invalidArgument("\(source): its latents (\(config.latentChannels) channels, encoder 1/\(config.encoderDownsamplingFactor), decoder ×\(config.decoderUpsamplingFactor)) are not the model's (\(codec.latentChannels) channels, 1/\(codec.downsamplingFactor))")
+        }
+        return DiffusionModel(denoiser: denoiser, codec: codec, tokenizer: tokenizer, textEncoder: textEncoder, transportCodec: transport)
     }
 }

@@ -19,6 +19,8 @@ public struct SuperResolutionConstraint: Constraint {
     /// - Parameters:
     ///   - lowResolution: `[1, 3, h, w]` in [-1, 1]; h·factor and w·factor must be multiples of 8.
     ///   - factor: 2, 4 or 8.
+    ///   - codec: D and E of the transport: the model's VAE, or a tiny autoencoder into the same
+    ///     latent space (``DiffusionModel/transportCodec``).
     public init(lowResolution: Tensor, factor: Int, codec: any LatentCodec, finiteDifferenceStep: Float = 0.005) throws(FCSError) {
         guard [2, 4, 8].contains(factor) else { throw .invalidArgument("super-resolution: scale must be 2, 4 or 8, not \(factor)") }
         guard lowResolution.rank == 4, lowResolution.shape[0] == 1, lowResolution.shape[1] == 3 else {

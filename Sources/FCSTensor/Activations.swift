@@ -14,6 +14,9 @@ private func unary(_ x: Tensor, in arena: ScratchArena,
 /// `F.silu`: x · sigmoid(x).
 public func silu(_ x: Tensor, in arena: ScratchArena) -> Tensor { unary(x, in: arena) { fcs_silu($0, $1, $2) } }
 
+/// `F.relu`: max(x, 0).
+public func relu(_ x: Tensor, in arena: ScratchArena) -> Tensor { unary(x, in: arena) { fcs_relu($0, $1, $2) } }
+
 /// `F.gelu`; `approximate: "none"` (erf) or `"tanh"`, as in PyTorch.
 public enum GELUApproximation: String, Sendable { case none, tanh }
 

@@ -5,6 +5,10 @@ FCS_MULTIVERSION void fcs_silu(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = x[i] * fcs_sigmoidf(x[i]);
 }
 
+FCS_MULTIVERSION void fcs_relu(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+}
+
 FCS_MULTIVERSION void fcs_gelu(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + fcs_erff(x[i] * 0.70710678118654752f));
 }

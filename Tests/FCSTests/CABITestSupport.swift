@@ -13,6 +13,7 @@ enum Fixtures {
         .appendingPathComponent("FCSModelsTests/Fixtures")
     static let tinySD = root.appendingPathComponent("tiny-sd").path
     static let tinyPixelSpace = root.appendingPathComponent("tiny-unet2d/plain").path
+    static let tinyTAESD = root.appendingPathComponent("tiny-taesd").path
 }
 
 /// A model loaded through fcs_model_load, freed at deinit.

@@ -5,7 +5,8 @@
  *   vips fcs_layers in layer1 layer2 mask ...
  *
  * The model comes from --model or the FCS_MODEL environment variable, and is loaded once per
- * process (kept for the process's life: hosts like pyvips call an operation many times).
+ * process (kept for the process's life: hosts like pyvips call an operation many times), once
+ * for each transport autoencoder fcs_superres's --transport-vae names with it.
  *
  * Sampling needs the whole image, so build() materialises the input, runs fcs, and wraps the
  * result as a memory image (the "whole-image" shape of shared/spec/vips-and-abi.md §5). While fcs
@@ -32,15 +33,18 @@
 #include "fcs.h"
 #include "vips_pixels.h"
 
-/* ---- models, loaded once per path ------------------------------------------------------- */
+/* ---- models, loaded once per path and transport autoencoder ------------------------------ */
 
 static GMutex fcs_vips_models_lock;
-static GHashTable *fcs_vips_models; /* path -> fcs_model* */
+static GHashTable *fcs_vips_models; /* "<strlen(path)>:<path><transport_vae>" -> fcs_model* */
 
+/* transport_vae: NULL or "" for the model's own VAE. */
 static fcs_model *
-fcs_vips_model(const char *domain, const char *path)
+fcs_vips_model(const char *domain, const char *path, const char *transport_vae)
 {
+	fcs_model_params params = fcs_model_params_default();
 	fcs_model *model;
+	char *key;
 
 	if (!path || !*path)
 		path = g_getenv("FCS_MODEL");
@@ -49,17 +53,23 @@ fcs_vips_model(const char *domain, const char *path)
 			".safetensors file or hub-cache name) or set FCS_MODEL");
 		return NULL;
 	}
+	if (transport_vae && *transport_vae)
+		params.transport_vae = transport_vae;
+	/* the length prefix keeps the key unambiguous whatever characters the paths hold */
+	key = g_strdup_printf("%zu:%s%s", strlen(path), path, params.transport_vae ? transport_vae : "");
 	g_mutex_lock(&fcs_vips_models_lock);
 	if (!fcs_vips_models)
 		fcs_vips_models = g_hash_table_new(g_str_hash, g_str_equal);
-	model = g_hash_table_lookup(fcs_vips_models, path);
+	model = g_hash_table_lookup(fcs_vips_models, key);
 	if (!model) {
-		if (fcs_model_load(path, NULL, &model) == FCS_OK)
-			g_hash_table_insert(fcs_vips_models, g_strdup(path), model);
-		else
+		if (fcs_model_load(path, &params, &model) == FCS_OK) {
+			g_hash_table_insert(fcs_vips_models, key, model);
+			key = NULL;
+		} else
 			vips_error(domain, "%s", fcs_last_error());
 	}
 	g_mutex_unlock(&fcs_vips_models_lock);
+	g_free(key);
 	return model;
 }
 
@@ -271,7 +281,7 @@ fcs_inpaint_op_build(VipsObject *object)
 	if (VIPS_OBJECT_CLASS(fcs_inpaint_op_parent_class)->build(object))
 		return -1;
 	if (vips_check_size_same("fcs_inpaint", self->in, self->mask) ||
-		!(model = fcs_vips_model("fcs_inpaint", ((FcsSampleOp *) self)->model)))
+		!(model = fcs_vips_model("fcs_inpaint", ((FcsSampleOp *) self)->model, NULL)))
 		return -1;
 	if (!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
@@ -330,6 +340,7 @@ typedef struct _FcsSuperresOp {
 	VipsImage *in;
 	VipsImage *out;
 	int scale;
+	char *transport_vae;
 } FcsSuperresOp;
 
 typedef FcsSampleOpClass FcsSuperresOpClass;
@@ -354,7 +365,7 @@ fcs_superres_op_build(VipsObject *object)
 		vips_error("fcs_superres", "scale must be 2, 4 or 8, not %d", self->scale);
 		return -1;
 	}
-	if (!(model = fcs_vips_model("fcs_superres", ((FcsSampleOp *) self)->model)) ||
+	if (!(model = fcs_vips_model("fcs_superres", ((FcsSampleOp *) self)->model, self->transport_vae)) ||
 		!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
 	fcs_sample_op_fill((FcsSampleOp *) self, &params, 20);
@@ -388,6 +399,10 @@ fcs_superres_op_class_init(FcsSuperresOpClass *class)
 		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsSuperresOp, out));
 	VIPS_ARG_INT(class, "scale", 30, "Scale", "Upscaling factor: 2, 4 or 8",
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSuperresOp, scale), 2, 8, 4);
+	VIPS_ARG_STRING(class, "transport_vae", 31, "Transport VAE",
+		"Diffusers AutoencoderTiny (TAESD) folder for the inner loop's VAE passes; the final decode "
+		"stays the model's VAE (default: the model's VAE throughout; quality untested)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSuperresOp, transport_vae), NULL);
 }
 
 static void
@@ -428,7 +443,7 @@ fcs_layers_op_build(VipsObject *object)
 	g_object_set(object, "layer1", vips_image_new(), "layer2", vips_image_new(), "mask", vips_image_new(), NULL);
 	if (VIPS_OBJECT_CLASS(fcs_layers_op_parent_class)->build(object))
 		return -1;
-	if (!(model = fcs_vips_model("fcs_layers", ((FcsSampleOp *) self)->model)) ||
+	if (!(model = fcs_vips_model("fcs_layers", ((FcsSampleOp *) self)->model, NULL)) ||
 		!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
 	if (self->hint && (vips_check_size_same("fcs_layers", self->in, self->hint) ||

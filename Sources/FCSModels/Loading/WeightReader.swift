@@ -134,11 +134,11 @@ public struct WeightReader: Sendable {
                bias: bias ? try tensor(name + ".bias", shape: [outFeatures]) : nil, precision: precision)
     }
 
-    /// `nn.Conv2d` weights `[out, in, k, k]` and bias `[out]`.
+    /// `nn.Conv2d` weights `[out, in, k, k]` and, unless `bias` is false, bias `[out]`.
     public func conv2d(_ name: String, in inChannels: Int, out outChannels: Int, kernel: Int, stride: Int = 1,
-                       padding: Conv2d.Padding, algorithm: Conv2d.Algorithm = .automatic) throws(FCSError) -> Conv2d {
+                       padding: Conv2d.Padding, bias: Bool = true, algorithm: Conv2d.Algorithm = .automatic) throws(FCSError) -> Conv2d {
         Conv2d(weight: try tensor(name + ".weight", shape: [outChannels, inChannels, kernel, kernel]),
-               bias: try tensor(name + ".bias", shape: [outChannels]), stride: stride, padding: padding,
+               bias: bias ? try tensor(name + ".bias", shape: [outChannels]) : nil, stride: stride, padding: padding,
                algorithm: algorithm, precision: precision)
     }
 

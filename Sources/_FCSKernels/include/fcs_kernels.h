@@ -18,6 +18,7 @@ const char *fcs_kernels_isa(void);
 
 /* ---- activations: y = f(x), n elements; x and y may be the same array ---- */
 void fcs_silu(const float *x, float *y, size_t n);
+void fcs_relu(const float *x, float *y, size_t n);       /* max(x, 0); NaN stays NaN, as in PyTorch */
 void fcs_gelu(const float *x, float *y, size_t n);       /* exact: x/2 (1 + erf(x/√2)) */
 void fcs_gelu_tanh(const float *x, float *y, size_t n);  /* tanh approximation */
 void fcs_quick_gelu(const float *x, float *y, size_t n); /* x sigmoid(1.702 x) */

@@ -25,7 +25,8 @@ LogCallback = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_voi
 
 
 class ModelParams(ctypes.Structure):
-    _fields_ = [("weight_type", ctypes.c_int), ("variant", ctypes.c_int), ("config_folder", ctypes.c_char_p)]
+    _fields_ = [("weight_type", ctypes.c_int), ("variant", ctypes.c_int), ("config_folder", ctypes.c_char_p),
+                ("transport_vae", ctypes.c_char_p)]
 
 
 class SampleParams(ctypes.Structure):

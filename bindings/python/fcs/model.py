@@ -23,15 +23,20 @@ class Model:
 
     path: a diffusers folder, a single-file .safetensors checkpoint, or a model name already in
     the Hugging Face hub cache. weights: "float32" (fastest) or "float16" (less memory).
+    transport_vae: a diffusers AutoencoderTiny (TAESD) folder or hub-cache name, e.g.
+    "madebyollin/taesd", that super-resolution's inner loop uses instead of the model's VAE (the
+    final decode stays the VAE's); None = the VAE throughout. Its effect on quality is untested.
     """
 
-    def __init__(self, path, *, weights="float32", variant="auto", config_folder=None):
+    def __init__(self, path, *, weights="float32", variant="auto", config_folder=None, transport_vae=None):
         if weights not in _WEIGHTS or variant not in _VARIANTS:
             raise ValueError(f"weights must be one of {list(_WEIGHTS)}, variant one of {list(_VARIANTS)}")
         params = lib.fcs_model_params_default()
         params.weight_type, params.variant = _WEIGHTS[weights], _VARIANTS[variant]
         if config_folder is not None:
             params.config_folder = os.fsencode(config_folder)
+        if transport_vae is not None:
+            params.transport_vae = os.fsencode(transport_vae)
         handle = ctypes.c_void_p()
         check(lib.fcs_model_load(os.fsencode(path), ctypes.byref(params), ctypes.byref(handle)))
         self._handle = handle

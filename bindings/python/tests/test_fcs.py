@@ -17,6 +17,7 @@ import fcs
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 MODEL = REPOSITORY / "Tests" / "FCSModelsTests" / "Fixtures" / "tiny-sd"
+TAESD = REPOSITORY / "Tests" / "FCSModelsTests" / "Fixtures" / "tiny-taesd"
 QUICK = dict(steps=2, newton_steps=1, seed=7)
 
 
@@ -102,6 +103,9 @@ def test_pyvips_pipeline_through_the_vips_operations(vips_operations, image, mas
     filled = source.fcs_inpaint(holes, model=str(MODEL), steps=2, newton_steps=1, seed=1)
     upscaled = filled.gaussblur(0.5).fcs_superres(model=str(MODEL), scale=2, steps=2, newton_steps=1, seed=1)
     assert (upscaled.width, upscaled.height, upscaled.bands) == (128, 96, 3)
+    transported = filled.gaussblur(0.5).fcs_superres(model=str(MODEL), transport_vae=str(TAESD), scale=2, steps=2,
+                                                     newton_steps=1, seed=1)
+    assert (transported.width, transported.height) == (128, 96) and (transported == upscaled).min() == 0
     again = source.fcs_inpaint(holes, model=str(MODEL), steps=2, newton_steps=1, seed=1)
     assert (filled == again).min() == 255
     # without a seed every call samples anew, and vips must not hand back a cached result
@@ -115,6 +119,14 @@ def test_superres_and_layers_shapes(model, image):
     layer1, layer2, ownership = model.extract_layers(image, steps=1, newton_steps=1, iterations=1,
                                                      samples_per_layer=1, restarts=1, block_size=16, seed=1)
     assert layer1.shape == layer2.shape == image.shape and ownership.shape == (48, 64)
+
+
+def test_transport_vae_changes_superres_and_bad_folders_raise(model, image):
+    low = image[:24, :32]
+    with fcs.Model(MODEL, transport_vae=TAESD) as transported:
+        assert not np.array_equal(transported.superres(low, scale=2, **QUICK), model.superres(low, scale=2, **QUICK))
+    with pytest.raises(fcs.FCSError, match="/nonexistent/taesd"):
+        fcs.Model(MODEL, transport_vae="/nonexistent/taesd")
 
 
 def test_noise_from_a_dict_is_the_noise_from_a_file(model, image, mask, tmp_path):
