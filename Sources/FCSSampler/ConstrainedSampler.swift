@@ -35,7 +35,7 @@ public struct ConstrainedSampler: Sendable {
                        noise: SamplerNoise, parameters: SamplerParameters,
                        progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> Tensor {
         try parameters.validate()
-        let timesteps = scheduler.timesteps(steps: parameters.steps), shape = constraint.latentShape
+        let timesteps = try scheduler.timesteps(steps: parameters.steps), shape = constraint.latentShape
         try noise.check(shape: shape, steps: timesteps.count)
         let guided = parameters.guidanceWeight > 1
         guard !guided || (unconditional != nil && conditioning != nil) else {

@@ -12,17 +12,25 @@ public struct DiffusionModel: Sendable {
     public let codec: any LatentCodec
     public let tokenizer: CLIPTokenizer?
     public let textEncoder: CLIPTextModel?
+    /// The diffusion process the denoiser was trained on, which the outer samplers follow.
+    public let schedulerConfig: SchedulerConfig
 
     public init(denoiser: any NoisePredictor, codec: any LatentCodec, tokenizer: CLIPTokenizer? = nil,
-                textEncoder: CLIPTextModel? = nil) {
+                textEncoder: CLIPTextModel? = nil, schedulerConfig: SchedulerConfig = SchedulerConfig()) {
         (self.denoiser, self.codec, self.tokenizer, self.textEncoder) = (denoiser, codec, tokenizer, textEncoder)
+        self.schedulerConfig = schedulerConfig
     }
 
     /// A pixel-space denoiser (no text, identity codec). Images larger than the model's
     /// `sample_size` are denoised in overlapping tiles of that size (``TiledNoisePredictor``).
-    public init(pixelSpace unet: UNet2DModel) {
+    public init(pixelSpace unet: UNet2DModel, schedulerConfig: SchedulerConfig = SchedulerConfig()) {
         let tile = unet.config.sampleSize
-        self.init(denoiser: TiledNoisePredictor(unet, tile: tile, overlap: tile / 4), codec: IdentityCodec())
+        self.init(denoiser: TiledNoisePredictor(unet, tile: tile, overlap: tile / 4), codec: IdentityCodec(), schedulerConfig: schedulerConfig)
+    }
+
+    /// The constrained sampler over this model's denoiser with the outer step `parameters` ask for.
+    func sampler(_ parameters: SamplerParameters, projection: (any Projection)? = nil) throws(FCSError) -> ConstrainedSampler {
+        ConstrainedSampler(unet: denoiser, scheduler: try parameters.outerSampler.scheduler(schedulerConfig), projection: projection)
     }
 
     /// Loads a pixel-space model (a diffusers folder whose `unet/config.json` is a UNet2DModel)
@@ -30,7 +38,9 @@ public struct DiffusionModel: Sendable {
     /// hub-cache name).
     public static func load(_ reference: String, options: StableDiffusion.LoadOptions = .init()) throws(FCSError) -> DiffusionModel {
         if reference == DemoModel.name, access(reference, F_OK) != 0 { return DiffusionModel(pixelSpace: try DemoModel.unet(precision: options.precision)) }
-        if let unet = try StableDiffusion.loadPixelSpaceUNet(reference, options: options) { return DiffusionModel(pixelSpace: unet) }
+        if let (unet, config) = try StableDiffusion.loadPixelSpaceUNet(reference, options: options) {
+            return DiffusionModel(pixelSpace: unet, schedulerConfig: config)
+        }
         return try StableDiffusion.load(reference, options: options).diffusionModel
     }
 
@@ -78,7 +88,7 @@ public struct DiffusionModel: Sendable {
 extension StableDiffusion {
     /// The model as the sampling tasks use it.
     public var diffusionModel: DiffusionModel {
-        DiffusionModel(denoiser: unet, codec: vae, tokenizer: tokenizer, textEncoder: textEncoder)
+        DiffusionModel(denoiser: unet, codec: vae, tokenizer: tokenizer, textEncoder: textEncoder, schedulerConfig: schedulerConfig)
     }
 
     public var pixelMultiple: Int { diffusionModel.pixelMultiple }

@@ -66,7 +66,7 @@ extension DiffusionModel {
         let noise = noise ?? .seeded(parameters.seed, shape: latentShape, steps: parameters.sampler.steps)
         var sampler = parameters.sampler
         if parameters.method == .replacement { sampler.newtonSteps = 0 }  // the projection replaces the inner steps
-        let x0 = try ConstrainedSampler(unet: denoiser, projection: parameters.method == .replacement ? ReplacementProjection(constraint) : nil)
+        let x0 = try self.sampler(sampler, projection: parameters.method == .replacement ? ReplacementProjection(constraint) : nil)
             .sample(constraint: constraint, conditioning: conditioning, unconditional: unconditional, noise: noise,
                     parameters: sampler, progress: progress)
         try proceed(progress, step: steps, of: steps)  // before the VAE decoder

@@ -12,7 +12,7 @@ public struct SamplerParameters: Sendable {
         case official
     }
 
-    /// Outer (denoising) steps; the scheduler spaces their timesteps (``PaperDDIMScheduler/timesteps(steps:)``).
+    /// Outer (denoising) steps; the scheduler spaces their timesteps (``Scheduler/timesteps(steps:)``).
     public var steps = 20
     /// K, inner inexact-Newton steps per outer step (each costs 2 UNet forwards).
     public var newtonSteps = 5
@@ -24,6 +24,8 @@ public struct SamplerParameters: Sendable {
     /// w of ε̃ = (1 + w)·ε(c) − w·ε(∅); as in the official code, guidance is on only when w > 1.
     public var guidanceWeight: Float = 0
     public var timestepConvention = TimestepConvention.consistent
+    /// The outer step: the paper's by default.
+    public var outerSampler = OuterSampler.paper
 
     public init() {}
 
