@@ -57,11 +57,11 @@ extension DiffusionModel {
         }
         let fill = fillMask.toArray(), steps = parameters.sampler.steps
         guard fill.contains(where: { $0 != 0 }) else { return Tensor(shape: image.shape, values: image.toArray()) }
-        try checkRequest(width: image.shape[3], height: image.shape[2], guided: parameters.sampler.guidanceWeight > 1, task: "inpainting")
+        try checkRequest(width: image.shape[3], height: image.shape[2], guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), task: "inpainting")
         try proceed(progress, step: 0, of: steps)  // before the VAE encoder
         let constraint = try InpaintingConstraint(image: image, fillMask: fillMask, codec: codec)
         let arena = ScratchArena()
-        let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.guidanceWeight > 1, in: arena)
+        let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), in: arena)
         let latentShape = constraint.knownLatent.shape
         let noise = noise ?? .seeded(parameters.seed, shape: latentShape, steps: parameters.sampler.steps)
         var sampler = parameters.sampler

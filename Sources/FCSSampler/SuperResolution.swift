@@ -51,13 +51,13 @@ extension DiffusionModel {
         let steps = parameters.sampler.steps
         if image.rank == 4 {
             try checkRequest(width: image.shape[3] * factor, height: image.shape[2] * factor,
-                             guided: parameters.sampler.guidanceWeight > 1, task: "super-resolution")
+                             guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), task: "super-resolution")
         }
         try proceed(progress, step: 0, of: steps)
         let constraint = try SuperResolutionConstraint(lowResolution: image, factor: factor, codec: codec,
                                                        finiteDifferenceStep: parameters.encoderFiniteDifferenceStep)
         let arena = ScratchArena()
-        let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.guidanceWeight > 1, in: arena)
+        let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), in: arena)
         let x0 = try sampler(parameters.sampler).sample(
             constraint: constraint, conditioning: conditioning, unconditional: unconditional,
             noise: noise ?? .seeded(parameters.seed, shape: constraint.latentShape, steps: parameters.sampler.steps),

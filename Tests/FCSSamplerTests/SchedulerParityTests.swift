@@ -81,3 +81,30 @@ final class OuterSamplerTests: XCTestCase {
         }
     }
 }
+
+/// A network that takes w itself gets it with every forward, in batches of one.
+final class EmbeddedGuidanceTests: XCTestCase {
+    final class Recorder: NoisePredictor, @unchecked Sendable {  // one test thread
+        var calls: [(batch: Int, weight: Float?)] = []
+        var downsamplings: Int { 0 }
+        var embedsGuidance: Bool { true }
+        func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
+            calls.append((sample.shape[0], guidanceWeight))
+            return Tensor(shape: sample.shape, values: sample.toArray().map { 0.1 * $0 })
+        }
+        func estimatedWorkingSetBytes(height: Int, width: Int, batch: Int) -> Int { 0 }
+    }
+
+    func test_theGuidanceWeight_goesToTheNetwork_notToAGuidanceBatch() throws {
+        let recorder = Recorder()
+        let constraint = try InpaintingConstraint(image: Tensor(zeros: [1, 3, 8, 8]), fillMask: Tensor(zeros: [1, 1, 8, 8]), codec: IdentityCodec())
+        var parameters = SamplerParameters()
+        (parameters.steps, parameters.newtonSteps, parameters.guidanceWeight, parameters.outerSampler) = (4, 1, 7.5, .lcm)
+        XCTAssertFalse(parameters.usesClassifierFreeGuidance(recorder))
+        let text = Tensor(zeros: [1, 77, 8])
+        _ = try ConstrainedSampler(unet: recorder, scheduler: LCMScheduler()).sample(
+            constraint: constraint, conditioning: text, noise: .seeded(1, shape: [1, 3, 8, 8], steps: 4), parameters: parameters)
+        XCTAssertFalse(recorder.calls.isEmpty)
+        XCTAssertTrue(recorder.calls.allSatisfy { $0.batch == 1 && $0.weight == 7.5 }, "\(recorder.calls)")
+    }
+}
