@@ -28,6 +28,9 @@ struct BenchSample: ParsableCommand {
     @Option(help: "Outer steps (the default 20 is the paper's; layer extraction uses its own default, 10).")
     var steps = 20
 
+    @Option(help: "Outer sampler: paper, dpm++2m or lcm (random weights: an LCM-shaped UNet, time_cond_proj_dim 256).")
+    var sampler = OuterSampler.paper
+
     @Option(parsing: .upToNextOption, help: "Layer extraction: EM iterations, samples per layer, restarts (default: the library's 3, 3, 2).")
     var layerSettings: [Int] = []
 
@@ -47,20 +50,24 @@ struct BenchSample: ParsableCommand {
 
     func run() throws {
         if let threads { ComputeThreads.count = threads }
-        let sd = try model.map { try StableDiffusion.load($0) } ?? StableDiffusion.random(seed: 1)
-        print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), \(model ?? "SD 1.5 shapes, random fp32 weights"), \(steps) steps")
-        print("task                 |  size | UNet forwards | seconds/image")
+        var unetConfig = UNet2DConditionModelConfig()
+        if sampler == .lcm { unetConfig.timeCondProjDim = 256 }  // LCM-distilled SD 1.5 (LCM_Dreamshaper_v7's)
+        let sd = try model.map { try StableDiffusion.load($0) } ?? StableDiffusion.random(seed: 1, unetConfig: unetConfig)
+        let weights = sampler == .lcm ? "SD 1.5 shapes with time_cond_proj_dim 256, random fp32 weights" : "SD 1.5 shapes, random fp32 weights"
+        print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), \(model ?? weights), sampler \(sampler.rawValue), \(steps) steps")
+        print("task                 |  size | UNet forwards | VAE passes | seconds/image | peak RSS GiB")
         let clock = ContinuousClock()
         var random = NormalGenerator(seed: 5)
         for task in task {
             for side in size {
                 let image = Tensor(shape: [1, 3, side, side], values: random.tensor([1, 3, side, side], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
-                var forwards = 0
+                var forwards = 0, vaePasses = 0
                 let seconds: Double
                 switch task {
                 case .inpaint:
                     var parameters = InpaintingParameters()
-                    parameters.sampler.steps = steps
+                    (parameters.sampler.steps, parameters.sampler.outerSampler) = (steps, sampler)
+                    vaePasses = 2  // encode the known pixels, decode the result
                     var fill = [Float](repeating: 0, count: side * side)
                     for i in fill.indices where i % side >= side / 2 { fill[i] = 1 }
                     forwards = steps * (1 + 2 * parameters.sampler.newtonSteps)
@@ -69,23 +76,29 @@ struct BenchSample: ParsableCommand {
                     }.seconds
                 case .superres:
                     var parameters = SuperResolutionParameters()
-                    parameters.sampler.steps = steps
+                    (parameters.sampler.steps, parameters.sampler.outerSampler) = (steps, sampler)
+                    vaePasses = steps * parameters.sampler.newtonSteps * 3 + 1  // each inner step: a decode and two encodes
                     let low = try BicubicResizer(scale: 0.25)(image)
                     forwards = steps * (1 + 2 * parameters.sampler.newtonSteps)
                     seconds = try clock.measure { _ = try sd.superResolve(image: low, factor: 4, parameters: parameters) }.seconds
                 case .layers:
                     var parameters = LayerExtractionParameters()
+                    parameters.sampler.outerSampler = sampler
                     if layerSettings.count == 3 {
                         (parameters.iterations, parameters.samplesPerLayer, parameters.restarts) = (layerSettings[0], layerSettings[1], layerSettings[2])
                     }
                     let inpaintings = parameters.restarts * parameters.iterations * 2 * parameters.samplesPerLayer
                     forwards = inpaintings * parameters.sampler.steps * (1 + 2 * parameters.sampler.newtonSteps)
+                    vaePasses = inpaintings * 2
                     seconds = try clock.measure { _ = try sd.extractLayers(image: image, parameters: parameters) }.seconds
                 }
                 let name = switch task { case .inpaint: "inpaint"; case .superres: "superres x4"; case .layers: "layers" }
-                print("\(name.padding(20)) | \(String(side).leftPadding(5)) | \(String(forwards).leftPadding(13)) | \(format(seconds, 1).leftPadding(13))")
+                print("\(name.padding(20)) | \(String(side).leftPadding(5)) | \(String(forwards).leftPadding(13)) | \(String(vaePasses).leftPadding(10)) | "
+                      + "\(format(seconds, 1).leftPadding(13)) | \(format(residentGiB(peak: true), 2).leftPadding(12))")
             }
         }
-        print("peak RSS: \(format(residentGiB(peak: true), 2)) GiB")
+        print("peak RSS is the process's so far (rows run in order)")
     }
 }
+
+extension OuterSampler: ExpressibleByArgument {}

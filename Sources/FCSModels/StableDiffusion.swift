@@ -98,11 +98,13 @@ public struct StableDiffusion: Sendable {
         return model
     }
 
-    /// SD 1.5's networks with seeded random weights, for benchmarks (no file needed).
-    public static func random(seed: UInt64, precision: WeightPrecision = .float32) throws(FCSError) -> StableDiffusion {
+    /// SD 1.5's networks with seeded random weights, for benchmarks (no file needed); `unetConfig`
+    /// for another UNet shape (an LCM-distilled one's `time_cond_proj_dim`).
+    public static func random(seed: UInt64, precision: WeightPrecision = .float32,
+                              unetConfig: UNet2DConditionModelConfig = UNet2DConditionModelConfig()) throws(FCSError) -> StableDiffusion {
         StableDiffusion(tokenizer: try CLIPTokenizer.openAICLIP(),
                         textEncoder: try CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: seed).storing(precision)),
-                        unet: try UNet2DConditionModel(config: UNet2DConditionModelConfig(), weights: .random(seed: seed + 1).storing(precision)),
+                        unet: try UNet2DConditionModel(config: unetConfig, weights: .random(seed: seed + 1).storing(precision)),
                         vae: try AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: seed + 2).storing(precision)))
     }
 
