@@ -137,7 +137,7 @@ class _SampleParams:
     """
 
     def __init__(self, steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
-                 official_timesteps, noise, progress, sampler):
+                 official_timesteps, noise, progress, sampler="paper"):
         value = lib.fcs_sample_params_default()
         sampler_value = ctypes.c_int()
         check(lib.fcs_sampler_from_name(str(sampler).encode(), ctypes.byref(sampler_value)))
