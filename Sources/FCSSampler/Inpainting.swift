@@ -58,8 +58,8 @@ extension DiffusionModel {
         let fill = fillMask.toArray(), steps = parameters.sampler.steps
         guard fill.contains(where: { $0 != 0 }) else { return Tensor(shape: image.shape, values: image.toArray()) }
         try checkRequest(width: image.shape[3], height: image.shape[2], guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), task: "inpainting")
-        try proceed(progress, step: 0, of: steps)  // before the VAE encoder
-        let constraint = try InpaintingConstraint(image: image, fillMask: fillMask, codec: codec)
+        let constraint = try InpaintingConstraint(image: image, fillMask: fillMask, codec: codec,
+                                                  shouldContinue: { progress(0, steps) })
         let arena = ScratchArena()
         let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), in: arena)
         let latentShape = constraint.knownLatent.shape
@@ -69,8 +69,7 @@ extension DiffusionModel {
         let x0 = try self.sampler(sampler, projection: parameters.method == .replacement ? ReplacementProjection(constraint) : nil)
             .sample(constraint: constraint, conditioning: conditioning, unconditional: unconditional, noise: noise,
                     parameters: sampler, progress: progress)
-        try proceed(progress, step: steps, of: steps)  // before the VAE decoder
-        var decoded = decodeClamped(x0, in: arena)
+        var decoded = try decodeClamped(x0, in: arena, shouldContinue: { progress(steps, steps) })
         if parameters.pasteBack {
             let alpha = seamAlpha(fill, height: image.shape[2], width: image.shape[3], radius: max(1, parameters.seamWidth / 2))
             let original = image.toArray(), plane = alpha.count

@@ -201,6 +201,28 @@ final class ConstrainedSamplerBehaviourTests: XCTestCase {
         XCTAssertEqual(zip(forwardsAtCall, forwardsAtCall.dropFirst()).map { $1 - $0 }.max(), 1, "a call between any two forwards")
     }
 
+    /// Images larger than the VAE's tile are encoded and decoded tile by tile, and progress is
+    /// asked before each tile, so cancelling is honoured inside a VAE pass too.
+    func test_progress_isAskedBeforeEveryVAETile() throws {
+        let model = try Self.model.get()
+        XCTAssertEqual(model.vae.tileSampleMinSize, 64)
+        var parameters = InpaintingParameters()
+        (parameters.sampler.steps, parameters.sampler.newtonSteps) = (1, 0)
+        var fill = [Float](repeating: 0, count: 128 * 128)
+        for i in 0..<(128 * 40) { fill[i] = 1 }
+        var seen: [Int] = []
+        _ = try model.inpaint(image: Tensor(zeros: [1, 3, 128, 128]), fillMask: Tensor(shape: [1, 1, 128, 128], values: fill),
+                              parameters: parameters, progress: { step, _ in seen.append(step); return true })
+        // 128² at 64-pixel tiles every 48 pixels: 3 × 3 tiles for the encoder, and for the decoder
+        XCTAssertEqual(seen.prefix(9), ArraySlice([Int](repeating: 0, count: 9)))
+        XCTAssertEqual(seen.suffix(9), ArraySlice([Int](repeating: 1, count: 9)))
+        var calls = 0
+        XCTAssertThrowsError(try model.inpaint(image: Tensor(zeros: [1, 3, 128, 128]), fillMask: Tensor(shape: [1, 1, 128, 128], values: fill),
+                                               parameters: parameters, progress: { _, _ in calls += 1; return calls < seen.count - 3 })) {
+            XCTAssertEqual(($0 as? FCSError)?.code, .cancelled)
+        }
+    }
+
     func test_defaultLearningRates_areTheNotebooksLinspace() {
         var parameters = SamplerParameters()
         func rates() -> [Float] { (0..<parameters.newtonSteps).map { parameters.learningRate(innerStep: $0) } }
