@@ -138,9 +138,25 @@ typedef enum fcs_inpaint_method {
                                            each step (one UNet forward per step, no inner steps) */
 } fcs_inpaint_method;
 
+typedef enum fcs_sampler {
+    FCS_SAMPLER_PAPER = 0,              /* the paper's DDIM-like outer step ("paper") */
+    FCS_SAMPLER_DPMSOLVER_PP_2M = 1,    /* DPM-Solver++(2M) as diffusers' DPMSolverMultistepScheduler
+                                           ("dpm++2m"): about 10 steps instead of 20 */
+    FCS_SAMPLER_LCM = 2                 /* latent consistency models' multistep sampling, diffusers'
+                                           LCMScheduler ("lcm"), for LCM checkpoints: 4–8 steps */
+} fcs_sampler;
+
+/* The sampler's name as the CLI and the bindings write it ("paper", "dpm++2m", "lcm"), a static
+ * string; NULL for a value that is no fcs_sampler. */
+const char *fcs_sampler_name(fcs_sampler sampler);
+
+/* The sampler named name (as fcs_sampler_name writes it) in *out_sampler; FCS_INVALID_ARGUMENT,
+ * with fcs_last_error naming the choices, for NULL or another name. */
+fcs_status fcs_sampler_from_name(const char *name, fcs_sampler *out_sampler);
+
 typedef struct fcs_sample_params {
     uint64_t seed;                      /* 0 */
-    int32_t steps;                      /* outer denoising steps (timesteps round(1000 - i*1000/steps)): 20 */
+    int32_t steps;                      /* outer denoising steps (the paper's timesteps round(1000 - i*1000/steps)): 20 */
     int32_t newton_steps;               /* K inner steps: -1 = the task's default (5 inpaint, 10 SR) */
     const float *learning_rates;        /* λ_1 … λ_n (the last repeats); NULL = the task's default:
                                            inpaint linspace(0.5, 0.1, K), SR 0.5 (pixel-space 0.05) */
@@ -159,6 +175,9 @@ typedef struct fcs_sample_params {
                                            of seeded noise (compare with other implementations); NULL */
     fcs_progress_callback progress;     /* NULL */
     void *user_data;
+    fcs_sampler sampler;                /* the outer step: FCS_SAMPLER_PAPER; the others follow the
+                                           model's scheduler/scheduler_config.json (β schedule,
+                                           prediction type, timestep spacing) */
 } fcs_sample_params;
 
 fcs_sample_params fcs_sample_params_default(void);

@@ -7,6 +7,12 @@ Writes Tests/FCSSamplerTests/Fixtures/inpaint_reference.safetensors: the inputs 
 mask, noise in fcs's noise-file layout `x_T`, `z_0`, `z_1`, …) and the final x̂0 of each
 inpainting case, and of a ×4 super-resolution run (VAE-Newton, §3.4; `superres.*`).
 
+Writes Tests/FCSSamplerTests/Fixtures/outer_reference.safetensors: the default inpainting case
+with diffusers' DPMSolverMultistepScheduler (dpmsolver++, order 2) and LCMScheduler as the outer
+step (`from_config` on the tiny model's scheduler config): the inner Newton loop corrects x_t,
+then the scheduler's own `step` takes ε̃ at the corrected x_t (LCM: with the step's z drawn from
+the generator it is given; its Newton loop corrects the consistency output c_out·x̂0 + c_skip·x_t).
+
     .venv-tools/bin/python tools/reference_sampler.py
 """
 import json
@@ -15,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from diffusers import AutoencoderKL, UNet2DConditionModel
+from diffusers import AutoencoderKL, DPMSolverMultistepScheduler, LCMScheduler, UNet2DConditionModel
 from resize_right import interp_methods, resize
 from safetensors.torch import save_file
 from transformers import CLIPTextModel, CLIPTokenizer
@@ -23,6 +29,10 @@ from transformers import CLIPTextModel, CLIPTokenizer
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "Tests/FCSModelsTests/Fixtures/tiny-sd"
 OUT = ROOT / "Tests/FCSSamplerTests/Fixtures/inpaint_reference.safetensors"
+OUTER_OUT = ROOT / "Tests/FCSSamplerTests/Fixtures/outer_reference.safetensors"
+# outer sampler: steps (the Swift test reads them back from the metadata)
+OUTER_CASES = {"dpm++2m": 4, "lcm": 3}
+OUTER_NEWTON = dict(newton_steps=2, learning_rates=[0.5, 0.1], h=0.005)
 STEPS = 2
 
 # name: parameters (the Swift test reads them back from the metadata). The guided case uses
@@ -116,6 +126,42 @@ def sample(unet, error, cond, uncond, x_T, zs, p, observe=None):
     return x0
 
 
+def sample_outer(unet, error, cond, x_T, kind, steps, p):
+    """The loop of sample() (no guidance, the consistent convention) with a diffusers scheduler's
+    step as the outer step; returns the final x̂0 and the z each step drew."""
+    config = json.loads((TINY / "scheduler/scheduler_config.json").read_text())
+    scheduler = (DPMSolverMultistepScheduler if kind == "dpm++2m" else LCMScheduler).from_config(config)
+    scheduler.set_timesteps(steps)
+    generator = torch.Generator().manual_seed(7)
+    x, zs = x_T, []
+    for t in scheduler.timesteps:
+        a = scheduler.alphas_cumprod[t]
+
+        def predict(x):
+            e = unet(x, t, encoder_hidden_states=cond).sample
+            x0 = (x - (1 - a).sqrt() * e) / a.sqrt()
+            if kind == "lcm":
+                c_skip, c_out = scheduler.get_scalings_for_boundary_condition_discrete(t)
+                x0 = c_out * x0 + c_skip * x
+            return x0, e
+
+        x0, eps = predict(x)
+        for k in range(p["newton_steps"]):
+            e = error(x0)
+            delta = p["h"] / e.abs().max()
+            v = (predict(x + delta * e)[0] - x0) / delta
+            x = x + p["learning_rates"][min(k, len(p["learning_rates"]) - 1)] * v / v.abs().max()
+            x0, eps = predict(x)
+        state = generator.get_state()
+        zs.append(torch.randn(x.shape, generator=generator))
+        generator.set_state(state)
+        out = scheduler.step(eps, t, x, generator=generator) if kind == "lcm" else scheduler.step(eps, t, x)
+        x = out.prev_sample
+        if kind == "lcm":
+            x0 = out.denoised
+    return x0, zs
+
+
 def main():
     torch.manual_seed(0)
     torch.set_num_threads(1)
@@ -151,6 +197,14 @@ def main():
               metadata={"steps": str(STEPS), "cases": json.dumps(CASES, sort_keys=True),
                         "superres": json.dumps(CASES_SR["superres"], sort_keys=True)})
     print(f"{OUT.relative_to(ROOT)}: {OUT.stat().st_size} bytes; cases {list(CASES)}")
+    outer = {}
+    with torch.no_grad():
+        for kind, steps in OUTER_CASES.items():
+            x0, zs = sample_outer(unet, error, uncond, x_T, kind, steps, OUTER_NEWTON)
+            outer |= {f"{kind}.x0": x0} | {f"{kind}.z_{i}": z for i, z in enumerate(zs)}
+    save_file({k: v.contiguous() for k, v in outer.items()}, OUTER_OUT,
+              metadata={"cases": json.dumps(OUTER_CASES), "newton": json.dumps(OUTER_NEWTON)})
+    print(f"{OUTER_OUT.relative_to(ROOT)}: {OUTER_OUT.stat().st_size} bytes; cases {list(OUTER_CASES)}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,12 @@ cmp -s "$T/out.png" "$T/again.png" || fail "same seed, different output"
 "$FCS" layers "$T/in.png" -o "$T/split" --model "$MODEL" --steps 1 --newton-steps 1 --iterations 1 --samples 1 --restarts 1 > /dev/null 2>&1
 for part in layer1 layer2 mask; do [ -f "$T/split-$part.png" ] || fail "no $part"; done
 
+# the outer samplers
+for sampler in dpm++2m lcm; do
+    "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/$sampler.png" --model "$MODEL" --sampler "$sampler" --steps 3 --newton-steps 1 > /dev/null 2>&1
+    [ "$(size "$T/$sampler.png")" = 64x48 ] || fail "inpainting with --sampler $sampler"
+done
+
 # the demo model compiled into fcs
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/demo.png" --model demo --steps 1 --newton-steps 1 --seed 1 > /dev/null 2>&1
 [ "$(size "$T/demo.png")" = 64x48 ] || fail "demo model inpainting"
@@ -56,6 +62,7 @@ expect_usage_error() {  # EXPECTED-TEXT FCS-ARGUMENTS…: status 64 (a bad argum
     set +e; "$FCS" "$@" > /dev/null 2> "$T/err"; status=$?; set -e
     [ $status = 64 ] && grep -q -- "$expected" "$T/err" || fail "$*: status $status, $(cat "$T/err")"
 }
+expect_usage_error "sampler \"ddim\" is not one of paper, dpm++2m, lcm" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" --sampler ddim
 expect_usage_error "scale must be 2, 4 or 8" superres "$T/in.png" --scale 3 -o "$T/x.png" --model "$MODEL"
 expect_usage_error "threads must be 1 … 1024" bench ops --threads 3000000000
 expect_usage_error "repeats must be 1 … 1000" bench ops --repeats 1000000000000000000

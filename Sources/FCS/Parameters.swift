@@ -3,6 +3,9 @@
 import CFCS
 import FCSSampler
 import FCSTensor
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @c(fcs_sample_params_default)
 public func fcsSampleParamsDefault() -> fcs_sample_params {
@@ -13,7 +16,40 @@ public func fcsSampleParamsDefault() -> fcs_sample_params {
                              paste_back: 1, seam_width: Int32(defaults.seamWidth),
                              context_crop_above: Int32(defaults.contextCropAbove), context_size: Int32(defaults.contextSize),
                              method: FCS_INPAINT_CONSTRAINED,
-                             noise_path: nil, progress: nil, user_data: nil)
+                             noise_path: nil, progress: nil, user_data: nil, sampler: FCS_SAMPLER_PAPER)
+}
+
+/// fcs_sampler's values, in the header's order.
+private let samplers: [(fcs_sampler, OuterSampler)] = [
+    (FCS_SAMPLER_PAPER, .paper), (FCS_SAMPLER_DPMSOLVER_PP_2M, .dpmSolverPlusPlus2M), (FCS_SAMPLER_LCM, .lcm),
+]
+
+/// The outer sampler of a C value.
+func outerSampler(_ sampler: fcs_sampler) throws(FCSError) -> OuterSampler {
+    guard let match = samplers.first(where: { $0.0 == sampler }) else {
+        throw .invalidArgument("sampler \(sampler.rawValue) is not an fcs_sampler (0 … \(samplers.count - 1))")
+    }
+    return match.1
+}
+
+/// The names, NUL-terminated, that fcs_sampler_name returns (allocated once, never written or freed).
+nonisolated(unsafe) private let samplerNames: [UnsafePointer<CChar>] = samplers.map { UnsafePointer(strdup($0.1.rawValue)!) }
+
+@c(fcs_sampler_name)
+public func fcsSamplerName(_ sampler: fcs_sampler) -> UnsafePointer<CChar>? {
+    samplers.firstIndex { $0.0 == sampler }.map { samplerNames[$0] }
+}
+
+@c(fcs_sampler_from_name)
+public func fcsSamplerFromName(_ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<fcs_sampler>?) -> fcs_status {
+    withStatus { () throws(FCSError) in
+        guard let out else { throw .invalidArgument("out_sampler is NULL") }
+        let text = try string(name, name: "sampler name")
+        guard let match = samplers.first(where: { $0.1.rawValue == text }) else {
+            throw .invalidArgument("sampler \"\(text)\" is not one of \(OuterSampler.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        out.pointee = match.0
+    }
 }
 
 @c(fcs_layer_params_default)
@@ -54,6 +90,7 @@ struct CommonParameters {
         }
         sampler.guidanceWeight = params.guidance_scale
         sampler.timestepConvention = params.official_timesteps != 0 ? .official : .consistent
+        sampler.outerSampler = try outerSampler(params.sampler)
         prompt = params.prompt == nil ? "" : try string(params.prompt, name: "prompt")
         seed = params.seed
         noisePath = params.noise_path == nil ? nil : try string(params.noise_path, name: "noise_path")

@@ -33,6 +33,9 @@ struct BenchSample: ParsableCommand {
     @Option(help: "Outer steps (the default 20 is the paper's; layer extraction uses its own default, 10).")
     var steps = 20
 
+    @Option(help: "Outer sampler: paper, dpm++2m or lcm (random weights: an LCM-shaped UNet, time_cond_proj_dim 256).")
+    var sampler = OuterSampler.paper
+
     @Option(parsing: .upToNextOption, help: "Layer extraction: EM iterations, samples per layer, restarts (default: the library's 3, 3, 2).")
     var layerSettings: [Int] = []
 
@@ -55,12 +58,15 @@ struct BenchSample: ParsableCommand {
 
     func run() throws {
         if let threads { ComputeThreads.count = threads }
-        let sd = try model.map { try StableDiffusion.load($0) } ?? StableDiffusion.random(seed: 1)
+        var unetConfig = UNet2DConditionModelConfig()
+        if sampler == .lcm { unetConfig.timeCondProjDim = 256 }  // LCM-distilled SD 1.5 (LCM_Dreamshaper_v7's)
+        let sd = try model.map { try StableDiffusion.load($0) } ?? StableDiffusion.random(seed: 1, unetConfig: unetConfig)
         let taesd = task.contains(.superresTAESD)
             ? try transportVAE.map { try AutoencoderTiny.load($0) } ?? AutoencoderTiny(config: AutoencoderTinyConfig(), weights: .random(seed: 4))
             : nil
         let transported = try taesd.map { try sd.diffusionModel.transporting(with: $0, source: transportVAE ?? "TAESD") }
-        print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), \(model ?? "SD 1.5 shapes, random fp32 weights"), \(steps) steps")
+        let weights = sampler == .lcm ? "SD 1.5 shapes with time_cond_proj_dim 256, random fp32 weights" : "SD 1.5 shapes, random fp32 weights"
+        print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), \(model ?? weights), sampler \(sampler.rawValue), \(steps) steps")
         print("task                 |  size | UNet forwards | VAE passes           | seconds/image | peak RSS GiB")
         let clock = ContinuousClock()
         var random = NormalGenerator(seed: 5)
@@ -73,7 +79,7 @@ struct BenchSample: ParsableCommand {
                 switch task {
                 case .inpaint:
                     var parameters = InpaintingParameters()
-                    parameters.sampler.steps = steps
+                    (parameters.sampler.steps, parameters.sampler.outerSampler) = (steps, sampler)
                     var fill = [Float](repeating: 0, count: side * side)
                     for i in fill.indices where i % side >= side / 2 { fill[i] = 1 }
                     forwards = steps * (1 + 2 * parameters.sampler.newtonSteps)
@@ -83,7 +89,7 @@ struct BenchSample: ParsableCommand {
                     }.seconds
                 case .superres, .superresTAESD:
                     var parameters = SuperResolutionParameters()
-                    parameters.sampler.steps = steps
+                    (parameters.sampler.steps, parameters.sampler.outerSampler) = (steps, sampler)
                     let low = try BicubicResizer(scale: 0.25)(image)
                     forwards = steps * (1 + 2 * parameters.sampler.newtonSteps)
                     // per inner step: D(x̂0) and the transport's two encodes; then the final decode
@@ -93,11 +99,13 @@ struct BenchSample: ParsableCommand {
                     seconds = try clock.measure { _ = try model.superResolve(image: low, factor: 4, parameters: parameters) }.seconds
                 case .layers:
                     var parameters = LayerExtractionParameters()
+                    parameters.sampler.outerSampler = sampler
                     if layerSettings.count == 3 {
                         (parameters.iterations, parameters.samplesPerLayer, parameters.restarts) = (layerSettings[0], layerSettings[1], layerSettings[2])
                     }
                     let inpaintings = parameters.restarts * parameters.iterations * 2 * parameters.samplesPerLayer
                     forwards = inpaintings * parameters.sampler.steps * (1 + 2 * parameters.sampler.newtonSteps)
+                    passes = "\(inpaintings) enc + \(inpaintings) dec"
                     seconds = try clock.measure { _ = try sd.extractLayers(image: image, parameters: parameters) }.seconds
                 }
                 let name = switch task {
@@ -112,3 +120,5 @@ struct BenchSample: ParsableCommand {
         }
     }
 }
+
+extension OuterSampler: ExpressibleByArgument {}

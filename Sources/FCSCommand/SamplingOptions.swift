@@ -21,6 +21,9 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Denoising steps (default: 20; 10 for layers).")
     var steps: Int32?
 
+    @Option(help: "Outer sampler: paper (the paper's DDIM-like step), dpm++2m (DPM-Solver++(2M): about 10 steps) or lcm (LCM checkpoints: 4–8 steps).")
+    var sampler = "paper"
+
     @Option(help: "Inner correction steps K per denoising step (default: 5 inpaint, 10 superres).")
     var newtonSteps: Int32?
 
@@ -56,6 +59,16 @@ struct SamplingOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let steps, !(1...1000).contains(steps) { throw ValidationError("--steps must be 1 … 1000") }
         _ = try rates()
+        _ = try outerSampler()
+    }
+
+    /// --sampler as fcs_sampler, read by fcs's own names.
+    func outerSampler() throws -> fcs_sampler {
+        var value = FCS_SAMPLER_PAPER
+        guard sampler.withCString({ fcsSamplerFromName($0, &value) }) == FCS_OK else {
+            throw ValidationError("--sampler: " + String(cString: fcsLastError()))
+        }
+        return value
     }
 
     func rates() throws -> [Float]? {
@@ -121,6 +134,7 @@ struct SamplingOptions: ParsableArguments {
         params.newton_steps = newtonSteps ?? -1
         params.fd_step = fdStep
         params.guidance_scale = guidance
+        params.sampler = try outerSampler()
         let rates = try self.rates() ?? []
         return try rates.withUnsafeBufferPointer { rateBuffer in
             try prompt.withCString { promptPointer in

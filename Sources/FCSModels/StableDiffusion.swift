@@ -8,6 +8,9 @@ public struct StableDiffusion: Sendable {
     public let textEncoder: CLIPTextModel
     public let unet: UNet2DConditionModel
     public let vae: AutoencoderKL
+    /// The diffusion process the UNet was trained on (`scheduler/scheduler_config.json`; SD 1.x's
+    /// for single files).
+    public var schedulerConfig = SchedulerConfig()
 
     /// Which weight files of a diffusers folder to read.
     public enum Variant: Sendable {
@@ -59,7 +62,7 @@ public struct StableDiffusion: Sendable {
         try ModelIndex.read(folder: folder).require(
             ["unet": ["UNet2DConditionModel"], "vae": ["AutoencoderKL"], "text_encoder": ["CLIPTextModel"],
              "tokenizer": ["CLIPTokenizer", "CLIPTokenizerFast"]], source: folder + "/model_index.json")
-        try SchedulerConfig.validate(folder: folder)
+        let schedulerConfig = try SchedulerConfig.read(folder: folder)
         let configs = try StableDiffusionConfigs(folder: folder)
         func weights(_ component: String, base: String) throws(FCSError) -> WeightReader {
             try componentWeights(folder, component, base: base, options: options)
@@ -73,7 +76,7 @@ public struct StableDiffusion: Sendable {
         for (reader, component) in [(textWeights, "text_encoder"), (unetWeights, "unet"), (vaeWeights, "vae")] {
             try rejectLeftovers(reader, "\(folder)/\(component)")
         }
-        return StableDiffusion(tokenizer: configs.tokenizer, textEncoder: textEncoder, unet: unet, vae: vae)
+        return StableDiffusion(tokenizer: configs.tokenizer, textEncoder: textEncoder, unet: unet, vae: vae, schedulerConfig: schedulerConfig)
     }
 
     /// An original SD 1.x checkpoint, with SD 1.5's configs and the CLIP vocabulary built into
@@ -86,28 +89,33 @@ public struct StableDiffusion: Sendable {
             .storing(options.precision)
         let vaeWeights = SingleFileCheckpoint.weights(file, component: .vae, vaeLevels: configs.vae.blockOutChannels.count)
             .storing(options.precision)
+        let schedulerConfig = if let folder = options.configFolder { try SchedulerConfig.read(folder: folder) } else { SchedulerConfig() }
         let model = StableDiffusion(tokenizer: configs.tokenizer,
                                     textEncoder: try CLIPTextModel(config: configs.text, weights: textWeights),
                                     unet: try UNet2DConditionModel(config: configs.unet, weights: unetWeights),
-                                    vae: try AutoencoderKL(config: configs.vae, weights: vaeWeights))
+                                    vae: try AutoencoderKL(config: configs.vae, weights: vaeWeights), schedulerConfig: schedulerConfig)
         for reader in [textWeights, unetWeights, vaeWeights] { try rejectLeftovers(reader, path) }
         return model
     }
 
-    /// SD 1.5's networks with seeded random weights, for benchmarks (no file needed).
-    public static func random(seed: UInt64, precision: WeightPrecision = .float32) throws(FCSError) -> StableDiffusion {
+    /// SD 1.5's networks with seeded random weights, for benchmarks (no file needed); `unetConfig`
+    /// for another UNet shape (an LCM-distilled one's `time_cond_proj_dim`).
+    public static func random(seed: UInt64, precision: WeightPrecision = .float32,
+                              unetConfig: UNet2DConditionModelConfig = UNet2DConditionModelConfig()) throws(FCSError) -> StableDiffusion {
         StableDiffusion(tokenizer: try CLIPTokenizer.openAICLIP(),
                         textEncoder: try CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: seed).storing(precision)),
-                        unet: try UNet2DConditionModel(config: UNet2DConditionModelConfig(), weights: .random(seed: seed + 1).storing(precision)),
+                        unet: try UNet2DConditionModel(config: unetConfig, weights: .random(seed: seed + 1).storing(precision)),
                         vae: try AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: seed + 2).storing(precision)))
     }
 
     /// The pixel-space UNet2DModel of a diffusers folder whose `model_index.json` names one (the
-    /// DDPMPipeline layout, fcs's demo model), or nil when the folder holds another model.
-    public static func loadPixelSpaceUNet(_ reference: String, options: LoadOptions = LoadOptions()) throws(FCSError) -> UNet2DModel? {
+    /// DDPMPipeline layout, fcs's demo model) and its scheduler config, or nil when the folder
+    /// holds another model.
+    public static func loadPixelSpaceUNet(_ reference: String, options: LoadOptions = LoadOptions()) throws(FCSError)
+        -> (unet: UNet2DModel, schedulerConfig: SchedulerConfig)? {
         guard case .diffusersFolder(let folder) = try ModelLocation.resolve(reference),
               try ModelIndex.read(folder: folder).className(of: "unet") == "UNet2DModel" else { return nil }
-        try SchedulerConfig.validate(folder: folder)
+        let schedulerConfig = try SchedulerConfig.read(folder: folder)
         let configPath = "\(folder)/unet/config.json"
         let config: UNet2DModelConfig = try decodeConfig(configPath)
         let check = ConfigCheck(source: configPath)
@@ -116,7 +124,7 @@ public struct StableDiffusion: Sendable {
         let weights = try componentWeights(folder, "unet", base: "diffusion_pytorch_model", options: options)
         let unet = try UNet2DModel(config: config, weights: weights)
         try rejectLeftovers(weights, "\(folder)/unet")
-        return unet
+        return (unet, schedulerConfig)
     }
 
     /// Tensors no layer read mean the file holds another model than its config describes.

@@ -35,9 +35,10 @@ public struct ConstrainedSampler: Sendable {
                        noise: SamplerNoise, parameters: SamplerParameters,
                        progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> Tensor {
         try parameters.validate()
-        let timesteps = scheduler.timesteps(steps: parameters.steps), shape = constraint.latentShape
+        let timesteps = try scheduler.timesteps(steps: parameters.steps), shape = constraint.latentShape
         try noise.check(shape: shape, steps: timesteps.count)
-        let guided = parameters.guidanceWeight > 1
+        // classifier-free guidance, unless the network takes w itself (LCM: always, as diffusers' pipeline passes it)
+        let guided = parameters.usesClassifierFreeGuidance(unet), embeddedWeight = unet.embedsGuidance ? parameters.guidanceWeight : nil
         guard !guided || (unconditional != nil && conditioning != nil) else {
             throw .invalidArgument("guidance needs a text-conditioned model and the unconditional text states")
         }
@@ -55,8 +56,8 @@ public struct ConstrainedSampler: Sendable {
             func predict(_ latent: [Float]) throws(FCSError) -> (x0: [Float], epsilon: [Float]) {
                 try proceed(progress, step: step, of: timesteps.count)
                 return arena.scope {
-                    let output = guidedOutput(latent, shape: shape, timestep: unetTimestep, conditioning: conditioning,
-                                              unconditional: unconditional, weight: guided ? parameters.guidanceWeight : nil, arena: arena)
+                    let output = guidedOutput(latent, shape: shape, timestep: unetTimestep, conditioning: conditioning, unconditional: unconditional,
+                                              weight: guided ? parameters.guidanceWeight : nil, embeddedWeight: embeddedWeight, arena: arena)
                     return scheduler.prediction(sample: latent, modelOutput: output, timestep: t)
                 }
             }
@@ -90,9 +91,10 @@ public struct ConstrainedSampler: Sendable {
     /// The guided model output ε̃: the conditional prediction, or (1 + w)·ε(c) − w·ε(∅) in one
     /// batch of 2 when guided (spec §2.4; for v-prediction the same combination of v).
     private func guidedOutput(_ latent: [Float], shape: [Int], timestep: Float, conditioning: Tensor?, unconditional: Tensor?,
-                               weight: Float?, arena: ScratchArena) -> [Float] {
+                               weight: Float?, embeddedWeight: Float?, arena: ScratchArena) -> [Float] {
         guard let weight, let unconditional, let conditioning else {
-            return unet.predictNoise(Tensor(shape: shape, values: latent), timestep: timestep, conditioning: conditioning, in: arena).toArray()
+            return unet.predictNoise(Tensor(shape: shape, values: latent), timestep: timestep, conditioning: conditioning,
+                                     guidanceWeight: embeddedWeight, in: arena).toArray()
         }
         let batch = Tensor(shape: [2] + shape.dropFirst(), values: latent + latent)
         let states = concatBatch(unconditional, conditioning, arena: arena)

@@ -15,18 +15,27 @@ public struct DiffusionModel: Sendable {
     /// A cheaper codec into the same latent space (TAESD) for super-resolution's inner-loop VAE
     /// passes; nil = ``codec``. See ``transporting(with:source:)``.
     public let transportCodec: (any LatentCodec)?
+    /// The diffusion process the denoiser was trained on, which the outer samplers follow.
+    public let schedulerConfig: SchedulerConfig
 
     public init(denoiser: any NoisePredictor, codec: any LatentCodec, tokenizer: CLIPTokenizer? = nil,
-                textEncoder: CLIPTextModel? = nil, transportCodec: (any LatentCodec)? = nil) {
+                textEncoder: CLIPTextModel? = nil, transportCodec: (any LatentCodec)? = nil,
+                schedulerConfig: SchedulerConfig = SchedulerConfig()) {
         (self.denoiser, self.codec, self.tokenizer, self.textEncoder) = (denoiser, codec, tokenizer, textEncoder)
         self.transportCodec = transportCodec
+        self.schedulerConfig = schedulerConfig
     }
 
     /// A pixel-space denoiser (no text, identity codec). Images larger than the model's
     /// `sample_size` are denoised in overlapping tiles of that size (``TiledNoisePredictor``).
-    public init(pixelSpace unet: UNet2DModel) {
+    public init(pixelSpace unet: UNet2DModel, schedulerConfig: SchedulerConfig = SchedulerConfig()) {
         let tile = unet.config.sampleSize
-        self.init(denoiser: TiledNoisePredictor(unet, tile: tile, overlap: tile / 4), codec: IdentityCodec())
+        self.init(denoiser: TiledNoisePredictor(unet, tile: tile, overlap: tile / 4), codec: IdentityCodec(), schedulerConfig: schedulerConfig)
+    }
+
+    /// The constrained sampler over this model's denoiser with the outer step `parameters` ask for.
+    func sampler(_ parameters: SamplerParameters, projection: (any Projection)? = nil) throws(FCSError) -> ConstrainedSampler {
+        ConstrainedSampler(unet: denoiser, scheduler: try parameters.outerSampler.scheduler(schedulerConfig), projection: projection)
     }
 
     /// Loads a pixel-space model (a diffusers folder whose `unet/config.json` is a UNet2DModel)
@@ -34,7 +43,9 @@ public struct DiffusionModel: Sendable {
     /// hub-cache name).
     public static func load(_ reference: String, options: StableDiffusion.LoadOptions = .init()) throws(FCSError) -> DiffusionModel {
         if reference == DemoModel.name, access(reference, F_OK) != 0 { return DiffusionModel(pixelSpace: try DemoModel.unet(precision: options.precision)) }
-        if let unet = try StableDiffusion.loadPixelSpaceUNet(reference, options: options) { return DiffusionModel(pixelSpace: unet) }
+        if let (unet, config) = try StableDiffusion.loadPixelSpaceUNet(reference, options: options) {
+            return DiffusionModel(pixelSpace: unet, schedulerConfig: config)
+        }
         return try StableDiffusion.load(reference, options: options).diffusionModel
     }
 
@@ -82,7 +93,7 @@ public struct DiffusionModel: Sendable {
 extension StableDiffusion {
     /// The model as the sampling tasks use it.
     public var diffusionModel: DiffusionModel {
-        DiffusionModel(denoiser: unet, codec: vae, tokenizer: tokenizer, textEncoder: textEncoder)
+        DiffusionModel(denoiser: unet, codec: vae, tokenizer: tokenizer, textEncoder: textEncoder, schedulerConfig: schedulerConfig)
     }
 
     public var pixelMultiple: Int { diffusionModel.pixelMultiple }

@@ -57,16 +57,16 @@ extension DiffusionModel {
         }
         let fill = fillMask.toArray(), steps = parameters.sampler.steps
         guard fill.contains(where: { $0 != 0 }) else { return Tensor(shape: image.shape, values: image.toArray()) }
-        try checkRequest(width: image.shape[3], height: image.shape[2], guided: parameters.sampler.guidanceWeight > 1, task: "inpainting")
+        try checkRequest(width: image.shape[3], height: image.shape[2], guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), task: "inpainting")
         let constraint = try InpaintingConstraint(image: image, fillMask: fillMask, codec: codec,
                                                   shouldContinue: { progress(0, steps) })
         let arena = ScratchArena()
-        let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.guidanceWeight > 1, in: arena)
+        let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), in: arena)
         let latentShape = constraint.knownLatent.shape
         let noise = noise ?? .seeded(parameters.seed, shape: latentShape, steps: parameters.sampler.steps)
         var sampler = parameters.sampler
         if parameters.method == .replacement { sampler.newtonSteps = 0 }  // the projection replaces the inner steps
-        let x0 = try ConstrainedSampler(unet: denoiser, projection: parameters.method == .replacement ? ReplacementProjection(constraint) : nil)
+        let x0 = try self.sampler(sampler, projection: parameters.method == .replacement ? ReplacementProjection(constraint) : nil)
             .sample(constraint: constraint, conditioning: conditioning, unconditional: unconditional, noise: noise,
                     parameters: sampler, progress: progress)
         var decoded = try decodeClamped(x0, in: arena, shouldContinue: { progress(steps, steps) })

@@ -65,7 +65,7 @@ extension DiffusionModel {
             return ExtractedLayers(layer1: padding.crop(padded.layer1), layer2: padding.crop(padded.layer2),
                                    mask: padding.crop(padded.mask), logLikelihood: padded.logLikelihood)
         }
-        try checkRequest(width: width, height: height, guided: parameters.sampler.guidanceWeight > 1, task: "layer extraction")
+        try checkRequest(width: width, height: height, guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), task: "layer extraction")
         let pixels = image.toArray()
         // progress counts the outer steps of all the inpaintings, so that cancelling is honoured
         // within one network forward rather than once per EM iteration

@@ -12,7 +12,7 @@ public struct SamplerParameters: Sendable {
         case official
     }
 
-    /// Outer (denoising) steps; the scheduler spaces their timesteps (``PaperDDIMScheduler/timesteps(steps:)``).
+    /// Outer (denoising) steps; the scheduler spaces their timesteps (``Scheduler/timesteps(steps:)``).
     public var steps = 20
     /// K, inner inexact-Newton steps per outer step (each costs 2 UNet forwards).
     public var newtonSteps = 5
@@ -22,10 +22,17 @@ public struct SamplerParameters: Sendable {
     /// h: the ∞-norm of the finite-difference perturbation of x_t.
     public var finiteDifferenceStep: Float = 0.005
     /// w of ε̃ = (1 + w)·ε(c) − w·ε(∅); as in the official code, guidance is on only when w > 1.
+    /// A network that takes w as an input (an LCM UNet) gets it with every forward instead.
     public var guidanceWeight: Float = 0
     public var timestepConvention = TimestepConvention.consistent
+    /// The outer step: the paper's by default.
+    public var outerSampler = OuterSampler.paper
 
     public init() {}
+
+    /// Whether sampling with `denoiser` runs classifier-free guidance (w > 1, and the network does
+    /// not take w as an input).
+    public func usesClassifierFreeGuidance(_ denoiser: any NoisePredictor) -> Bool { guidanceWeight > 1 && !denoiser.embedsGuidance }
 
     /// λ of inner step `k` (0-based).
     public func learningRate(innerStep k: Int) -> Float {

@@ -19,11 +19,18 @@ public protocol Scheduler: Sendable {
     var predictionType: PredictionType { get }
 
     /// The timesteps t ∈ 1…1000 a run of `steps` outer steps visits, noisiest first (t is the
-    /// training index plus one, the paper's convention: ᾱ_t is `alphasCumprod[t − 1]`).
-    func timesteps(steps: Int) -> [Int]
+    /// training index plus one, the paper's convention: ᾱ_t is `alphasCumprod[t − 1]`; diffusers'
+    /// schedulers give the training index itself, t − 1).
+    /// - Throws: `.invalidArgument` for a step count the scheduler cannot space.
+    func timesteps(steps: Int) throws(FCSError) -> [Int]
 
     /// A new run over `timesteps`, holding the state of its outer steps.
     func makeRun(timesteps: [Int]) -> any SchedulerRun
+
+    /// x̂0 and ε at timestep t from the denoiser's output: what the inner Newton loop corrects
+    /// and the outer step consumes. The default converts ε- or v-prediction
+    /// (``PredictionType/convert(sample:modelOutput:alphaCumprod:)``).
+    func prediction(sample x: [Float], modelOutput output: [Float], timestep t: Int) -> (x0: [Float], epsilon: [Float])
 }
 
 /// The outer steps of one sampling run, in order.
@@ -37,12 +44,17 @@ public protocol SchedulerRun {
 }
 
 extension Scheduler {
-    /// x̂0 and ε at timestep t from the denoiser's output, for either prediction type:
+    public func prediction(sample x: [Float], modelOutput output: [Float], timestep t: Int) -> (x0: [Float], epsilon: [Float]) {
+        predictionType.convert(sample: x, modelOutput: output, alphaCumprod: schedule.alphasCumprod[t - 1])
+    }
+}
+
+extension PredictionType {
+    /// x̂0 and ε at a noise level ᾱ from the denoiser's output, for either prediction type:
     /// ε-prediction x̂0 = (x − √(1−ᾱ)·ε)/√ᾱ, written as x/√ᾱ − ε·√((1−ᾱ)/ᾱ) as the notebooks do;
     /// v-prediction x̂0 = √ᾱ·x − √(1−ᾱ)·v, ε = √ᾱ·v + √(1−ᾱ)·x.
-    public func prediction(sample x: [Float], modelOutput output: [Float], timestep t: Int) -> (x0: [Float], epsilon: [Float]) {
-        let alpha = schedule.alphasCumprod[t - 1]
-        switch predictionType {
+    public func convert(sample x: [Float], modelOutput output: [Float], alphaCumprod alpha: Float) -> (x0: [Float], epsilon: [Float]) {
+        switch self {
         case .epsilon:
             let (a, b) = (1 / alpha.squareRoot(), ((1 - alpha) / alpha).squareRoot())
             return (zip(x, output).map { a * $0 - b * $1 }, output)

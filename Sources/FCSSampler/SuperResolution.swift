@@ -54,14 +54,14 @@ extension DiffusionModel {
         let steps = parameters.sampler.steps
         if image.rank == 4 {
             try checkRequest(width: image.shape[3] * factor, height: image.shape[2] * factor,
-                             guided: parameters.sampler.guidanceWeight > 1, task: "super-resolution")
+                             guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), task: "super-resolution")
         }
         try proceed(progress, step: 0, of: steps)
         let constraint = try SuperResolutionConstraint(lowResolution: image, factor: factor, codec: transportCodec ?? codec,
                                                        finiteDifferenceStep: parameters.encoderFiniteDifferenceStep)
         let arena = ScratchArena()
-        let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.guidanceWeight > 1, in: arena)
-        let x0 = try ConstrainedSampler(unet: denoiser).sample(
+        let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), in: arena)
+        let x0 = try sampler(parameters.sampler).sample(
             constraint: constraint, conditioning: conditioning, unconditional: unconditional,
             noise: noise ?? .seeded(parameters.seed, shape: constraint.latentShape, steps: parameters.sampler.steps),
             parameters: parameters.sampler, progress: progress)
@@ -97,6 +97,7 @@ extension DiffusionModel {
               config.encoderDownsamplingFactor == codec.downsamplingFactor, config.decoderUpsamplingFactor == codec.downsamplingFactor else {
             throw .invalidArgument("\(source): its latents (\(config.latentChannels) channels, encoder 1/\(config.encoderDownsamplingFactor), decoder ×\(config.decoderUpsamplingFactor)) are not the model's (\(codec.latentChannels) channels, 1/\(codec.downsamplingFactor))")
         }
-        return DiffusionModel(denoiser: denoiser, codec: codec, tokenizer: tokenizer, textEncoder: textEncoder, transportCodec: transport)
+        return DiffusionModel(denoiser: denoiser, codec: codec, tokenizer: tokenizer, textEncoder: textEncoder, transportCodec: transport,
+                              schedulerConfig: schedulerConfig)
     }
 }

@@ -41,10 +41,12 @@ public struct TiledNoisePredictor: NoisePredictor {
         return perForward + 4 * 4 * 3 * height * width * samples  // the sample, its blend and weight planes
     }
 
-    public func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, in arena: ScratchArena) -> Tensor {
+    public var embedsGuidance: Bool { denoiser.embedsGuidance }
+
+    public func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
         let (channels, height, width) = (sample.shape[1], sample.shape[2], sample.shape[3])
         guard sample.shape[0] == 1, height > tile || width > tile else {
-            return denoiser.predictNoise(sample, timestep: timestep, conditioning: conditioning, in: arena)
+            return denoiser.predictNoise(sample, timestep: timestep, conditioning: conditioning, guidanceWeight: guidanceWeight, in: arena)
         }
         let (rows, columns) = (origins(height), origins(width))
         let (tileHeight, tileWidth) = (min(tile, height), min(tile, width))
@@ -66,7 +68,7 @@ public struct TiledNoisePredictor: NoisePredictor {
             }
             let predicted = arena.scope {
                 denoiser.predictNoise(Tensor(shape: [group.count, channels, tileHeight, tileWidth], values: tiles), timestep: timestep,
-                                      conditioning: conditioning, in: arena).toArray()
+                                      conditioning: conditioning, guidanceWeight: guidanceWeight, in: arena).toArray()
             }
             for (n, (y0, x0)) in group.enumerated() {
                 for y in 0..<tileHeight {

@@ -193,24 +193,49 @@ final class ConfigValidationTests: TemporaryFolderTestCase {
         try assertEachRefused(cases, folder: "tiny-sd", config: "model_index.json") { try StableDiffusion.load($0) }
     }
 
-    func test_schedulerConfig_ofAnotherDiffusionProcess_isRefused() throws {
+    func test_schedulerConfig_fcsCannotImplement_isRefused() throws {
         let cases = [
-            Case("prediction_type", "\"v_prediction\""),
+            Case("prediction_type", "\"sample\""),
             Case("prediction_type", "1"),
-            Case("beta_schedule", "\"linear\""),
+            Case("beta_schedule", "\"squaredcos_cap_v2\""),
             Case("num_train_timesteps", "0"),
+            Case("num_train_timesteps", "500"),
             Case("num_train_timesteps", "2.5"),
             Case("num_train_timesteps", "\"1000\""),
-            Case("beta_start", "0.0001"),
             Case("beta_start", "NaN"),
-            Case("beta_end", "0.02"),
+            Case("beta_start", "0", names: "beta_start"),
+            Case("beta_start", "0.5", names: "beta_end"),
             Case("beta_end", "[0.012]"),
             Case("trained_betas", "[0.1, 0.2]"),
+            Case("rescale_betas_zero_snr", "true"),
+            Case("timestep_spacing", "\"karras\""),
+            Case("steps_offset", "-1"),
+            Case("final_sigmas_type", "\"sigma_max\""),
+            Case("original_inference_steps", "0"),
+            Case("original_inference_steps", "1001"),
+            Case("timestep_scaling", "0"),
         ]
         try assertEachRefused(cases, folder: "tiny-sd", config: "scheduler/scheduler_config.json") { try StableDiffusion.load($0) }
         try assertEachRefused(cases, folder: "tiny-unet2d/plain", config: "scheduler/scheduler_config.json") {
             _ = try StableDiffusion.loadPixelSpaceUNet($0)
         }
+    }
+
+    func test_schedulerConfig_ofAnotherProcessFcsImplements_isCarriedToTheModel() throws {
+        let folder = try copyFixture("tiny-sd"), path = folder + "/scheduler/scheduler_config.json"
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertEqual(try StableDiffusion.load(folder).schedulerConfig.stepsOffset, 1)
+        XCTAssertEqual(try StableDiffusion.load(folder).schedulerConfig.timestepSpacing, "leading")
+        for c in [Case("prediction_type", "\"v_prediction\""), Case("beta_schedule", "\"linear\""), Case("beta_start", "0.0001"),
+                  Case("beta_end", "0.02"), Case("timestep_spacing", "\"trailing\""), Case("original_inference_steps", "25")] {
+            try write(c, into: original, at: path)
+            let config = try StableDiffusion.load(folder).schedulerConfig
+            let read = [config.predictionType, config.betaSchedule.rawValue, "\(config.betaStart)", "\(config.betaEnd)",
+                        config.timestepSpacing, "\(config.originalInferenceSteps)"]
+            XCTAssertTrue(read.contains(c.value!.replacingOccurrences(of: "\"", with: "")), "\(c.field) = \(c.value!): \(read)")
+        }
+        let unet = try XCTUnwrap(StableDiffusion.loadPixelSpaceUNet(fixtures + "/tiny-unet2d/plain"))
+        XCTAssertEqual(unet.schedulerConfig.betaSchedule, .scaledLinear)
     }
 
     func test_networksThatDoNotFitTogether_areRefusedBeforeLoading() throws {

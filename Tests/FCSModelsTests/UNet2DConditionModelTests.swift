@@ -49,6 +49,38 @@ final class UNet2DConditionModelTests: XCTestCase {
                        try folderModel()(sample, timestep: 500, encoderHiddenStates: text, in: arena).toArray())
     }
 
+    /// An LCM-shaped UNet (time_cond_proj_dim) with the guidance-scale embedding as timestep_cond
+    /// (tools/make_tiny_lcm_unet.py).
+    func test_lcmUNet_withTheGuidanceScaleEmbedding_matchesDiffusers() throws {
+        let folder = Bundle.module.resourcePath! + "/Fixtures/tiny-lcm-unet"
+        let config = try JSONDecoder().decode(UNet2DConditionModelConfig.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
+        XCTAssertEqual(config.timeCondProjDim, 16)
+        let weights = WeightReader(file: try SafeTensorsFile(path: folder + "/diffusion_pytorch_model.safetensors"))
+        let unet = try UNet2DConditionModel(config: config, weights: weights)
+        XCTAssertEqual(weights.unreadTensors(), [], "cond_proj is read")
+        let reference = try SafeTensorsFile(path: folder + "/reference.safetensors")
+        let sample = try reference.tensor("sample"), text = try reference.tensor("text")
+        let arena = ScratchArena()
+        for w in [Float(0), 7.5] {
+            let embedding = guidanceScaleEmbedding([w], embeddingDim: 16)
+            // sin/cos of float32 arguments up to 7500 (ulp 5e-4) and exp computed in another order
+            XCTAssertLessThanOrEqual(maxError(embedding, try reference.tensor("w\(w).embedding")), 1e-4, "embedding of w = \(w)")
+            for t in [999, 259, 0] {
+                let out = unet(sample, timestep: Float(t), encoderHiddenStates: text, timestepCond: embedding, in: arena)
+                XCTAssertLessThanOrEqual(maxError(out, try reference.tensor("w\(w).t\(t).out")), 1e-4, "w = \(w), t = \(t)")
+            }
+        }
+        for t in [999, 259, 0] {
+            let plain = unet(sample, timestep: Float(t), encoderHiddenStates: text, in: arena)
+            XCTAssertLessThanOrEqual(maxError(plain, try reference.tensor("t\(t).plain.out")), 1e-4, "no timestep_cond, t = \(t)")
+        }
+        var broken = config
+        broken.timeCondProjDim = 0
+        XCTAssertThrowsError(try UNet2DConditionModel(config: broken, weights: weights))
+        broken.timeCondProjDim = 8  // cond_proj is [320, 16] in the file
+        XCTAssertThrowsError(try UNet2DConditionModel(config: broken, weights: weights))
+    }
+
     func test_defaults_areSD15() throws {
         let config = try JSONDecoder().decode(UNet2DConditionModelConfig.self, from: Data("{}".utf8))
         XCTAssertEqual(config, UNet2DConditionModelConfig())

@@ -167,9 +167,10 @@ final class ConstrainedSamplerBehaviourTests: XCTestCase {
         var forwards = 0
         init(_ wrapped: any NoisePredictor) { self.wrapped = wrapped }
         var downsamplings: Int { wrapped.downsamplings }
-        func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, in arena: ScratchArena) -> Tensor {
+        var embedsGuidance: Bool { wrapped.embedsGuidance }
+        func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
             forwards += 1
-            return wrapped.predictNoise(sample, timestep: timestep, conditioning: conditioning, in: arena)
+            return wrapped.predictNoise(sample, timestep: timestep, conditioning: conditioning, guidanceWeight: guidanceWeight, in: arena)
         }
         func estimatedWorkingSetBytes(height: Int, width: Int, batch: Int) -> Int {
             wrapped.estimatedWorkingSetBytes(height: height, width: width, batch: batch)

@@ -85,7 +85,7 @@ final class PixelSpaceTests: XCTestCase {
     /// A denoiser that returns its input: tiling it must give the input back, whatever the tiles.
     private struct Echo: NoisePredictor {
         var downsamplings: Int { 0 }
-        func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, in arena: ScratchArena) -> Tensor {
+        func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
             Tensor(shape: sample.shape, values: sample.toArray())
         }
         func estimatedWorkingSetBytes(height: Int, width: Int, batch: Int) -> Int { 4 * 3 * height * width * batch }

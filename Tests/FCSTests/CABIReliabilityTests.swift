@@ -195,6 +195,33 @@ final class CABIReliabilityTests: XCTestCase {
         }
     }
 
+    // The outer sampler: names both ways, every sampler runs, a value that is no fcs_sampler is refused.
+    func test_samplers_byNameAndValue() throws {
+        for (value, name) in [(FCS_SAMPLER_PAPER, "paper"), (FCS_SAMPLER_DPMSOLVER_PP_2M, "dpm++2m"), (FCS_SAMPLER_LCM, "lcm")] {
+            XCTAssertEqual(fcsSamplerName(value).map { String(cString: $0) }, name)
+            var parsed = fcs_sampler(rawValue: 99)
+            XCTAssertEqual(fcsSamplerFromName(name, &parsed), FCS_OK)
+            XCTAssertEqual(parsed, value)
+        }
+        XCTAssertNil(fcsSamplerName(fcs_sampler(rawValue: 3)))
+        var parsed = FCS_SAMPLER_PAPER
+        XCTAssertEqual(fcsSamplerFromName("ddim", &parsed), FCS_ERROR_INVALID_ARGUMENT)
+        XCTAssertTrue(lastError.contains("paper, dpm++2m, lcm"), lastError)
+        XCTAssertEqual(fcsSamplerFromName(nil, &parsed), FCS_ERROR_INVALID_ARGUMENT)
+        XCTAssertEqual(fcsSamplerFromName("lcm", nil), FCS_ERROR_INVALID_ARGUMENT)
+        XCTAssertEqual(fcsSampleParamsDefault().sampler, FCS_SAMPLER_PAPER)
+
+        let model = try Self.pixelSpace.get()
+        let image = TestImage(width: 32, height: 32, channels: 3), mask = TestImage(width: 32, height: 32, channels: 1, value: 255)
+        for sampler in [FCS_SAMPLER_PAPER, FCS_SAMPLER_DPMSOLVER_PP_2M, FCS_SAMPLER_LCM, fcs_sampler(rawValue: 7)] {
+            var params = quickParams(), out = fcs_image()
+            (params.steps, params.sampler) = (3, sampler)
+            let status = image.withDescriptor { i in mask.withDescriptor { fcsInpaint(model.handle, i, $0, &params, &out) } }
+            XCTAssertEqual(status, sampler.rawValue == 7 ? FCS_ERROR_INVALID_ARGUMENT : FCS_OK, "sampler \(sampler.rawValue): \(lastError)")
+            fcsImageFree(&out)
+        }
+    }
+
     // Defect 7 and cancellation: the callback is asked before every network forward (layer
     // extraction included), a non-zero answer returns FCS_CANCELLED, and the model keeps working.
     func test_progress_cancelsWithinOneForward_andTheModelKeepsWorking() throws {

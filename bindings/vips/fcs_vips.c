@@ -183,6 +183,8 @@ typedef struct _FcsSampleOp {
 	char *prompt;
 	double guidance;
 	double fd_step;
+	char *sampler;
+	fcs_sampler sampler_value;  /* sampler, read in build */
 } FcsSampleOp;
 
 typedef VipsOperationClass FcsSampleOpClass;
@@ -211,6 +213,20 @@ fcs_sample_op_fill(FcsSampleOp *self, fcs_sample_params *params, int default_ste
 	params->prompt = self->prompt;
 	params->guidance_scale = (float) self->guidance;
 	params->fd_step = (float) self->fd_step;
+	params->sampler = self->sampler_value;
+}
+
+/* Reads the sampler's name before a subclass loads anything: a bad name fails the build. */
+static int
+fcs_sample_op_build(VipsObject *object)
+{
+	FcsSampleOp *self = (FcsSampleOp *) object;
+
+	if (VIPS_OBJECT_CLASS(fcs_sample_op_parent_class)->build(object))
+		return -1;
+	if (fcs_sampler_from_name(self->sampler, &self->sampler_value) != FCS_OK)
+		return fcs_vips_error(VIPS_OBJECT_GET_CLASS(object)->nickname);
+	return 0;
 }
 
 static void
@@ -223,6 +239,7 @@ fcs_sample_op_class_init(FcsSampleOpClass *class)
 	gobject_class->get_property = vips_object_get_property;
 	object_class->nickname = "fcs_sample";
 	object_class->description = "fast constrained sampling with Stable Diffusion 1.x";
+	object_class->build = fcs_sample_op_build;
 	class->get_flags = fcs_sample_op_get_flags;
 
 	VIPS_ARG_STRING(class, "model", 20, "Model",
@@ -241,6 +258,9 @@ fcs_sample_op_class_init(FcsSampleOpClass *class)
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, guidance), 0.0, 100.0, 0.0);
 	VIPS_ARG_DOUBLE(class, "fd_step", 26, "Finite-difference step", "h of the Jacobian finite difference",
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, fd_step), 1e-6, 1.0, 0.005);
+	VIPS_ARG_STRING(class, "sampler", 27, "Sampler",
+		"Outer sampler: paper, dpm++2m (DPM-Solver++(2M), about 10 steps) or lcm (LCM checkpoints, 4-8 steps)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, sampler), "paper");
 }
 
 static void
@@ -250,6 +270,7 @@ fcs_sample_op_init(FcsSampleOp *self)
 	self->newton_steps = -1;
 	self->prompt = g_strdup("");
 	self->fd_step = 0.005;
+	self->sampler = g_strdup("paper");
 }
 
 /* ---- fcs_inpaint ------------------------------------------------------------------------ */

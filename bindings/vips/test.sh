@@ -70,7 +70,15 @@ vips fcs_layers "$T/in.png" "$T/l1.png" "$T/l2.png" "$T/m.png" --steps 1 --newto
 vips extract_area "$T/in.png" .png 0 0 32 24 | vips fcs_superres stdin "$T/piped.png" --scale 2 "${quick[@]}" --seed 1
 [ "$(size "$T/piped.png")" = 64x48 ] || fail "piped superres size"
 
+# the outer samplers
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/dpm.png" --sampler dpm++2m --steps 3 --newton-steps 1 --seed 1
+! cmp -s "$T/out.png" "$T/dpm.png" || fail "--sampler dpm++2m gave the paper's pixels"
+vips fcs_superres "$T/in.png" "$T/lcm.png" --scale 2 --sampler lcm "${quick[@]}" --seed 1
+[ "$(size "$T/lcm.png")" = 128x96 ] || fail "superres with --sampler lcm"
+
 # errors: one clear line, non-zero exit
+! vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" --sampler ddim 2> "$T/err" || fail "sampler ddim accepted"
+grep -q 'sampler "ddim" is not one of paper, dpm++2m, lcm' "$T/err" || fail "sampler error: $(cat "$T/err")"
 ! vips fcs_superres "$T/in.png" "$T/x3.png" --scale 3 "${quick[@]}" 2> "$T/err" || fail "scale 3 accepted"
 grep -q "scale must be 2, 4 or 8" "$T/err" || fail "scale error: $(cat "$T/err")"
 ! FCS_MODEL=/nonexistent vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" 2> "$T/err" || fail "missing model accepted"

@@ -86,6 +86,13 @@ extension KeyedDecodingContainer {
         throw DecodingError.dataCorruptedError(forKey: key, in: self,
                                                debugDescription: number.map { "\($0) does not fit in a float" } ?? "not a number")
     }
+
+    /// A float field kept in double precision (β schedules are built in float64), nil when absent or null.
+    func double(_ key: Key) throws -> Double? {
+        guard contains(key), try !decodeNil(forKey: key) else { return nil }
+        if let value = try? decode(Double.self, forKey: key) { return value }
+        throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "not a number")
+    }
 }
 
 /// The problem with a value that should be an integer; `number` is its value if it is a number.

@@ -32,7 +32,8 @@ public struct UNet2DConditionModel: Sendable {
         let channels = config.blockOutChannels, levels = channels.count
         let timeEmbedDim = channels[0] * 4
         convIn = try weights.conv2d("conv_in", in: config.inChannels, out: channels[0], kernel: 3, padding: .all(1))
-        timeEmbedding = try TimestepEmbedding(weights.scoped("time_embedding"), inChannels: channels[0], timeEmbedDim: timeEmbedDim)
+        timeEmbedding = try TimestepEmbedding(weights.scoped("time_embedding"), inChannels: channels[0], timeEmbedDim: timeEmbedDim,
+                                              condProjDim: config.timeCondProjDim)
 
         // validate() admits only CrossAttn*Block2D and plain *Block2D
         func attention(_ type: String, level: Int) -> BlockAttention.Factory? {
@@ -68,11 +69,11 @@ public struct UNet2DConditionModel: Sendable {
         convOut = try weights.conv2d("conv_out", in: channels[0], out: config.outChannels, kernel: 3, padding: .all(1))
     }
 
-    /// ε_θ(x_t, t, c) with one timestep for the whole batch.
-    public func callAsFunction(_ sample: Tensor, timestep: Float, encoderHiddenStates: Tensor,
+    /// ε_θ(x_t, t, c) with one timestep (and timestep condition) for the whole batch.
+    public func callAsFunction(_ sample: Tensor, timestep: Float, encoderHiddenStates: Tensor, timestepCond: Tensor? = nil,
                                in arena: ScratchArena) -> Tensor {
         self(sample, timesteps: [Float](repeating: timestep, count: sample.shape[0]),
-             encoderHiddenStates: encoderHiddenStates, in: arena)
+             encoderHiddenStates: encoderHiddenStates, timestepCond: timestepCond, in: arena)
     }
 
     /// ε_θ(x_t, t, c).
@@ -80,16 +81,20 @@ public struct UNet2DConditionModel: Sendable {
     ///   - sample: the noisy latents x_t, `[B, 4, H/8, W/8]`; H/8 and W/8 multiples of 2^(levels-1).
     ///   - timesteps: t (0 … 999) for each sample of the batch.
     ///   - encoderHiddenStates: the text encoder's `last_hidden_state`, `[B, 77, crossAttentionDim]`.
+    ///   - timestepCond: diffusers' `timestep_cond`, `[1 or B, timeCondProjDim]` (an LCM UNet's
+    ///     ``guidanceScaleEmbedding(_:embeddingDim:)``), added to the time embedding's input; nil adds nothing.
     /// - Returns: the predicted noise, shaped like `sample`, in `arena`.
-    public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor,
+    public func callAsFunction(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor, timestepCond: Tensor? = nil,
                                in arena: ScratchArena) -> Tensor {
         precondition(timesteps.count == sample.shape[0] && encoderHiddenStates.shape[0] == sample.shape[0],
                      "UNet2DConditionModel: one timestep and one text state per sample")
+        precondition(timestepCond.map { cond in config.timeCondProjDim.map { [1, $0] == cond.shape || [sample.shape[0], $0] == cond.shape } ?? false } ?? true,
+                     "UNet2DConditionModel: timestep_cond needs time_cond_proj_dim and one row (or one per sample) of its width")
         return arena.retaining {
             // time
             let tEmb = timestepEmbedding(timesteps, embeddingDim: config.blockOutChannels[0],
                                          flipSinToCos: config.flipSinToCos, downscaleFreqShift: config.freqShift)
-            let emb = timeEmbedding(tEmb, in: arena)  // [B, 4 · C0]
+            let emb = timeEmbedding(tEmb, condition: timestepCond, in: arena)  // [B, 4 · C0]
             // down
             var h = convIn(sample, in: arena)
             var skips = [h]

@@ -30,6 +30,9 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
     /// When present, the number of heads (and `attentionHeadDim` is ignored), as diffusers reads it.
     public var numAttentionHeads: [Int]?
     public var useLinearProjection = false
+    /// The width of the guidance-scale embedding added to the time embedding through
+    /// `time_embedding.cond_proj` (LCM-distilled UNets: 256); nil for SD's UNets.
+    public var timeCondProjDim: Int?
 
     public init() {}
 
@@ -43,7 +46,7 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
         case actFn = "act_fn", normNumGroups = "norm_num_groups", normEps = "norm_eps"
         case crossAttentionDim = "cross_attention_dim", transformerLayersPerBlock = "transformer_layers_per_block"
         case attentionHeadDim = "attention_head_dim", numAttentionHeads = "num_attention_heads"
-        case useLinearProjection = "use_linear_projection"
+        case useLinearProjection = "use_linear_projection", timeCondProjDim = "time_cond_proj_dim"
     }
 
     public init(from decoder: Decoder) throws {
@@ -71,6 +74,7 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
         attentionHeadDim = try c.integers(.attentionHeadDim) ?? d.attentionHeadDim
         numAttentionHeads = try c.integers(.numAttentionHeads)
         useLinearProjection = try c.decodeIfPresent(Bool.self, forKey: .useLinearProjection) ?? d.useLinearProjection
+        timeCondProjDim = try c.integer(.timeCondProjDim)
     }
 
     /// A field that diffusers lets be one value or one per block, where fcs implements one
@@ -107,6 +111,7 @@ extension UNet2DConditionModelConfig: ValidatedConfig {
         try check.channels(inChannels, "in_channels")
         try check.channels(outChannels, "out_channels")
         try check.channels(crossAttentionDim, "cross_attention_dim")
+        if let timeCondProjDim { try check.channels(timeCondProjDim, "time_cond_proj_dim") }
         try check.layers(layersPerBlock, "layers_per_block")
         try check.layers(transformerLayersPerBlock, "transformer_layers_per_block")
         try check.known(downsamplePadding, "downsample_padding", [0, 1])

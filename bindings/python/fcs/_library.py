@@ -35,7 +35,8 @@ class SampleParams(ctypes.Structure):
                 ("fd_step", ctypes.c_float), ("prompt", ctypes.c_char_p), ("guidance_scale", ctypes.c_float),
                 ("official_timesteps", ctypes.c_int32), ("paste_back", ctypes.c_int32), ("seam_width", ctypes.c_int32),
                 ("context_crop_above", ctypes.c_int32), ("context_size", ctypes.c_int32), ("method", ctypes.c_int),
-                ("noise_path", ctypes.c_char_p), ("progress", ProgressCallback), ("user_data", ctypes.c_void_p)]
+                ("noise_path", ctypes.c_char_p), ("progress", ProgressCallback), ("user_data", ctypes.c_void_p),
+                ("sampler", ctypes.c_int)]
 
 
 class LayerParams(ctypes.Structure):
@@ -61,6 +62,7 @@ def _load():
         "fcs_model_load": (status, [ctypes.c_char_p, ctypes.POINTER(ModelParams), ctypes.POINTER(ptr)]),
         "fcs_model_free": (None, [ptr]),
         "fcs_sample_params_default": (SampleParams, []),
+        "fcs_sampler_from_name": (status, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]),
         "fcs_layer_params_default": (LayerParams, []),
         "fcs_inpaint": (status, [ptr, ctypes.POINTER(Image), ctypes.POINTER(Image), ctypes.POINTER(SampleParams),
                                  ctypes.POINTER(Image)]),

@@ -63,7 +63,7 @@ class Model:
 
     def inpaint(self, image, mask, *, steps=20, seed=None, prompt="", newton_steps=None, learning_rates=None,
                 fd_step=0.005, guidance_scale=0.0, paste_back=True, seam_width=8, official_timesteps=False,
-                noise=None, progress=None, method="constrained"):
+                noise=None, progress=None, method="constrained", sampler="paper"):
         """Fills the pixels where mask is set (≥ half its range: white) and returns the image.
 
         image: H×W×C (C = 1, 3, 4) uint8 or float32 0…1 array, PIL or pyvips image; alpha kept.
@@ -74,13 +74,15 @@ class Model:
         completes, that returns False to cancel (fcs.Cancelled). An exception it raises, or
         Ctrl-C, cancels within one network forward and is re-raised.
         method: "constrained" (fcs) or "replacement" (the baseline, for comparisons).
+        sampler: the outer step, "paper" (the paper's), "dpm++2m" (DPM-Solver++(2M), about 10
+        steps) or "lcm" (LCM checkpoints, 4–8 steps); the other tasks take it too.
         """
         if method not in _METHODS:
             raise ValueError(f"method must be one of {list(_METHODS)}")
         struct, keep_image, kind = to_fcs_image(image, "image")
         mask_struct, keep_mask, _ = to_fcs_image(mask, "mask")
         with _SampleParams(steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
-                           official_timesteps, noise, progress) as params:
+                           official_timesteps, noise, progress, sampler) as params:
             params.value.paste_back, params.value.seam_width = int(bool(paste_back)), seam_width
             params.value.method = _METHODS[method]
             out = Image()
@@ -90,11 +92,11 @@ class Model:
         return from_fcs_image(out, kind)
 
     def superres(self, image, scale=4, *, steps=20, seed=None, prompt="", newton_steps=None, learning_rates=None,
-                 fd_step=0.005, guidance_scale=0.0, official_timesteps=False, noise=None, progress=None):
+                 fd_step=0.005, guidance_scale=0.0, official_timesteps=False, noise=None, progress=None, sampler="paper"):
         """Upscales image by scale (2, 4 or 8); K defaults to 10 and λ to 0.5 (VAE-Newton; 0.05 for pixel-space models)."""
         struct, keep, kind = to_fcs_image(image, "image")
         with _SampleParams(steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
-                           official_timesteps, noise, progress) as params:
+                           official_timesteps, noise, progress, sampler) as params:
             out = Image()
             params.call(lib.fcs_super_resolve, self._model(), ctypes.byref(struct), int(scale),
                         ctypes.byref(params.value), ctypes.byref(out), outputs=[out])
@@ -103,7 +105,7 @@ class Model:
 
     def extract_layers(self, image, *, hint=None, iterations=3, samples_per_layer=3, restarts=2, block_size=64,
                        steps=10, seed=None, prompt="", newton_steps=None, learning_rates=None, fd_step=0.005,
-                       guidance_scale=0.0, progress=None):
+                       guidance_scale=0.0, progress=None, sampler="paper"):
         """Splits image into (layer1, layer2, mask) with image ≈ mask·layer1 + (1 − mask)·layer2.
 
         fcs's reconstruction of the v1 paper's EM procedure; hint (optional) is a mask of layer 1
@@ -114,7 +116,7 @@ class Model:
         if hint is not None:
             hint_struct, keep_hint, _ = to_fcs_image(hint, "hint")
         with _SampleParams(steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
-                           False, None, progress) as params:
+                           False, None, progress, sampler) as params:
             layer_params = lib.fcs_layer_params_default()
             layer_params.sample = params.value
             layer_params.iterations, layer_params.samples_per_layer = iterations, samples_per_layer
@@ -140,8 +142,11 @@ class _SampleParams:
     """
 
     def __init__(self, steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
-                 official_timesteps, noise, progress):
+                 official_timesteps, noise, progress, sampler="paper"):
         value = lib.fcs_sample_params_default()
+        sampler_value = ctypes.c_int()
+        check(lib.fcs_sampler_from_name(str(sampler).encode(), ctypes.byref(sampler_value)))
+        value.sampler = sampler_value.value
         value.steps = steps
         value.seed = random.getrandbits(64) if seed is None else seed
         value.prompt = prompt.encode()

@@ -59,6 +59,16 @@ def test_replacement_baseline_runs_and_differs(model, image, mask):
         model.inpaint(image, mask, method="repaint", **QUICK)
 
 
+def test_outer_samplers_run_and_differ(model, image, mask):
+    ours = model.inpaint(image, mask, **{**QUICK, "steps": 3})
+    for sampler in ("dpm++2m", "lcm"):
+        other = model.inpaint(image, mask, sampler=sampler, **{**QUICK, "steps": 3})
+        assert other.shape == ours.shape and not np.array_equal(other, ours), sampler
+    assert model.superres(image[:24, :32], 2, sampler="dpm++2m", **QUICK).shape == (48, 64, 3)
+    with pytest.raises(fcs.InvalidArgumentError, match="paper, dpm\\+\\+2m, lcm"):
+        model.inpaint(image, mask, sampler="ddim", **QUICK)
+
+
 def test_same_seed_same_pixels_other_seed_other_pixels(model, image, mask):
     first = model.inpaint(image, mask, **QUICK)
     assert np.array_equal(first, model.inpaint(image, mask, **QUICK))
