@@ -29,7 +29,8 @@ func model(_ handle: OpaquePointer?) throws(FCSError) -> ModelHandle {
 
 @c(fcs_model_params_default)
 public func fcsModelParamsDefault() -> fcs_model_params {
-    fcs_model_params(weight_type: FCS_WEIGHTS_F32, variant: FCS_VARIANT_AUTO, config_folder: nil)
+    fcs_model_params(weight_type: FCS_WEIGHTS_F32, variant: FCS_VARIANT_AUTO, config_folder: nil,
+                     lora_paths: nil, lora_scales: nil, n_loras: 0)
 }
 
 @c(fcs_model_load)
@@ -53,6 +54,7 @@ public func fcsModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<
         default: throw .invalidArgument("variant \(params.variant.rawValue) is not an fcs_file_variant")
         }
         if params.config_folder != nil { options.configFolder = try string(params.config_folder, name: "config_folder") }
+        options.loras = try loras(params)
         log(FCS_LOG_INFO, "loading \(reference)")
         let handle = ModelHandle(try DiffusionModel.load(reference, options: options))
         let pointer = Unmanaged.passRetained(handle).toOpaque()
@@ -68,6 +70,22 @@ public func fcsModelFree(_ model: OpaquePointer?) {
     let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(model)))
     guard liveHandles.withLock({ $0.remove(key) }) != nil else { return }
     Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(model)).release()
+}
+
+/// The LoRA files and scales of `params`, validated.
+private func loras(_ params: fcs_model_params) throws(FCSError) -> [LoRAReference] {
+    guard (0...FCS_MAX_LORAS).contains(params.n_loras) else {
+        throw .invalidArgument("n_loras must be 0 … \(FCS_MAX_LORAS), not \(params.n_loras)")
+    }
+    guard params.n_loras > 0 else { return [] }
+    guard let paths = params.lora_paths else { throw .invalidArgument("lora_paths is NULL but n_loras is \(params.n_loras)") }
+    var loras: [LoRAReference] = []
+    for i in 0..<Int(params.n_loras) {
+        let scale = params.lora_scales?[i] ?? 1
+        guard scale.isFinite else { throw .invalidArgument("lora_scales[\(i)] is \(scale), not a finite number") }
+        loras.append(LoRAReference(path: try string(paths[i], name: "lora_paths[\(i)]"), scale: scale))
+    }
+    return loras
 }
 
 /// A C string argument as UTF-8 text.
