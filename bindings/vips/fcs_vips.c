@@ -1,11 +1,12 @@
 /* fcs_vips.c — libvips operations over libfcs:
  *
- *   vips fcs_inpaint in mask out [--model M] [--steps N] [--seed S] [--prompt P] ...
+ *   vips fcs_inpaint in mask out [--model M] [--lora FILE[:SCALE],...] [--steps N] [--seed S] [--prompt P] ...
  *   vips fcs_superres in out [--scale 4] ...
  *   vips fcs_layers in layer1 layer2 mask ...
  *
- * The model comes from --model or the FCS_MODEL environment variable, and is loaded once per
- * process (kept for the process's life: hosts like pyvips call an operation many times).
+ * The model comes from --model or the FCS_MODEL environment variable, with the LoRA files of
+ * --lora FILE[:SCALE],… merged in, and is loaded once per process for each model and --lora
+ * string (kept for the process's life: hosts like pyvips call an operation many times).
  *
  * Sampling needs the whole image, so build() materialises the input, runs fcs, and wraps the
  * result as a memory image (the "whole-image" shape of shared/spec/vips-and-abi.md §5). While fcs
@@ -32,15 +33,53 @@
 #include "fcs.h"
 #include "vips_pixels.h"
 
-/* ---- models, loaded once per path ------------------------------------------------------- */
+/* ---- models, loaded once per path and LoRA list ------------------------------------------ */
 
 static GMutex fcs_vips_models_lock;
-static GHashTable *fcs_vips_models; /* path -> fcs_model* */
+static GHashTable *fcs_vips_models; /* "path\nlora" -> fcs_model* */
+
+/* Loads path with the LoRA files of lora: "FILE[:SCALE],FILE[:SCALE]…" as the fcs command's
+ * --lora (the text after a file's last ':' is its scale when it is a number; default 1); NULL or
+ * "" for none. fcs validates the files and scales. */
+static fcs_status
+fcs_vips_load(const char *path, const char *lora, fcs_model **model)
+{
+	char **items = g_strsplit(lora ? lora : "", ",", -1);
+	int n = lora && *lora ? (int) g_strv_length(items) : 0, i;
+	const char **paths = g_new0(const char *, n + 1);
+	float *scales = g_new0(float, n + 1);
+	fcs_model_params params = fcs_model_params_default();
+	fcs_status status;
+
+	for (i = 0; i < n; i++) {
+		char *colon = strrchr(items[i], ':'), *end;
+		double scale = 1.0;
+
+		if (colon) {
+			scale = g_ascii_strtod(colon + 1, &end);
+			if (end != colon + 1 && *end == '\0')
+				*colon = '\0';
+			else
+				scale = 1.0;
+		}
+		paths[i] = items[i];
+		scales[i] = (float) scale;
+	}
+	params.lora_paths = paths;
+	params.lora_scales = scales;
+	params.n_loras = n;
+	status = fcs_model_load(path, &params, model);
+	g_free(paths);
+	g_free(scales);
+	g_strfreev(items);
+	return status;
+}
 
 static fcs_model *
-fcs_vips_model(const char *domain, const char *path)
+fcs_vips_model(const char *domain, const char *path, const char *lora)
 {
 	fcs_model *model;
+	char *key;
 
 	if (!path || !*path)
 		path = g_getenv("FCS_MODEL");
@@ -49,17 +88,20 @@ fcs_vips_model(const char *domain, const char *path)
 			".safetensors file or hub-cache name) or set FCS_MODEL");
 		return NULL;
 	}
+	key = g_strdup_printf("%s\n%s", path, lora ? lora : "");
 	g_mutex_lock(&fcs_vips_models_lock);
 	if (!fcs_vips_models)
 		fcs_vips_models = g_hash_table_new(g_str_hash, g_str_equal);
-	model = g_hash_table_lookup(fcs_vips_models, path);
+	model = g_hash_table_lookup(fcs_vips_models, key);
 	if (!model) {
-		if (fcs_model_load(path, NULL, &model) == FCS_OK)
-			g_hash_table_insert(fcs_vips_models, g_strdup(path), model);
-		else
+		if (fcs_vips_load(path, lora, &model) == FCS_OK) {
+			g_hash_table_insert(fcs_vips_models, key, model);
+			key = NULL;
+		} else
 			vips_error(domain, "%s", fcs_last_error());
 	}
 	g_mutex_unlock(&fcs_vips_models_lock);
+	g_free(key);
 	return model;
 }
 
@@ -173,6 +215,7 @@ typedef struct _FcsSampleOp {
 	char *prompt;
 	double guidance;
 	double fd_step;
+	char *lora;
 } FcsSampleOp;
 
 typedef VipsOperationClass FcsSampleOpClass;
@@ -231,6 +274,9 @@ fcs_sample_op_class_init(FcsSampleOpClass *class)
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, guidance), 0.0, 100.0, 0.0);
 	VIPS_ARG_DOUBLE(class, "fd_step", 26, "Finite-difference step", "h of the Jacobian finite difference",
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, fd_step), 1e-6, 1.0, 0.005);
+	VIPS_ARG_STRING(class, "lora", 27, "LoRA",
+		"LoRA .safetensors files merged into the model at load, FILE[:SCALE] comma-separated (default: none)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, lora), NULL);
 }
 
 static void
@@ -271,7 +317,7 @@ fcs_inpaint_op_build(VipsObject *object)
 	if (VIPS_OBJECT_CLASS(fcs_inpaint_op_parent_class)->build(object))
 		return -1;
 	if (vips_check_size_same("fcs_inpaint", self->in, self->mask) ||
-		!(model = fcs_vips_model("fcs_inpaint", ((FcsSampleOp *) self)->model)))
+		!(model = fcs_vips_model("fcs_inpaint", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora)))
 		return -1;
 	if (!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
@@ -354,7 +400,7 @@ fcs_superres_op_build(VipsObject *object)
 		vips_error("fcs_superres", "scale must be 2, 4 or 8, not %d", self->scale);
 		return -1;
 	}
-	if (!(model = fcs_vips_model("fcs_superres", ((FcsSampleOp *) self)->model)) ||
+	if (!(model = fcs_vips_model("fcs_superres", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora)) ||
 		!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
 	fcs_sample_op_fill((FcsSampleOp *) self, &params, 20);
@@ -428,7 +474,7 @@ fcs_layers_op_build(VipsObject *object)
 	g_object_set(object, "layer1", vips_image_new(), "layer2", vips_image_new(), "mask", vips_image_new(), NULL);
 	if (VIPS_OBJECT_CLASS(fcs_layers_op_parent_class)->build(object))
 		return -1;
-	if (!(model = fcs_vips_model("fcs_layers", ((FcsSampleOp *) self)->model)) ||
+	if (!(model = fcs_vips_model("fcs_layers", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora)) ||
 		!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
 	if (self->hint && (vips_check_size_same("fcs_layers", self->in, self->hint) ||

@@ -70,6 +70,15 @@ vips fcs_layers "$T/in.png" "$T/l1.png" "$T/l2.png" "$T/m.png" --steps 1 --newto
 vips extract_area "$T/in.png" .png 0 0 32 24 | vips fcs_superres stdin "$T/piped.png" --scale 2 "${quick[@]}" --seed 1
 [ "$(size "$T/piped.png")" = 64x48 ] || fail "piped superres size"
 
+# LoRAs: --lora FILE[:SCALE],… (scale 0 is the base model); a file that is no LoRA is named
+LORA=$PWD/Tests/FCSModelsTests/Fixtures/tiny-lora
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/lora0.png" "${quick[@]}" --seed 1 --lora "$LORA/kohya.safetensors:0,$LORA/peft.safetensors:0"
+cmp -s "$T/out.png" "$T/lora0.png" || fail "LoRAs at scale 0 changed the pixels"
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/lora.png" "${quick[@]}" --seed 1 --lora "$LORA/kohya.safetensors:1.3,$LORA/peft.safetensors"
+! cmp -s "$T/out.png" "$T/lora.png" || fail "LoRAs did not change the pixels"
+! vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" --lora "$LORA/reference.safetensors" 2> "$T/err" || fail "bad LoRA accepted"
+grep -q "reference.safetensors: key .* is no LoRA key" "$T/err" || fail "LoRA error: $(cat "$T/err")"
+
 # errors: one clear line, non-zero exit
 ! vips fcs_superres "$T/in.png" "$T/x3.png" --scale 3 "${quick[@]}" 2> "$T/err" || fail "scale 3 accepted"
 grep -q "scale must be 2, 4 or 8" "$T/err" || fail "scale error: $(cat "$T/err")"

@@ -17,21 +17,34 @@ _VARIANTS = {"auto": FCS_VARIANT_AUTO, "fp16": FCS_VARIANT_FP16, "fp32": FCS_VAR
 _METHODS = {"constrained": FCS_INPAINT_CONSTRAINED, "replacement": FCS_INPAINT_REPLACEMENT}
 
 
+def _lora(entry):
+    """A loras= entry as (encoded path, scale)."""
+    path, scale = (entry, 1.0) if isinstance(entry, (str, bytes, os.PathLike)) else tuple(entry)
+    return os.fsencode(path), float(scale)
+
+
 class Model:
     """A model loaded once and shared: any number of threads may sample with it at once (the GIL
     is released while fcs runs).
 
     path: a diffusers folder, a single-file .safetensors checkpoint, or a model name already in
     the Hugging Face hub cache. weights: "float32" (fastest) or "float16" (less memory).
+    loras: LoRA .safetensors files (diffusers/PEFT or kohya format, e.g. LCM-LoRA) merged into the
+    weights at load, each a path (scale 1) or a (path, scale) pair: W += scale * alpha / rank * up @ down.
     """
 
-    def __init__(self, path, *, weights="float32", variant="auto", config_folder=None):
+    def __init__(self, path, *, weights="float32", variant="auto", config_folder=None, loras=()):
         if weights not in _WEIGHTS or variant not in _VARIANTS:
             raise ValueError(f"weights must be one of {list(_WEIGHTS)}, variant one of {list(_VARIANTS)}")
         params = lib.fcs_model_params_default()
         params.weight_type, params.variant = _WEIGHTS[weights], _VARIANTS[variant]
         if config_folder is not None:
             params.config_folder = os.fsencode(config_folder)
+        pairs = [_lora(entry) for entry in loras]
+        paths = (ctypes.c_char_p * len(pairs))(*(p for p, _ in pairs))
+        scales = (ctypes.c_float * len(pairs))(*(s for _, s in pairs))
+        if pairs:
+            params.lora_paths, params.lora_scales, params.n_loras = paths, scales, len(pairs)
         handle = ctypes.c_void_p()
         check(lib.fcs_model_load(os.fsencode(path), ctypes.byref(params), ctypes.byref(handle)))
         self._handle = handle
