@@ -2,9 +2,10 @@
 module LCM-LoRA trains (latent-consistency/lcm-lora-sdv1-5: the attention projections, proj_in/out, the
 feed-forward, the resnets' conv1/conv2/conv_shortcut/time_emb_proj and the down/upsampler convs: 278 UNet modules,
 LoCon-style down [64, in, 3, 3] for 3x3 convs), F16 as LCM-LoRA ships (~134 MB each), plus the text encoder's
-q/k/v/out_proj and fc1/fc2 in the second file.
+q/k/v/out_proj and fc1/fc2 in the second file; and a random SD 1.5 single-file checkpoint (the original LDM
+names, F16, 2 GB) to load them onto, so that the load is a real file read and not random-number generation.
 
-    python3 tools/make_bench_loras.py /tmp/fcs-bench-lora      -> kohya.safetensors, peft.safetensors
+    python3 tools/make_bench_loras.py /tmp/fcs-bench-lora      -> kohya.safetensors, peft.safetensors, sd15.safetensors
 
 kohya.safetensors uses kohya's lora_unet_… names with .alpha (alpha 32); peft.safetensors uses diffusers' PEFT
 names unet.….lora_A/B.weight with no alpha (scale 1). Shapes come from the committed SD 1.5 manifest
@@ -38,20 +39,37 @@ def factors(shape: list, rng: np.random.Generator) -> tuple:
 
 
 def write(tensors: dict, path: Path) -> None:
-    """The safetensors format: 8-byte header length, JSON header, data (F16 first, then F32 scalars)."""
-    order = sorted(tensors, key=lambda k: (-tensors[k].itemsize, k))
+    """The safetensors format: 8-byte header length, JSON header, data (F32 scalars first, then F16)."""
+    write_stream({k: (a.dtype, a.shape) for k, a in tensors.items()}, lambda k: tensors[k], path)
+
+
+def write_stream(specs: dict, make, path: Path) -> None:
+    """Writes tensors {name: (dtype, shape)}, each made by make(name) only when it is written."""
+    order = sorted(specs, key=lambda k: (-np.dtype(specs[k][0]).itemsize, k))
     header, offset = {}, 0
     for k in order:
-        a = tensors[k]
-        header[k] = {"dtype": "F16" if a.dtype == np.float16 else "F32", "shape": list(a.shape),
-                     "data_offsets": [offset, offset + a.nbytes]}
-        offset += a.nbytes
+        dtype, shape = specs[k]
+        size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        header[k] = {"dtype": "F16" if dtype == np.float16 else "F32", "shape": list(shape), "data_offsets": [offset, offset + size]}
+        offset += size
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-len(raw) % 8)
     with open(path, "wb") as f:
         f.write(len(raw).to_bytes(8, "little") + raw)
         for k in order:
-            f.write(np.ascontiguousarray(tensors[k]).tobytes())
+            f.write(np.ascontiguousarray(make(k), dtype=specs[k][0]).tobytes())
+
+
+def write_checkpoint(path: Path, rng: np.random.Generator) -> None:
+    """SD 1.5's 1,130 network tensors under their single-file names, N(0, 1/fan_in) as F16."""
+    shapes = json.loads(MANIFEST.read_text())["single_file"]
+
+    def make(name):
+        shape = shapes[name]
+        scale = 1 / np.sqrt(np.prod(shape[1:])) if len(shape) > 1 else 0.1
+        return (rng.standard_normal(shape, np.float32) * scale).astype(np.float16)
+
+    write_stream({k: (np.float16, tuple(v)) for k, v in shapes.items()}, make, path)
 
 
 def main() -> None:
@@ -71,6 +89,8 @@ def main() -> None:
         write(tensors, out / file)
         n = sum(k.endswith(("lora_down.weight", "lora_A.weight")) for k in tensors)
         print(f"{out / file}: {n} modules, rank {RANK}, {(out / file).stat().st_size / 2**20:.0f} MiB")
+    write_checkpoint(out / "sd15.safetensors", rng)
+    print(f"{out / 'sd15.safetensors'}: {(out / 'sd15.safetensors').stat().st_size / 2**30:.2f} GiB")
 
 
 if __name__ == "__main__":
