@@ -51,25 +51,28 @@ struct BenchLoad: ParsableCommand {
             ("model + \(names)", try measure { _ = try StableDiffusion.load(model, options: options) }),
         ]
         let width = rows.map(\.0.count).max()!
-        print("\("load".padding(width)) | seconds | peak RSS GiB")
-        for (name, (seconds, peak)) in rows {
-            print("\(name.padding(width)) | \(format(seconds, 2).leftPadding(7)) | \(format(peak, 2).leftPadding(12))")
+        print("\("load".padding(width)) | seconds | peak RSS GiB | RSS before")
+        for (name, (seconds, peak, before)) in rows {
+            print("\(name.padding(width)) | \(format(seconds, 2).leftPadding(7)) | \(format(peak, 2).leftPadding(12)) | \(format(before, 2).leftPadding(10))")
         }
         let (base, merged) = (rows[0].1, rows[2].1)
-        print("merging \(loras.count) LoRA(s): +\(format(merged.0 - base.0, 2)) s, +\(format(merged.1 - base.1, 2)) GiB peak")
+        print("merging \(loras.count) LoRA(s): +\(format(merged.0 - base.0, 2)) s, +\(format((merged.1 - merged.2) - (base.1 - base.2), 2)) GiB peak above the RSS before")
     }
 
-    /// The fastest of `repeats` runs of `body` and the highest peak RSS while one ran (everything
-    /// it makes is freed after each run).
-    private func measure(_ body: () throws -> Void) throws -> (Double, Double) {
-        var (fastest, peak) = (Double.infinity, 0.0)
+    /// The fastest of `repeats` runs of `body`, the highest peak RSS while one ran, and the RSS
+    /// before that run (what earlier rows left in the allocator; everything `body` makes is
+    /// freed after each run).
+    private func measure(_ body: () throws -> Void) throws -> (Double, Double, Double) {
+        var (fastest, peak, before) = (Double.infinity, 0.0, 0.0)
         for _ in 0..<repeats {
             resetPeakResident()
-            let start = ContinuousClock.now
+            let resident = residentGiB(peak: false), start = ContinuousClock.now
             try body()
-            (fastest, peak) = (min(fastest, (ContinuousClock.now - start).seconds), max(peak, residentGiB(peak: true)))
+            let seconds = (ContinuousClock.now - start).seconds, high = residentGiB(peak: true)
+            fastest = min(fastest, seconds)
+            if high > peak { (peak, before) = (high, resident) }
         }
-        return (fastest, peak)
+        return (fastest, peak, before)
     }
 }
 
