@@ -6,7 +6,9 @@ import Glibc
 #endif
 
 /// `fcs bench load`: what merging LoRAs costs when a model loads — an SD 1.5 checkpoint (random
-/// weights) loaded without and with LoRA files merged, in seconds and peak memory.
+/// weights) loaded without and with LoRA files merged, in seconds and peak memory. Every load
+/// runs in a fresh `fcs` process, so that its peak RSS is its own (in one process, memory an
+/// earlier load freed stays with the allocator and blurs the figures).
 struct BenchLoad: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load",
@@ -20,7 +22,7 @@ struct BenchLoad: ParsableCommand {
     @Option(help: "Compute threads (default: FCS_NUM_THREADS or the number of cores).")
     var threads: Int?
 
-    @Option(help: "Loads per row; the fastest is reported, with the highest peak RSS.")
+    @Option(help: "Loads per row, each in a new process; the fastest is reported, with the highest peak RSS.")
     var repeats = 2
 
     @Option(help: "The model to load: a diffusers folder or single-file checkpoint.")
@@ -32,6 +34,14 @@ struct BenchLoad: ParsableCommand {
     @Option(help: "How layers keep their weights: fp32, or fp16 widened per layer when used.")
     var weights: WeightStorageArgument = .fp32
 
+    /// Set in the child processes: which row to load once, printing "seconds peakGiB".
+    @Option(help: .hidden)
+    var row: Row?
+
+    enum Row: String, ExpressibleByArgument, CaseIterable {
+        case model, loras, merged
+    }
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
@@ -39,46 +49,68 @@ struct BenchLoad: ParsableCommand {
 
     func run() throws {
         if let threads { ComputeThreads.count = threads }
+        if let row { return try load(row) }
         print("fcs, \(ComputeThreads.count) threads, \(weights.rawValue) weights, \(model)")
-        var options = StableDiffusion.LoadOptions()
-        options.precision = weights.precision
-        let plain = options
-        options.loras = loras
         let names = loras.map { String($0.path.split(separator: "/").last ?? "") }.joined(separator: " + ")
-        let rows = [
-            ("model, no LoRA", try measure { _ = try StableDiffusion.load(model, options: plain) }),
-            ("LoRA files read alone (\(loras.count))", try measure { for lora in loras { _ = try LoRA(path: lora.path) } }),
-            ("model + \(names)", try measure { _ = try StableDiffusion.load(model, options: options) }),
-        ]
-        let width = rows.map(\.0.count).max()!
-        print("\("load".padding(width)) | seconds | peak RSS GiB | RSS before")
-        for (name, (seconds, peak, before)) in rows {
-            print("\(name.padding(width)) | \(format(seconds, 2).leftPadding(7)) | \(format(peak, 2).leftPadding(12)) | \(format(before, 2).leftPadding(10))")
+        let titles: [Row: String] = [.model: "model, no LoRA", .loras: "LoRA files read alone (\(loras.count))", .merged: "model + \(names)"]
+        var results: [Row: (seconds: Double, peak: Double)] = [:]
+        for row in Row.allCases {
+            for _ in 0..<repeats {
+                let (seconds, peak) = try child(row)
+                let best = results[row] ?? (.infinity, 0)
+                results[row] = (min(best.seconds, seconds), max(best.peak, peak))
+            }
         }
-        let (base, merged) = (rows[0].1, rows[2].1)
-        print("merging \(loras.count) LoRA(s): +\(format(merged.0 - base.0, 2)) s, +\(format((merged.1 - merged.2) - (base.1 - base.2), 2)) GiB peak above the RSS before")
+        let width = titles.values.map(\.count).max()!
+        print("\("load".padding(width)) | seconds | peak RSS GiB")
+        for row in Row.allCases {
+            let (seconds, peak) = results[row]!
+            print("\(titles[row]!.padding(width)) | \(format(seconds, 2).leftPadding(7)) | \(format(peak, 2).leftPadding(12))")
+        }
+        let (base, merged) = (results[.model]!, results[.merged]!)
+        print("merging \(loras.count) LoRA(s): +\(format(merged.seconds - base.seconds, 2)) s, +\(format(merged.peak - base.peak, 2)) GiB peak RSS")
     }
 
-    /// The fastest of `repeats` runs of `body`, the highest peak RSS while one ran, and the RSS
-    /// before that run (what earlier rows left in the allocator; everything `body` makes is
-    /// freed after each run).
-    private func measure(_ body: () throws -> Void) throws -> (Double, Double, Double) {
-        var (fastest, peak, before) = (Double.infinity, 0.0, 0.0)
-        for _ in 0..<repeats {
-            resetPeakResident()
-            let resident = residentGiB(peak: false), start = ContinuousClock.now
-            try body()
-            let seconds = (ContinuousClock.now - start).seconds, high = residentGiB(peak: true)
-            fastest = min(fastest, seconds)
-            if high > peak { (peak, before) = (high, resident) }
+    /// One load in this process; prints its seconds and peak RSS for the parent.
+    private func load(_ row: Row) throws {
+        var options = StableDiffusion.LoadOptions()
+        options.precision = weights.precision
+        let start = ContinuousClock.now
+        switch row {
+        case .model: _ = try StableDiffusion.load(model, options: options)
+        case .loras: for lora in loras { _ = try LoRA(path: lora.path) }
+        case .merged:
+            options.loras = loras
+            _ = try StableDiffusion.load(model, options: options)
         }
-        return (fastest, peak, before)
+        print((ContinuousClock.now - start).seconds, residentGiB(peak: true))
+    }
+
+    /// Runs `fcs bench load --row row` with these options in a new process.
+    private func child(_ row: Row) throws -> (Double, Double) {
+        var arguments = ["bench", "load", "--row", row.rawValue, "--model", model, "--weights", weights.rawValue]
+        if let threads { arguments += ["--threads", String(threads)] }
+        for lora in loras { arguments += ["--lora", "\(lora.path):\(lora.scale)"] }
+        let executable = (try? String(contentsOfSymlink: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let command = ([executable] + arguments).map { "'" + $0.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'" }
+            .joined(separator: " ")
+        guard let pipe = popen(command, "r") else { throw CommandFailure("cannot run \(executable)") }
+        var output = [CChar](repeating: 0, count: 256)
+        let line = fgets(&output, Int32(output.count), pipe) != nil
+            ? String(decoding: output.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        let status = pclose(pipe)
+        let fields = line.split(separator: " ").compactMap { Double($0.filter { !$0.isWhitespace }) }
+        guard status == 0, fields.count == 2 else { throw CommandFailure("bench load --row \(row.rawValue) failed (status \(status))") }
+        return (fields[0], fields[1])
     }
 }
 
-/// Sets the peak RSS (VmHWM) back to the current RSS (Linux's /proc/self/clear_refs, value 5).
-private func resetPeakResident() {
-    guard let file = fopen("/proc/self/clear_refs", "w") else { return }
-    fputs("5", file)
-    fclose(file)
+private extension String {
+    /// The target of the symbolic link at `path`.
+    init(contentsOfSymlink path: String) throws {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count > 0 else { throw CommandFailure("cannot read \(path)") }
+        self = String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 }
