@@ -48,11 +48,12 @@ lib:
 	ln -sf libfcs.so.$(VERSION) $(RELEASE)/lib/libfcs.so.0
 	ln -sf libfcs.so.0 $(RELEASE)/lib/libfcs.so
 
-# The vips operations: plain C against libfcs, one copy of the core (pitfalls P4, P5, P11).
+# The vips operations: plain C against libfcs, one copy of the core (pitfalls P4, P5, P11). The rpath
+# finds libfcs.so.0 beside the plugin (the build folder) or one folder up (libvips's module folder).
 plugin: lib
 	cc -O2 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden -I Include -I Sources/_FCSImageFiles \
 	    $$(pkg-config --cflags vips gmodule-2.0) bindings/vips/fcs_vips.c Sources/_FCSImageFiles/vips_pixels.c -L $(RELEASE)/lib -lfcs $$(pkg-config --libs vips gmodule-2.0) \
-	    -Wl,-rpath,'$$ORIGIN/..:$(LIBDIR)' -Wl,--no-undefined -o $(PLUGIN)
+	    -Wl,-rpath,'$$ORIGIN:$$ORIGIN/..:$(LIBDIR)' -Wl,--no-undefined -o $(PLUGIN)
 
 # Installs what `make release` built (run that first as a user, this as root if needed).
 install: install-lib

@@ -151,7 +151,7 @@ typedef struct fcs_sample_params {
     int32_t steps;                      /* outer denoising steps (timesteps round(1000 - i*1000/steps)): 20 */
     int32_t newton_steps;               /* K inner steps: -1 = the task's default (5 inpaint, 10 SR) */
     const float *learning_rates;        /* λ_1 … λ_n (the last repeats); NULL = the task's default:
-                                           inpaint 0.5 … 0.1 linear, SR 0.5 */
+                                           inpaint linspace(0.5, 0.1, K), SR 0.5 (pixel-space 0.05) */
     int32_t n_learning_rates;
     float fd_step;                      /* h of the Jacobian finite difference: 0.005 */
     const char *prompt;                 /* NULL or "" (no caption, as the paper) */

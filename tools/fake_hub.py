@@ -5,14 +5,24 @@ folder as repository ORG/NAME with the endpoints and headers huggingface_hub rel
 redirect to a "CDN" path for .safetensors files, byte ranges). Python standard library only.
 
     fake_hub.py FOLDER ORG/NAME PORT_FILE [--drop-after BYTES] [--corrupt FILE]
+                [--hostile CASE --plant DIR]
 
 --drop-after cuts the first .safetensors download after BYTES bytes (to test
 resuming); --corrupt serves FILE with one byte changed (to test the checksum check).
+
+--hostile makes it a hub that tries to make its client write outside its cache, into DIR
+(--plant), one CASE per run: "sha" (a commit sha that climbs out of snapshots/), "dotdot" (a
+tokenizer file named tokenizer/../../…), "absolute" (a file named /DIR/…), "backslash" (a file
+name with backslashes) or "etag" (an ETag that climbs out of blobs/); or "length", a download
+whose Content-Length claims 9 EB (a client's arithmetic on it must not overflow). Otherwise it behaves:
+it answers every resolve URL (whatever a client made of the names) so that a client that
+trusts the names gets as far as writing them.
 """
 import argparse
 import hashlib
 import json
 import os
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -25,10 +35,24 @@ def main():
     parser.add_argument("port_file")
     parser.add_argument("--drop-after", type=int)
     parser.add_argument("--corrupt")
+    parser.add_argument("--hostile", choices=["sha", "dotdot", "absolute", "backslash", "etag", "length"])
+    parser.add_argument("--plant", help="the folder a hostile hub aims at")
     args = parser.parse_args()
     files = sorted(os.path.relpath(os.path.join(root, name), args.folder)
                    for root, _, names in os.walk(args.folder) for name in names)
     dropped = set()
+    commit = COMMIT
+    listed = list(files)
+    # enough ../ to climb from any cache folder to /, then down into the folder aimed at
+    climb = "../" * 64 + os.path.abspath(args.plant or "/nonexistent").lstrip("/")
+    if args.hostile == "sha":
+        commit = climb + "/planted-by-sha"
+    elif args.hostile == "dotdot":
+        listed.append("tokenizer/" + climb + "/planted-by-dotdot")
+    elif args.hostile == "absolute":
+        listed.append(os.path.abspath(args.plant) + "/planted-by-absolute")
+    elif args.hostile == "backslash":
+        listed.append("tokenizer/..\\..\\planted-by-backslash")
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *_):
@@ -51,23 +75,20 @@ def main():
         def respond(self, head):
             api = f"/api/models/{args.repository}/revision/"
             resolve = f"/{args.repository}/resolve/"
-            if self.path.startswith(api):
-                body = json.dumps({"id": args.repository, "sha": COMMIT,
-                                   "siblings": [{"rfilename": f} for f in files]}).encode()
+            path = urllib.parse.unquote(self.path)
+            if path.startswith(api):
+                body = json.dumps({"id": args.repository, "sha": commit,
+                                   "siblings": [{"rfilename": f} for f in listed]}).encode()
                 return self.send(200, body, {"Content-Type": "application/json"}, head)
-            if self.path.startswith(resolve):
-                name = self.path[len(resolve):].split("/", 1)[1]
+            if args.hostile and not path.startswith("/cdn/"):
+                return self.hostile_file(path, head)
+            if path.startswith(resolve):
+                name = path[len(resolve):].split("/", 1)[1]
                 if name not in files:
                     return self.send(404, b"not found", {}, head)
-                data, etag = self.content(name)
-                headers = {"X-Repo-Commit": COMMIT, "ETag": f'"{etag}"'}
-                if name.endswith(".safetensors"):
-                    headers.update({"X-Linked-Etag": f'"{etag}"', "X-Linked-Size": str(len(data)),
-                                    "Location": f"/cdn/{name}"})
-                    return self.send(302, b"", headers, head)
-                return self.send(200, data, headers, head)
-            if self.path.startswith("/cdn/"):
-                name = self.path[len("/cdn/"):]
+                return self.file(name, head)
+            if path.startswith("/cdn/"):
+                name = path[len("/cdn/"):]
                 data, _ = self.content(name)
                 start = 0
                 if self.headers.get("Range", "").startswith("bytes="):
@@ -77,6 +98,13 @@ def main():
                 status = 206 if start else 200
                 headers = {"Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"} if start else {}
                 body = data[start:]
+                if args.hostile == "length" and not head:  # claims 9 EB, sends the file and hangs up
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(9 * 10**18))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    self.close_connection = True
+                    return
                 if args.drop_after and not dropped and not head:
                     dropped.add(name)
                     self.send_response(status)
@@ -90,6 +118,27 @@ def main():
                     return
                 return self.send(status, body, headers, head)
             self.send(404, b"not found", {}, head)
+
+        def file(self, name, head):
+            data, etag = self.content(name)
+            headers = {"X-Repo-Commit": commit, "ETag": f'"{etag}"'}
+            if name.endswith(".safetensors"):
+                headers.update({"X-Linked-Etag": f'"{etag}"', "X-Linked-Size": str(len(data)),
+                                "Location": f"/cdn/{name}"})
+                return self.send(302, b"", headers, head)
+            return self.send(200, data, headers, head)
+
+        def hostile_file(self, path, head):
+            """Any URL: the model's file whose name ends it, else a few bytes."""
+            name = next((f for f in files if path.endswith("/" + f)), None)
+            if args.hostile == "etag":
+                data = self.content(name)[0] if name else b"planted\n"
+                headers = {"X-Repo-Commit": commit, "ETag": f'"{climb}/planted-by-etag"'}
+                return self.send(200, data, headers, head)
+            if name:
+                return self.file(name, head)
+            data = b"planted\n"
+            return self.send(200, data, {"X-Repo-Commit": commit, "ETag": f'"{hashlib.sha1(data).hexdigest()}"'}, head)
 
         def send(self, status, body, headers, head):
             self.send_response(status)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The fcs command end to end, on the tiny random model: inpaint / superres / layers on image
-# files, --json, exit codes and one-line errors, and `fcs fetch` against a local stand-in for
-# the Hugging Face hub (tools/fake_hub.py): an interrupted download resumes, a corrupted file is
-# caught by its checksum, no network is one clear line, and the default model is fetched on
-# first use.
+# files, --json, exit codes and one-line errors, results written whole or not at all, Ctrl-C,
+# and `fcs fetch` against a local stand-in for the Hugging Face hub (tools/fake_hub.py): an
+# interrupted download resumes, a corrupted file is caught by its checksum, a hostile hub
+# cannot make it write outside the cache, no network is one clear line, and the default model
+# is fetched on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FCS=${FCS:-$PWD/.build/debug/fcs}
@@ -24,6 +25,7 @@ vips linear "$T/rgb.v" "$T/in.png" 3 10 --uchar
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/out.png" --model "$MODEL" "${quick[@]}" --seed 1 > "$T/said" 2> "$T/progress"
 grep -q "inpaint: wrote $T/out.png" "$T/said" || fail "inpaint summary: $(cat "$T/said")"
 grep -q "step 2/2" "$T/progress" || fail "no progress lines: $(cat "$T/progress")"
+[ -z "$(grep -o 'step [0-9]*/[0-9]*' "$T/progress" | uniq -d)" ] || fail "a step shown more than once: $(cat "$T/progress")"
 [ "$(size "$T/out.png")" = 64x48 ] || fail "inpaint size"
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/again.png" --model "$MODEL" "${quick[@]}" --seed 1 --json > "$T/json" 2> /dev/null
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["task"] == "inpaint" and d["seed"] == 1, d' "$T/json"
@@ -52,19 +54,84 @@ set -e
 [ "$(size "$T/demo.png")" = 64x48 ] || fail "demo model inpainting"
 
 # errors: exit status and one line
-set +e
-"$FCS" inpaint "$T/in.png" "$T/nothere.png" -o "$T/x.png" --model "$MODEL" 2> "$T/err"; status=$?
-set -e
-[ $status = 1 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q "nothere.png" "$T/err" || fail "missing mask: status $status, $(cat "$T/err")"
-set +e
-"$FCS" superres "$T/in.png" --scale 3 -o "$T/x.png" --model "$MODEL" 2> "$T/err"; status=$?
-set -e
-[ $status = 64 ] && grep -q "scale must be 2, 4 or 8" "$T/err" || fail "bad scale: status $status"
+expect_error() {  # EXPECTED-TEXT FCS-ARGUMENTS…: status 1 and one line on stderr that has the text
+    local expected=$1 status; shift
+    set +e; "$FCS" "$@" > /dev/null 2> "$T/err"; status=$?; set -e
+    [ $status = 1 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q -- "$expected" "$T/err" \
+        || fail "$*: status $status, $(cat "$T/err")"
+}
+expect_error "nothere.png" inpaint "$T/in.png" "$T/nothere.png" -o "$T/x.png" --model "$MODEL"
+expect_usage_error() {  # EXPECTED-TEXT FCS-ARGUMENTS…: status 64 (a bad argument) naming it
+    local expected=$1 status; shift
+    set +e; "$FCS" "$@" > /dev/null 2> "$T/err"; status=$?; set -e
+    [ $status = 64 ] && grep -q -- "$expected" "$T/err" || fail "$*: status $status, $(cat "$T/err")"
+}
+expect_usage_error "scale must be 2, 4 or 8" superres "$T/in.png" --scale 3 -o "$T/x.png" --model "$MODEL"
+expect_usage_error "threads must be 1 … 1024" bench ops --threads 3000000000
+expect_usage_error "repeats must be 1 … 1000" bench ops --repeats 1000000000000000000
+expect_usage_error "latent-sizes must be multiples of 8" bench models --latent-sizes 12
+expect_usage_error "steps must be 1 … 1000" bench sample --steps 9223372036854775807
+expect_usage_error "layer-settings takes three numbers from 1 to 100" bench sample --task layers --layer-settings 4611686018427387904 2 2
+# a small file whose header claims 40000×40000 pixels is refused before it is decoded
+python3 -c 'import struct, sys, zlib
+def chunk(kind, data): return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40000, 40000, 8, 0, 0, 0, 0))
+                       + chunk(b"IDAT", zlib.compress(bytes(40001))) + chunk(b"IEND", b""))' > "$T/huge.png"
+expect_error "40000×40000 pixels is more than fcs reads" superres "$T/huge.png" --scale 2 -o "$T/x.png" --model "$MODEL"
+# a truncated file is refused, in one line
+head -c 3000 "$T/in.png" > "$T/cut.png"
+expect_error "cut.png: .*read error" superres "$T/cut.png" --scale 2 -o "$T/x.png" --model "$MODEL"
 
-# fetch from a local hub
-python3 tools/fake_hub.py "$MODEL" fcs-test/tiny-sd "$T/port" --drop-after 3000 & SERVER=$!
-for _ in $(seq 50); do [ -f "$T/port" ] && break; sleep 0.1; done
-export HF_HOME=$T/hf HF_ENDPOINT=http://127.0.0.1:$(cat "$T/port")
+# results are whole or absent: a path that cannot be written fails before sampling (one line,
+# no progress) and leaves nothing; layers writes its three files all or none
+mkdir -p "$T/outs/folder.png" "$T/outs/split-mask.png" && touch "$T/outs/file"
+leftovers() { find "$T/outs" -mindepth 1 -not -name folder.png -not -name split-mask.png -not -name file; }
+expect_error "cannot write in $T/outs/missing" inpaint "$T/in.png" "$T/mask.png" -o "$T/outs/missing/x.png" --model "$MODEL" "${quick[@]}"
+expect_error "a folder is in the way" superres "$T/in.png" --scale 2 -o "$T/outs/folder.png" --model "$MODEL" "${quick[@]}"
+expect_error "cannot write in $T/outs/file: not a folder" inpaint "$T/in.png" "$T/mask.png" -o "$T/outs/file/x.png" --model "$MODEL" "${quick[@]}"
+expect_error "split-mask.png: a folder is in the way" layers "$T/in.png" -o "$T/outs/split" --model "$MODEL" --steps 1 --newton-steps 1 --iterations 1 --samples 1 --restarts 1
+[ -z "$(leftovers)" ] || fail "an unwritable output left files: $(leftovers)"
+# a folder that appears in the way while layers samples: none of the three stays
+: > "$T/late.err"  # made empty before the run starts: the wait below must see this run's progress
+"$FCS" layers "$T/in.png" -o "$T/outs/late" --model "$MODEL" --steps 2 --newton-steps 1 --iterations 4 --samples 1 --restarts 1 \
+    > /dev/null 2> "$T/late.err" & RUN=$!
+until grep -q "step" "$T/late.err" || ! kill -0 $RUN 2> /dev/null; do sleep 0.05; done
+kill -STOP $RUN 2> /dev/null || fail "layers ended before the folder could be put in the way"
+mkdir "$T/outs/late-mask.png"; kill -CONT $RUN
+set +e; wait $RUN; status=$?; set -e
+[ $status = 1 ] && tail -1 "$T/late.err" | grep -q "late-mask.png: a folder is in the way" || fail "late folder: status $status, $(tail -1 "$T/late.err")"
+rmdir "$T/outs/late-mask.png"
+[ -z "$(leftovers)" ] || fail "layers left part of its results: $(leftovers)"
+# libvips save options in the name, and the file mode of a file made by open()
+"$FCS" superres "$T/in.png" --scale 2 -o "$T/q.jpg[Q=50]" --model "$MODEL" "${quick[@]}" > /dev/null 2>&1
+[ "$(size "$T/q.jpg")" = 128x96 ] || fail "save options in the output name"
+[ "$(stat -c %a "$T/q.jpg")" = "$(printf %o $((0666 & ~0$(umask))))" ] || fail "output mode $(stat -c %a "$T/q.jpg")"
+
+# Ctrl-C while sampling: fcs stops at its next check, says so in one line, exits 130 and
+# leaves no file (set -m: the background job gets SIGINT as from a terminal, not ignored)
+: > "$T/stopped.err"
+set -m
+"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/outs/stopped.png" --model "$MODEL" --steps 1000 --seed 1 > /dev/null 2> "$T/stopped.err" & RUN=$!
+set +m
+until grep -q "step" "$T/stopped.err" || ! kill -0 $RUN 2> /dev/null; do sleep 0.05; done
+kill -INT $RUN 2> /dev/null || fail "the inpainting ended before Ctrl-C: $(tail -1 "$T/stopped.err")"
+for _ in $(seq 300); do kill -0 $RUN 2> /dev/null || break; sleep 0.1; done
+kill -0 $RUN 2> /dev/null && { kill -KILL $RUN; fail "Ctrl-C did not stop the sampling"; }
+set +e; wait $RUN; status=$?; set -e
+[ $status = 130 ] && tail -1 "$T/stopped.err" | grep -q "inpaint: interrupted; nothing was written" \
+    || fail "Ctrl-C: status $status, $(tail -1 "$T/stopped.err")"
+[ -z "$(leftovers)" ] || fail "Ctrl-C left files: $(leftovers)"
+
+# fetch from a local hub (tools/fake_hub.py ARGS…; stop_hub ends it)
+start_hub() {
+    rm -f "$T/port"
+    python3 tools/fake_hub.py "$@" "$T/port" & SERVER=$!
+    for _ in $(seq 50); do [ -f "$T/port" ] && break; sleep 0.1; done
+    export HF_ENDPOINT=http://127.0.0.1:$(cat "$T/port")
+}
+stop_hub() { kill "$SERVER"; wait "$SERVER" 2> /dev/null || true; SERVER=; }
+start_hub "$MODEL" fcs-test/tiny-sd --drop-after 3000
+export HF_HOME=$T/hf
 ! "$FCS" fetch fcs-test/tiny-sd 2> "$T/err" > /dev/null || fail "the cut download did not fail"
 grep -q "run \`fcs fetch\` again to resume" "$T/err" || fail "cut download: $(tail -1 "$T/err")"
 REPO=$HF_HOME/hub/models--fcs-test--tiny-sd
@@ -76,21 +143,57 @@ SNAPSHOT=$REPO/snapshots/$(cat "$REPO/refs/main")
 cmp "$SNAPSHOT/text_encoder/model.safetensors" "$MODEL/text_encoder/model.safetensors" || fail "resumed file differs"
 [ -L "$SNAPSHOT/unet/config.json" ] || fail "snapshot files must link to blobs"
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/hub.png" --model fcs-test/tiny-sd "${quick[@]}" --seed 1 > /dev/null 2>&1
-kill $SERVER; wait $SERVER 2> /dev/null || true; rm "$T/port"
+"$FCS" fetch fcs-test/tiny-sd --revision refs/pr/1 > /dev/null 2>&1 || fail "a revision with slashes"
+[ "$(cat "$REPO/refs/refs/pr/1")" = 0123456789abcdef0123456789abcdef01234567 ] || fail "refs/refs/pr/1"
+stop_hub
 
-python3 tools/fake_hub.py "$MODEL" fcs-test/tiny-sd "$T/port" --corrupt vae/diffusion_pytorch_model.fp16.safetensors & SERVER=$!
-for _ in $(seq 50); do [ -f "$T/port" ] && break; sleep 0.1; done
-export HF_HOME=$T/hf2 HF_ENDPOINT=http://127.0.0.1:$(cat "$T/port")
+start_hub "$MODEL" fcs-test/tiny-sd --corrupt vae/diffusion_pytorch_model.fp16.safetensors
+export HF_HOME=$T/hf2
 ! "$FCS" fetch fcs-test/tiny-sd 2> "$T/err" > /dev/null || fail "a corrupted file was accepted"
 grep -q "checksum mismatch" "$T/err" || fail "corrupt: $(tail -1 "$T/err")"
-kill $SERVER; wait $SERVER 2> /dev/null || true; rm "$T/port"
+stop_hub
+
+# a hostile hub (or mirror, or HF_ENDPOINT) cannot make fetch write outside the cache: each
+# run fails with one line naming the bad value, and nothing appears next to HF_HOME
+outside() { find "$T/sentinel" -mindepth 1 -not -path "$T/sentinel/hf" -not -path "$T/sentinel/hf/*"; }
+expect_refusal() {  # EXPECTED-TEXT FCS-ARGUMENTS…
+    expect_error "$@"
+    [ -z "$(outside)" ] || fail "$*: wrote outside HF_HOME: $(outside)"
+}
+for hostile in sha:"the commit sha" dotdot:"a path with a '..' component" absolute:"an absolute path" \
+        backslash:"a name with a backslash" etag:"the server sent the ETag"; do
+    rm -rf "$T/sentinel"; mkdir -p "$T/sentinel/hf"
+    export HF_HOME=$T/sentinel/hf
+    start_hub "$MODEL" fcs-test/tiny-sd --hostile "${hostile%%:*}" --plant "$T/sentinel"
+    expect_refusal "${hostile#*:}" fetch fcs-test/tiny-sd
+    stop_hub
+done
+# a download that claims 9 EB fails as a cut one does (the progress arithmetic does not overflow)
+rm -rf "$T/sentinel"; mkdir -p "$T/sentinel/hf"
+start_hub "$MODEL" fcs-test/tiny-sd --hostile length --plant "$T/sentinel"
+set +e; "$FCS" fetch fcs-test/tiny-sd > /dev/null 2> "$T/err"; status=$?; set -e
+[ $status = 1 ] && tail -1 "$T/err" | grep -q "again to resume" || fail "9 EB: status $status, $(tail -1 "$T/err")"
+stop_hub
+# a link already in the cache that leads out of it is not followed
+start_hub "$MODEL" fcs-test/tiny-sd
+rm -rf "$T/sentinel"; mkdir -p "$T/sentinel/elsewhere" "$HF_HOME/hub/models--fcs-test--tiny-sd/snapshots"
+ln -s "$T/sentinel/elsewhere" "$HF_HOME/hub/models--fcs-test--tiny-sd/snapshots/0123456789abcdef0123456789abcdef01234567"
+set +e; "$FCS" fetch fcs-test/tiny-sd > /dev/null 2> "$T/err"; status=$?; set -e
+[ $status = 1 ] && grep -q "outside the model's cache folder" "$T/err" || fail "a link out of the cache: status $status, $(cat "$T/err")"
+[ -z "$(ls "$T/sentinel/elsewhere")" ] || fail "wrote through a link out of the cache"
+stop_hub
+# the names a user passes get the same checks
+rm -rf "$T/sentinel"; mkdir -p "$T/sentinel/hf"
+expect_refusal "is not a hub model name" fetch ../tiny-sd
+expect_refusal "is not a hub model name" fetch fcs--test/tiny-sd
+expect_refusal "is not a usable revision" fetch fcs-test/tiny-sd --revision ../../../x
 
 # the default model, fetched on first use
-python3 tools/fake_hub.py "$MODEL" stable-diffusion-v1-5/stable-diffusion-v1-5 "$T/port" & SERVER=$!
-for _ in $(seq 50); do [ -f "$T/port" ] && break; sleep 0.1; done
-export HF_HOME=$T/hf3 HF_ENDPOINT=http://127.0.0.1:$(cat "$T/port")
+start_hub "$MODEL" stable-diffusion-v1-5/stable-diffusion-v1-5
+export HF_HOME=$T/hf3
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/default.png" "${quick[@]}" > /dev/null 2> "$T/err" || fail "default model: $(tail -1 "$T/err")"
 grep -q "downloading it" "$T/err" || fail "the first use did not say it downloads"
+stop_hub
 
 # no network: one line naming the alternatives
 export HF_HOME=$T/empty HF_ENDPOINT=http://127.0.0.1:1

@@ -19,8 +19,14 @@ struct BenchOptions: ParsableArguments {
     var repeats: Int = 5
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
+        try Self.validate(threads: threads)
+        if !(1...1000).contains(repeats) { throw ValidationError("--repeats must be 1 … 1000") }  // the times are kept
+    }
+
+    /// Thread counts a benchmark takes (OpenBLAS takes an Int32, and more threads than this
+    /// machine could have measures nothing).
+    static func validate(threads: Int?) throws {
+        if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be 1 … 1024") }
     }
 
     func apply() { if let threads { ComputeThreads.count = threads } }

@@ -21,6 +21,13 @@ struct BenchModels: ParsableCommand {
     @Option(help: "How layers keep their weights: fp32, or fp16 widened per layer when used.")
     var weights: WeightStorageArgument = .fp32
 
+    func validate() throws {
+        // the UNet halves the latent three times; 128 is a 1024² image
+        if latentSizes.isEmpty || latentSizes.contains(where: { !(8...128).contains($0) || $0 % 8 != 0 }) {
+            throw ValidationError("--latent-sizes must be multiples of 8 from 8 to 128")
+        }
+    }
+
     func run() throws {
         options.apply()
         let clock = ContinuousClock()
@@ -49,7 +56,7 @@ struct BenchModels: ParsableCommand {
         let image = random.tensor([1, 3, 512, 512]), latents = random.tensor([1, 4, 64, 64])
         rows.append(("VAE encode 512x512", options.medianSeconds { arena.scope { _ = vae.encode(image, in: arena) } }))
         rows.append(("VAE decode 512x512", options.medianSeconds { arena.scope { _ = vae.decode(latents, in: arena) } }))
-        let width = rows.map(\.0.count).max()!
+        let width = rows.map(\.0.count).max() ?? 0
         print("\("network".padding(width)) |  seconds")
         for (name, seconds) in rows { print("\(name.padding(width)) | \(format(seconds, 3).leftPadding(8))") }
         print("peak RSS: \(format(residentGiB(peak: true), 2)) GiB (text encoder + UNet + VAE; activation arena \(format(Double(arena.reservedBytes) / Double(1 << 30), 2)) GiB)")

@@ -55,7 +55,7 @@ struct BenchOps: ParsableCommand {
         }
 
         print("(conv rows count direct-convolution FLOPs; Winograd, used from 16x16 up, does 2.25x fewer)")
-        let width = rows.map(\.0.count).max()!
+        let width = rows.map(\.0.count).max() ?? 0
         print("\("op".padding(width)) |       ms | GFLOP/s | % of sgemm")
         for (name, seconds, flops) in rows {
             let gflops = flops / seconds / 1e9

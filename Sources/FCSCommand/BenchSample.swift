@@ -35,11 +35,13 @@ struct BenchSample: ParsableCommand {
     var model: String?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if size.contains(where: { $0 < 64 || $0 % 64 != 0 }) { throw ValidationError("--size must be multiples of 64") }
-        if steps < 1 { throw ValidationError("--steps must be at least 1") }
-        if !layerSettings.isEmpty, layerSettings.count != 3 || layerSettings.contains(where: { $0 < 1 }) {
-            throw ValidationError("--layer-settings takes three positive numbers: iterations, samples per layer, restarts")
+        try BenchOptions.validate(threads: threads)
+        if size.isEmpty || size.contains(where: { !(64...2048).contains($0) || $0 % 64 != 0 }) {
+            throw ValidationError("--size must be multiples of 64 from 64 to 2048")
+        }
+        if !(1...1000).contains(steps) { throw ValidationError("--steps must be 1 … 1000") }
+        if !layerSettings.isEmpty, layerSettings.count != 3 || layerSettings.contains(where: { !(1...100).contains($0) }) {
+            throw ValidationError("--layer-settings takes three numbers from 1 to 100: iterations, samples per layer, restarts")
         }
     }
 

@@ -42,8 +42,12 @@ struct HubDownload {
         return wanted.filter { $0.hasPrefix("tokenizer/") || $0.hasSuffix(".json") } + weights
     }
 
-    /// Fetches what is missing and returns the snapshot folder.
+    /// Fetches what is missing and returns the snapshot folder. Every name that becomes a path
+    /// is checked first (``HubNames``), and every path is checked to stay in the model's folder
+    /// before anything is written there.
     func run(progress: (_ file: String, _ done: Int64, _ total: Int64) -> Void) throws -> String {
+        try HubNames.checkRepository(repository)
+        try HubNames.checkRevision(revision)
         let info = try repositoryInfo()
         let files = Self.filesToFetch(info.siblings.map(\.rfilename))
         guard files.contains("model_index.json") else { throw CommandFailure("\(repository) is not a diffusers model (no model_index.json)") }
@@ -52,21 +56,60 @@ struct HubDownload {
         let manager = FileManager.default
         try manager.createDirectory(atPath: "\(folder)/blobs", withIntermediateDirectories: true)
         try manager.createDirectory(atPath: "\(folder)/refs", withIntermediateDirectories: true)
+        let root = try resolvedFolder(folder)
         for file in files {
-            let url = "\(endpoint)/\(repository)/resolve/\(info.sha)/\(file)"
+            let url = "\(endpoint)/\(repository)/resolve/\(info.sha)/\(HubNames.percentEncoded(file))"
             let etag = try self.etag(of: url)
             let blob = "\(folder)/blobs/\(etag)"
-            if !manager.fileExists(atPath: blob) { try download(url, into: blob, etag: etag, label: file, progress: progress) }
-            let link = "\(snapshot)/\(file)"
-            let parent = String(link[..<link.lastIndex(of: "/")!])
-            try manager.createDirectory(atPath: parent, withIntermediateDirectories: true)
-            let depth = file.split(separator: "/").count + 1  // snapshots/<sha>/<file>
+            try requireInside(blob, root)
+            if !manager.fileExists(atPath: blob) { try download(url, into: blob, root: root, etag: etag, label: file, progress: progress) }
+            let link = try createParent(of: file, in: snapshot, root: root)
             if (try? manager.destinationOfSymbolicLink(atPath: link)) == nil {
+                let depth = file.split(separator: "/").count + 1  // snapshots/<sha>/<file>
                 try manager.createSymbolicLink(atPath: link, withDestinationPath: String(repeating: "../", count: depth) + "blobs/\(etag)")
             }
         }
-        try Data(info.sha.utf8).write(to: URL(fileURLWithPath: "\(folder)/refs/\(revision)"), options: .atomic)
+        if revision != info.sha {  // as huggingface_hub: a commit needs no ref
+            let reference = try createParent(of: revision, in: "\(folder)/refs", root: root)
+            try Data(info.sha.utf8).write(to: URL(fileURLWithPath: reference), options: .atomic)
+        }
         return snapshot
+    }
+
+    /// Creates the folders of `name` (a checked relative path) below `folder`; returns the path.
+    private func createParent(of name: String, in folder: String, root: String) throws -> String {
+        let components = name.split(separator: "/")
+        let parent = ([folder[...]] + components.dropLast()).joined(separator: "/")
+        try requireInside(parent, root)
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        let path = "\(folder)/\(name)"
+        try requireInside(path, root)
+        return path
+    }
+
+    /// `folder` with its symbolic links followed.
+    private func resolvedFolder(_ folder: String) throws -> String {
+        guard let resolved = realpath(folder, nil) else { throw CommandFailure("\(folder): \(String(cString: strerror(errno)))") }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Refuses `path` unless it stays inside `root` (a resolved folder) once the symbolic links
+    /// of its deepest existing part are followed: the names are checked, but a link already in
+    /// the cache could still lead out of it.
+    private func requireInside(_ path: String, _ root: String) throws {
+        var existing = path[...]
+        while !existing.isEmpty {
+            if let resolved = realpath(String(existing), nil) {
+                defer { free(resolved) }
+                let target = String(cString: resolved)
+                guard target == root || target.hasPrefix(root + "/") else {
+                    throw CommandFailure("\(path) leads to \(target), outside the model's cache folder \(root); refusing to write there")
+                }
+                return
+            }
+            existing = existing[..<(existing.lastIndex(of: "/") ?? existing.startIndex)]
+        }
     }
 
     struct RepositoryInfo: Decodable {
@@ -75,17 +118,23 @@ struct HubDownload {
         let siblings: [Sibling]
     }
 
+    /// The model description, its commit and file names checked.
     private func repositoryInfo() throws -> RepositoryInfo {
-        let url = "\(endpoint)/api/models/\(repository)/revision/\(revision)"
+        let url = "\(endpoint)/api/models/\(repository)/revision/\(HubNames.percentEncoded(revision, keepingSlashes: false))"
         var response = fcs_http_response()
         fcs_http_request(url, token, 0, &response)
         defer { fcs_http_response_free(&response) }
         try check(response, url)
+        let info: RepositoryInfo
         do {
-            return try JSONDecoder().decode(RepositoryInfo.self, from: Data(bytes: response.body, count: response.body_size))
+            let body = response.body.map { Data(bytes: $0, count: response.body_size) } ?? Data()
+            info = try JSONDecoder().decode(RepositoryInfo.self, from: body)
         } catch {
             throw CommandFailure("\(url): not a hub model description (\(error))")
         }
+        try HubNames.checkCommit(info.sha, from: url)
+        for sibling in info.siblings { try HubNames.checkFileName(sibling.rfilename, from: url) }
+        return info
     }
 
     /// The blob name of a file: its LFS SHA-256 (X-Linked-Etag) or git ETag.
@@ -95,40 +144,44 @@ struct HubDownload {
         defer { fcs_http_response_free(&response) }
         try check(response, url, allowRedirect: true)
         var headers: [String: String] = [:]
-        for line in String(cString: response.headers).split(separator: "\r\n") {
+        for line in (response.headers.map { String(cString: $0) } ?? "").split(separator: "\r\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
             headers[line[..<colon].lowercased()] = String(line[line.index(after: colon)...].drop { $0 == " " })
         }
         guard var etag = headers["x-linked-etag"] ?? headers["etag"] else { throw CommandFailure("\(url): the server sent no ETag") }
         if etag.hasPrefix("W/") { etag.removeFirst(2) }
         etag = etag.filter { $0 != "\"" }
-        guard !etag.isEmpty, etag.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
-            throw CommandFailure("\(url): unusable ETag \(etag)")
-        }
+        try HubNames.checkETag(etag, from: url)
         return etag
     }
 
-    private func download(_ url: String, into blob: String, etag: String, label: String,
+    private func download(_ url: String, into blob: String, root: String, etag: String, label: String,
                           progress: (String, Int64, Int64) -> Void) throws {
         let partial = blob + ".incomplete"
+        try requireInside(partial, root)
         var sha256 = [CChar](repeating: 0, count: 65), error = [CChar](repeating: 0, count: 256)
         let status = withoutActuallyEscaping({ (done: Int64, total: Int64) in progress(label, done, total) }) { report in
             var box = report
             return withUnsafeMutablePointer(to: &box) { pointer in
                 fcs_http_download(url, token, partial, { done, total, user in
-                    user!.assumingMemoryBound(to: ((Int64, Int64) -> Void).self).pointee(done, total)
+                    user?.assumingMemoryBound(to: ((Int64, Int64) -> Void).self).pointee(done, total)
                     return 0
                 }, pointer, &sha256, &error)
             }
         }
-        guard status != 0 else { throw CommandFailure("\(url): \(String(decoding: error.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self)) (run `fcs fetch` again to resume)") }
-        let digest = String(decoding: sha256.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self)
+        guard status != 0 else { throw CommandFailure("\(url): \(cString(error)) (run `fcs fetch` again to resume)") }
+        let digest = cString(sha256)
         let isLFS = etag.count == 64 && etag.allSatisfy(\.isHexDigit)
         if isLFS && digest != etag {
             unlink(partial)
             throw CommandFailure("\(url): checksum mismatch (SHA-256 \(digest), expected \(etag)); the partial file was deleted, run `fcs fetch` again")
         }
         guard rename(partial, blob) == 0 else { throw CommandFailure("cannot move \(partial) to \(blob)") }
+    }
+
+    /// The text of a NUL-terminated C buffer (bytes as they are: a path in it may not be ASCII).
+    private func cString(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private func check(_ response: fcs_http_response, _ url: String, allowRedirect: Bool = false) throws {

@@ -30,18 +30,22 @@ final class ImageFile {
         fcs_image(width: width, height: height, channels: channels, format: FCS_PIXEL_F32, stride: 0, data: pixels)
     }
 
-    /// Writes an F32 result of the C ABI to `path` in this file's format, then frees the result.
-    func write(_ result: inout fcs_image, to path: String) throws {
+    /// Writes an F32 result of the C ABI in this file's format to a new temporary file next to
+    /// `path` (see ``OutputFiles``), then frees the result; returns the temporary file's name.
+    func writeTemporary(_ result: inout fcs_image, for path: String) throws -> String {
         defer { fcsImageFree(&result) }
-        guard fcs_image_file_write(path, result.data.assumingMemoryBound(to: Float.self), result.width, result.height,
-                                   result.channels, source) == 0 else {
+        guard let pixels = result.data else { throw CommandFailure("\(path): internal error: fcs returned no pixels") }
+        var temporary = [CChar](repeating: 0, count: Int(FCS_IMAGE_FILE_NAME_MAX))
+        guard fcs_image_file_write_temporary(path, pixels.assumingMemoryBound(to: Float.self), result.width, result.height,
+                                             result.channels, source, &temporary) == 0 else {
             throw CommandFailure("\(path): \(String(cString: fcs_image_file_error()))")
         }
+        return String(decoding: temporary.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private static let vipsStarted: Bool = fcs_image_files_init("fcs") == 0
 
-    private static func startVips() throws {
+    static func startVips() throws {
         guard vipsStarted else { throw CommandFailure("libvips did not start: \(String(cString: fcs_image_file_error()))") }
     }
 }

@@ -19,14 +19,13 @@ struct Inpaint: ParsableCommand {
     enum Method: String, ExpressibleByArgument { case constrained, replacement }
 
     func run() throws {
-        let input = try ImageFile(image), maskFile = try ImageFile(mask)
-        try sampling.run(task: "inpaint") { model, params in
+        let input = try ImageFile(image), maskFile = try ImageFile(mask), outputs = try OutputFiles([output])
+        try sampling.run(task: "inpaint", outputs: outputs) { model, params in
             params.paste_back = noPasteBack ? 0 : 1
             params.method = method == .constrained ? FCS_INPAINT_CONSTRAINED : FCS_INPAINT_REPLACEMENT
             var (imageBuffer, maskBuffer, result) = (input.image, maskFile.image, fcs_image())
             try check(fcsInpaint(model, &imageBuffer, &maskBuffer, &params, &result))
-            try input.write(&result, to: output)
-            return [output]
+            try outputs.write(&result, like: input)
         }
     }
 }

@@ -20,22 +20,22 @@ struct Layers: ParsableCommand {
 
     func run() throws {
         let input = try ImageFile(image), hintFile = try hint.map(ImageFile.init)
+        let outputs = try OutputFiles(["layer1", "layer2", "mask"].map { "\(output)-\($0).\(format)" })
         let defaults = fcsLayerParamsDefault()
-        try sampling.run(task: "layers", defaultSteps: defaults.sample.steps) { model, sample in
+        try sampling.run(task: "layers", defaultSteps: defaults.sample.steps, outputs: outputs) { model, sample in
             var params = defaults
             params.sample = sample
             (params.iterations, params.samples_per_layer, params.restarts) = (iterations, samples, restarts)
             var (buffer, hintBuffer) = (input.image, hintFile?.image ?? fcs_image())
             var (layer1, layer2, mask) = (fcs_image(), fcs_image(), fcs_image())
+            defer { fcsImageFree(&layer1); fcsImageFree(&layer2); fcsImageFree(&mask) }  // when a write fails
             try withUnsafePointer(to: &hintBuffer) { hintPointer in
                 params.hint = hintFile == nil ? nil : hintPointer
                 try check(fcsExtractLayers(model, &buffer, &params, &layer1, &layer2, &mask))
             }
-            let paths = ["layer1", "layer2", "mask"].map { "\(output)-\($0).\(format)" }
-            try input.write(&layer1, to: paths[0])
-            try input.write(&layer2, to: paths[1])
-            try input.write(&mask, to: paths[2])
-            return paths
+            try outputs.write(&layer1, like: input)
+            try outputs.write(&layer2, like: input)
+            try outputs.write(&mask, like: input)
         }
     }
 }

@@ -61,11 +61,12 @@ struct SamplingOptions: ParsableArguments {
 
     func rates() throws -> [Float]? {
         guard let learningRates else { return nil }
-        let values = learningRates.split(separator: ",").map { Float($0.filter { $0 != " " }) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0!.isFinite }) else {
+        let parts = learningRates.split(separator: ",", omittingEmptySubsequences: false)
+        let values = parts.compactMap { Float($0.filter { $0 != " " }) }.filter(\.isFinite)
+        guard !parts.isEmpty, values.count == parts.count else {
             throw ValidationError("--learning-rates must be numbers separated by commas, e.g. 0.5,0.3,0.1")
         }
-        return values.map { $0! }
+        return values
     }
 
     /// Loads the model named by --model (or the default) through the C ABI.
@@ -93,16 +94,27 @@ struct SamplingOptions: ParsableArguments {
         return handle
     }
 
-    /// One sampling command: loads the model, runs `body` (which calls fcs and writes the files
-    /// it returns) with the parameters, and prints the summary.
-    func run(task: String, label: String? = nil, defaultSteps: Int32 = 20,
-             _ body: (OpaquePointer, inout fcs_sample_params) throws -> [String]) throws {
+    /// One sampling command: loads the model, runs `body` (which calls fcs and writes its
+    /// results to `outputs`) with the parameters, moves the results into place and prints the
+    /// summary.
+    func run(task: String, label: String? = nil, defaultSteps: Int32 = 20, outputs: OutputFiles,
+             _ body: (OpaquePointer, inout fcs_sample_params) throws -> Void) throws {
         let model = try loadModel()
         defer { fcsModelFree(model) }
         let seed = self.seed ?? UInt64.random(in: 0...UInt64.max)
         let progress = ProgressReporter(label: label ?? task, quiet: json)
-        let outputs = try withParams(defaultSteps: defaultSteps, seed: seed, progress: progress) { try body(model, &$0) }
-        Summary(task: task, output: outputs, seed: seed, seconds: progress.seconds).print(json: json)
+        do {
+            try Interruption.catching {
+                try withParams(defaultSteps: defaultSteps, seed: seed, progress: progress) { try body(model, &$0) }
+                guard !Interruption.isRequested else { throw CommandInterrupted() }  // Ctrl-C after the last step
+                try outputs.commit()
+            }
+        } catch is CommandInterrupted {
+            progress.endLine()
+            standardError("\(task): interrupted; nothing was written\n")
+            throw ExitCode(130)  // as a shell reports a command killed by SIGINT
+        }
+        Summary(task: task, output: outputs.paths, seed: seed, seconds: progress.seconds).print(json: json)
     }
 
     /// Runs `body` with fcs_sample_params for these options (C strings and rates kept alive).
@@ -122,8 +134,10 @@ struct SamplingOptions: ParsableArguments {
                     params.prompt = promptPointer
                     params.noise_path = noisePointer
                     params.progress = { step, total, userData in
-                        Unmanaged<ProgressReporter>.fromOpaque(userData!).takeUnretainedValue().report(step: Int(step), total: Int(total))
-                        return 0
+                        if let userData {
+                            Unmanaged<ProgressReporter>.fromOpaque(userData).takeUnretainedValue().report(step: Int(step), total: Int(total))
+                        }
+                        return Interruption.isRequested ? 1 : 0  // non-zero cancels
                     }
                     params.user_data = Unmanaged.passUnretained(progress).toOpaque()
                     return try withExtendedLifetime(progress) { try body(&params) }
@@ -158,7 +172,9 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Throws a CommandFailure carrying fcs_last_error() unless the status is FCS_OK.
+/// Throws a CommandFailure carrying fcs_last_error() unless the status is FCS_OK
+/// (CommandInterrupted when fcs stopped because of Ctrl-C).
 func check(_ status: fcs_status) throws {
+    if status == FCS_CANCELLED && Interruption.isRequested { throw CommandInterrupted() }
     guard status == FCS_OK else { throw CommandFailure(String(cString: fcsLastError())) }
 }

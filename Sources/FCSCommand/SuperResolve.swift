@@ -16,12 +16,11 @@ struct SuperResolve: ParsableCommand {
     }
 
     func run() throws {
-        let input = try ImageFile(image)
-        try sampling.run(task: "superres", label: "superres ×\(scale)") { model, params in
+        let input = try ImageFile(image), outputs = try OutputFiles([output])
+        try sampling.run(task: "superres", label: "superres ×\(scale)", outputs: outputs) { model, params in
             var (buffer, result) = (input.image, fcs_image())
             try check(fcsSuperResolve(model, &buffer, scale, &params, &result))
-            try input.write(&result, to: output)
-            return [output]
+            try outputs.write(&result, like: input)
         }
     }
 }

@@ -7,14 +7,18 @@
 import FCSModels
 import FCSTensor
 
-/// Runs the constrained sampler over a denoiser for any ``Constraint``.
+/// Runs the constrained sampler over a denoiser for any ``Constraint``, with any outer
+/// ``Scheduler`` (the paper's DDIM-like step by default).
 public struct ConstrainedSampler: Sendable {
     public let unet: any NoisePredictor
-    public let schedule: NoiseSchedule
+    public let scheduler: any Scheduler
+    /// Applied to x after every outer step (the replacement baseline); nil for the paper's method.
+    public let projection: (any Projection)?
 
-    public init(unet: any NoisePredictor, schedule: NoiseSchedule = NoiseSchedule()) {
+    public init(unet: any NoisePredictor, scheduler: any Scheduler = PaperDDIMScheduler(), projection: (any Projection)? = nil) {
         self.unet = unet
-        self.schedule = schedule
+        self.scheduler = scheduler
+        self.projection = projection
     }
 
     /// - Parameters:
@@ -31,7 +35,7 @@ public struct ConstrainedSampler: Sendable {
                        noise: SamplerNoise, parameters: SamplerParameters,
                        progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> Tensor {
         try parameters.validate()
-        let timesteps = parameters.timesteps, shape = constraint.latentShape
+        let timesteps = scheduler.timesteps(steps: parameters.steps), shape = constraint.latentShape
         try noise.check(shape: shape, steps: timesteps.count)
         let guided = parameters.guidanceWeight > 1
         guard !guided || (unconditional != nil && conditioning != nil) else {
@@ -41,18 +45,19 @@ public struct ConstrainedSampler: Sendable {
         let count = noise.initialLatent.count
         var x = noise.initialLatent.toArray()
         var x0 = [Float](repeating: 0, count: count), epsilon = x0
+        var run = scheduler.makeRun(timesteps: timesteps)
 
         for step in timesteps.indices {
-            let outer = OuterStep(step: step, timesteps: timesteps, schedule: schedule, convention: parameters.timestepConvention)
+            let t = timesteps[step]
+            // The UNet sees the training index t − 1 at which ᾱ is read (ours), or t as the notebooks do.
+            let unetTimestep = Float(parameters.timestepConvention == .consistent ? t - 1 : t)
             // x̂0 and ε̃ at a latent
             func predict(_ latent: [Float]) throws(FCSError) -> (x0: [Float], epsilon: [Float]) {
                 try proceed(progress, step: step, of: timesteps.count)
                 return arena.scope {
-                    let e = guidedEpsilon(latent, shape: shape, timestep: outer.unetTimestep, conditioning: conditioning,
-                                          unconditional: unconditional, weight: guided ? parameters.guidanceWeight : nil, arena: arena)
-                    var clean = latent
-                    outer.predictClean(latent, epsilon: e, into: &clean)
-                    return (clean, e)
+                    let output = guidedOutput(latent, shape: shape, timestep: unetTimestep, conditioning: conditioning,
+                                              unconditional: unconditional, weight: guided ? parameters.guidanceWeight : nil, arena: arena)
+                    return scheduler.prediction(sample: latent, modelOutput: output, timestep: t)
                 }
             }
             (x0, epsilon) = try predict(x)
@@ -69,22 +74,22 @@ public struct ConstrainedSampler: Sendable {
                 let vMax = v.map(abs).max() ?? 0
                 guard vMax > 0, vMax.isFinite else { break }
                 v = v.map { $0 / vMax }
-                let rate = parameters.learningRates[min(k, parameters.learningRates.count - 1)]
+                let rate = parameters.learningRate(innerStep: k)
                 x = zip(x, v).map { $0 + rate * $1 }
                 (x0, epsilon) = try predict(x)
             }
             try requireFinite(x0, step: step)
-            // DDIM-like step with a little fresh noise (spec §2.3)
             let z = noise.stepNoise[step].toArray()
-            let (cx0, ceps, cz) = outer.updateCoefficients
-            for i in 0..<count { x[i] = cx0 * x0[i] + ceps * epsilon[i] + cz * z[i] }
+            x = run.step(index: step, sample: x, x0: x0, epsilon: epsilon, noise: z)
+            projection?.project(&x, alphaCumprod: run.alphaCumprodAfter(index: step), noise: z)
             try proceed(progress, step: step + 1, of: timesteps.count)
         }
         return Tensor(shape: shape, values: x0)
     }
 
-    /// ε̃: the conditional prediction, or (1 + w)·ε(c) − w·ε(∅) in one batch of 2 when guided.
-    private func guidedEpsilon(_ latent: [Float], shape: [Int], timestep: Float, conditioning: Tensor?, unconditional: Tensor?,
+    /// The guided model output ε̃: the conditional prediction, or (1 + w)·ε(c) − w·ε(∅) in one
+    /// batch of 2 when guided (spec §2.4; for v-prediction the same combination of v).
+    private func guidedOutput(_ latent: [Float], shape: [Int], timestep: Float, conditioning: Tensor?, unconditional: Tensor?,
                                weight: Float?, arena: ScratchArena) -> [Float] {
         guard let weight, let unconditional, let conditioning else {
             return unet.predictNoise(Tensor(shape: shape, values: latent), timestep: timestep, conditioning: conditioning, in: arena).toArray()

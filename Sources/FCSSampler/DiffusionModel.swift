@@ -68,10 +68,10 @@ public struct DiffusionModel: Sendable {
         return (conditioning, guided ? try textEncoder([tokenizer("")], in: arena) : nil)
     }
 
-    /// D(x̂0 / s) clamped to [-1, 1].
-    func decodeClamped(_ x0: Tensor, in arena: ScratchArena) -> [Float] {
+    /// D(x̂0 / s) clamped to [-1, 1]; `shouldContinue` is asked before each piece of the decoder's work.
+    func decodeClamped(_ x0: Tensor, in arena: ScratchArena, shouldContinue: () -> Bool = { true }) throws(FCSError) -> [Float] {
         let scaled = Tensor(shape: x0.shape, values: x0.toArray().map { $0 / codec.scalingFactor })
-        return codec.decode(scaled, in: arena).toArray().map { min(1, max(-1, $0)) }
+        return try codec.decode(scaled, in: arena, shouldContinue: shouldContinue).toArray().map { min(1, max(-1, $0)) }
     }
 }
 

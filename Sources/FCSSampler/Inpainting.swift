@@ -9,7 +9,7 @@ public struct InpaintingParameters: Sendable {
     public enum Method: Sendable {
         /// The paper's inexact-Newton correction (fcs's method).
         case constrained
-        /// The replacement baseline (``ReplacementSampler``), for comparisons; one forward per step.
+        /// The replacement baseline (``ReplacementProjection``), for comparisons; one forward per step.
         case replacement
     }
 
@@ -58,22 +58,18 @@ extension DiffusionModel {
         let fill = fillMask.toArray(), steps = parameters.sampler.steps
         guard fill.contains(where: { $0 != 0 }) else { return Tensor(shape: image.shape, values: image.toArray()) }
         try checkRequest(width: image.shape[3], height: image.shape[2], guided: parameters.sampler.guidanceWeight > 1, task: "inpainting")
-        try proceed(progress, step: 0, of: steps)  // before the VAE encoder
-        let constraint = try InpaintingConstraint(image: image, fillMask: fillMask, codec: codec)
+        let constraint = try InpaintingConstraint(image: image, fillMask: fillMask, codec: codec,
+                                                  shouldContinue: { progress(0, steps) })
         let arena = ScratchArena()
         let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.guidanceWeight > 1, in: arena)
         let latentShape = constraint.knownLatent.shape
         let noise = noise ?? .seeded(parameters.seed, shape: latentShape, steps: parameters.sampler.steps)
-        let x0 = switch parameters.method {
-        case .constrained:
-            try ConstrainedSampler(unet: denoiser).sample(constraint: constraint, conditioning: conditioning, unconditional: unconditional,
-                                                          noise: noise, parameters: parameters.sampler, progress: progress)
-        case .replacement:
-            try ReplacementSampler(unet: denoiser).sample(constraint: constraint, conditioning: conditioning, noise: noise,
-                                                          parameters: parameters.sampler, progress: progress)
-        }
-        try proceed(progress, step: steps, of: steps)  // before the VAE decoder
-        var decoded = decodeClamped(x0, in: arena)
+        var sampler = parameters.sampler
+        if parameters.method == .replacement { sampler.newtonSteps = 0 }  // the projection replaces the inner steps
+        let x0 = try ConstrainedSampler(unet: denoiser, projection: parameters.method == .replacement ? ReplacementProjection(constraint) : nil)
+            .sample(constraint: constraint, conditioning: conditioning, unconditional: unconditional, noise: noise,
+                    parameters: sampler, progress: progress)
+        var decoded = try decodeClamped(x0, in: arena, shouldContinue: { progress(steps, steps) })
         if parameters.pasteBack {
             let alpha = seamAlpha(fill, height: image.shape[2], width: image.shape[3], radius: max(1, parameters.seamWidth / 2))
             let original = image.toArray(), plane = alpha.count

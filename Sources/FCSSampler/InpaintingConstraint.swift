@@ -15,7 +15,8 @@ public struct InpaintingConstraint: Constraint {
     ///   - image: `[1, 3, H, W]` in [-1, 1]; H and W multiples of the codec's factor (8 for SD's VAE).
     ///   - fillMask: `[1, 1, H, W]`, non-zero = pixels to fill (diffusers' convention; the
     ///     paper's code has known = 1, so it is inverted here).
-    public init(image: Tensor, fillMask: Tensor, codec: any LatentCodec) throws(FCSError) {
+    ///   - shouldContinue: asked before each piece of the encoder's work; false cancels.
+    public init(image: Tensor, fillMask: Tensor, codec: any LatentCodec, shouldContinue: () -> Bool = { true }) throws(FCSError) {
         let factor = codec.downsamplingFactor
         guard image.rank == 4, image.shape[0] == 1, image.shape[1] == 3 else {
             throw .invalidArgument("inpainting: image must be [1, 3, H, W], not \(image.shape)")
@@ -36,7 +37,7 @@ public struct InpaintingConstraint: Constraint {
         var masked = pixels
         for c in 0..<3 { for i in 0..<plane where fill[i] != 0 { masked[c * plane + i] = 0 } }
         let arena = ScratchArena()
-        let mean = codec.encodeMean(Tensor(shape: image.shape, values: masked), in: arena)
+        let mean = try codec.encodeMean(Tensor(shape: image.shape, values: masked), in: arena, shouldContinue: shouldContinue)
         let latentChannels = mean.shape[1], (h, w) = (height / factor, width / factor)
         knownLatent = Tensor(shape: mean.shape, values: mean.toArray().map { $0 * codec.scalingFactor })
         var cells = [Float](repeating: 0, count: latentChannels * h * w)

@@ -15,8 +15,27 @@ public protocol LatentCodec: Sendable {
     func encodeMean(_ image: Tensor, in arena: ScratchArena) -> Tensor
     /// D(latents) for unscaled latents, `[1, 3, H, W]`.
     func decode(_ latents: Tensor, in arena: ScratchArena) -> Tensor
+    /// ``encodeMean(_:in:)`` that calls `shouldContinue` before each piece of work (a VAE tile).
+    /// - Throws: `.cancelled` when `shouldContinue` returns false; `.outOfMemory` when the system
+    ///   refuses the working set.
+    func encodeMean(_ image: Tensor, in arena: ScratchArena, shouldContinue: () -> Bool) throws(FCSError) -> Tensor
+    /// ``decode(_:in:)`` that calls `shouldContinue` before each piece of work (a VAE tile).
+    func decode(_ latents: Tensor, in arena: ScratchArena, shouldContinue: () -> Bool) throws(FCSError) -> Tensor
     /// An upper estimate of the scratch bytes of encoding or decoding a `height` × `width` image.
     func estimatedWorkingSetBytes(height: Int, width: Int) -> Int
+}
+
+extension LatentCodec {
+    /// A codec that runs in one piece asks once.
+    public func encodeMean(_ image: Tensor, in arena: ScratchArena, shouldContinue: () -> Bool) throws(FCSError) -> Tensor {
+        guard shouldContinue() else { throw FCSError(.cancelled, "cancelled before encoding") }
+        return encodeMean(image, in: arena)
+    }
+
+    public func decode(_ latents: Tensor, in arena: ScratchArena, shouldContinue: () -> Bool) throws(FCSError) -> Tensor {
+        guard shouldContinue() else { throw FCSError(.cancelled, "cancelled before decoding") }
+        return decode(latents, in: arena)
+    }
 }
 
 extension AutoencoderKL: LatentCodec {
@@ -25,11 +44,15 @@ extension AutoencoderKL: LatentCodec {
     public var scalingFactor: Float { config.scalingFactor }
     public func encodeMean(_ image: Tensor, in arena: ScratchArena) -> Tensor { encode(image, in: arena).mean }
 
-    /// Measured on SD 1.5's VAE (128 channels at full resolution, random weights): the decoder's
-    /// arena peaks at 7.7 KB per pixel at 192², the encoder's at 5.1 KB; 64 bytes per channel and
-    /// pixel bounds both.
+    /// Tile by tile (``AutoencoderKL/encode(_:in:shouldContinue:)``); `decode(_:in:shouldContinue:)`
+    /// is AutoencoderKL's own.
+    public func encodeMean(_ image: Tensor, in arena: ScratchArena, shouldContinue: () -> Bool) throws(FCSError) -> Tensor {
+        try encode(image, in: arena, shouldContinue: shouldContinue).mean
+    }
+
+    /// The larger of the encoder's and the decoder's arena peak (tiled above one tile).
     public func estimatedWorkingSetBytes(height: Int, width: Int) -> Int {
-        64 * config.blockOutChannels[0] * height * width + 32 << 20
+        max(estimatedWorkingSetBytes(.encode, height: height, width: width), estimatedWorkingSetBytes(.decode, height: height, width: width))
     }
 }
 

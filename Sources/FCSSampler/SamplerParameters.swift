@@ -12,12 +12,13 @@ public struct SamplerParameters: Sendable {
         case official
     }
 
-    /// Outer (denoising) steps; see ``timesteps``.
+    /// Outer (denoising) steps; the scheduler spaces their timesteps (``PaperDDIMScheduler/timesteps(steps:)``).
     public var steps = 20
     /// K, inner inexact-Newton steps per outer step (each costs 2 UNet forwards).
     public var newtonSteps = 5
-    /// λ_1 … λ_K; the last value repeats if there are fewer than K.
-    public var learningRates: [Float] = [0.5, 0.4, 0.3, 0.2, 0.1]
+    /// λ_1 … λ_K; the last value repeats if there are fewer than K. nil: `linspace(0.5, 0.1, K)`,
+    /// as the official notebooks write it (0.5, 0.4, 0.3, 0.2, 0.1 for K = 5).
+    public var learningRates: [Float]?
     /// h: the ∞-norm of the finite-difference perturbation of x_t.
     public var finiteDifferenceStep: Float = 0.005
     /// w of ε̃ = (1 + w)·ε(c) − w·ε(∅); as in the official code, guidance is on only when w > 1.
@@ -26,19 +27,17 @@ public struct SamplerParameters: Sendable {
 
     public init() {}
 
-    /// The outer timesteps t, evenly spaced from 1000 down to about 1000/steps: round(1000 − i·1000/steps)
-    /// for i = 0 … steps − 1 — diffusers' "trailing" spacing, so that every step count ends near
-    /// the clean end (3 steps: 1000, 667, 333). For steps dividing 1000 this is the official
-    /// 1000, 950, …, 50 of 20 steps.
-    public var timesteps: [Int] {
-        let n = Double(max(steps, 1))
-        return (0..<max(steps, 1)).map { Int((1000 - Double($0) * 1000 / n).rounded(.toNearestOrEven)) }
+    /// λ of inner step `k` (0-based).
+    public func learningRate(innerStep k: Int) -> Float {
+        if let learningRates, !learningRates.isEmpty { return learningRates[min(k, learningRates.count - 1)] }
+        guard newtonSteps > 1 else { return 0.5 }  // numpy's linspace(0.5, 0.1, 1) is [0.5]
+        return Float(0.5 + Double(k) * (0.1 - 0.5) / Double(newtonSteps - 1))
     }
 
     func validate() throws(FCSError) {
         guard steps >= 1, steps <= 1000 else { throw .invalidArgument("steps must be 1 … 1000, not \(steps)") }
         guard newtonSteps >= 0 else { throw .invalidArgument("newton_steps must be ≥ 0, not \(newtonSteps)") }
-        guard newtonSteps == 0 || (!learningRates.isEmpty && learningRates.allSatisfy(\.isFinite)) else {
+        guard learningRates.map({ !$0.isEmpty && $0.allSatisfy(\.isFinite) }) ?? true else {
             throw .invalidArgument("learning rates must be finite numbers, one per inner step")
         }
         guard finiteDifferenceStep > 0, finiteDifferenceStep.isFinite else {

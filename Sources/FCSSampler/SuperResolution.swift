@@ -62,7 +62,7 @@ extension DiffusionModel {
             constraint: constraint, conditioning: conditioning, unconditional: unconditional,
             noise: noise ?? .seeded(parameters.seed, shape: constraint.latentShape, steps: parameters.sampler.steps),
             parameters: parameters.sampler, progress: progress)
-        try proceed(progress, step: steps, of: steps)  // before the VAE decoder
-        return Tensor(shape: [1, 3, image.shape[2] * factor, image.shape[3] * factor], values: decodeClamped(x0, in: arena))
+        return Tensor(shape: [1, 3, image.shape[2] * factor, image.shape[3] * factor],
+                      values: try decodeClamped(x0, in: arena, shouldContinue: { progress(steps, steps) }))
     }
 }

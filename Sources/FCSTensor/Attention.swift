@@ -20,39 +20,54 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
     let keys = key.shape[1], d = width / heads
     guard keys > 0 else { return arena.zeros(query.shape) }
     let out = arena.tensor(query.shape)
-    // A 128 × 512 score tile (256 KB) stays in L2; with few keys (cross-attention over 77
-    // tokens) taller query tiles keep the GEMM calls few and large.
-    let keyTile = 512, queryTile = min(1024, max(128, (128 * keyTile) / min(keys, keyTile) / 64 * 64))
+    let (queryTile, keyTile, parts) = attentionTiles(batch: batch, queries: queries, keys: keys, heads: heads)
     let queryBlocks = (queries + queryTile - 1) / queryTile
     let tasks = batch * heads * queryBlocks
-    let parts = min(ComputeThreads.count, tasks)
     let tileFloats = queryTile * keyTile + 2 * queryTile
-    let scratch = arena.scratch(parts * tileFloats)
-    let scale = 1 / Float(d).squareRoot()
-    ComputeThreads.run(maxParts: parts) { part, parts in
-        let scores = scratch + part * tileFloats
-        let rowMax = scores + queryTile * keyTile, rowSum = rowMax + queryTile
-        for task in ComputeThreads.partRange(tasks, part: part, parts: parts) {
-            let b = task / (heads * queryBlocks), h = task / queryBlocks % heads
-            let q0 = task % queryBlocks * queryTile, rows = min(queryTile, queries - q0)
-            let q = query.data + (b * queries + q0) * width + h * d
-            let o = out.data + (b * queries + q0) * width + h * d
-            rowMax.initialize(repeating: -.infinity, count: rows)
-            rowSum.initialize(repeating: 0, count: rows)
-            var k0 = 0
-            while k0 < keys && (!causal || k0 <= q0 + rows - 1) {
-                let cols = min(keyTile, keys - k0)
-                let k = key.data + (b * keys + k0) * width + h * d, v = value.data + (b * keys + k0) * width + h * d
-                // scores = q kᵀ / √d (the scale rides on the GEMM's alpha)
-                Gemm.call(false, true, rows, cols, d, scale, q, width, k, width, 0, scores, keyTile)
-                fcs_online_softmax_tile(scores, rows, cols, keyTile, rowMax, rowSum, o, d, width,
-                                        causal ? q0 - k0 + 1 : -1)
-                // o = p v on the first key tile (every row has a valid key there), o += p v after
-                Gemm.call(false, false, rows, d, cols, 1, scores, keyTile, v, width, k0 == 0 ? 0 : 1, o, width)
-                k0 += keyTile
+    arena.scope {  // the score tiles are released before the caller allocates more
+        let scratch = arena.scratch(parts * tileFloats)
+        let scale = 1 / Float(d).squareRoot()
+        ComputeThreads.run(maxParts: parts) { part, parts in
+            let scores = scratch + part * tileFloats
+            let rowMax = scores + queryTile * keyTile, rowSum = rowMax + queryTile
+            for task in ComputeThreads.partRange(tasks, part: part, parts: parts) {
+                let b = task / (heads * queryBlocks), h = task / queryBlocks % heads
+                let q0 = task % queryBlocks * queryTile, rows = min(queryTile, queries - q0)
+                let q = query.data + (b * queries + q0) * width + h * d
+                let o = out.data + (b * queries + q0) * width + h * d
+                rowMax.initialize(repeating: -.infinity, count: rows)
+                rowSum.initialize(repeating: 0, count: rows)
+                var k0 = 0
+                while k0 < keys && (!causal || k0 <= q0 + rows - 1) {
+                    let cols = min(keyTile, keys - k0)
+                    let k = key.data + (b * keys + k0) * width + h * d, v = value.data + (b * keys + k0) * width + h * d
+                    // scores = q kᵀ / √d (the scale rides on the GEMM's alpha)
+                    Gemm.call(false, true, rows, cols, d, scale, q, width, k, width, 0, scores, keyTile)
+                    fcs_online_softmax_tile(scores, rows, cols, keyTile, rowMax, rowSum, o, d, width,
+                                            causal ? q0 - k0 + 1 : -1)
+                    // o = p v on the first key tile (every row has a valid key there), o += p v after
+                    Gemm.call(false, false, rows, d, cols, 1, scores, keyTile, v, width, k0 == 0 ? 0 : 1, o, width)
+                    k0 += keyTile
+                }
+                fcs_divide_rows(o, rows, d, width, rowSum)
             }
-            fcs_divide_rows(o, rows, d, width, rowSum)
         }
     }
     return out
+}
+
+/// Scratch floats ``scaledDotProductAttention(query:key:value:heads:causal:in:)`` takes beside its
+/// result: one score tile per thread, whatever the number of tokens.
+public func scaledDotProductAttentionScratchFloats(batch: Int, queries: Int, keys: Int, heads: Int) -> Int {
+    guard keys > 0 else { return 0 }
+    let (queryTile, keyTile, parts) = attentionTiles(batch: batch, queries: queries, keys: keys, heads: heads)
+    return ScratchArena.alignedFloats(parts * (queryTile * keyTile + 2 * queryTile))
+}
+
+/// Query and key tile sizes and the threads used. A 128 × 512 score tile (256 KB) stays in L2;
+/// with few keys (cross-attention over 77 tokens) taller query tiles keep the GEMM calls few and large.
+private func attentionTiles(batch: Int, queries: Int, keys: Int, heads: Int) -> (query: Int, key: Int, parts: Int) {
+    let keyTile = 512, queryTile = min(1024, max(128, (128 * keyTile) / min(keys, keyTile) / 64 * 64))
+    let tasks = batch * heads * ((queries + queryTile - 1) / queryTile)
+    return (queryTile, keyTile, min(ComputeThreads.count, tasks))
 }

@@ -9,6 +9,10 @@ import _FCSKernels
 /// * ``Algorithm-swift.enum/implicitGEMM`` — any shape: one GEMM (`fcs_conv_gemm`) that
 ///   gathers the zero-padded input straight into cache-sized panels, so no im2col matrix is
 ///   ever formed and the output is written once.
+///
+/// Both run over windows of output rows whose padded input and transforms fit 64 MB, so any
+/// image that fits in memory runs, with bounded scratch and 32-bit kernel offsets, and gives the
+/// same bits as it would in one window.
 public struct Conv2d: Sendable {
     public enum Algorithm: Sendable {
         /// Winograd where it applies (3×3, stride 1, at least 16 input and output channels —
@@ -99,85 +103,197 @@ public struct Conv2d: Sendable {
     /// - Parameter x: `[N, in, H, W]`, contiguous.
     /// - Returns: `[N, out, Ho, Wo]` in `arena`.
     public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
+        callAsFunction(x, limits: WindowLimits(), in: arena)
+    }
+
+    /// Inputs of any size run in windows of output rows (or, for very wide images, of columns
+    /// within one row) so that each window's scratch (its padded input copy, its transforms) and
+    /// every Int32 offset the kernels take stay within these limits. Results do not depend on
+    /// them: each output is summed in the same order whatever the windows. Tests lower them to
+    /// run the windowed paths on small inputs.
+    struct WindowLimits {
+        /// Scratch floats per window (64 MB).
+        var scratchFloats = 16 << 20
+        /// The largest offset a kernel's Int32 index tables may hold.
+        var offsets = Int(Int32.max)
+    }
+
+    func callAsFunction(_ x: Tensor, limits: WindowLimits, in arena: ScratchArena) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inChannels && x.isContiguous,
                      "Conv2d: expected contiguous [N, \(inChannels), H, W], got \(x.shape)")
         let out = arena.tensor(outputShape(x.shape))
-        arena.scope {
-            for image in 0..<x.shape[0] {
-                let input = x.data + image * x.strides[0], result = out.data + image * out.strides[0]
+        for image in 0..<x.shape[0] {
+            let input = x.data + image * x.strides[0], result = out.data + image * out.strides[0]
+            arena.scope {  // each image's scratch is released before the next one's
                 if algorithm == .winograd {
-                    winograd(input, result, height: x.shape[2], width: x.shape[3], arena: arena)
+                    winograd(input, result, height: x.shape[2], width: x.shape[3], limits: limits, arena: arena)
                 } else {
-                    implicitGEMM(input, result, height: x.shape[2], width: x.shape[3], arena: arena)
+                    implicitGEMM(input, result, height: x.shape[2], width: x.shape[3], limits: limits, arena: arena)
                 }
             }
         }
         return out
     }
 
-    private func implicitGEMM(_ input: UnsafeMutablePointer<Float>, _ result: UnsafeMutablePointer<Float>,
-                              height: Int, width: Int, arena: ScratchArena) {
-        let outShape = outputShape([1, inChannels, height, width])
-        let (outHeight, outWidth) = (outShape[2], outShape[3])
-        let paddedHeight = height + padding.top + padding.bottom, paddedWidth = width + padding.left + padding.right
-        let plane = paddedHeight * paddedWidth, taps = kernelHeight * kernelWidth
-        let (m, n, k) = (outChannels, outHeight * outWidth, inChannels * taps)
-        precondition(inChannels * plane < Int(Int32.max), "Conv2d: input too large for 32-bit offsets")
-        let weights = packedWeight.float32(in: arena)
-        // B[c·taps + tap, pixel] = padded[c·plane + i·Wp + j + (oy·s)·Wp + ox·s]
-        let kOffset = arena.scratchInt32(k), nOffset = arena.scratchInt32(n)
-        for c in 0..<inChannels {
-            for tap in 0..<taps {
-                kOffset[c * taps + tap] = Int32(c * plane + tap / kernelWidth * paddedWidth + tap % kernelWidth)
+    /// The most scratch floats one call allocates (and releases before it returns) per image of
+    /// `height × width`, beside its `[N, out, Ho, Wo]` result: for working-set estimates.
+    public func scratchFloats(height: Int, width: Int) -> Int {
+        scratchFloats(height: height, width: width, limits: WindowLimits())
+    }
+
+    func scratchFloats(height: Int, width: Int, limits: WindowLimits) -> Int {
+        let plan = plan(height: height, width: width, limits: limits), gemm = fcs_conv_gemm_scratch_size()
+        let widened = packedWeight.precision == .float32 ? 0 : packedWeight.count
+        let sizes = algorithm == .winograd
+            ? [widened, plan.windowFloats, 16 * inChannels * plan.windowPixels, 16 * outChannels * plan.windowPixels,
+               inChannels, plan.windowPixels, min(ComputeThreads.count, 16) * gemm]
+            : [widened, inChannels * kernelHeight * kernelWidth, plan.windowPixels, plan.windowFloats, ComputeThreads.count * gemm]
+        return sizes.filter { $0 > 0 }.reduce(0) { $0 + ScratchArena.alignedFloats($1) }
+    }
+
+    /// How one image is cut into windows, and the largest window's scratch.
+    private struct Plan {
+        let windows: [Window]
+        /// Implicit GEMM reads the unpadded input where it is (no copy).
+        let inPlace: Bool
+        /// Floats of the largest window's input copy (0 in place; Winograd: its padded input).
+        let windowFloats: Int
+        /// Output positions (Winograd: tiles) of the largest window.
+        let windowPixels: Int
+    }
+
+    private func plan(height: Int, width: Int, limits: WindowLimits) -> Plan {
+        let output = outputShape([1, inChannels, height, width])
+        let budget = min(limits.scratchFloats, limits.offsets)
+        let windows: [Window], inPlace: Bool, copyFloats: (Window) -> Int
+        if algorithm == .winograd {
+            // A window of r × c tiles reads (2r + 2) × (2c + 2) padded inputs (zeros past the
+            // padding for odd output sizes) and transforms them to 16 [in, tiles] and 16 [out, tiles] matrices.
+            inPlace = false
+            copyFloats = { inChannels * (2 * $0.rows + 2) * (2 * $0.columns + 2) }
+            windows = Conv2d.windows(rows: (output[2] + 1) / 2, columns: (output[3] + 1) / 2, budget: budget) { rows, columns in
+                inChannels * (2 * rows + 2) * (2 * columns + 2) + 16 * (inChannels + outChannels) * rows * columns
+            }
+        } else {
+            // An unpadded input whose channel offsets fit Int32 is read in place (its windows only
+            // bound the pixel-offset table); any other is copied window by window with its padding.
+            inPlace = padding == .all(0) && inChannels * height * width <= limits.offsets
+            copyFloats = { inPlace ? 0 : inChannels * windowHeight($0) * windowWidth($0) }
+            windows = Conv2d.windows(rows: output[2], columns: output[3], budget: budget) { rows, columns in
+                inPlace ? rows * columns : inChannels * ((rows - 1) * stride + kernelHeight) * ((columns - 1) * stride + kernelWidth)
             }
         }
-        for oy in 0..<outHeight {
-            for ox in 0..<outWidth { nOffset[oy * outWidth + ox] = Int32(oy * stride * paddedWidth + ox * stride) }
+        return Plan(windows: windows, inPlace: inPlace, windowFloats: windows.map(copyFloats).max() ?? 0,
+                    windowPixels: windows.map { $0.rows * $0.columns }.max() ?? 0)
+    }
+
+    /// A block of output positions computed in one go: `rows` whole rows from `row0`, or (when a
+    /// single row is too wide for the budget) `columns` of one row from `column0`.
+    private struct Window {
+        let row0, rows, column0, columns: Int
+    }
+
+    /// Windows covering `rows × columns` output positions, as large as `cost(rows, columns)` ≤ `budget` allows.
+    private static func windows(rows totalRows: Int, columns totalColumns: Int, budget: Int,
+                                cost: (_ rows: Int, _ columns: Int) -> Int) -> [Window] {
+        func largest(_ limit: Int, fits: (Int) -> Bool) -> Int {  // the largest count in 1...limit that fits (at least 1)
+            var (low, high) = (1, limit)
+            while low < high {
+                let middle = (low + high + 1) / 2
+                if fits(middle) { low = middle } else { high = middle - 1 }
+            }
+            return low
         }
-        var source = input
-        if padding != .all(0) {
-            source = arena.scratch(inChannels * plane)
-            pad(input, into: source, height: height, width: width, paddedHeight: paddedHeight, paddedWidth: paddedWidth)
+        var result: [Window] = []
+        if cost(1, totalColumns) <= budget {
+            let rows = largest(totalRows) { cost($0, totalColumns) <= budget }
+            for row0 in Swift.stride(from: 0, to: totalRows, by: rows) {
+                result.append(Window(row0: row0, rows: min(rows, totalRows - row0), column0: 0, columns: totalColumns))
+            }
+        } else {
+            let columns = largest(totalColumns) { cost(1, $0) <= budget }
+            for row0 in 0..<totalRows {
+                for column0 in Swift.stride(from: 0, to: totalColumns, by: columns) {
+                    result.append(Window(row0: row0, rows: 1, column0: column0, columns: min(columns, totalColumns - column0)))
+                }
+            }
         }
-        if let bias {
-            for o in 0..<m { (result + o * n).update(repeating: bias.data[o], count: n) }
-        }
-        // Split the larger output dimension: columns in multiples of 32, rows in whole A panels.
-        let splitColumns = n >= m
-        let unitSize = splitColumns ? 32 : Int(FCS_CONV_GEMM_MR)
-        let units = ((splitColumns ? n : m) + unitSize - 1) / unitSize
-        let parts = min(ComputeThreads.count, units)
+        return result
+    }
+
+    private func implicitGEMM(_ input: UnsafeMutablePointer<Float>, _ result: UnsafeMutablePointer<Float>,
+                              height: Int, width: Int, limits: WindowLimits, arena: ScratchArena) {
+        let outShape = outputShape([1, inChannels, height, width])
+        let (outHeight, outWidth) = (outShape[2], outShape[3])
+        let taps = kernelHeight * kernelWidth, (m, k) = (outChannels, inChannels * taps)
+        let plan = plan(height: height, width: width, limits: limits), inPlace = plan.inPlace
+        let weights = packedWeight.float32(in: arena)
+        let kOffset = arena.scratchInt32(k), nOffset = arena.scratchInt32(plan.windowPixels)
+        let copy = inPlace ? nil : arena.scratch(plan.windowFloats)
         let scratchSize = fcs_conv_gemm_scratch_size()
-        let scratch = arena.scratch(parts * scratchSize)
-        ComputeThreads.run(maxParts: parts) { part, parts in
-            let range = ComputeThreads.partRange(units, part: part, parts: parts)
-            let start = range.lowerBound * unitSize, end = min(range.upperBound * unitSize, splitColumns ? n : m)
-            guard start < end else { return }
-            let buffer = scratch + part * scratchSize
-            if splitColumns {
-                fcs_conv_gemm(m, end - start, k, weights, source, kOffset, nOffset + start,
-                              result + start, n, bias == nil ? 0 : 1, buffer)
+        let gemmScratch = arena.scratch(ComputeThreads.count * scratchSize)
+        var (tableHeight, tableWidth) = (-1, -1)
+        for window in plan.windows {
+            // B[c·taps + tap, pixel] = source[c·plane + (tap row)·sourceWidth + tap column + nOffset[pixel]]
+            let sourceHeight = inPlace ? height : windowHeight(window), sourceWidth = inPlace ? width : windowWidth(window)
+            let source: UnsafeMutablePointer<Float>
+            if let copy {
+                copyWindow(input, into: copy, height: height, width: width, row0: window.row0 * stride - padding.top,
+                           column0: window.column0 * stride - padding.left, windowHeight: sourceHeight, windowWidth: sourceWidth)
+                source = copy
             } else {
-                fcs_conv_gemm(end - start, n, k, weights + start * k, source, kOffset, nOffset,
-                              result + start * n, n, bias == nil ? 0 : 1, buffer)
+                source = input + window.row0 * stride * width + window.column0 * stride
+            }
+            if (tableHeight, tableWidth) != (sourceHeight, sourceWidth) {
+                (tableHeight, tableWidth) = (sourceHeight, sourceWidth)
+                let plane = sourceHeight * sourceWidth
+                for c in 0..<inChannels {
+                    for tap in 0..<taps {
+                        kOffset[c * taps + tap] = Int32(c * plane + tap / kernelWidth * sourceWidth + tap % kernelWidth)
+                    }
+                }
+            }
+            for row in 0..<window.rows {
+                for column in 0..<window.columns {
+                    nOffset[row * window.columns + column] = Int32(row * stride * sourceWidth + column * stride)
+                }
+            }
+            // Pixel j of the window is output j of its first row: windows of several rows span whole rows.
+            let n = window.rows * window.columns, ldc = outHeight * outWidth
+            let output = result + window.row0 * outWidth + window.column0
+            if let bias {
+                for o in 0..<m { (output + o * ldc).update(repeating: bias.data[o], count: n) }
+            }
+            // Split the larger output dimension: columns in multiples of 32, rows in whole A panels.
+            let splitColumns = n >= m
+            let unitSize = splitColumns ? 32 : Int(FCS_CONV_GEMM_MR)
+            let units = ((splitColumns ? n : m) + unitSize - 1) / unitSize
+            ComputeThreads.run(maxParts: units) { part, parts in
+                let range = ComputeThreads.partRange(units, part: part, parts: parts)
+                let start = range.lowerBound * unitSize, end = min(range.upperBound * unitSize, splitColumns ? n : m)
+                guard start < end else { return }
+                let buffer = gemmScratch + part * scratchSize
+                if splitColumns {
+                    fcs_conv_gemm(m, end - start, k, weights, source, kOffset, nOffset + start,
+                                  output + start, ldc, bias == nil ? 0 : 1, buffer)
+                } else {
+                    fcs_conv_gemm(end - start, n, k, weights + start * k, source, kOffset, nOffset,
+                                  output + start * ldc, ldc, bias == nil ? 0 : 1, buffer)
+                }
             }
         }
     }
 
+    /// Input rows and columns an implicit-GEMM window reads.
+    private func windowHeight(_ window: Window) -> Int { (window.rows - 1) * stride + kernelHeight }
+    private func windowWidth(_ window: Window) -> Int { (window.columns - 1) * stride + kernelWidth }
+
     private func winograd(_ input: UnsafeMutablePointer<Float>, _ result: UnsafeMutablePointer<Float>,
-                          height: Int, width: Int, arena: ScratchArena) {
+                          height: Int, width: Int, limits: WindowLimits, arena: ScratchArena) {
         let outShape = outputShape([1, inChannels, height, width])
         let (outHeight, outWidth) = (outShape[2], outShape[3])
-        let (tileRows, tileCols) = ((outHeight + 1) / 2, (outWidth + 1) / 2)
-        // the buffer covers whole 4×4 tiles: zeros past the padding for odd output sizes
-        let bufferHeight = 2 * tileRows + 2, bufferWidth = 2 * tileCols + 2, plane = bufferHeight * bufferWidth
-        precondition(16 * max(inChannels, outChannels) * tileCols < Int(Int32.max) && inChannels * plane < Int(Int32.max),
-                     "Conv2d: input too large for 32-bit offsets")
-        let padded = arena.scratch(inChannels * plane)
-        pad(input, into: padded, height: height, width: width, paddedHeight: bufferHeight, paddedWidth: bufferWidth)
-        // Tile rows in chunks whose transformed tiles take about 16 MB (a 512² VAE layer whole: 500 MB).
-        let chunkRows = max(1, min(tileRows, (4 << 20) / (16 * max(inChannels, outChannels) * tileCols)))
-        let maxTiles = chunkRows * tileCols
+        let plan = plan(height: height, width: width, limits: limits), maxTiles = plan.windowPixels
+        let padded = arena.scratch(plan.windowFloats)
         let v = arena.scratch(16 * inChannels * maxTiles), m = arena.scratch(16 * outChannels * maxTiles)
         let kOffset = arena.scratchInt32(inChannels), nOffset = arena.scratchInt32(maxTiles)
         for t in 0..<maxTiles { nOffset[t] = Int32(t) }
@@ -186,13 +302,15 @@ public struct Conv2d: Sendable {
         let gemmScratch = arena.scratch(parts * scratchSize)
         let packedSize = fcs_conv_gemm_packed_size(outChannels, inChannels)
         let weights = packedWeight.float32(in: arena)
-        var row0 = 0
-        while row0 < tileRows {
-            let rows = min(chunkRows, tileRows - row0), tiles = rows * tileCols
+        for window in plan.windows {
+            let tiles = window.rows * window.columns
+            let bufferHeight = 2 * window.rows + 2, bufferWidth = 2 * window.columns + 2, plane = bufferHeight * bufferWidth
+            copyWindow(input, into: padded, height: height, width: width, row0: 2 * window.row0 - padding.top,
+                       column0: 2 * window.column0 - padding.left, windowHeight: bufferHeight, windowWidth: bufferWidth)
             for c in 0..<inChannels { kOffset[c] = Int32(c * tiles) }
             ComputeThreads.forEachRange(inChannels) { channels in
                 fcs_winograd_input_transform(padded + channels.lowerBound * plane, channels.count, bufferHeight, bufferWidth,
-                                             row0, rows, tileCols, v + channels.lowerBound * tiles, tiles, inChannels * tiles)
+                                             0, window.rows, window.columns, v + channels.lowerBound * tiles, tiles, inChannels * tiles)
             }
             ComputeThreads.run(maxParts: parts) { part, parts in
                 for xi in ComputeThreads.partRange(16, part: part, parts: parts) {
@@ -200,26 +318,31 @@ public struct Conv2d: Sendable {
                                   kOffset, nOffset, m + xi * outChannels * tiles, tiles, 0, gemmScratch + part * scratchSize)
                 }
             }
+            let firstColumn = 2 * window.column0
             ComputeThreads.forEachRange(outChannels) { channels in
                 fcs_winograd_output_transform(m + channels.lowerBound * tiles, channels.count, tiles, outChannels * tiles,
-                                              row0, rows, tileCols, bias.map { $0.data + channels.lowerBound },
-                                              result + channels.lowerBound * outHeight * outWidth, outHeight, outWidth)
+                                              window.row0, window.rows, window.columns, bias.map { $0.data + channels.lowerBound },
+                                              result + channels.lowerBound * outHeight * outWidth + firstColumn,
+                                              outHeight * outWidth, outWidth, outHeight, outWidth - firstColumn)
             }
-            row0 += rows
         }
     }
 
-    /// Copies one image into a zero-filled `paddedHeight × paddedWidth` buffer at the padding's
-    /// offset, channels split across threads.
-    private func pad(_ x: UnsafeMutablePointer<Float>, into padded: UnsafeMutablePointer<Float>, height: Int, width: Int,
-                     paddedHeight: Int, paddedWidth: Int) {
-        let plane = paddedHeight * paddedWidth
+    /// Copies the `windowHeight × windowWidth` block of one image whose top-left corner is input
+    /// row `row0`, column `column0` (negative inside the padding), with zeros wherever it falls
+    /// outside the image; channels split across threads.
+    private func copyWindow(_ x: UnsafeMutablePointer<Float>, into window: UnsafeMutablePointer<Float>, height: Int, width: Int,
+                            row0: Int, column0: Int, windowHeight: Int, windowWidth: Int) {
+        let plane = windowHeight * windowWidth
+        let firstRow = max(row0, 0), endRow = max(min(row0 + windowHeight, height), firstRow)
+        let firstColumn = max(column0, 0), endColumn = min(column0 + windowWidth, width)
         ComputeThreads.forEachRange(inChannels, minimumPerPart: 8) { channels in
-            (padded + channels.lowerBound * plane).update(repeating: 0, count: channels.count * plane)
+            (window + channels.lowerBound * plane).update(repeating: 0, count: channels.count * plane)
+            guard firstColumn < endColumn else { return }
             for c in channels {
-                for row in 0..<height {
-                    (padded + c * plane + (row + padding.top) * paddedWidth + padding.left)
-                        .update(from: x + (c * height + row) * width, count: width)
+                for row in firstRow..<endRow {
+                    (window + c * plane + (row - row0) * windowWidth + (firstColumn - column0))
+                        .update(from: x + (c * height + row) * width + firstColumn, count: endColumn - firstColumn)
                 }
             }
         }

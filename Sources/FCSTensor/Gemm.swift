@@ -35,14 +35,24 @@ enum Gemm {
         }
     }
 
-    /// One OpenBLAS call on the current thread (for callers that already run in parallel).
+    /// OpenBLAS on the current thread (for callers that already run in parallel). `m` and `n`
+    /// (rows and pixels: they grow with the image) go to OpenBLAS in pieces its 32-bit indices
+    /// can hold; each output is summed in the same order whatever the pieces.
+    /// - Precondition: `k` and the leading dimensions fit 32 bits. They are channel and feature
+    ///   widths, fixed by the weights: only a weight tensor of 2^31 elements or more reaches this.
     static func call(
         _ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, piece: Int = Int(Int32.max)
     ) {
-        precondition(max(m, n, k, lda, ldb, ldc) <= Int(Int32.max), "GEMM dimension exceeds OpenBLAS's 32-bit index")
-        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+        precondition(max(k, lda, ldb, ldc) <= Int(Int32.max), "GEMM: k or a leading dimension exceeds OpenBLAS's 32-bit index")
+        for row in stride(from: 0, to: m, by: piece) {
+            for column in stride(from: 0, to: n, by: piece) {
+                let rows = min(piece, m - row), columns = min(piece, n - column)
+                cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                            blasint(rows), blasint(columns), blasint(k), alpha, a + (transposeA ? row : row * lda), blasint(lda),
+                            b + (transposeB ? column * ldb : column), blasint(ldb), beta, c + row * ldc + column, blasint(ldc))
+            }
+        }
     }
 }

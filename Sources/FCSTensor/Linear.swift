@@ -15,6 +15,9 @@ public struct Linear: Sendable {
         self.bias = bias
     }
 
+    /// Scratch floats a call takes beside its result (float16 weights widened for the call).
+    public var scratchFloats: Int { weight.precision == .float32 ? 0 : weight.count }
+
     /// - Parameter x: `[..., in]`, contiguous. - Returns: `[..., out]` in `arena`.
     public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
         precondition(x.shape.last == inFeatures && x.isContiguous, "Linear: expected [..., \(inFeatures)], got \(x.shape)")

@@ -1,9 +1,17 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A bump allocator for the activations of a network forward.
 ///
 /// A forward pass allocates every intermediate tensor here and rewinds when it is done, so after
 /// the first pass no layer touches the system allocator. Memory comes in large chunks that are
 /// kept for reuse; a tensor keeps its chunk alive, so a stale view after ``rewind(to:)`` reads
 /// overwritten values but never freed memory.
+///
+/// Running out of memory while a pass allocates cannot be reported (allocation does not throw):
+/// it stops the process. Call ``reserve(floats:)`` with the pass's working-set estimate first to
+/// get `.outOfMemory` instead.
 ///
 /// An arena is used by one thread at a time (kernels may fan out internally, but only the thread
 /// that owns the arena allocates from it).
@@ -17,12 +25,15 @@ public final class ScratchArena: @unchecked Sendable {
     final class Chunk {
         let base: UnsafeMutablePointer<Float>
         let capacity: Int
-        init(capacity: Int) {
+        /// nil when the system refuses the memory.
+        init?(capacity: Int) {
+            var memory: UnsafeMutableRawPointer?
+            guard capacity <= Int.max / MemoryLayout<Float>.stride,
+                  posix_memalign(&memory, 64, capacity * MemoryLayout<Float>.stride) == 0, let memory else { return nil }
             self.capacity = capacity
-            base = UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64)
-                .bindMemory(to: Float.self, capacity: capacity)
+            base = memory.bindMemory(to: Float.self, capacity: capacity)
         }
-        deinit { base.deallocate() }
+        deinit { free(base) }
     }
 
     private var chunks: [Chunk] = []
@@ -69,6 +80,28 @@ public final class ScratchArena: @unchecked Sendable {
         UnsafeMutableRawPointer(scratch(count)).bindMemory(to: Int32.self, capacity: count)
     }
 
+    /// Makes sure the next `floats` floats of requests (their alignment included) need no memory
+    /// from the system, so that a pass whose working set is at most that cannot fail mid-way:
+    /// a chunk that large is allocated now unless the current one's free rest or the next one
+    /// already holds it. Chunks past the current one hold nothing live and are replaced.
+    ///
+    /// The system refuses only what it cannot promise: under Linux's default overcommit a request
+    /// within free memory plus swap is granted and can still run out when first touched, so
+    /// compare working sets with the memory available (`MemAvailable`, the cgroup's limit) too.
+    /// - Throws: `.outOfMemory` when the system refuses the memory.
+    public func reserve(floats: Int) throws(FCSError) {
+        if current < chunks.count && (chunks[current].capacity - used >= floats
+                                      || (current + 1 < chunks.count && chunks[current + 1].capacity >= floats)) {
+            return
+        }
+        guard let chunk = Chunk(capacity: max(floats, minimumChunkFloats)) else {
+            throw .outOfMemory("scratch memory: the system refused \(floats / (1 << 18)) MiB for this pass")
+        }
+        let next = current < chunks.count ? current + 1 : current
+        chunks.removeSubrange(min(next, chunks.count)...)
+        chunks.append(chunk)
+    }
+
     public func mark() -> Mark { Mark(chunk: current, used: used) }
 
     /// Releases everything allocated after `mark` for reuse.
@@ -100,8 +133,11 @@ public final class ScratchArena: @unchecked Sendable {
         return kept
     }
 
+    /// The floats a request for `count` takes: every start stays 64-byte aligned.
+    public static func alignedFloats(_ count: Int) -> Int { (max(count, 1) + 15) & ~15 }
+
     private func allocate(_ count: Int) -> (Chunk, Int) {
-        let aligned = (max(count, 1) + 15) & ~15  // keep every start 64-byte aligned
+        let aligned = ScratchArena.alignedFloats(count)
         while current < chunks.count {
             if used + aligned <= chunks[current].capacity {
                 let start = used
@@ -115,12 +151,19 @@ public final class ScratchArena: @unchecked Sendable {
             // Chunks past the current one hold nothing live: one too small for this request is
             // replaced rather than skipped, so big layers do not pile up chunks at the end.
             if current < chunks.count && chunks[current].capacity < aligned {
-                chunks[current] = Chunk(capacity: max(aligned, minimumChunkFloats))
+                chunks[current] = newChunk(max(aligned, minimumChunkFloats))
             }
         }
-        chunks.append(Chunk(capacity: max(aligned, minimumChunkFloats)))
+        chunks.append(newChunk(max(aligned, minimumChunkFloats)))
         used = aligned
         peakFloats = max(peakFloats, floatsInEarlierChunks + used)
         return (chunks[current], 0)
+    }
+
+    private func newChunk(_ floats: Int) -> Chunk {
+        guard let chunk = Chunk(capacity: floats) else {
+            fatalError("ScratchArena: out of memory allocating \(floats / (1 << 18)) MiB (reserve(floats:) first to get an error instead)")
+        }
+        return chunk
     }
 }

@@ -33,7 +33,7 @@ public struct Tensor: @unchecked Sendable {
         precondition(values.count == Tensor.elementCount(shape),
                      "Tensor: \(values.count) values for shape \(shape)")
         self.init(zeros: shape)
-        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: values.count) }
+        values.withUnsafeBufferPointer { if let base = $0.baseAddress { data.update(from: base, count: values.count) } }
     }
 
     /// A view of memory that the caller keeps alive (and unchanged, if it is shared) for as long
@@ -76,7 +76,7 @@ public struct Tensor: @unchecked Sendable {
     /// The elements in row-major order (copies).
     public func toArray() -> [Float] {
         var out = [Float](repeating: 0, count: count)
-        out.withUnsafeMutableBufferPointer { copyElements(to: $0.baseAddress!) }
+        out.withUnsafeMutableBufferPointer { if let base = $0.baseAddress { copyElements(to: base) } }
         return out
     }
 

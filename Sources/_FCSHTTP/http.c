@@ -9,9 +9,14 @@
 
 #include "fcs_http.h"
 
+/* What a response held in memory may grow to (a model description is some kB): a server
+ * cannot make fcs use all memory. */
+#define MAX_IN_MEMORY (64 << 20)
+
 typedef struct {
     char *data;
     size_t size;
+    int too_large;
 } buffer;
 
 static size_t
@@ -19,9 +24,13 @@ append(char *chunk, size_t size, size_t count, void *user_data)
 {
     buffer *b = user_data;
     size_t n = size * count;
-    char *grown = realloc(b->data, b->size + n + 1);
+    char *grown;
 
-    if (!grown)
+    if (n > MAX_IN_MEMORY - b->size) {
+        b->too_large = 1;
+        return 0; /* curl stops with a write error */
+    }
+    if (!(grown = realloc(b->data, b->size + n + 1)))
         return 0;
     b->data = grown;
     memcpy(b->data + b->size, chunk, n);
@@ -60,6 +69,10 @@ start(const char *url, const char *token, struct curl_slist **headers, char *err
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L); /* give up after 60 s without a byte */
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    /* a server's redirect may lead to another server, but not to file:// or other protocols */
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
     *headers = NULL;
     if (token && *token) {
         char line[1024];
@@ -92,6 +105,8 @@ fcs_http_request(const char *url, const char *token, int head, fcs_http_response
     code = curl_easy_perform(curl);
     if (code == CURLE_OK)
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
+    else if (body.too_large || headers.too_large)
+        snprintf(response->error, sizeof response->error, "the response is over %d MB", MAX_IN_MEMORY >> 20);
     else if (!response->error[0])
         snprintf(response->error, sizeof response->error, "%s", curl_easy_strerror(code));
     response->body = body.data ? body.data : calloc(1, 1);
@@ -146,6 +161,8 @@ on_progress(void *user_data, curl_off_t total, curl_off_t done, curl_off_t up_to
 
     (void) up_total;
     (void) up_done;
+    if (total > INT64_MAX - d->offset) /* a server's Content-Length may be anything */
+        total = 0;
     return d->progress ? d->progress(d->offset + done, total ? d->offset + total : 0, d->user_data) : 0;
 }
 
@@ -179,8 +196,10 @@ fcs_http_download(const char *url, const char *token, const char *path, fcs_http
         snprintf(error, 256, "cannot write %s", path);
         return 0;
     }
-    d.hash = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(d.hash, EVP_sha256(), NULL);
+    if (!(d.hash = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(d.hash, EVP_sha256(), NULL)) {
+        snprintf(error, 256, "OpenSSL did not start");
+        goto done;
+    }
     if (fseek(d.file, 0, SEEK_SET) || hash_existing(d.file, d.hash, &d.offset)) {
         snprintf(error, 256, "cannot read %s", path);
         goto done;

@@ -58,14 +58,15 @@ FCS_MULTIVERSION void fcs_winograd_input_transform(const float *padded, size_t c
 
 FCS_MULTIVERSION void fcs_winograd_output_transform(const float *m, size_t out_channels, size_t ldm, size_t xi_stride,
                                                     size_t tile_row0, size_t tile_rows, size_t tile_cols,
-                                                    const float *bias, float *y, size_t out_height, size_t out_width) {
+                                                    const float *bias, float *y, size_t y_channel_stride,
+                                                    size_t y_row_stride, size_t out_height, size_t out_width) {
     for (size_t o = 0; o < out_channels; o++) {
         const float b = bias ? bias[o] : 0.0f;
         for (size_t ty = 0; ty < tile_rows; ty++) {
             const float *src = m + o * ldm + ty * tile_cols;
             const size_t row = 2 * (tile_row0 + ty);
-            float *y0 = y + (o * out_height + row) * out_width;
-            float *y1 = row + 1 < out_height ? y0 + out_width : 0;
+            float *y0 = y + o * y_channel_stride + row * y_row_stride;
+            float *y1 = row + 1 < out_height ? y0 + y_row_stride : 0;
             for (size_t tx = 0; tx < tile_cols; tx++) {
                 float s[4][2]; /* m A, row by row */
                 for (int i = 0; i < 4; i++) {

@@ -6,16 +6,8 @@ import XCTest
 /// Damaged checkpoint files — truncated downloads, flipped bytes in the header — are clean
 /// FCSErrors (format or io), never a trap; a damaged file loads only if the damage left it a
 /// valid safetensors file. Both a single-file checkpoint and a diffusers folder's file.
-final class CheckpointFaultTests: XCTestCase {
+final class CheckpointFaultTests: TemporaryFolderTestCase {
     private var tinySD: String { Bundle.module.resourcePath! + "/Fixtures/tiny-sd" }
-    private var temporary: URL!
-
-    override func setUpWithError() throws {
-        temporary = FileManager.default.temporaryDirectory.appendingPathComponent("fcs-faults-\(UUID())")
-        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temporary) }
 
     /// A checkpoint under test: where its damaged copy goes, and how a model is loaded from it.
     private struct Subject {

@@ -6,16 +6,8 @@ import XCTest
 /// Corrupt config.json values in copies of the tiny fixtures: each is an FCSError naming the file
 /// and the field, never a trap (before validation, a zero group or head count killed the process
 /// inside GroupNorm or attention).
-final class ConfigValidationTests: XCTestCase {
+final class ConfigValidationTests: TemporaryFolderTestCase {
     private var fixtures: String { Bundle.module.resourcePath! + "/Fixtures" }
-    private var temporary: URL!
-
-    override func setUpWithError() throws {
-        temporary = FileManager.default.temporaryDirectory.appendingPathComponent("fcs-configs-\(UUID())")
-        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temporary) }
 
     /// One corruption: `field` set to the JSON text `value` (`nil` removes the field); the
     /// error must name `field` (or `expected`, when another field is the one at fault).

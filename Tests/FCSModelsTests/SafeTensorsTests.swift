@@ -244,6 +244,16 @@ final class SafeTensorsTests: XCTestCase {
                        "overflow")
     }
 
+    /// A tensor of 2^31 values (a sparse 4 GiB file) is beyond the kernels' 32-bit offsets.
+    func testRejectsTensorsOf2To31Elements() throws {
+        let elements = 1 << 31
+        let path = write("huge.safetensors", header: entry("w", dtype: "F16", shape: "[\(elements)]", offsets: "[0, \(2 * elements)]"))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.truncate(atOffset: try handle.seekToEnd() + UInt64(2 * elements))
+        try handle.close()
+        assertRejected(path, "2147483648 elements, more than fcs's limit of 2^31 per tensor")
+    }
+
     func testRejectsOffsetsOutsideTheBuffer() {
         assertRejected(write("past.safetensors", header: entry("w", shape: "[4]", offsets: "[0, 16]"), data: 8), "past the end")
         assertRejected(write("far.safetensors", header: entry("w", shape: "[1]", offsets: "[9223372036854775800, 9223372036854775804]"),

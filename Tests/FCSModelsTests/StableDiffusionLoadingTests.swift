@@ -4,16 +4,8 @@ import Foundation
 import XCTest
 
 /// Loading whole models: diffusers folder (fp32 and fp16 files), single file, hub cache, refusals.
-final class StableDiffusionLoadingTests: XCTestCase {
+final class StableDiffusionLoadingTests: TemporaryFolderTestCase {
     private var tinySD: String { Bundle.module.resourcePath! + "/Fixtures/tiny-sd" }
-    private var temporary: URL!
-
-    override func setUpWithError() throws {
-        temporary = FileManager.default.temporaryDirectory.appendingPathComponent("fcs-loading-\(UUID())")
-        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temporary) }
 
     /// ε for the reference inputs at t = 500 and its largest difference from diffusers.
     private func epsilonError(_ model: StableDiffusion) throws -> (error: Float, scale: Float) {

@@ -200,21 +200,53 @@ final class ConstrainedSamplerBehaviourTests: XCTestCase {
         XCTAssertEqual(zip(forwardsAtCall, forwardsAtCall.dropFirst()).map { $1 - $0 }.max(), 1, "a call between any two forwards")
     }
 
-    func test_timesteps_areTheOfficialSchedule() {
-        XCTAssertEqual(SamplerParameters().timesteps, Array(stride(from: 1000, to: 0, by: -50)))
+    /// Images larger than the VAE's tile are encoded and decoded tile by tile, and progress is
+    /// asked before each tile, so cancelling is honoured inside a VAE pass too.
+    func test_progress_isAskedBeforeEveryVAETile() throws {
+        let model = try Self.model.get()
+        XCTAssertEqual(model.vae.tileSampleMinSize, 64)
+        var parameters = InpaintingParameters()
+        (parameters.sampler.steps, parameters.sampler.newtonSteps) = (1, 0)
+        var fill = [Float](repeating: 0, count: 128 * 128)
+        for i in 0..<(128 * 40) { fill[i] = 1 }
+        var seen: [Int] = []
+        _ = try model.inpaint(image: Tensor(zeros: [1, 3, 128, 128]), fillMask: Tensor(shape: [1, 1, 128, 128], values: fill),
+                              parameters: parameters, progress: { step, _ in seen.append(step); return true })
+        // 128² at 64-pixel tiles every 48 pixels: 3 × 3 tiles for the encoder, and for the decoder
+        XCTAssertEqual(seen.prefix(9), ArraySlice([Int](repeating: 0, count: 9)))
+        XCTAssertEqual(seen.suffix(9), ArraySlice([Int](repeating: 1, count: 9)))
+        var calls = 0
+        XCTAssertThrowsError(try model.inpaint(image: Tensor(zeros: [1, 3, 128, 128]), fillMask: Tensor(shape: [1, 1, 128, 128], values: fill),
+                                               parameters: parameters, progress: { _, _ in calls += 1; return calls < seen.count - 3 })) {
+            XCTAssertEqual(($0 as? FCSError)?.code, .cancelled)
+        }
+    }
+
+    func test_defaultLearningRates_areTheNotebooksLinspace() {
         var parameters = SamplerParameters()
+        func rates() -> [Float] { (0..<parameters.newtonSteps).map { parameters.learningRate(innerStep: $0) } }
+        XCTAssertEqual(rates(), [0.5, 0.4, 0.3, 0.2, 0.1])
+        parameters.newtonSteps = 3
+        XCTAssertEqual(rates(), [0.5, 0.3, 0.1], "linspace(0.5, 0.1, 3), not 0.5, 0.4, 0.3")
+        parameters.newtonSteps = 1
+        XCTAssertEqual(rates(), [0.5])
+        parameters.newtonSteps = 9
+        XCTAssertEqual(rates(), [0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0.1].map { Float($0) })
+        parameters.learningRates = [0.2, 0.05]
+        XCTAssertEqual(rates(), [0.2, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05], "given rates: the last repeats")
+    }
+
+    func test_timesteps_areTheOfficialSchedule() {
+        let scheduler = PaperDDIMScheduler()
+        XCTAssertEqual(scheduler.timesteps(steps: SamplerParameters().steps), Array(stride(from: 1000, to: 0, by: -50)))
         for steps in 1...1000 where 1000 % steps == 0 {
-            parameters.steps = steps
-            XCTAssertEqual(parameters.timesteps, Array(stride(from: 1000, to: 0, by: -1000 / steps)), "\(steps) steps")
+            XCTAssertEqual(scheduler.timesteps(steps: steps), Array(stride(from: 1000, to: 0, by: -1000 / steps)), "\(steps) steps")
         }
         // trailing spacing: every step count ends near 1000/steps (3 steps used to stop at t = 334)
-        parameters.steps = 3
-        XCTAssertEqual(parameters.timesteps, [1000, 667, 333])
-        parameters.steps = 16
-        XCTAssertEqual(parameters.timesteps.prefix(4), [1000, 938, 875, 812])
-        XCTAssertEqual(parameters.timesteps.last, 62)
-        parameters.steps = 7
-        XCTAssertEqual(parameters.timesteps, [1000, 857, 714, 571, 429, 286, 143])
+        XCTAssertEqual(scheduler.timesteps(steps: 3), [1000, 667, 333])
+        XCTAssertEqual(scheduler.timesteps(steps: 16).prefix(4), [1000, 938, 875, 812])
+        XCTAssertEqual(scheduler.timesteps(steps: 16).last, 62)
+        XCTAssertEqual(scheduler.timesteps(steps: 7), [1000, 857, 714, 571, 429, 286, 143])
         let schedule = NoiseSchedule()
         XCTAssertEqual(schedule.betas.first!, 0.00085, accuracy: 1e-9)
         XCTAssertEqual(schedule.betas.last!, 0.012, accuracy: 1e-9)

@@ -57,8 +57,8 @@ final class PixelSpaceTests: XCTestCase {
         let free = try sampler.sample(constraint: constraint, conditioning: nil, noise: noise, parameters: parameters)
         XCTAssertLessThanOrEqual(residual(constrained), residual(free) / 10, "constrained \(residual(constrained)), free \(residual(free))")
         // the replacement baseline pulls the known region towards the image too, less tightly
-        let replaced = try ReplacementSampler(unet: model.denoiser).sample(constraint: constraint, conditioning: nil, noise: noise,
-                                                                            parameters: parameters)
+        let replaced = try ConstrainedSampler(unet: model.denoiser, projection: ReplacementProjection(constraint))
+            .sample(constraint: constraint, conditioning: nil, noise: noise, parameters: parameters)
         XCTAssertLessThan(residual(replaced), residual(free), "replacement \(residual(replaced)), free \(residual(free))")
     }
 

@@ -91,6 +91,10 @@ unset VIPSHOME
 # 2. vips --plugin FILE, no environment but the model
 vips --plugin "$PLUGIN" fcs_inpaint "$T/in.png" "$T/mask.png" "$T/plugin.png" "${quick[@]}" --seed 1
 cmp -s "$T/out.png" "$T/plugin.png" || fail "--plugin result differs from the VIPSHOME one"
+# ... and straight from the build folder, where libfcs.so.0 lies beside the plugin ($ORIGIN);
+# `vips list classes` lists what a plugin adds (`vips -l` runs before --plugin is loaded)
+vips --plugin .build-release/lib/fcs-vips.so list classes > "$T/classes" 2> "$T/err" || fail "--plugin from the build folder: $(cat "$T/err")"
+for op in fcs_inpaint fcs_superres fcs_layers; do grep -q "($op)" "$T/classes" || fail "$op is not listed"; done
 
 # 3. progress and cancellation in a C host (bindings/vips/test_cancel.c), which is sent SIGINT
 #    about a second into a long inpainting and sets the output's kill flag from another thread

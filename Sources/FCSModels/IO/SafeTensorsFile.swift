@@ -264,6 +264,11 @@ private struct Header {
             byteCount = product
         }
         if shape.contains(0) { byteCount = 0 }
+        // fcs's kernels index one tensor with 32-bit offsets (GEMM leading dimensions, conv tables);
+        // no Stable Diffusion tensor comes near (the largest, the token embedding, has 38 M values)
+        guard byteCount / dtype.size < 1 << 31 else {
+            throw bad("\(what): shape \(shape) has \(byteCount / dtype.size) elements, more than fcs's limit of 2^31 per tensor")
+        }
         guard byteCount == end - begin else {
             throw bad("\(what): shape \(shape) of \(dtype.rawValue) needs \(byteCount) bytes but data_offsets hold \(end - begin)")
         }

@@ -52,6 +52,18 @@ struct ConfigCheck {
         for (i, value) in values.enumerated() { try channels(value, "\(field)[\(i)]") }
     }
 
+    /// The blocks of a UNet or VAE: `block_out_channels`, and one known type per block in
+    /// `down_block_types` and `up_block_types`.
+    /// - Returns: the number of blocks.
+    func blockLayout(channels: [Int], down: [String], up: [String], downTypes: [String], upTypes: [String]) throws(FCSError) -> Int {
+        try blockChannels(channels, "block_out_channels")
+        try onePerBlock(down.count, "down_block_types", blocks: channels.count)
+        try onePerBlock(up.count, "up_block_types", blocks: channels.count)
+        for (i, type) in down.enumerated() { try known(type, "down_block_types[\(i)]", downTypes) }
+        for (i, type) in up.enumerated() { try known(type, "up_block_types[\(i)]", upTypes) }
+        return channels.count
+    }
+
     /// A list that has one entry per block.
     func onePerBlock(_ count: Int, _ field: String, blocks: Int, blocksField: String = "block_out_channels") throws(FCSError) {
         guard count == blocks else {

@@ -84,16 +84,8 @@ extension UNet2DModelConfig: ValidatedConfig {
     /// fcs implements.
     func validate(source: String) throws(FCSError) {
         let check = ConfigCheck(source: source)
-        try check.blockChannels(blockOutChannels, "block_out_channels")
-        let blocks = blockOutChannels.count
-        try check.onePerBlock(downBlockTypes.count, "down_block_types", blocks: blocks)
-        try check.onePerBlock(upBlockTypes.count, "up_block_types", blocks: blocks)
-        for (i, type) in downBlockTypes.enumerated() {
-            try check.known(type, "down_block_types[\(i)]", ["AttnDownBlock2D", "DownBlock2D"])
-        }
-        for (i, type) in upBlockTypes.enumerated() {
-            try check.known(type, "up_block_types[\(i)]", ["AttnUpBlock2D", "UpBlock2D"])
-        }
+        let blocks = try check.blockLayout(channels: blockOutChannels, down: downBlockTypes, up: upBlockTypes,
+                                           downTypes: ["AttnDownBlock2D", "DownBlock2D"], upTypes: ["AttnUpBlock2D", "UpBlock2D"])
         try check.known(midBlockType, "mid_block_type", ["UNetMidBlock2D", nil])
         try check.known(actFn, "act_fn", ["silu"])
         try check.known(timeEmbeddingType, "time_embedding_type", ["positional"])

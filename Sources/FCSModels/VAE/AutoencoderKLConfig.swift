@@ -60,12 +60,8 @@ extension AutoencoderKLConfig: ValidatedConfig {
     /// positive scaling factor.
     func validate(source: String) throws(FCSError) {
         let check = ConfigCheck(source: source)
-        try check.blockChannels(blockOutChannels, "block_out_channels")
-        let blocks = blockOutChannels.count
-        try check.onePerBlock(downBlockTypes.count, "down_block_types", blocks: blocks)
-        try check.onePerBlock(upBlockTypes.count, "up_block_types", blocks: blocks)
-        for (i, type) in downBlockTypes.enumerated() { try check.known(type, "down_block_types[\(i)]", ["DownEncoderBlock2D"]) }
-        for (i, type) in upBlockTypes.enumerated() { try check.known(type, "up_block_types[\(i)]", ["UpDecoderBlock2D"]) }
+        let blocks = try check.blockLayout(channels: blockOutChannels, down: downBlockTypes, up: upBlockTypes,
+                                           downTypes: ["DownEncoderBlock2D"], upTypes: ["UpDecoderBlock2D"])
         try check.known(actFn, "act_fn", ["silu"])
         try check.sampleSize(sampleSize, blocks: blocks)
         try check.channels(inChannels, "in_channels")

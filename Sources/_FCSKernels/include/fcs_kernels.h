@@ -80,15 +80,17 @@ int fcs_conv_gemm_select(const char *isa);
  * Weights [out][in][3][3] → u[16][out][in]. Input: tile rows tile_row0 ..< +tile_rows of a padded
  * image (padded_height ≥ 2·(tiles down) + 2, padded_width ≥ 2·tile_cols + 2) → v[ξ][channel][ldv]
  * (ξ = 0..15 apart by xi_stride), tiles row-major. Output: m[ξ][out][ldm] of the same tiles →
- * y[out][H][W] (+ bias, may be NULL), dropping the tile half that falls past an odd H or W.
- * Both may be called on a channel subrange (offset pointers, same xi_stride). */
+ * y[out · y_channel_stride + row · y_row_stride + column] (+ bias, may be NULL) for rows
+ * 2·tile_row0 ..< out_height and columns 0 ..< out_width, dropping the tile half that falls past
+ * an odd out_height or out_width (so y may start at a window's first column, out_width the
+ * columns from there). Both may be called on a channel subrange (offset pointers, same xi_stride). */
 void fcs_winograd_weight_transform(const float *w, size_t out_channels, size_t in_channels, float *u);
 void fcs_winograd_input_transform(const float *padded, size_t channels, size_t padded_height,
                                   size_t padded_width, size_t tile_row0, size_t tile_rows,
                                   size_t tile_cols, float *v, size_t ldv, size_t xi_stride);
 void fcs_winograd_output_transform(const float *m, size_t out_channels, size_t ldm, size_t xi_stride, size_t tile_row0,
                                    size_t tile_rows, size_t tile_cols, const float *bias, float *y,
-                                   size_t out_height, size_t out_width);
+                                   size_t y_channel_stride, size_t y_row_stride, size_t out_height, size_t out_width);
 
 /* ---- float16 / bfloat16 conversion (IEEE round-to-nearest-even, NaN kept NaN) ---- */
 void fcs_f16_to_f32(const uint16_t *x, float *y, size_t n);
