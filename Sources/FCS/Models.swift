@@ -55,7 +55,8 @@ public func fcsModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<
         }
         if params.config_folder != nil { options.configFolder = try string(params.config_folder, name: "config_folder") }
         options.loras = try loras(params)
-        log(FCS_LOG_INFO, "loading \(reference)")
+        let withLoRAs = options.loras.isEmpty ? "" : " with LoRAs " + options.loras.map { "\($0.path) (scale \($0.scale))" }.joined(separator: ", ")
+        log(FCS_LOG_INFO, "loading \(reference)\(withLoRAs)")
         let handle = ModelHandle(try DiffusionModel.load(reference, options: options))
         let pointer = Unmanaged.passRetained(handle).toOpaque()
         liveHandles.withLock { _ = $0.insert(UInt(bitPattern: Int(bitPattern: pointer))) }
