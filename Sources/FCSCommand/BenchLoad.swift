@@ -50,6 +50,9 @@ struct BenchLoad: ParsableCommand {
     func run() throws {
         if let threads { ComputeThreads.count = threads }
         if let row { return try load(row) }
+        for path in [model] + loras.map(\.path) where access(path, F_OK) != 0 {
+            throw CommandFailure("\(path) does not exist (the default files: python3 tools/make_bench_loras.py /tmp/fcs-bench-lora)")
+        }
         print("fcs, \(ComputeThreads.count) threads, \(weights.rawValue) weights, \(model)")
         let names = loras.map { String($0.path.split(separator: "/").last ?? "") }.joined(separator: " + ")
         let titles: [Row: String] = [.model: "model, no LoRA", .loras: "LoRA files read alone (\(loras.count))", .merged: "model + \(names)"]
