@@ -82,6 +82,27 @@ final class LoRATests: XCTestCase {
         XCTAssertGreaterThan(relativeError(try inputs.tensor("unet.b2.t500.out"), try reference.tensor("kohya.unet.out")), 0.2)
     }
 
+    func test_float16Files_mergeIntoTheConvertedWeightsInPlace() throws {
+        // the same weights twice: as the fp16 file (converted tensors, merged in place) and widened
+        // into an fp32 file (mapped tensors, merged into a copy); the merged models must agree exactly
+        let half = temporary.appendingPathComponent("half").path, widened = temporary.appendingPathComponent("widened").path
+        for folder in [half, widened] { try FileManager.default.copyItem(atPath: tinySD, toPath: folder) }
+        try FileManager.default.removeItem(atPath: half + "/unet/diffusion_pytorch_model.safetensors")
+        let fp16 = try SafeTensorsFile(path: half + "/unet/diffusion_pytorch_model.fp16.safetensors")
+        try SafeTensorsWriter.write(Dictionary(uniqueKeysWithValues: try fp16.names.map { ($0, try fp16.tensor($0)) }),
+                                    to: widened + "/unet/diffusion_pytorch_model.safetensors")
+        let inputs = try SafeTensorsFile(path: tinySD + "/reference.safetensors")
+        func epsilon(_ folder: String) throws -> Tensor {
+            try load([("peft.safetensors", 0.7), ("kohya.safetensors", 1.3)], from: folder).unet(
+                try inputs.tensor("unet.b2.sample"), timestep: 500, encoderHiddenStates: try inputs.tensor("text_encoder.last_hidden_state"),
+                in: ScratchArena())
+        }
+        let eps = try epsilon(half)
+        XCTAssertEqual(eps.toArray(), try epsilon(widened).toArray())
+        let reference = try SafeTensorsFile(path: tinyLoRA + "/reference.safetensors")
+        XCTAssertLessThanOrEqual(relativeError(eps, try reference.tensor("both.unet.out")), 5e-2)  // the fp16 file's rounding
+    }
+
     func test_scaleZero_isTheBaseModel() throws {
         let inputs = try SafeTensorsFile(path: tinySD + "/reference.safetensors")
         let eps = try load([("kohya.safetensors", 0)]).unet(

@@ -36,9 +36,15 @@ final class LoRAMerge: @unchecked Sendable {  // `merged` changes only during si
         let updates = loras.indices.compactMap { i in loras[i].lora.updates[module].map { (i, $0) } }
         guard !updates.isEmpty else { return weight }
         let outFeatures = weight.shape.first ?? 1, inElements = weight.count / max(outFeatures, 1)
-        // a copy: a float32 weight may be a view of the (shared, read-only in spirit) file mapping
-        let result = Tensor(zeros: [outFeatures, inElements])
-        weight.copyElements(to: result.data)
+        // In place when the reader made the tensor (float16 converted, random); a float32 weight
+        // may be a view of a file mapping or of fcs's own read-only bytes (the demo model): a copy.
+        let result: Tensor
+        if weight.ownsAllItsStorage {
+            result = weight.reshaped([outFeatures, inElements])
+        } else {
+            result = Tensor(zeros: [outFeatures, inElements])
+            weight.copyElements(to: result.data)
+        }
         for (i, update) in updates {
             let (lora, scale) = loras[i]
             guard update.outFeatures == outFeatures, update.inElements == inElements else {
