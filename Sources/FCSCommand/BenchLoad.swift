@@ -34,7 +34,7 @@ struct BenchLoad: ParsableCommand {
     @Option(help: "How layers keep their weights: fp32, or fp16 widened per layer when used.")
     var weights: WeightStorageArgument = .fp32
 
-    /// Set in the child processes: which row to load once, printing "seconds peakGiB".
+    /// Set in the child processes: which row to load once, printing "seconds cpuSeconds peakGiB".
     @Option(help: .hidden)
     var row: Row?
 
@@ -56,25 +56,26 @@ struct BenchLoad: ParsableCommand {
         print("fcs, \(ComputeThreads.count) threads, \(weights.rawValue) weights, \(model)")
         let names = loras.map { String($0.path.split(separator: "/").last ?? "") }.joined(separator: " + ")
         let titles: [Row: String] = [.model: "model, no LoRA", .loras: "LoRA files read alone (\(loras.count))", .merged: "model + \(names)"]
-        var results: [Row: (seconds: Double, peak: Double)] = [:]
+        var results: [Row: (seconds: Double, cpu: Double, peak: Double)] = [:]
         for row in Row.allCases {
             for _ in 0..<repeats {
-                let (seconds, peak) = try child(row)
-                let best = results[row] ?? (.infinity, 0)
-                results[row] = (min(best.seconds, seconds), max(best.peak, peak))
+                let (seconds, cpu, peak) = try child(row)
+                let best = results[row] ?? (.infinity, .infinity, 0)
+                results[row] = (min(best.seconds, seconds), min(best.cpu, cpu), max(best.peak, peak))
             }
         }
         let width = titles.values.map(\.count).max()!
-        print("\("load".padding(width)) | seconds | peak RSS GiB")
+        print("\("load".padding(width)) | seconds | CPU seconds | peak RSS GiB")
         for row in Row.allCases {
-            let (seconds, peak) = results[row]!
-            print("\(titles[row]!.padding(width)) | \(format(seconds, 2).leftPadding(7)) | \(format(peak, 2).leftPadding(12))")
+            let (seconds, cpu, peak) = results[row]!
+            print("\(titles[row]!.padding(width)) | \(format(seconds, 2).leftPadding(7)) | \(format(cpu, 2).leftPadding(11)) | \(format(peak, 2).leftPadding(12))")
         }
         let (base, merged) = (results[.model]!, results[.merged]!)
-        print("merging \(loras.count) LoRA(s): +\(format(merged.seconds - base.seconds, 2)) s, +\(format(merged.peak - base.peak, 2)) GiB peak RSS")
+        print("merging \(loras.count) LoRA(s): +\(format(merged.seconds - base.seconds, 2)) s, +\(format(merged.cpu - base.cpu, 2)) CPU s, +\(format(merged.peak - base.peak, 2)) GiB peak RSS")
     }
 
-    /// One load in this process; prints its seconds and peak RSS for the parent.
+    /// One load in this process; prints its seconds, CPU seconds (user + system, all threads) and
+    /// peak RSS for the parent.
     private func load(_ row: Row) throws {
         var options = StableDiffusion.LoadOptions()
         options.precision = weights.precision
@@ -86,11 +87,14 @@ struct BenchLoad: ParsableCommand {
             options.loras = loras
             _ = try StableDiffusion.load(model, options: options)
         }
-        print((ContinuousClock.now - start).seconds, residentGiB(peak: true))
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let cpu = [usage.ru_utime, usage.ru_stime].map { Double($0.tv_sec) + Double($0.tv_usec) * 1e-6 }.reduce(0, +)
+        print((ContinuousClock.now - start).seconds, cpu, residentGiB(peak: true))
     }
 
     /// Runs `fcs bench load --row row` with these options in a new process.
-    private func child(_ row: Row) throws -> (Double, Double) {
+    private func child(_ row: Row) throws -> (Double, Double, Double) {
         var arguments = ["bench", "load", "--row", row.rawValue, "--model", model, "--weights", weights.rawValue]
         if let threads { arguments += ["--threads", String(threads)] }
         for lora in loras { arguments += ["--lora", "\(lora.path):\(lora.scale)"] }
@@ -103,8 +107,8 @@ struct BenchLoad: ParsableCommand {
             ? String(decoding: output.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
         let status = pclose(pipe)
         let fields = line.split(separator: " ").compactMap { Double($0.filter { !$0.isWhitespace }) }
-        guard status == 0, fields.count == 2 else { throw CommandFailure("bench load --row \(row.rawValue) failed (status \(status))") }
-        return (fields[0], fields[1])
+        guard status == 0, fields.count == 3 else { throw CommandFailure("bench load --row \(row.rawValue) failed (status \(status))") }
+        return (fields[0], fields[1], fields[2])
     }
 }
 
