@@ -1,5 +1,6 @@
 # fcs — build, test and install entry points.
-#   make test                     every test (Swift, the fcs command, C ABI, C example, vips plugin, Python); CI runs this
+#   make test                     every test (Swift, the fcs command, C ABI, C example, vips plugin, Python, a short run of each fuzzer); CI runs this
+#   make test-asan / test-tsan    the Swift suite and the C ABI test under AddressSanitizer / ThreadSanitizer (opt-in)
 #   make install [PREFIX=/usr/local] [DESTDIR=]   libfcs.so.0, fcs.h, fcs.pc, the vips module, the fcs command
 #   make uninstall                the same files, removed
 #   make bench                    kernel speed figures (prints, never asserts)
@@ -27,7 +28,8 @@ CLI_RELEASE := .build-release-cli
 # A staged install (PREFIX=/usr, libvips's libdir) that the C, vips and Python tests run against.
 STAGE := $(CURDIR)/.build-stage
 
-.PHONY: all build release lib plugin cli test test-swift test-cli test-c test-vips test-python stage install install-lib uninstall bench clean
+.PHONY: all build release lib plugin cli test test-swift test-cli test-c test-vips test-python stage install install-lib uninstall bench clean \
+	fuzz test-fuzz test-asan test-tsan sanitized-c-abi
 
 all: build
 
@@ -85,7 +87,7 @@ stage: lib plugin
 	$(MAKE) --no-print-directory install-lib DESTDIR=$(STAGE) PREFIX=/usr LIBDIR=$(VIPS_LIBDIR)
 
 # Every test of the project (CI runs exactly this).
-test: test-swift test-cli test-c test-vips test-python
+test: test-swift test-cli test-c test-vips test-python test-fuzz
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
@@ -104,8 +106,57 @@ test-vips: stage
 test-python: stage
 	bindings/python/test.sh $(STAGE)
 
+# libFuzzer harnesses (Fuzz/Harnesses, built in release with ASan by tools/fuzz.sh).
+#   make fuzz NAME=c-abi [FUZZ_SECONDS=600]   one harness
+#   make test-fuzz                            every harness for FUZZ_SECONDS each, replaying Fuzz/Regressions first
+FUZZERS := safetensors model-folder single-file noise-file c-abi
+FUZZ_SECONDS ?= 25
+NAME ?= c-abi
+
+fuzz:
+	JOBS=$(JOBS) tools/fuzz.sh $(NAME) $(FUZZ_SECONDS)
+
+test-fuzz:
+	JOBS=$(JOBS) tools/fuzz.sh build
+	@failed=; for f in $(FUZZERS); do JOBS=$(JOBS) tools/fuzz.sh $$f $(FUZZ_SECONDS) || failed="$$failed $$f"; done; \
+	    if [ -n "$$failed" ]; then echo "fuzz: crashes in$$failed"; exit 1; fi
+
+# The Swift tests and the C ABI test program (bindings/c/test_abi.c, 4 threads on one model)
+# under a sanitizer, each with its own scratch path. The C program is compiled by the
+# toolchain's clang, whose sanitizer runtime is the one swiftc instruments for, and runs against
+# the libfcs of that build (debug, exported symbols unrestricted). Leak checking is off for the
+# Swift tests only: XCTest never frees its test cases, nor so the arenas they hold.
+ASAN := .build-asan
+TSAN := .build-tsan
+SANITIZER_CLANG := $(dir $(shell readlink -f $$(command -v $(SWIFT))))clang
+# The TSan runtime's libdispatch interceptors need the toolchain's libdispatch and blocks runtime.
+SWIFT_RUNTIME_LIBDIR := $(abspath $(dir $(SANITIZER_CLANG))../lib/swift/linux)
+
+test-asan:
+	$(SWIFT) build --build-tests -j $(JOBS) --scratch-path $(ASAN) --sanitize address
+	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build -j $(JOBS) --scratch-path $(ASAN) --sanitize address
+	$(MAKE) --no-print-directory sanitized-c-abi SCRATCH=$(ASAN) SANITIZER=address SANITIZER_FLAGS="--sanitize address"
+
+# TSan's function entry hook must stay out of C: the kernels' target_clones resolvers run while
+# the program is relocated, before the TSan runtime is initialised (C memory accesses are still
+# checked).
+TSAN_FLAGS := --sanitize thread -Xcc -mllvm -Xcc -tsan-instrument-func-entry-exit=0
+
+test-tsan:
+	$(SWIFT) build --build-tests -j $(JOBS) --scratch-path $(TSAN) $(TSAN_FLAGS)
+	$(SWIFT) test --skip-build -j $(JOBS) --scratch-path $(TSAN) $(TSAN_FLAGS)
+	$(MAKE) --no-print-directory sanitized-c-abi SCRATCH=$(TSAN) SANITIZER=thread SANITIZER_FLAGS="$(TSAN_FLAGS)"
+
+# helper of test-asan / test-tsan
+sanitized-c-abi:
+	$(SWIFT) build -j $(JOBS) --scratch-path $(SCRATCH) $(SANITIZER_FLAGS) --product FCSShared
+	$(SANITIZER_CLANG) -std=c11 -g -Wall -Wextra -Werror -fsanitize=$(SANITIZER) -pthread -I Include bindings/c/test_abi.c \
+	    -L $(SCRATCH)/debug -lFCSShared -L $(SWIFT_RUNTIME_LIBDIR) -ldispatch -lBlocksRuntime \
+	    -Wl,-rpath,$(CURDIR)/$(SCRATCH)/debug:$(SWIFT_RUNTIME_LIBDIR) -o $(SCRATCH)/test_abi
+	$(SCRATCH)/test_abi Tests/FCSModelsTests/Fixtures/tiny-sd
+
 bench: cli
 	$(CLI_RELEASE)/release/fcs bench ops
 
 clean:
-	rm -rf .build $(RELEASE) $(CLI_RELEASE) $(STAGE)
+	rm -rf .build $(RELEASE) $(CLI_RELEASE) $(STAGE) .build-asan .build-tsan Fuzz/Harnesses/.build

@@ -41,15 +41,35 @@ struct InputImage {
         guard stride >= UInt(packed) else { throw .invalidArgument("\(name).stride is \(callerStride) bytes, less than a row (\(packed))") }
         let (rows, rowsOverflow) = UInt(height - 1).multipliedReportingOverflow(by: stride)
         let (extent, extentOverflow) = rows.addingReportingOverflow(UInt(packed))
-        let (_, addressOverflow) = UInt(bitPattern: data).addingReportingOverflow(extent)
-        guard !rowsOverflow, !extentOverflow, !addressOverflow, extent <= UInt(Int.max) else {
+        let (end, addressOverflow) = UInt(bitPattern: data).addingReportingOverflow(extent)
+        // no process's memory reaches past 2^56 (x86-64 with 5-level page tables; less elsewhere)
+        guard !rowsOverflow, !extentOverflow, !addressOverflow, end <= 1 << 56 else {
             throw .invalidArgument("\(name): \(image.height) rows of stride \(callerStride) bytes do not fit in memory")
         }
         if format == FCS_PIXEL_F32 { guard stride % 4 == 0, UInt(bitPattern: data) % 4 == 0 else {
             throw .invalidArgument("\(name): F32 pixels and stride must be 4-byte aligned")
         } }
-        rowStride = height > 1 ? Int(stride) : 0  // stride ≤ extent ≤ Int.max when there are two rows
+        rowStride = height > 1 ? Int(stride) : 0  // stride ≤ extent < 2^56 when there are two rows
         (self.name, base) = (name, UnsafeRawPointer(data))
+        if let row = firstUnmappedRow(rowBytes: packed) {
+            throw .invalidArgument("\(name): row \(row) of \(image.height) (stride \(callerStride) bytes) is not in this process's memory")
+        }
+    }
+
+    /// The first row whose first or last byte lies on a page the process has not mapped (a
+    /// descriptor larger than its buffer), found with mincore(2) without touching the memory.
+    private func firstUnmappedRow(rowBytes: Int) -> Int? {
+        let page = UInt(sysconf(Int32(_SC_PAGESIZE))), start = UInt(bitPattern: base)
+        var residency: UInt8 = 0, checked = UInt.max
+        for y in 0..<height {
+            for address in [start + UInt(y * rowStride), start + UInt(y * rowStride + rowBytes - 1)] {
+                let pageStart = address & ~(page - 1)
+                guard pageStart != checked else { continue }
+                guard mincore(UnsafeMutableRawPointer(bitPattern: pageStart), Int(page), &residency) == 0 || errno != ENOMEM else { return y }
+                checked = pageStart
+            }
+        }
+        return nil
     }
 
     /// Sample `index` of row `y` (interleaved), in 0…1 for U8.

@@ -18,7 +18,17 @@ private let lastErrorKey: pthread_key_t = {
 
 func setLastError(_ message: String) {
     free(pthread_getspecific(lastErrorKey))
-    pthread_setspecific(lastErrorKey, strdup(message))
+    pthread_setspecific(lastErrorKey, strdup(oneLine(message)))
+}
+
+/// `message` with control characters (a caller's path may hold a newline) written as escapes,
+/// so that fcs_last_error is always one line of text.
+func oneLine(_ message: String) -> String {
+    var out = ""
+    for scalar in message.unicodeScalars {
+        if scalar.properties.generalCategory == .control { out += scalar.escaped(asASCII: true) } else { out.unicodeScalars.append(scalar) }
+    }
+    return out
 }
 
 /// Runs `body`; a thrown FCSError becomes its status and this thread's last error, which a
@@ -30,7 +40,7 @@ func withStatus(_ body: () throws(FCSError) -> Void) -> fcs_status {
         return FCS_OK
     } catch {
         setLastError(error.message)
-        log(FCS_LOG_ERROR, error.message)
+        log(FCS_LOG_ERROR, oneLine(error.message))
         return fcs_status(rawValue: error.code.rawValue)
     }
 }

@@ -73,6 +73,7 @@ public struct SamplerNoise: Sendable {
     /// A noise file: safetensors with `x_T` (`[1, 4, H/8, W/8]` float32) and `z_0` … `z_{n−1}`
     /// (same shape; step 0 is the first, noisiest step).
     public init(contentsOf path: String, steps: Int) throws(FCSError) {
+        guard steps >= 0 else { throw .invalidArgument("\(path): a noise file for \(steps) steps: steps must be ≥ 0") }
         let file = try SafeTensorsFile(path: path)
         guard file.contains("x_T") else { throw .format("\(path): a noise file needs a tensor x_T") }
         var stepNoise: [Tensor] = []

@@ -6,6 +6,7 @@
  * Blocking follows BLIS/GotoBLAS: the k dimension in blocks of KC, n in blocks of NC (a packed B
  * block of KC × NC floats stays in L2), m in blocks of MC; the micro-kernel computes a 12 × 32
  * tile of C in registers (AVX-512: 24 zmm accumulators; AVX2: four 6 × 16 calls). */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "fcs_kernels.h"
@@ -114,7 +115,9 @@ static micro_kernel kernel_for(const char *isa) {
     return strcmp(isa, "baseline") ? 0 : kernel_generic;
 }
 
-static micro_kernel selected_kernel;
+/* Chosen lazily by the first call on any thread (or by a test): atomic, since worker threads may
+ * race to set it — they all store the same pointer, but plain accesses would be a data race. */
+static _Atomic(micro_kernel) selected_kernel;
 
 int fcs_conv_gemm_select(const char *isa) {
     micro_kernel chosen = 0;
@@ -125,7 +128,7 @@ int fcs_conv_gemm_select(const char *isa) {
         for (int i = 0; !chosen; i++) chosen = kernel_for(best[i]);
     }
     if (!chosen) return -1;
-    selected_kernel = chosen;
+    atomic_store_explicit(&selected_kernel, chosen, memory_order_release);
     return 0;
 }
 
@@ -163,8 +166,11 @@ static void pack_b(const float *input, const int32_t *k_offset, const int32_t *n
 void fcs_conv_gemm(size_t m, size_t n, size_t k, const float *packed_weight, const float *input,
                    const int32_t *k_offset, const int32_t *n_offset, float *c, size_t ldc, int accumulate,
                    float *scratch) {
-    if (!selected_kernel) fcs_conv_gemm_select(NULL); /* a race only stores the same pointer */
-    const micro_kernel kernel = selected_kernel;
+    micro_kernel kernel = atomic_load_explicit(&selected_kernel, memory_order_acquire);
+    if (!kernel) {
+        fcs_conv_gemm_select(NULL);
+        kernel = atomic_load_explicit(&selected_kernel, memory_order_acquire);
+    }
     for (size_t n0 = 0; n0 < n; n0 += NC) {
         const size_t nc = n - n0 < NC ? n - n0 : NC;
         for (size_t k0 = 0; k0 < k; k0 += KC) {

@@ -114,6 +114,7 @@ final class CABIReliabilityTests: XCTestCase {
             (16384, 16384, Int(bitPattern: UInt.max), "16384 rows of stride 18446744073709551615 bytes do not fit"),  // SIZE_MAX, unsigned
             (16384, 16384, 1 << 50, "16384 rows of stride 1125899906842624 bytes do not fit in memory"),
             (16384, 16384, Int.max / 8, "do not fit in memory"),
+            (3, 3, 1 << 47, "row 1 of 3 (stride 140737488355328 bytes) is not in this process's memory"),
             (4, 4, 11, "image.stride is 11 bytes, less than a row (12)"),
             (-4, 4, 0, "image is -4×4"),
             (20000, 20000, 0, "more than 2^28 pixels"),
@@ -126,6 +127,14 @@ final class CABIReliabilityTests: XCTestCase {
             XCTAssertEqual(status, FCS_ERROR_INVALID_ARGUMENT, c.message)
             XCTAssertTrue(lastError.contains(c.message), "\(lastError) should say \(c.message)")
         }
+        // a descriptor taller than its buffer, which ends where the process's memory does
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let pages = mmap(nil, 2 * pageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
+        XCTAssertEqual(munmap(pages + pageSize, pageSize), 0)
+        defer { munmap(pages, pageSize) }
+        var tall = fcs_image(width: 64, height: 40, channels: 3, format: FCS_PIXEL_U8, stride: 0, data: pages)
+        XCTAssertEqual(fcsSuperResolve(model.handle, &tall, 2, &params, &out), FCS_ERROR_INVALID_ARGUMENT)
+        XCTAssertTrue(lastError.contains("row \(pageSize / 192) of 40 (stride 0 bytes) is not in this process's memory"), lastError)
         // a descriptor whose last row would wrap around the address space
         var wrapping = fcs_image(width: 4, height: 3, channels: 3, format: FCS_PIXEL_U8, stride: 1 << 62,
                                  data: UnsafeMutableRawPointer(bitPattern: UInt(1) << 63))
@@ -135,6 +144,15 @@ final class CABIReliabilityTests: XCTestCase {
         small.bytes.withUnsafeMutableBytes { badFormat.data = $0.baseAddress
             XCTAssertEqual(fcsSuperResolve(model.handle, &badFormat, 2, &params, &out), FCS_ERROR_INVALID_ARGUMENT) }
         XCTAssertTrue(lastError.contains("format is 7"), lastError)
+    }
+
+    /// Messages quote the caller's strings, escaping control characters: always one line.
+    func test_lastError_isOneLine_evenForPathsWithNewlines() {
+        var model: OpaquePointer?
+        XCTAssertNotEqual(fcsModelLoad("/nowhere/a\nb\tc", nil, &model), FCS_OK)
+        XCTAssertFalse(lastError.contains("\n"), lastError)
+        XCTAssertTrue(lastError.contains(#"a\nb\tc"#), lastError)
+        XCTAssertNil(model)
     }
 
     // Defect 3: every restart's log-likelihood NaN force-unwrapped nil; a model whose weights

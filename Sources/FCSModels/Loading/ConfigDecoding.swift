@@ -29,6 +29,8 @@ func decodeConfig<Config: ValidatedConfig>(_ json: UnsafeRawBufferPointer, sourc
 /// `Infinity` bare: they decode, so that validation can name the field that holds them.
 /// - Throws: `.format` naming `source` and, where the decoder knows it, the field.
 func decodeJSON<T: Decodable>(_ type: T.Type, from json: UnsafeRawBufferPointer, source: String) throws(FCSError) -> T {
+    // Foundation's JSON5 scanner traps on keys that are not UTF-8: refuse such bytes first
+    guard String(validating: json, as: UTF8.self) != nil else { throw .format("\(source): not valid UTF-8 text") }
     let decoder = JSONDecoder()
     decoder.allowsJSON5 = true
     do {
