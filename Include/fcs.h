@@ -94,6 +94,8 @@ void fcs_image_free(fcs_image *image);
 
 typedef struct fcs_model fcs_model;
 
+#define FCS_MAX_LORAS 64                /* LoRA files one model may be loaded with */
+
 typedef enum fcs_weight_type {
     FCS_WEIGHTS_F32 = 0,                /* fastest */
     FCS_WEIGHTS_F16 = 1                 /* about 40 % less memory, a little slower */
@@ -110,7 +112,16 @@ typedef struct fcs_model_params {
     fcs_file_variant variant;           /* which files of a diffusers folder to read */
     const char *config_folder;          /* single-file checkpoints: a diffusers folder with the
                                            configs and tokenizer; NULL = SD 1.5's, built in */
-    const char *transport_vae; /* a diffusers AutoencoderTiny folder used for super-resolution's VAE-Newton transport; NULL = the model's own VAE */
+    const char *transport_vae;          /* a diffusers AutoencoderTiny (TAESD) folder or hub name for
+                                           super-resolution's VAE-Newton transport; NULL = the model's
+                                           own VAE */
+    const char *const *lora_paths;      /* LoRA .safetensors files (diffusers/PEFT or kohya names, LoRA
+                                           and LoCon: LCM-LoRA, Hyper-SD, TCD, style LoRAs) merged into
+                                           the UNet and text encoder weights at load, in order:
+                                           W += scale * alpha / rank * up * down; every key must land on
+                                           a module, or the load fails naming it. NULL = none */
+    const float *lora_scales;           /* n_loras scales (diffusers' lora_scale, finite); NULL = all 1 */
+    int32_t n_loras;                    /* entries in lora_paths and lora_scales: 0 … FCS_MAX_LORAS */
 } fcs_model_params;
 
 fcs_model_params fcs_model_params_default(void);

@@ -44,6 +44,19 @@ for sampler in dpm++2m lcm; do
     "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/$sampler.png" --model "$MODEL" --sampler "$sampler" --steps 3 --newton-steps 1 > /dev/null 2>&1
     [ "$(size "$T/$sampler.png")" = 64x48 ] || fail "inpainting with --sampler $sampler"
 done
+# LoRAs: scale 0 is the base model, a scale changes the output, a bad file is one line naming it
+LORA=$PWD/Tests/FCSModelsTests/Fixtures/tiny-lora
+"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/lora0.png" --model "$MODEL" "${quick[@]}" --seed 1 \
+    --lora "$LORA/kohya.safetensors:0" --lora "$LORA/peft.safetensors:0" > /dev/null 2>&1
+cmp -s "$T/out.png" "$T/lora0.png" || fail "LoRAs at scale 0 changed the output"
+"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/lora.png" --model "$MODEL" "${quick[@]}" --seed 1 \
+    --lora "$LORA/kohya.safetensors:1.3" --lora "$LORA/peft.safetensors" > /dev/null 2>&1
+! cmp -s "$T/out.png" "$T/lora.png" || fail "LoRAs did not change the output"
+set +e
+"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" --model "$MODEL" --lora "$LORA/reference.safetensors" 2> "$T/err"; status=$?
+set -e
+[ $status = 1 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q "reference.safetensors: key .* is no LoRA key" "$T/err" \
+    || fail "bad LoRA: status $status, $(cat "$T/err")"
 
 # the demo model compiled into fcs
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/demo.png" --model demo --steps 1 --newton-steps 1 --seed 1 > /dev/null 2>&1

@@ -29,7 +29,8 @@ func model(_ handle: OpaquePointer?) throws(FCSError) -> ModelHandle {
 
 @c(fcs_model_params_default)
 public func fcsModelParamsDefault() -> fcs_model_params {
-    fcs_model_params(weight_type: FCS_WEIGHTS_F32, variant: FCS_VARIANT_AUTO, config_folder: nil, transport_vae: nil)
+    fcs_model_params(weight_type: FCS_WEIGHTS_F32, variant: FCS_VARIANT_AUTO, config_folder: nil, transport_vae: nil,
+                     lora_paths: nil, lora_scales: nil, n_loras: 0)
 }
 
 @c(fcs_model_load)
@@ -54,7 +55,9 @@ public func fcsModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<
         }
         if params.config_folder != nil { options.configFolder = try string(params.config_folder, name: "config_folder") }
         let transport = params.transport_vae == nil ? nil : try string(params.transport_vae, name: "transport_vae")
-        log(FCS_LOG_INFO, "loading \(reference)")
+        options.loras = try loras(params)
+        let withLoRAs = options.loras.isEmpty ? "" : " with LoRAs " + options.loras.map { "\($0.path) (scale \($0.scale))" }.joined(separator: ", ")
+        log(FCS_LOG_INFO, "loading \(reference)\(withLoRAs)")
         var model = try DiffusionModel.load(reference, options: options)
         if let transport {
             let taesd = try AutoencoderTiny.load(transport, precision: options.precision)  // published TAESD folders have one file, fp16
@@ -75,6 +78,22 @@ public func fcsModelFree(_ model: OpaquePointer?) {
     let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(model)))
     guard liveHandles.withLock({ $0.remove(key) }) != nil else { return }
     Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(model)).release()
+}
+
+/// The LoRA files and scales of `params`, validated.
+private func loras(_ params: fcs_model_params) throws(FCSError) -> [LoRAReference] {
+    guard (0...FCS_MAX_LORAS).contains(params.n_loras) else {
+        throw .invalidArgument("n_loras must be 0 … \(FCS_MAX_LORAS), not \(params.n_loras)")
+    }
+    guard params.n_loras > 0 else { return [] }
+    guard let paths = params.lora_paths else { throw .invalidArgument("lora_paths is NULL but n_loras is \(params.n_loras)") }
+    var loras: [LoRAReference] = []
+    for i in 0..<Int(params.n_loras) {
+        let scale = params.lora_scales?[i] ?? 1
+        guard scale.isFinite else { throw .invalidArgument("lora_scales[\(i)] is \(scale), not a finite number") }
+        loras.append(LoRAReference(path: try string(paths[i], name: "lora_paths[\(i)]"), scale: scale))
+    }
+    return loras
 }
 
 /// A C string argument as UTF-8 text.

@@ -48,6 +48,11 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Weights in memory: f32 (fastest) or f16 (less memory).")
     var weights: WeightType = .f32
 
+    @Option(name: .customLong("lora"), help: ArgumentHelp(
+        "A LoRA .safetensors file (diffusers/PEFT or kohya, e.g. LCM-LoRA) merged into the model at load, with its scale (default 1); repeatable.",
+        valueName: "file[:scale]"))
+    var loras: [LoRAReference] = []
+
     @Flag(help: "Print a JSON summary on stdout instead of a sentence.")
     var json = false
 
@@ -92,9 +97,16 @@ struct SamplingOptions: ParsableArguments {
             standardError("\(reference) is not in the Hugging Face cache yet: downloading it (once)\n")
             _ = try fetch(reference)
         }
+        let paths = loras.map { strdup($0.path) }, scales = loras.map(\.scale)
+        defer { paths.forEach { free($0) } }
         let status = withOptionalCString(transportVAE) { transport in
             params.transport_vae = transport
-            return reference.withCString { fcsModelLoad($0, &params, &handle) }
+            return paths.map { UnsafePointer($0) }.withUnsafeBufferPointer { pathBuffer in
+                scales.withUnsafeBufferPointer { scaleBuffer in
+                    (params.lora_paths, params.lora_scales, params.n_loras) = (pathBuffer.baseAddress, scaleBuffer.baseAddress, Int32(loras.count))
+                    return reference.withCString { fcsModelLoad($0, &params, &handle) }
+                }
+            }
         }
         guard status == FCS_OK, let handle else {
             throw CommandFailure(String(cString: fcsLastError()))
@@ -152,6 +164,20 @@ struct SamplingOptions: ParsableArguments {
                     return try withExtendedLifetime(progress) { try body(&params) }
                 }
             }
+        }
+    }
+}
+
+/// `--lora FILE[:SCALE]`: the text after the last `:` is the scale when it is a number, so a
+/// path with colons still works.
+extension LoRAReference: ExpressibleByArgument {
+    public init?(argument: String) {
+        if let colon = argument.lastIndex(of: ":"), let scale = Float(argument[argument.index(after: colon)...]) {
+            guard scale.isFinite, colon > argument.startIndex else { return nil }
+            self.init(path: String(argument[..<colon]), scale: scale)
+        } else {
+            guard !argument.isEmpty else { return nil }
+            self.init(path: argument)
         }
     }
 }

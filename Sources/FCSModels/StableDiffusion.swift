@@ -30,6 +30,9 @@ public struct StableDiffusion: Sendable {
         /// describe the model, as diffusers' `from_single_file(config:)`. nil: SD 1.5's configs
         /// and the CLIP vocabulary built into fcs.
         public var configFolder: String?
+        /// LoRA files merged into the UNet and text encoder weights at load, in order (see
+        /// ``LoRAReference``). Every update of every file must land on a module.
+        public var loras: [LoRAReference] = []
         public init() {}
     }
 
@@ -67,15 +70,17 @@ public struct StableDiffusion: Sendable {
         func weights(_ component: String, base: String) throws(FCSError) -> WeightReader {
             try componentWeights(folder, component, base: base, options: options)
         }
-        let textWeights = try weights("text_encoder", base: "model")
+        let loras = try LoRAMerge(options.loras)
+        let textWeights = try weights("text_encoder", base: "model").merging(loras, as: .textEncoder)
         let textEncoder = try CLIPTextModel(config: configs.text, weights: textWeights)
-        let unetWeights = try weights("unet", base: "diffusion_pytorch_model")
+        let unetWeights = try weights("unet", base: "diffusion_pytorch_model").merging(loras, as: .unet)
         let unet = try UNet2DConditionModel(config: configs.unet, weights: unetWeights)
         let vaeWeights = try weights("vae", base: "diffusion_pytorch_model")
         let vae = try AutoencoderKL(config: configs.vae, weights: vaeWeights)
         for (reader, component) in [(textWeights, "text_encoder"), (unetWeights, "unet"), (vaeWeights, "vae")] {
             try rejectLeftovers(reader, "\(folder)/\(component)")
         }
+        try loras.requireAllMerged()
         return StableDiffusion(tokenizer: configs.tokenizer, textEncoder: textEncoder, unet: unet, vae: vae, schedulerConfig: schedulerConfig)
     }
 
@@ -84,9 +89,11 @@ public struct StableDiffusion: Sendable {
     private static func loadSingleFile(_ path: String, options: LoadOptions) throws(FCSError) -> StableDiffusion {
         let file = try SafeTensorsFile(path: path)
         let configs = if let folder = options.configFolder { try StableDiffusionConfigs(folder: folder) } else { try StableDiffusionConfigs.builtIn() }
+        let loras = try LoRAMerge(options.loras)
         let textWeights = SingleFileCheckpoint.weights(file, component: .textEncoder).storing(options.precision)
+            .merging(loras, as: .textEncoder)
         let unetWeights = SingleFileCheckpoint.weights(file, component: .unet, layersPerBlock: configs.unet.layersPerBlock)
-            .storing(options.precision)
+            .storing(options.precision).merging(loras, as: .unet)
         let vaeWeights = SingleFileCheckpoint.weights(file, component: .vae, vaeLevels: configs.vae.blockOutChannels.count)
             .storing(options.precision)
         let schedulerConfig = if let folder = options.configFolder { try SchedulerConfig.read(folder: folder) } else { SchedulerConfig() }
@@ -95,17 +102,24 @@ public struct StableDiffusion: Sendable {
                                     unet: try UNet2DConditionModel(config: configs.unet, weights: unetWeights),
                                     vae: try AutoencoderKL(config: configs.vae, weights: vaeWeights), schedulerConfig: schedulerConfig)
         for reader in [textWeights, unetWeights, vaeWeights] { try rejectLeftovers(reader, path) }
+        try loras.requireAllMerged()
         return model
     }
 
     /// SD 1.5's networks with seeded random weights, for benchmarks (no file needed); `unetConfig`
-    /// for another UNet shape (an LCM-distilled one's `time_cond_proj_dim`).
+    /// for another UNet shape (an LCM-distilled one's `time_cond_proj_dim`), with `loras` merged as
+    /// ``load(_:options:)`` merges them.
     public static func random(seed: UInt64, precision: WeightPrecision = .float32,
-                              unetConfig: UNet2DConditionModelConfig = UNet2DConditionModelConfig()) throws(FCSError) -> StableDiffusion {
-        StableDiffusion(tokenizer: try CLIPTokenizer.openAICLIP(),
-                        textEncoder: try CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: seed).storing(precision)),
-                        unet: try UNet2DConditionModel(config: unetConfig, weights: .random(seed: seed + 1).storing(precision)),
-                        vae: try AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: seed + 2).storing(precision)))
+                              unetConfig: UNet2DConditionModelConfig = UNet2DConditionModelConfig(),
+                              loras references: [LoRAReference] = []) throws(FCSError) -> StableDiffusion {
+        let loras = try LoRAMerge(references)
+        let model = StableDiffusion(
+            tokenizer: try CLIPTokenizer.openAICLIP(),
+            textEncoder: try CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: seed).storing(precision).merging(loras, as: .textEncoder)),
+            unet: try UNet2DConditionModel(config: unetConfig, weights: .random(seed: seed + 1).storing(precision).merging(loras, as: .unet)),
+            vae: try AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: seed + 2).storing(precision)))
+        try loras.requireAllMerged()
+        return model
     }
 
     /// The pixel-space UNet2DModel of a diffusers folder whose `model_index.json` names one (the
@@ -121,9 +135,11 @@ public struct StableDiffusion: Sendable {
         let check = ConfigCheck(source: configPath)
         try check.known(config.inChannels, "in_channels", [3])  // the sampler's RGB images
         try check.known(config.outChannels, "out_channels", [3])
-        let weights = try componentWeights(folder, "unet", base: "diffusion_pytorch_model", options: options)
+        let loras = try LoRAMerge(options.loras)
+        let weights = try componentWeights(folder, "unet", base: "diffusion_pytorch_model", options: options).merging(loras, as: .unet)
         let unet = try UNet2DModel(config: config, weights: weights)
         try rejectLeftovers(weights, "\(folder)/unet")
+        try loras.requireAllMerged()
         return (unet, schedulerConfig)
     }
 

@@ -42,7 +42,9 @@ public struct DiffusionModel: Sendable {
     /// or a Stable Diffusion model (``StableDiffusion/load(_:options:)``: folder, single file or
     /// hub-cache name).
     public static func load(_ reference: String, options: StableDiffusion.LoadOptions = .init()) throws(FCSError) -> DiffusionModel {
-        if reference == DemoModel.name, access(reference, F_OK) != 0 { return DiffusionModel(pixelSpace: try DemoModel.unet(precision: options.precision)) }
+        if reference == DemoModel.name, access(reference, F_OK) != 0 {
+            return DiffusionModel(pixelSpace: try DemoModel.unet(precision: options.precision, loras: options.loras))
+        }
         if let (unet, config) = try StableDiffusion.loadPixelSpaceUNet(reference, options: options) {
             return DiffusionModel(pixelSpace: unet, schedulerConfig: config)
         }

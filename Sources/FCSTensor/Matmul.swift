@@ -20,3 +20,12 @@ public func batchedMatmul(_ a: Tensor, _ b: Tensor, in arena: ScratchArena) -> T
     }
     return out
 }
+
+/// `c += alpha · a @ b` for `a: [M, K]`, `b: [K, N]`, `c: [M, N]`, in place (a LoRA's
+/// `W += scale · up @ down`).
+public func addMatmul(_ a: Tensor, _ b: Tensor, scaledBy alpha: Float, into c: Tensor) {
+    precondition(a.rank == 2 && b.rank == 2 && c.rank == 2 && a.shape[1] == b.shape[0] && c.shape == [a.shape[0], b.shape[1]]
+                 && a.isContiguous && b.isContiguous && c.isContiguous, "addMatmul: \(c.shape) += \(a.shape) @ \(b.shape)")
+    let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
+    Gemm.multiply(m: m, n: n, k: k, alpha: alpha, a: a.data, lda: k, b: b.data, ldb: n, beta: 1, c: c.data, ldc: n)
+}

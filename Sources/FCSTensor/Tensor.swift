@@ -53,6 +53,10 @@ public struct Tensor: @unchecked Sendable {
 
     public var isContiguous: Bool { strides == Tensor.contiguousStrides(shape) }
 
+    /// Whether this view covers memory the tensor allocated itself, whole and contiguous — not a
+    /// mapped file, an arena chunk or a slice — so that its owner may write it in place.
+    public var ownsAllItsStorage: Bool { storage.isOwned && offset == 0 && count == storage.count && isContiguous }
+
     /// The same data with another shape of equal element count; never copies.
     /// - Precondition: the tensor is contiguous.
     public func reshaped(_ newShape: [Int]) -> Tensor {
@@ -119,6 +123,7 @@ final class TensorStorage: @unchecked Sendable {
     let base: UnsafeMutablePointer<Float>
     let count: Int
     private let owned: Bool
+    var isOwned: Bool { owned }
     /// Keeps borrowed memory (an arena chunk, a mapped file) alive while views exist.
     private let owner: AnyObject?
 

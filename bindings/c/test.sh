@@ -23,7 +23,7 @@ build() { # build OUTPUT SOURCE [pkg-config flags of other libraries]
 }
 
 build test_abi bindings/c/test_abi.c
-"$OUT/test_abi" "$MODEL"
+"$OUT/test_abi" "$MODEL" Tests/FCSModelsTests/Fixtures/tiny-lora
 
 build test_leaks bindings/c/test_leaks.c
 "$OUT/test_leaks" "$MODEL"

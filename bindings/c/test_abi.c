@@ -1,8 +1,9 @@
 /* Tests of the C ABI as a C program sees it, against the tiny random model of the Swift tests.
- *   test_abi MODEL_FOLDER
+ *   test_abi MODEL_FOLDER LORA_FOLDER     (tiny-sd and tiny-lora)
  * Built by bindings/c/test.sh from a staged install with `pkg-config --cflags --libs fcs`.
  * Prints one line per failed check and exits non-zero if any failed. */
 #define _POSIX_C_SOURCE 200809L /* setenv */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,40 @@ run_job(void *argument)
 	return NULL;
 }
 
+/* LoRA files in fcs_model_params: the fields are validated, two files merge, and a file that is
+ * no LoRA fails naming itself. */
+static void
+check_loras(const char *model_path, const char *lora_folder)
+{
+	char peft[4096], kohya[4096], not_lora[4096];
+	const char *paths[2] = { peft, NULL };
+	float scales[2] = { 0.7f, INFINITY };
+	fcs_model_params p = fcs_model_params_default();
+	fcs_model *model = NULL;
+
+	snprintf(peft, sizeof peft, "%s/peft.safetensors", lora_folder);
+	snprintf(kohya, sizeof kohya, "%s/kohya.safetensors", lora_folder);
+	snprintf(not_lora, sizeof not_lora, "%s/reference.safetensors", lora_folder);
+	CHECK(p.lora_paths == NULL && p.lora_scales == NULL && p.n_loras == 0, "LoRA defaults");
+	p.n_loras = -1;
+	CHECK_ERROR(fcs_model_load(model_path, &p, &model), FCS_ERROR_INVALID_ARGUMENT, "n_loras");
+	p.n_loras = FCS_MAX_LORAS + 1;
+	CHECK_ERROR(fcs_model_load(model_path, &p, &model), FCS_ERROR_INVALID_ARGUMENT, "n_loras");
+	p.n_loras = 2;
+	CHECK_ERROR(fcs_model_load(model_path, &p, &model), FCS_ERROR_INVALID_ARGUMENT, "lora_paths is NULL");
+	p.lora_paths = paths;
+	CHECK_ERROR(fcs_model_load(model_path, &p, &model), FCS_ERROR_INVALID_ARGUMENT, "lora_paths[1] is NULL");
+	paths[1] = not_lora;
+	CHECK_ERROR(fcs_model_load(model_path, &p, &model), FCS_ERROR_FORMAT, "reference.safetensors");
+	paths[1] = kohya;
+	p.lora_scales = scales;
+	CHECK_ERROR(fcs_model_load(model_path, &p, &model), FCS_ERROR_INVALID_ARGUMENT, "lora_scales[1]");
+	CHECK(model == NULL, "failed LoRA loads left a model");
+	scales[1] = 1.3f;
+	CHECK(fcs_model_load(model_path, &p, &model) == FCS_OK && model, "load with two LoRAs");
+	fcs_model_free(model);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -115,8 +150,8 @@ main(int argc, char **argv)
 	fcs_layer_params layer_params;
 	int x, y, logged = 0;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s MODEL_FOLDER\n", argv[0]);
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s MODEL_FOLDER LORA_FOLDER\n", argv[0]);
 		return 2;
 	}
 	for (y = 0; y < 48; y++)
@@ -149,6 +184,7 @@ main(int argc, char **argv)
 		bad.weight_type = (fcs_weight_type) 7;
 		CHECK_ERROR(fcs_model_load(argv[1], &bad, &model), FCS_ERROR_INVALID_ARGUMENT, "weight_type");
 	}
+	check_loras(argv[1], argv[2]);
 	CHECK(fcs_model_load(argv[1], NULL, &model) == FCS_OK && model, "load %s", argv[1]);
 	CHECK(strcmp(fcs_last_error(), "") == 0, "success clears the error");
 

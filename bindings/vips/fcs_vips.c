@@ -1,12 +1,13 @@
 /* fcs_vips.c — libvips operations over libfcs:
  *
- *   vips fcs_inpaint in mask out [--model M] [--steps N] [--seed S] [--prompt P] ...
+ *   vips fcs_inpaint in mask out [--model M] [--lora FILE[:SCALE],...] [--steps N] [--seed S] [--prompt P] ...
  *   vips fcs_superres in out [--scale 4] ...
  *   vips fcs_layers in layer1 layer2 mask ...
  *
- * The model comes from --model or the FCS_MODEL environment variable, and is loaded once per
- * process (kept for the process's life: hosts like pyvips call an operation many times), once
- * for each transport autoencoder fcs_superres's --transport-vae names with it.
+ * The model comes from --model or the FCS_MODEL environment variable, with the LoRA files of
+ * --lora FILE[:SCALE],… merged in, and is loaded once per process for each model, --lora string
+ * and fcs_superres --transport-vae (kept for the process's life: hosts like pyvips call an
+ * operation many times).
  *
  * Sampling needs the whole image, so build() materialises the input, runs fcs, and wraps the
  * result as a memory image (the "whole-image" shape of shared/spec/vips-and-abi.md §5). While fcs
@@ -33,16 +34,54 @@
 #include "fcs.h"
 #include "vips_pixels.h"
 
-/* ---- models, loaded once per path and transport autoencoder ------------------------------ */
+/* ---- models, loaded once per path, LoRA list and transport autoencoder ------------------- */
 
 static GMutex fcs_vips_models_lock;
-static GHashTable *fcs_vips_models; /* "<strlen(path)>:<path><transport_vae>" -> fcs_model* */
+static GHashTable *fcs_vips_models; /* "<strlen(path)>:<path><strlen(lora)>:<lora><transport_vae>" -> fcs_model* */
 
-/* transport_vae: NULL or "" for the model's own VAE. */
-static fcs_model *
-fcs_vips_model(const char *domain, const char *path, const char *transport_vae)
+/* Loads path with the LoRA files of lora: "FILE[:SCALE],FILE[:SCALE]…" as the fcs command's
+ * --lora (the text after a file's last ':' is its scale when it is a number; default 1); NULL or
+ * "" for none; and transport_vae (NULL or "" for the model's own VAE). fcs validates them. */
+static fcs_status
+fcs_vips_load(const char *path, const char *lora, const char *transport_vae, fcs_model **model)
 {
+	char **items = g_strsplit(lora ? lora : "", ",", -1);
+	int n = lora && *lora ? (int) g_strv_length(items) : 0, i;
+	const char **paths = g_new0(const char *, n + 1);
+	float *scales = g_new0(float, n + 1);
 	fcs_model_params params = fcs_model_params_default();
+	fcs_status status;
+
+	for (i = 0; i < n; i++) {
+		char *colon = strrchr(items[i], ':'), *end;
+		double scale = 1.0;
+
+		if (colon) {
+			scale = g_ascii_strtod(colon + 1, &end);
+			if (end != colon + 1 && *end == '\0')
+				*colon = '\0';
+			else
+				scale = 1.0;
+		}
+		paths[i] = items[i];
+		scales[i] = (float) scale;
+	}
+	params.lora_paths = paths;
+	params.lora_scales = scales;
+	params.n_loras = n;
+	if (transport_vae && *transport_vae)
+		params.transport_vae = transport_vae;
+	status = fcs_model_load(path, &params, model);
+	g_free(paths);
+	g_free(scales);
+	g_strfreev(items);
+	return status;
+}
+
+/* The loaded model for path (or FCS_MODEL), lora and transport_vae (NULL or "" for none). */
+static fcs_model *
+fcs_vips_model(const char *domain, const char *path, const char *lora, const char *transport_vae)
+{
 	fcs_model *model;
 	char *key;
 
@@ -53,16 +92,16 @@ fcs_vips_model(const char *domain, const char *path, const char *transport_vae)
 			".safetensors file or hub-cache name) or set FCS_MODEL");
 		return NULL;
 	}
-	if (transport_vae && *transport_vae)
-		params.transport_vae = transport_vae;
-	/* the length prefix keeps the key unambiguous whatever characters the paths hold */
-	key = g_strdup_printf("%zu:%s%s", strlen(path), path, params.transport_vae ? transport_vae : "");
+	lora = lora ? lora : "";
+	transport_vae = transport_vae ? transport_vae : "";
+	/* the length prefixes keep the key unambiguous whatever characters the paths hold */
+	key = g_strdup_printf("%zu:%s%zu:%s%s", strlen(path), path, strlen(lora), lora, transport_vae);
 	g_mutex_lock(&fcs_vips_models_lock);
 	if (!fcs_vips_models)
 		fcs_vips_models = g_hash_table_new(g_str_hash, g_str_equal);
 	model = g_hash_table_lookup(fcs_vips_models, key);
 	if (!model) {
-		if (fcs_model_load(path, &params, &model) == FCS_OK) {
+		if (fcs_vips_load(path, lora, transport_vae, &model) == FCS_OK) {
 			g_hash_table_insert(fcs_vips_models, key, model);
 			key = NULL;
 		} else
@@ -185,6 +224,7 @@ typedef struct _FcsSampleOp {
 	double fd_step;
 	char *sampler;
 	fcs_sampler sampler_value;  /* sampler, read in build */
+	char *lora;
 } FcsSampleOp;
 
 typedef VipsOperationClass FcsSampleOpClass;
@@ -261,6 +301,9 @@ fcs_sample_op_class_init(FcsSampleOpClass *class)
 	VIPS_ARG_STRING(class, "sampler", 27, "Sampler",
 		"Outer sampler: paper, dpm++2m (DPM-Solver++(2M), about 10 steps) or lcm (LCM checkpoints, 4-8 steps)",
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, sampler), "paper");
+	VIPS_ARG_STRING(class, "lora", 28, "LoRA",
+		"LoRA .safetensors files merged into the model at load, FILE[:SCALE] comma-separated (default: none)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, lora), NULL);
 }
 
 static void
@@ -302,7 +345,7 @@ fcs_inpaint_op_build(VipsObject *object)
 	if (VIPS_OBJECT_CLASS(fcs_inpaint_op_parent_class)->build(object))
 		return -1;
 	if (vips_check_size_same("fcs_inpaint", self->in, self->mask) ||
-		!(model = fcs_vips_model("fcs_inpaint", ((FcsSampleOp *) self)->model, NULL)))
+		!(model = fcs_vips_model("fcs_inpaint", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora, NULL)))
 		return -1;
 	if (!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
@@ -386,7 +429,7 @@ fcs_superres_op_build(VipsObject *object)
 		vips_error("fcs_superres", "scale must be 2, 4 or 8, not %d", self->scale);
 		return -1;
 	}
-	if (!(model = fcs_vips_model("fcs_superres", ((FcsSampleOp *) self)->model, self->transport_vae)) ||
+	if (!(model = fcs_vips_model("fcs_superres", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora, self->transport_vae)) ||
 		!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
 	fcs_sample_op_fill((FcsSampleOp *) self, &params, 20);
@@ -464,7 +507,7 @@ fcs_layers_op_build(VipsObject *object)
 	g_object_set(object, "layer1", vips_image_new(), "layer2", vips_image_new(), "mask", vips_image_new(), NULL);
 	if (VIPS_OBJECT_CLASS(fcs_layers_op_parent_class)->build(object))
 		return -1;
-	if (!(model = fcs_vips_model("fcs_layers", ((FcsSampleOp *) self)->model, NULL)) ||
+	if (!(model = fcs_vips_model("fcs_layers", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora, NULL)) ||
 		!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
 	if (self->hint && (vips_check_size_same("fcs_layers", self->in, self->hint) ||

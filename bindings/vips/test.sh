@@ -75,6 +75,14 @@ vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/dpm.png" --sampler dpm++2m --step
 ! cmp -s "$T/out.png" "$T/dpm.png" || fail "--sampler dpm++2m gave the paper's pixels"
 vips fcs_superres "$T/in.png" "$T/lcm.png" --scale 2 --sampler lcm "${quick[@]}" --seed 1
 [ "$(size "$T/lcm.png")" = 128x96 ] || fail "superres with --sampler lcm"
+# LoRAs: --lora FILE[:SCALE],… (scale 0 is the base model); a file that is no LoRA is named
+LORA=$PWD/Tests/FCSModelsTests/Fixtures/tiny-lora
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/lora0.png" "${quick[@]}" --seed 1 --lora "$LORA/kohya.safetensors:0,$LORA/peft.safetensors:0"
+cmp -s "$T/out.png" "$T/lora0.png" || fail "LoRAs at scale 0 changed the pixels"
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/lora.png" "${quick[@]}" --seed 1 --lora "$LORA/kohya.safetensors:1.3,$LORA/peft.safetensors"
+! cmp -s "$T/out.png" "$T/lora.png" || fail "LoRAs did not change the pixels"
+! vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" --lora "$LORA/reference.safetensors" 2> "$T/err" || fail "bad LoRA accepted"
+grep -q "reference.safetensors: key .* is no LoRA key" "$T/err" || fail "LoRA error: $(cat "$T/err")"
 
 # errors: one clear line, non-zero exit
 ! vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" --sampler ddim 2> "$T/err" || fail "sampler ddim accepted"

@@ -9,8 +9,8 @@ public enum DemoModel {
     /// The name that selects it wherever a model is named (unless a file or folder has that name).
     public static let name = "demo"
 
-    /// Its denoiser, from the bytes compiled into fcs.
-    public static func unet(precision: WeightPrecision = .float32) throws(FCSError) -> UNet2DModel {
+    /// Its denoiser, from the bytes compiled into fcs, with `loras` merged (UNet keys only).
+    public static func unet(precision: WeightPrecision = .float32, loras references: [LoRAReference] = []) throws(FCSError) -> UNet2DModel {
         let configBytes = UnsafeRawBufferPointer(start: fcs_demo_unet_config(), count: fcs_demo_unet_config_size())
         let config: UNet2DModelConfig
         do {
@@ -20,9 +20,11 @@ public enum DemoModel {
         }
         let file = try SafeTensorsFile(bytes: UnsafeRawBufferPointer(start: fcs_demo_unet_weights(), count: fcs_demo_unet_weights_size()),
                                        name: "the demo model")
-        let weights = WeightReader(file: file).storing(precision)
+        let loras = try LoRAMerge(references)
+        let weights = WeightReader(file: file).storing(precision).merging(loras, as: .unet)
         let unet = try UNet2DModel(config: config, weights: weights)
         guard weights.unreadTensors().isEmpty else { throw .internal("the demo model has tensors its config has no place for") }
+        try loras.requireAllMerged()
         return unet
     }
 }

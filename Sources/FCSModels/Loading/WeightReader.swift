@@ -18,6 +18,8 @@ public struct WeightReader: Sendable {
     public let precision: WeightPrecision
     /// The keys read so far, shared by every scoped copy, for ``unreadTensors()``.
     private let readKeys: ReadKeys
+    /// The LoRAs merged into the weights this reader hands out, and the network they are read as.
+    private let loras: (merge: LoRAMerge, component: LoRAKey.Component)?
 
     /// How a file in another layout serves diffusers names.
     struct KeyMapping: Sendable {
@@ -53,21 +55,28 @@ public struct WeightReader: Sendable {
         WeightReader(source: .random(seed: seed, scale: scale), prefix: "", precision: .float32)
     }
 
-    private init(source: Source, prefix: String, precision: WeightPrecision, readKeys: ReadKeys = ReadKeys()) {
+    private init(source: Source, prefix: String, precision: WeightPrecision, readKeys: ReadKeys = ReadKeys(),
+                 loras: (merge: LoRAMerge, component: LoRAKey.Component)? = nil) {
         self.source = source
         self.prefix = prefix
         self.precision = precision
         self.readKeys = readKeys
+        self.loras = loras
     }
 
     /// The same reader, building layers that keep their weights in `precision`.
     public func storing(_ precision: WeightPrecision) -> WeightReader {
-        WeightReader(source: source, prefix: prefix, precision: precision, readKeys: readKeys)
+        WeightReader(source: source, prefix: prefix, precision: precision, readKeys: readKeys, loras: loras)
     }
 
     /// The reader for a sub-module: `scoped("encoder.layers.0")` reads `encoder.layers.0.…`.
     public func scoped(_ name: String) -> WeightReader {
-        WeightReader(source: source, prefix: prefix + name + ".", precision: precision, readKeys: readKeys)
+        WeightReader(source: source, prefix: prefix + name + ".", precision: precision, readKeys: readKeys, loras: loras)
+    }
+
+    /// The same reader, handing out weights with the updates of `merge` for `component` added.
+    func merging(_ merge: LoRAMerge, as component: LoRAKey.Component) -> WeightReader {
+        WeightReader(source: source, prefix: prefix, precision: precision, readKeys: readKeys, loras: (merge, component))
     }
 
     /// The tensors of the file (of this component, for a single-file checkpoint) that no layer
@@ -89,13 +98,14 @@ public struct WeightReader: Sendable {
     /// The tensor `name` (relative to this scope), which must have `shape`. A stored shape that
     /// differs only by trailing 1s is accepted (LDM checkpoints keep the VAE attention's
     /// projections as 1×1 convolutions, `[C, C, 1, 1]`, where diffusers has `[C, C]`).
+    /// With LoRAs (``merging(_:as:)``), a `….weight` comes with their updates added.
     public func tensor(_ name: String, shape: [Int]) throws(FCSError) -> Tensor {
-        switch source {
-        case .random(let seed, let scale):
-            return randomTensor(name: prefix + name, shape: shape, seed: seed, scale: scale)
-        case .file(let file, let mapping):
-            return try fileTensor(file, mapping: mapping, name: prefix + name, shape: shape)
+        let stored = switch source {
+        case .random(let seed, let scale): randomTensor(name: prefix + name, shape: shape, seed: seed, scale: scale)
+        case .file(let file, let mapping): try fileTensor(file, mapping: mapping, name: prefix + name, shape: shape)
         }
+        guard let loras else { return stored }
+        return try loras.merge.merge(stored, name: prefix + name, component: loras.component)
     }
 
     /// The file key of the diffusers name `name`, nil if the mapping has none.

@@ -26,7 +26,9 @@ LogCallback = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_voi
 
 class ModelParams(ctypes.Structure):
     _fields_ = [("weight_type", ctypes.c_int), ("variant", ctypes.c_int), ("config_folder", ctypes.c_char_p),
-                ("transport_vae", ctypes.c_char_p)]
+                ("transport_vae", ctypes.c_char_p),
+                ("lora_paths", ctypes.POINTER(ctypes.c_char_p)), ("lora_scales", ctypes.POINTER(ctypes.c_float)),
+                ("n_loras", ctypes.c_int32)]
 
 
 class SampleParams(ctypes.Structure):

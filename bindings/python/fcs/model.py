@@ -17,6 +17,12 @@ _VARIANTS = {"auto": FCS_VARIANT_AUTO, "fp16": FCS_VARIANT_FP16, "fp32": FCS_VAR
 _METHODS = {"constrained": FCS_INPAINT_CONSTRAINED, "replacement": FCS_INPAINT_REPLACEMENT}
 
 
+def _lora(entry):
+    """A loras= entry as (encoded path, scale)."""
+    path, scale = (entry, 1.0) if isinstance(entry, (str, bytes, os.PathLike)) else tuple(entry)
+    return os.fsencode(path), float(scale)
+
+
 class Model:
     """A model loaded once and shared: any number of threads may sample with it at once (the GIL
     is released while fcs runs).
@@ -26,9 +32,11 @@ class Model:
     transport_vae: a diffusers AutoencoderTiny (TAESD) folder or hub-cache name, e.g.
     "madebyollin/taesd", that super-resolution's inner loop uses instead of the model's VAE (the
     final decode stays the VAE's); None = the VAE throughout. Its effect on quality is untested.
+    loras: LoRA .safetensors files (diffusers/PEFT or kohya format, e.g. LCM-LoRA) merged into the
+    weights at load, each a path (scale 1) or a (path, scale) pair: W += scale * alpha / rank * up @ down.
     """
 
-    def __init__(self, path, *, weights="float32", variant="auto", config_folder=None, transport_vae=None):
+    def __init__(self, path, *, weights="float32", variant="auto", config_folder=None, transport_vae=None, loras=()):
         if weights not in _WEIGHTS or variant not in _VARIANTS:
             raise ValueError(f"weights must be one of {list(_WEIGHTS)}, variant one of {list(_VARIANTS)}")
         params = lib.fcs_model_params_default()
@@ -37,6 +45,11 @@ class Model:
             params.config_folder = os.fsencode(config_folder)
         if transport_vae is not None:
             params.transport_vae = os.fsencode(transport_vae)
+        pairs = [_lora(entry) for entry in loras]
+        paths = (ctypes.c_char_p * len(pairs))(*(p for p, _ in pairs))
+        scales = (ctypes.c_float * len(pairs))(*(s for _, s in pairs))
+        if pairs:
+            params.lora_paths, params.lora_scales, params.n_loras = paths, scales, len(pairs)
         handle = ctypes.c_void_p()
         check(lib.fcs_model_load(os.fsencode(path), ctypes.byref(params), ctypes.byref(handle)))
         self._handle = handle

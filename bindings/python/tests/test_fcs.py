@@ -18,6 +18,7 @@ import fcs
 REPOSITORY = Path(__file__).resolve().parents[3]
 MODEL = REPOSITORY / "Tests" / "FCSModelsTests" / "Fixtures" / "tiny-sd"
 TAESD = REPOSITORY / "Tests" / "FCSModelsTests" / "Fixtures" / "tiny-taesd"
+LORAS = REPOSITORY / "Tests" / "FCSModelsTests" / "Fixtures" / "tiny-lora"
 QUICK = dict(steps=2, newton_steps=1, seed=7)
 
 
@@ -124,6 +125,21 @@ def test_pyvips_pipeline_through_the_vips_operations(vips_operations, image, mas
     assert not np.array_equal(first, second)
 
 
+def test_vips_lora_argument_keys_the_model_cache(vips_operations, image, mask):
+    pyvips = vips_operations
+    source, holes = pyvips.Image.new_from_array(image).copy(interpretation="srgb"), pyvips.Image.new_from_array(mask)
+    run = lambda **lora: source.fcs_inpaint(holes, model=str(MODEL), steps=2, newton_steps=1, seed=1, **lora).numpy()
+    base = run()
+    assert np.array_equal(run(lora=f"{LORAS / 'kohya.safetensors'}:0,{LORAS / 'peft.safetensors'}:0"), base)
+    with_loras = run(lora=f"{LORAS / 'kohya.safetensors'}:1.3,{LORAS / 'peft.safetensors'}")
+    assert not np.array_equal(with_loras, base)
+    assert np.array_equal(run(), base)  # the model without LoRAs is still the cached one
+    with fcs.Model(MODEL, loras=[(LORAS / "kohya.safetensors", 1.3), LORAS / "peft.safetensors"]) as model:
+        assert np.array_equal(model.inpaint(image, mask, steps=2, newton_steps=1, seed=1), with_loras)
+    with pytest.raises(pyvips.Error, match="reference.safetensors"):
+        run(lora=str(LORAS / "reference.safetensors"))
+
+
 def test_superres_and_layers_shapes(model, image):
     assert model.superres(image[:24, :32], scale=2, **QUICK).shape == (48, 64, 3)
     layer1, layer2, ownership = model.extract_layers(image, steps=1, newton_steps=1, iterations=1,
@@ -164,6 +180,19 @@ def test_errors_are_exceptions_with_the_message(model, image, mask):
         model.inpaint(image[..., :2], mask, **QUICK)
     with pytest.raises(TypeError):
         model.inpaint(image.astype(np.int64), mask, **QUICK)
+
+
+def test_loras_are_merged_at_load_and_bad_ones_named(model, image, mask):
+    base = model.inpaint(image, mask, **QUICK)
+    with fcs.Model(MODEL, loras=[(LORAS / "kohya.safetensors", 0), str(LORAS / "peft.safetensors")]) as merged:
+        with_peft = merged.inpaint(image, mask, **QUICK)
+    with fcs.Model(MODEL, loras=[LORAS / "peft.safetensors"]) as peft_only:
+        np.testing.assert_array_equal(peft_only.inpaint(image, mask, **QUICK), with_peft)  # scale 0 adds nothing
+    assert not np.array_equal(with_peft, base)
+    with pytest.raises(fcs.FormatError, match="reference.safetensors: key .* is no LoRA key"):
+        fcs.Model(MODEL, loras=[LORAS / "reference.safetensors"])
+    with pytest.raises(fcs.InvalidArgumentError, match="lora_scales"):
+        fcs.Model(MODEL, loras=[(LORAS / "peft.safetensors", float("nan"))])
 
 
 def test_a_request_beyond_the_memory_available_is_a_memory_error(model, image, mask, monkeypatch):
