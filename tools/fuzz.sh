@@ -16,6 +16,9 @@ JOBS=${JOBS:-2}
 # fixed order, so the Swift code gets both in one flag. The C targets get ASan and coverage but
 # not libFuzzer's comparison tracing: it calls into the fuzzer from the kernels' target_clones
 # resolvers, which run while libfcs is being relocated.
+# In an existing build folder SwiftPM keeps the root package's cached source lists, so files
+# added to it since ("cannot find … in scope", "missing inputs"): drop them, it rebuilds them.
+find "$PACKAGE/.build" -path "*.build/sources" -delete 2> /dev/null || true
 swift build -c release -j "$JOBS" --package-path "$PACKAGE" --sanitize fuzzer --sanitize address \
     -Xswiftc -sanitize=fuzzer,address -Xcc -fno-sanitize-coverage=trace-cmp 2>&1 | { grep -vE "^warning: prohibited flag|Cannot export local symbol '__asan_extra_spill_area'" >&2 || true; }
 BIN=$PACKAGE/.build/release
