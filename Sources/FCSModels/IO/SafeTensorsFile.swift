@@ -348,12 +348,7 @@ private struct HeaderJSON: Decodable {
         }
     }
 
-    struct Key: CodingKey {
-        let stringValue: String
-        init(stringValue: String) { self.stringValue = stringValue }
-        var intValue: Int? { nil }
-        init?(intValue: Int) { nil }
-    }
+    typealias Key = NamedCodingKey
 
     var metadata: [String: String] = [:]
     var entries: [String: Entry] = [:]

@@ -55,12 +55,7 @@ struct AdapterConfig: Sendable {
         var useRSLoRA: [String: Bool] = [:]
         var useDora: [String: Bool] = [:]
 
-        struct Key: CodingKey {
-            let stringValue: String
-            init(stringValue: String) { self.stringValue = stringValue }
-            var intValue: Int? { nil }
-            init?(intValue: Int) { nil }
-        }
+        typealias Key = NamedCodingKey
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: Key.self)

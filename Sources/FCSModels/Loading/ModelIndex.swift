@@ -8,12 +8,7 @@ struct ModelIndex: ValidatedConfig {
     /// Component name → its class (nil for a `[null, null]` entry, an absent component).
     var componentClasses: [String: String?] = [:]
 
-    private struct Key: CodingKey {
-        let stringValue: String
-        init(stringValue: String) { self.stringValue = stringValue }
-        var intValue: Int? { nil }
-        init?(intValue: Int) { nil }
-    }
+    private typealias Key = NamedCodingKey
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: Key.self)
