@@ -74,11 +74,11 @@ extension DiffusionModel {
         var inpaintings = 0
         var best: ExtractedLayers?
         var words = NormalGenerator(seed: parameters.seed)
-        for restart in 0..<parameters.restarts {
+        for _ in 0..<parameters.restarts {
             var ownership = hint?.toArray().map { $0 != 0 ? Float(1) : 0 }
                 ?? randomBlockMask(height: height, width: width, block: parameters.initialBlockSize, generator: &words)
             var fit: ExtractedLayers?
-            for iteration in 0..<parameters.iterations {
+            for _ in 0..<parameters.iterations {
                 let layer1Known = ownership.map { $0 > 0.5 }
                 // a layer needs some known pixels and some to fill; a degenerate mask restarts from blocks
                 if layer1Known.allSatisfy({ $0 }) || !layer1Known.contains(true) {
