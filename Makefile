@@ -125,7 +125,8 @@ test-fuzz:
 # under a sanitizer, each with its own scratch path. The C program is compiled by the
 # toolchain's clang, whose sanitizer runtime is the one swiftc instruments for, and runs against
 # the libfcs of that build (debug, exported symbols unrestricted). Leak checking is off for the
-# Swift tests only: XCTest never frees its test cases, nor so the arenas they hold.
+# Swift tests only: XCTest never frees its test cases, nor so the arenas they hold. Both sanitizers'
+# allocators must return NULL for an absurd request, as malloc does: a test asks for one.
 ASAN := .build-asan
 TSAN := .build-tsan
 SANITIZER_CLANG := $(dir $(shell readlink -f $$(command -v $(SWIFT))))clang
@@ -134,7 +135,7 @@ SWIFT_RUNTIME_LIBDIR := $(abspath $(dir $(SANITIZER_CLANG))../lib/swift/linux)
 
 test-asan:
 	$(SWIFT) build --build-tests -j $(JOBS) --scratch-path $(ASAN) --sanitize address
-	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --skip-build -j $(JOBS) --scratch-path $(ASAN) --sanitize address
+	ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 $(SWIFT) test --skip-build -j $(JOBS) --scratch-path $(ASAN) --sanitize address
 	$(MAKE) --no-print-directory sanitized-c-abi SCRATCH=$(ASAN) SANITIZER=address SANITIZER_FLAGS="--sanitize address"
 
 # TSan's function entry hook must stay out of C: the kernels' target_clones resolvers run while
@@ -144,7 +145,7 @@ TSAN_FLAGS := --sanitize thread -Xcc -mllvm -Xcc -tsan-instrument-func-entry-exi
 
 test-tsan:
 	$(SWIFT) build --build-tests -j $(JOBS) --scratch-path $(TSAN) $(TSAN_FLAGS)
-	$(SWIFT) test --skip-build -j $(JOBS) --scratch-path $(TSAN) $(TSAN_FLAGS)
+	TSAN_OPTIONS=allocator_may_return_null=1 $(SWIFT) test --skip-build -j $(JOBS) --scratch-path $(TSAN) $(TSAN_FLAGS)
 	$(MAKE) --no-print-directory sanitized-c-abi SCRATCH=$(TSAN) SANITIZER=thread SANITIZER_FLAGS="$(TSAN_FLAGS)"
 
 # helper of test-asan / test-tsan
@@ -153,7 +154,7 @@ sanitized-c-abi:
 	$(SANITIZER_CLANG) -std=c11 -g -Wall -Wextra -Werror -fsanitize=$(SANITIZER) -pthread -I Include bindings/c/test_abi.c \
 	    -L $(SCRATCH)/debug -lFCSShared -L $(SWIFT_RUNTIME_LIBDIR) -ldispatch -lBlocksRuntime \
 	    -Wl,-rpath,$(CURDIR)/$(SCRATCH)/debug:$(SWIFT_RUNTIME_LIBDIR) -o $(SCRATCH)/test_abi
-	$(SCRATCH)/test_abi Tests/FCSModelsTests/Fixtures/tiny-sd
+	$(SCRATCH)/test_abi Tests/FCSModelsTests/Fixtures/tiny-sd Tests/FCSModelsTests/Fixtures/tiny-lora
 
 bench: cli
 	$(CLI_RELEASE)/release/fcs bench ops
