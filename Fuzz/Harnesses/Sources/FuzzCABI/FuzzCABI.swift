@@ -123,8 +123,8 @@ func superResolve(_ input: inout FuzzInput, _ allocations: Allocations) {
     let factor = [2, 4, 8].contains(scale) ? Int(scale) : 1
     let image = input.byte() == 255 ? nil : FuzzImage(&input, maxSide: 8, maxPixels: 1024 / (factor * factor), in: allocations)
     guard image?.isBacked != false else { return }
-    // the area of edge-value sides is capped, so that the scale cannot overflow it
-    let pixels = min(image.map { Int($0.descriptor.width) * Int($0.descriptor.height) } ?? 0, 1 << 40) * factor * factor
+    // the area of edge-value sides (negative ones too) is clamped, so that the scale cannot overflow it
+    let pixels = max(0, min(image.map { Int($0.descriptor.width) * Int($0.descriptor.height) } ?? 0, 1 << 40)) * factor * factor
     let params = input.byte() == 255 ? nil : allocations.pointer(to: sampleParameters(&input, allocations, outputPixels: pixels))
     let out = outputArgument(&input, allocations)
     let status = withDescriptor(image) { image in fcs_super_resolve(model, image, scale, params, out) }
