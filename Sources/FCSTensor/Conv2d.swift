@@ -115,14 +115,22 @@ public struct Conv2d: Sendable {
     func callAsFunction(_ x: Tensor, limits: WindowLimits, in arena: ScratchArena) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inChannels && x.isContiguous,
                      "Conv2d: expected contiguous [N, \(inChannels), H, W], got \(x.shape)")
+        if packedWeight.precision == .bfloat16, let tape = arena.differenceTape {
+            return tape.run(x, in: arena, operation: { convolve($0, bias: bias, limits: limits, in: arena) },
+                            linearPart: { convolve($0, bias: nil, limits: limits, in: arena) })
+        }
+        return convolve(x, bias: bias, limits: limits, in: arena)
+    }
+
+    private func convolve(_ x: Tensor, bias: Tensor?, limits: WindowLimits, in arena: ScratchArena) -> Tensor {
         let out = arena.tensor(outputShape(x.shape))
         for image in 0..<x.shape[0] {
             let input = x.data + image * x.strides[0], result = out.data + image * out.strides[0]
             arena.scope {  // each image's scratch is released before the next one's
                 if algorithm == .winograd {
-                    winograd(input, result, height: x.shape[2], width: x.shape[3], limits: limits, arena: arena)
+                    winograd(input, result, height: x.shape[2], width: x.shape[3], bias: bias, limits: limits, arena: arena)
                 } else {
-                    implicitGEMM(input, result, height: x.shape[2], width: x.shape[3], limits: limits, arena: arena)
+                    implicitGEMM(input, result, height: x.shape[2], width: x.shape[3], bias: bias, limits: limits, arena: arena)
                 }
             }
         }
@@ -215,7 +223,7 @@ public struct Conv2d: Sendable {
     }
 
     private func implicitGEMM(_ input: UnsafeMutablePointer<Float>, _ result: UnsafeMutablePointer<Float>,
-                              height: Int, width: Int, limits: WindowLimits, arena: ScratchArena) {
+                              height: Int, width: Int, bias: Tensor?, limits: WindowLimits, arena: ScratchArena) {
         let outShape = outputShape([1, inChannels, height, width])
         let (outHeight, outWidth) = (outShape[2], outShape[3])
         let taps = kernelHeight * kernelWidth, (m, k) = (outChannels, inChannels * taps)
@@ -282,7 +290,7 @@ public struct Conv2d: Sendable {
     private func windowWidth(_ window: Window) -> Int { (window.columns - 1) * stride + kernelWidth }
 
     private func winograd(_ input: UnsafeMutablePointer<Float>, _ result: UnsafeMutablePointer<Float>,
-                          height: Int, width: Int, limits: WindowLimits, arena: ScratchArena) {
+                          height: Int, width: Int, bias: Tensor?, limits: WindowLimits, arena: ScratchArena) {
         let outShape = outputShape([1, inChannels, height, width])
         let (outHeight, outWidth) = (outShape[2], outShape[3])
         let plan = plan(height: height, width: width, limits: limits), maxTiles = plan.windowPixels

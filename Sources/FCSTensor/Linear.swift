@@ -40,6 +40,13 @@ public struct Linear: Sendable {
     /// - Parameter x: `[..., in]`, contiguous. - Returns: `[..., out]` in `arena`.
     public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
         precondition(x.shape.last == inFeatures && x.isContiguous, "Linear: expected [..., \(inFeatures)], got \(x.shape)")
+        if precision == .bfloat16, let tape = arena.differenceTape {
+            return tape.run(x, in: arena, operation: { apply($0, bias: bias, in: arena) }, linearPart: { apply($0, bias: nil, in: arena) })
+        }
+        return apply(x, bias: bias, in: arena)
+    }
+
+    private func apply(_ x: Tensor, bias: Tensor?, in arena: ScratchArena) -> Tensor {
         let rows = x.count / inFeatures
         let out = arena.tensor(Array(x.shape.dropLast()) + [outFeatures])
         if let bias {
