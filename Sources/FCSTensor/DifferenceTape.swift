@@ -1,4 +1,7 @@
 import _FCSKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Makes one forward pass an accurate *difference* from a recorded one, for the sampler's
 /// finite difference J·e = (f(x + δe) − f(x)) / δ when layers compute in bf16.
@@ -6,10 +9,11 @@ import _FCSKernels
 /// Rounding every activation to bf16 adds noise of about 2⁻⁹ of each value to a forward; two
 /// forwards at x and x + δe (‖δe‖∞ = 0.005) round differently, and their difference drowns in
 /// that noise (`fcs bench precision`: J·e cosine 0.06 to fp32's at t = 900 on the demo model).
-/// With a tape, the forward at x *records* each bf16 linear operation's input a and output W·a,
-/// and the forward at x + δe *replays*: each such operation computes W·a′ as the recorded W·a
-/// plus W·(a′ − a), where only the small difference a′ − a is rounded to bf16 — exactly the same
-/// sum by linearity, with rounding error relative to the difference, not to a. Non-linear
+/// With a tape, the forward at x *records* each bf16 linear operation's input a and output W·a
+/// (rounded to bf16, and the recording forward goes on with the rounded value, as PyTorch's bf16
+/// autocast does), and the forward at x + δe *replays*: each such operation computes W·a′ as the
+/// recorded W·a plus W·(a′ − a), where only the small difference a′ − a is rounded to bf16 — the
+/// same sum by linearity, with rounding error relative to the difference, not to a. Non-linear
 /// operations run in float32 on a′ as usual, and attention (a product of two activations, not
 /// linear) runs in float32 in both passes while a tape is attached.
 ///
@@ -24,10 +28,15 @@ public final class DifferenceTape: @unchecked Sendable {  // used by one thread 
     private var entries: [Entry] = []
     private var count = 0, cursor = 0
 
-    /// One operation's recorded input and output (buffers kept between recordings).
+    /// One operation's recorded input (float32, exact: the replay subtracts it) and output
+    /// (bf16: the recording forward continues with the rounded output, so the replay adds back
+    /// exactly what that forward used). Buffers are kept between recordings.
     final class Entry {
-        var input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
-        var inputShape: [Int] = [], outputShape: [Int] = []
+        private(set) var input: UnsafeMutablePointer<Float>
+        private var output: UnsafeMutablePointer<UInt16>
+        private(set) var inputShape: [Int] = [], outputShape: [Int] = []
+        /// The entry whose input buffer this one reads (q, k and v projections share one input).
+        private(set) var sharesInputOf: Entry?
         private var inputCapacity = 0, outputCapacity = 0
 
         init() {
@@ -40,21 +49,39 @@ public final class DifferenceTape: @unchecked Sendable {  // used by one thread 
             output.deallocate()
         }
 
-        func store(input x: Tensor, output y: Tensor) {
-            if x.count > inputCapacity {
-                input.deallocate()
-                (input, inputCapacity) = (.allocate(capacity: x.count), x.count)
+        /// Records x (or, if `previous` recorded the same values, shares its copy) and rounds y to bf16 in place.
+        func store(input x: Tensor, output y: Tensor, previous: Entry?) {
+            if let previous, previous.inputShape == x.shape, memcmp(previous.inputValues, x.data, 4 * x.count) == 0 {
+                sharesInputOf = previous.sharesInputOf ?? previous
+            } else {
+                sharesInputOf = nil
+                if x.count > inputCapacity {
+                    input.deallocate()
+                    (input, inputCapacity) = (.allocate(capacity: x.count), x.count)
+                }
+                input.update(from: x.data, count: x.count)
             }
             if y.count > outputCapacity {
                 output.deallocate()
                 (output, outputCapacity) = (.allocate(capacity: y.count), y.count)
             }
-            input.update(from: x.data, count: x.count)
-            output.update(from: y.data, count: y.count)
+            fcs_f32_to_bf16(y.data, output, y.count)
+            fcs_bf16_to_f32(output, y.data, y.count)
             (inputShape, outputShape) = (x.shape, y.shape)
         }
 
-        var bytes: Int { 4 * (inputCapacity + outputCapacity) }
+        var inputValues: UnsafePointer<Float> { UnsafePointer(sharesInputOf?.input ?? input) }
+
+        /// y += the recorded output.
+        func addOutput(to y: Tensor, in arena: ScratchArena) {
+            arena.scope {
+                let recorded = arena.scratch(y.count)
+                fcs_bf16_to_f32(output, recorded, y.count)
+                fcs_add(y.data, 1, recorded, 1, y.data, y.count)
+            }
+        }
+
+        var bytes: Int { 4 * inputCapacity + 2 * outputCapacity }
     }
 
     public init() {}
@@ -76,7 +103,7 @@ public final class DifferenceTape: @unchecked Sendable {  // used by one thread 
         case .record:
             let y = operation(x)
             if count == entries.count { entries.append(Entry()) }
-            entries[count].store(input: x, output: y)
+            entries[count].store(input: x, output: y, previous: count > 0 ? entries[count - 1] : nil)
             count += 1
             return y
         case .replay:
@@ -84,10 +111,10 @@ public final class DifferenceTape: @unchecked Sendable {  // used by one thread 
             let entry = entries[cursor]
             cursor += 1
             let difference = arena.tensor(x.shape)
-            fcs_sub(x.data, 1, entry.input, 1, difference.data, x.count)
+            fcs_sub(x.data, 1, entry.inputValues, 1, difference.data, x.count)
             let y = linearPart(difference)
             guard y.shape == entry.outputShape, y.isContiguous else { return operation(x) }
-            fcs_add(y.data, 1, entry.output, 1, y.data, y.count)
+            entry.addOutput(to: y, in: arena)
             return y
         }
     }
