@@ -228,7 +228,6 @@ public struct Conv2d: Sendable {
         let (outHeight, outWidth) = (outShape[2], outShape[3])
         let taps = kernelHeight * kernelWidth, (m, k) = (outChannels, inChannels * taps)
         let plan = plan(height: height, width: width, limits: limits), inPlace = plan.inPlace
-        let panelType = packedWeight.precision.panelType
         let kOffset = arena.scratchInt32(k), nOffset = arena.scratchInt32(plan.windowPixels)
         let copy = inPlace ? nil : arena.scratch(plan.windowFloats)
         let scratchSize = fcs_conv_gemm_scratch_size()
@@ -265,23 +264,8 @@ public struct Conv2d: Sendable {
             if let bias {
                 for o in 0..<m { (output + o * ldc).update(repeating: bias.data[o], count: n) }
             }
-            // Split the larger output dimension: columns in multiples of 32, rows in whole A panels.
-            let splitColumns = n >= m
-            let unitSize = splitColumns ? 32 : Int(FCS_CONV_GEMM_MR)
-            let units = ((splitColumns ? n : m) + unitSize - 1) / unitSize
-            ComputeThreads.run(maxParts: units) { part, parts in
-                let range = ComputeThreads.partRange(units, part: part, parts: parts)
-                let start = range.lowerBound * unitSize, end = min(range.upperBound * unitSize, splitColumns ? n : m)
-                guard start < end else { return }
-                let buffer = gemmScratch + part * scratchSize
-                if splitColumns {
-                    fcs_conv_gemm(m, end - start, k, panelType, packedWeight.panels(), source, kOffset, nOffset + start,
-                                  output + start, ldc, 0, bias == nil ? 0 : 1, buffer)
-                } else {
-                    fcs_conv_gemm(end - start, n, k, panelType, packedWeight.panels(fromRow: start), source, kOffset, nOffset,
-                                  output + start * ldc, ldc, 0, bias == nil ? 0 : 1, buffer)
-                }
-            }
+            packedWeight.multiply(n: n, input: source, kOffset: kOffset, nOffset: nOffset, into: output, ldc: ldc,
+                                  accumulate: bias != nil, scratch: gemmScratch)
         }
     }
 
