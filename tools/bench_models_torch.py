@@ -12,6 +12,7 @@ how far each bf16 variant's ε is from fp32's on the same input. `--json FILE` w
 import argparse
 import contextlib
 import json
+import os
 import platform
 import resource
 import time
@@ -54,6 +55,12 @@ def cpu_description():
     return fields.get("model name", platform.machine()), {flag: flag in present for flag in FLAGS}
 
 
+def load_line(when):
+    """The machine's 1-minute load average: on a shared machine, other work slows both sides alike
+    only if they run one right after the other, and a load above the core count makes any figure noisy."""
+    return f"load average {when}: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+
+
 def relative_error(value, reference):
     """‖value − reference‖ / ‖reference‖ over the whole tensor, in fp32."""
     value, reference = value.float(), reference.float()
@@ -75,6 +82,7 @@ def main():
     variants = [FP32, AUTOCAST, BF16_WEIGHTS] if flags.get("avx512_bf16") else [FP32]
     print(f"CPU: {cpu}; flags: {' '.join(f if on else f'no-{f}' for f, on in flags.items()) or 'unknown (no /proc/cpuinfo)'}; "
           f"PyTorch CPU capability {torch.backends.cpu.get_cpu_capability()}")
+    print(load_line("before"))
     print(f"variants: {', '.join(variants)}" + ("" if len(variants) > 1 else " (no avx512_bf16: bf16 not timed)"))
 
     start = time.perf_counter()
@@ -129,6 +137,7 @@ def main():
         for name, by_variant in errors.items():
             print(f"{name:{width}} | " + " | ".join(f"{by_variant[variant]:13.1e}" for variant in variants[1:]))
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
+    print(load_line("after"))
 
     if args.json:
         with open(args.json, "w") as file:
