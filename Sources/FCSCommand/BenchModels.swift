@@ -22,7 +22,7 @@ struct BenchModels: ParsableCommand {
     @Option(help: "Latent sizes to time the UNet at (latent = image / 8).")
     var latentSizes: [Int] = [64, 32]
 
-    @Option(help: "How layers keep their weights: fp32, or fp16 widened per layer when used.")
+    @Option(help: "How layers keep their weights: fp32; fp16 (widened to fp32 inside the GEMM); bf16 (bf16 products, fp32 sums).")
     var weights: WeightStorageArgument = .fp32
 
     @Option(help: ArgumentHelp("PyTorch's figures from `tools/bench_models_torch.py --json FILE`, to print next to fcs's with the goals.",
@@ -91,9 +91,15 @@ enum ModelRow {
 }
 
 enum WeightStorageArgument: String, ExpressibleByArgument, CaseIterable {
-    case fp32, fp16
+    case fp32, fp16, bf16
 
-    var precision: WeightPrecision { self == .fp32 ? .float32 : .float16 }
+    var precision: WeightPrecision {
+        switch self {
+        case .fp32: .float32
+        case .fp16: .float16
+        case .bf16: .bfloat16
+        }
+    }
 }
 
 /// Starts a new peak for ``residentGiB(peak:)`` (Linux: "5" in /proc/self/clear_refs resets VmHWM to VmRSS).
