@@ -20,6 +20,8 @@ public struct Linear: Sendable {
 
     /// - Parameter x: `[..., in]`, contiguous. - Returns: `[..., out]` in `arena`.
     public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
+        let timing = OperationProfile.start(.pointwise)
+        defer { timing.stop() }
         precondition(x.shape.last == inFeatures && x.isContiguous, "Linear: expected [..., \(inFeatures)], got \(x.shape)")
         let rows = x.count / inFeatures
         let out = arena.tensor(Array(x.shape.dropLast()) + [outFeatures])
