@@ -21,7 +21,7 @@ struct BenchModels: ParsableCommand {
     @Option(help: "How layers keep their weights: fp32, or fp16 widened per layer when used.")
     var weights: WeightStorageArgument = .fp32
 
-    @Flag(help: "Then time one more UNet forward per latent size (batch 1) and VAE decode 512x512 by kind of operation.")
+    @Flag(help: "Also show where the time goes: one more UNet forward per latent size (batch 1) and VAE decode 512x512, timed per kind of operation.")
     var profile = false
 
     func validate() throws {

@@ -103,7 +103,7 @@ public struct Conv2d: Sendable {
     /// - Parameter x: `[N, in, H, W]`, contiguous.
     /// - Returns: `[N, out, Ho, Wo]` in `arena`.
     public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
-        let timing = OperationProfile.start(profileKind)
+        let timing = OperationProfile.start(profileKind, flops: profileFLOPs(x))
         defer { timing.stop() }
         return callAsFunction(x, limits: WindowLimits(), in: arena)
     }

@@ -63,6 +63,11 @@ public struct OperationProfile: Sendable, Equatable {
         public var calls = 0
         /// Their wall-clock seconds, summed.
         public var seconds: Double = 0
+        /// Their multiply-adds × 2, for the kinds that are GEMMs (convolutions, linear layers,
+        /// attention); 0 for the others, which are bound by memory. Winograd layers count the
+        /// direct convolution's, so its rate is an effective one, comparable with implicit GEMM's;
+        /// causal attention counts the full score matrix.
+        public var flops = 0
     }
 
     /// One total per ``Kind``, at its raw value.
@@ -98,35 +103,38 @@ public struct OperationProfile: Sendable, Equatable {
 
     /// Called first thing by each measured operation, which passes what this returns to
     /// ``Timing/stop()`` on exit: `let timing = OperationProfile.start(.attention)`, `defer { timing.stop() }`.
+    /// The arguments are only evaluated while some thread records.
     @inline(__always)
-    static func start(_ kind: @autoclosure () -> Kind) -> Timing {
-        guard activeRecordings.load(ordering: .relaxed) != 0 else { return Timing(kind: nil, start: 0) }
-        return startOnThisThread(kind())
+    static func start(_ kind: @autoclosure () -> Kind, flops: @autoclosure () -> Int = 0) -> Timing {
+        guard activeRecordings.load(ordering: .relaxed) != 0 else { return Timing(kind: nil, start: 0, flops: 0) }
+        return startOnThisThread(kind(), flops: flops())
     }
 
     /// An operation's start, or nothing to record.
     struct Timing {
         fileprivate let kind: Kind?
         fileprivate let start: UInt64
+        fileprivate let flops: Int
 
         @inline(__always)
         func stop() {
-            if let kind { OperationProfile.stopOnThisThread(kind, start: start) }
+            if let kind { OperationProfile.stopOnThisThread(self, kind) }
         }
     }
 
-    private static func startOnThisThread(_ kind: Kind) -> Timing {
-        guard let recorder = currentRecorder() else { return Timing(kind: nil, start: 0) }  // another thread records
+    private static func startOnThisThread(_ kind: Kind, flops: Int) -> Timing {
+        guard let recorder = currentRecorder() else { return Timing(kind: nil, start: 0, flops: 0) }  // another thread records
         recorder.depth += 1
-        return Timing(kind: kind, start: recorder.depth == 1 ? monotonicNanoseconds() : 0)
+        return Timing(kind: kind, start: recorder.depth == 1 ? monotonicNanoseconds() : 0, flops: flops)
     }
 
-    private static func stopOnThisThread(_ kind: Kind, start: UInt64) {
+    private static func stopOnThisThread(_ timing: Timing, _ kind: Kind) {
         guard let recorder = currentRecorder() else { return }
         recorder.depth -= 1
         guard recorder.depth == 0 else { return }  // nested: part of the enclosing operation
         recorder.profile.totals[kind.rawValue].calls += 1
-        recorder.profile.totals[kind.rawValue].seconds += Double(monotonicNanoseconds() - start) * 1e-9
+        recorder.profile.totals[kind.rawValue].seconds += Double(monotonicNanoseconds() - timing.start) * 1e-9
+        recorder.profile.totals[kind.rawValue].flops += timing.flops
     }
 
     private static func currentRecorder() -> Recorder? {
@@ -145,6 +153,7 @@ public struct OperationProfile: Sendable, Equatable {
             for kind in Kind.allCases {
                 profile.totals[kind.rawValue].calls += inner[kind].calls
                 profile.totals[kind.rawValue].seconds += inner[kind].seconds
+                profile.totals[kind.rawValue].flops += inner[kind].flops
             }
         }
     }
@@ -172,5 +181,12 @@ extension Conv2d {
     var profileKind: OperationProfile.Kind {
         if kernelHeight == 1 && kernelWidth == 1 { return .pointwise }
         return algorithm == .winograd ? .winogradConvolution : .implicitGEMMConvolution
+    }
+
+    /// The direct convolution's FLOPs on `x` (0 for a shape the layer will refuse).
+    func profileFLOPs(_ x: Tensor) -> Int {
+        guard x.rank == 4 else { return 0 }
+        let output = outputShape(x.shape)
+        return 2 * output.reduce(1, *) * inChannels * kernelHeight * kernelWidth
     }
 }

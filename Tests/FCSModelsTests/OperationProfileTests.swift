@@ -87,23 +87,33 @@ final class OperationProfileTests: XCTestCase {
         XCTAssertEqual(calls(profile), try expectedCalls())
     }
 
-    func test_convolutionKinds_andNestedRecordings() {
+    func test_gemmKinds_countTheirFLOPs_andANestedRecordingAddsToTheOuterOne() {
         var random = NormalGenerator(seed: 1)
         let arena = ScratchArena()
         let winograd = Conv2d(weight: random.tensor([16, 16, 3, 3]), bias: nil, padding: 1, algorithm: .winograd)
         let implicit = Conv2d(weight: random.tensor([16, 16, 3, 3]), bias: nil, padding: 1, algorithm: .implicitGEMM)
         let pointwise = Conv2d(weight: random.tensor([16, 16, 1, 1]), bias: nil)
-        let x = random.tensor([1, 16, 8, 8])
+        let linear = Linear(weight: random.tensor([8, 16]), bias: random.tensor([8]))
+        let x = random.tensor([1, 16, 8, 8]), tokens = random.tensor([1, 5, 16])
+        let query = random.tensor([1, 6, 8]), key = random.tensor([1, 4, 8])
         let (inner, outer) = OperationProfile.recording {
             _ = winograd(x, in: arena)
+            _ = scaledDotProductAttention(query: query, key: key, value: key, heads: 2, in: arena)
             return OperationProfile.recording {
                 _ = implicit(x, in: arena)
                 _ = pointwise(x, in: arena)
+                _ = linear(tokens, in: arena)
             }.profile
         }
-        XCTAssertEqual(calls(inner), [.winogradConvolution: 0, .implicitGEMMConvolution: 1, .pointwise: 1,
+        XCTAssertEqual(calls(inner), [.winogradConvolution: 0, .implicitGEMMConvolution: 1, .pointwise: 2,
                                       .attention: 0, .normalization: 0, .elementwise: 0])
-        XCTAssertEqual(calls(outer), [.winogradConvolution: 1, .implicitGEMMConvolution: 1, .pointwise: 1,
-                                              .attention: 0, .normalization: 0, .elementwise: 0], "the inner recording counts in the outer one too")
+        XCTAssertEqual(calls(outer), [.winogradConvolution: 1, .implicitGEMMConvolution: 1, .pointwise: 2,
+                                      .attention: 1, .normalization: 0, .elementwise: 0], "the inner recording counts in the outer one too")
+        // 2 · out · in · 3 · 3 per output pixel, Winograd's counted as the direct convolution's
+        XCTAssertEqual(outer[.winogradConvolution].flops, 2 * 16 * 16 * 9 * 64)
+        XCTAssertEqual(outer[.implicitGEMMConvolution].flops, 2 * 16 * 16 * 9 * 64)
+        XCTAssertEqual(inner[.pointwise].flops, 2 * 16 * 16 * 64 + 2 * 5 * 16 * 8)
+        // q kᵀ and p v: 2 · 6 · 4 · 8 each
+        XCTAssertEqual(outer[.attention].flops, 4 * 6 * 4 * 8)
     }
 }
