@@ -18,7 +18,7 @@ struct BenchModels: ParsableCommand {
     @Option(help: "Latent sizes to time the UNet at (latent = image / 8).")
     var latentSizes: [Int] = [64, 32]
 
-    @Option(help: "How layers keep their weights: fp32, or fp16 widened per layer when used.")
+    @Option(help: "How layers keep their weights: fp32; fp16 (widened to fp32 inside the GEMM); bf16 (bf16 products, fp32 sums).")
     var weights: WeightStorageArgument = .fp32
 
     @Flag(help: "Also show where the time goes: one more UNet forward per latent size (batch 1) and VAE decode 512x512, timed per kind of operation.")
@@ -83,9 +83,15 @@ struct BenchModels: ParsableCommand {
 }
 
 enum WeightStorageArgument: String, ExpressibleByArgument, CaseIterable {
-    case fp32, fp16
+    case fp32, fp16, bf16
 
-    var precision: WeightPrecision { self == .fp32 ? .float32 : .float16 }
+    var precision: WeightPrecision {
+        switch self {
+        case .fp32: .float32
+        case .fp16: .float16
+        case .bf16: .bfloat16
+        }
+    }
 }
 
 /// Starts a new peak for ``residentGiB(peak:)`` (Linux: "5" in /proc/self/clear_refs resets VmHWM to VmRSS).

@@ -48,6 +48,7 @@ public struct Conv2d: Sendable {
     public let algorithm: Algorithm
     /// Implicit GEMM: the weight as A[out, in·kh·kw] (PyTorch's order) in the GEMM's panel
     /// layout. Winograd: the 16 transformed [out, in] matrices, each so packed.
+    /// Its precision is the layer's: bfloat16 rounds the input (Winograd: its transform) to bf16.
     let packedWeight: StoredWeights
     let bias: Tensor?
 
@@ -72,18 +73,11 @@ public struct Conv2d: Sendable {
         if useWinograd {
             let transformed = Tensor(zeros: [16, outChannels, inChannels])
             fcs_winograd_weight_transform(source.data, outChannels, inChannels, transformed.data)
-            let packedSize = fcs_conv_gemm_packed_size(outChannels, inChannels)
-            let packed = Tensor(zeros: [16 * packedSize])
-            for xi in 0..<16 {
-                fcs_conv_gemm_pack_weight(transformed.data + xi * outChannels * inChannels, outChannels, inChannels,
-                                          packed.data + xi * packedSize)
-            }
-            packedWeight = StoredWeights(packed, precision: precision)
+            packedWeight = StoredWeights(matrices: 16, rows: outChannels, columns: inChannels, source: transformed.data,
+                                         precision: precision)
         } else {
-            let k = inChannels * kernelHeight * kernelWidth
-            let packed = Tensor(zeros: [fcs_conv_gemm_packed_size(outChannels, k)])
-            fcs_conv_gemm_pack_weight(source.data, outChannels, k, packed.data)
-            packedWeight = StoredWeights(packed, precision: precision)
+            packedWeight = StoredWeights(rows: outChannels, columns: inChannels * kernelHeight * kernelWidth,
+                                         source: source.data, precision: precision)
         }
     }
 
@@ -145,11 +139,10 @@ public struct Conv2d: Sendable {
 
     func scratchFloats(height: Int, width: Int, limits: WindowLimits) -> Int {
         let plan = plan(height: height, width: width, limits: limits), gemm = fcs_conv_gemm_scratch_size()
-        let widened = packedWeight.precision == .float32 ? 0 : packedWeight.count
         let sizes = algorithm == .winograd
-            ? [widened, plan.windowFloats, 16 * inChannels * plan.windowPixels, 16 * outChannels * plan.windowPixels,
+            ? [plan.windowFloats, 16 * inChannels * plan.windowPixels, 16 * outChannels * plan.windowPixels,
                inChannels, plan.windowPixels, min(ComputeThreads.count, 16) * gemm]
-            : [widened, inChannels * kernelHeight * kernelWidth, plan.windowPixels, plan.windowFloats, ComputeThreads.count * gemm]
+            : [inChannels * kernelHeight * kernelWidth, plan.windowPixels, plan.windowFloats, ComputeThreads.count * gemm]
         return sizes.filter { $0 > 0 }.reduce(0) { $0 + ScratchArena.alignedFloats($1) }
     }
 
@@ -229,7 +222,7 @@ public struct Conv2d: Sendable {
         let (outHeight, outWidth) = (outShape[2], outShape[3])
         let taps = kernelHeight * kernelWidth, (m, k) = (outChannels, inChannels * taps)
         let plan = plan(height: height, width: width, limits: limits), inPlace = plan.inPlace
-        let weights = packedWeight.float32(in: arena)
+        let panelType = packedWeight.precision.panelType
         let kOffset = arena.scratchInt32(k), nOffset = arena.scratchInt32(plan.windowPixels)
         let copy = inPlace ? nil : arena.scratch(plan.windowFloats)
         let scratchSize = fcs_conv_gemm_scratch_size()
@@ -276,11 +269,11 @@ public struct Conv2d: Sendable {
                 guard start < end else { return }
                 let buffer = gemmScratch + part * scratchSize
                 if splitColumns {
-                    fcs_conv_gemm(m, end - start, k, weights, source, kOffset, nOffset + start,
-                                  output + start, ldc, bias == nil ? 0 : 1, buffer)
+                    fcs_conv_gemm(m, end - start, k, panelType, packedWeight.panels(), source, kOffset, nOffset + start,
+                                  output + start, ldc, 0, bias == nil ? 0 : 1, buffer)
                 } else {
-                    fcs_conv_gemm(end - start, n, k, weights + start * k, source, kOffset, nOffset,
-                                  output + start * ldc, ldc, bias == nil ? 0 : 1, buffer)
+                    fcs_conv_gemm(end - start, n, k, panelType, packedWeight.panels(fromRow: start), source, kOffset, nOffset,
+                                  output + start * ldc, ldc, 0, bias == nil ? 0 : 1, buffer)
                 }
             }
         }
@@ -302,8 +295,7 @@ public struct Conv2d: Sendable {
         let parts = min(ComputeThreads.count, 16)
         let scratchSize = fcs_conv_gemm_scratch_size()
         let gemmScratch = arena.scratch(parts * scratchSize)
-        let packedSize = fcs_conv_gemm_packed_size(outChannels, inChannels)
-        let weights = packedWeight.float32(in: arena)
+        let panelType = packedWeight.precision.panelType
         for window in plan.windows {
             let tiles = window.rows * window.columns
             let bufferHeight = 2 * window.rows + 2, bufferWidth = 2 * window.columns + 2, plane = bufferHeight * bufferWidth
@@ -316,8 +308,8 @@ public struct Conv2d: Sendable {
             }
             ComputeThreads.run(maxParts: parts) { part, parts in
                 for xi in ComputeThreads.partRange(16, part: part, parts: parts) {
-                    fcs_conv_gemm(outChannels, tiles, inChannels, weights + xi * packedSize, v + xi * inChannels * tiles,
-                                  kOffset, nOffset, m + xi * outChannels * tiles, tiles, 0, gemmScratch + part * scratchSize)
+                    fcs_conv_gemm(outChannels, tiles, inChannels, panelType, packedWeight.panels(xi), v + xi * inChannels * tiles,
+                                  kOffset, nOffset, m + xi * outChannels * tiles, tiles, 0, 0, gemmScratch + part * scratchSize)
                 }
             }
             let firstColumn = 2 * window.column0
