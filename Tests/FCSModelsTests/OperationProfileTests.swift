@@ -13,10 +13,10 @@ final class OperationProfileTests: XCTestCase {
         try SafeTensorsFile(path: fixtures + "/unet/diffusion_pytorch_model.safetensors")
     }
 
-    private func unet() throws -> UNet2DConditionModel {
+    private func unet(_ precision: WeightPrecision = .float32) throws -> UNet2DConditionModel {
         let config = try JSONDecoder().decode(UNet2DConditionModelConfig.self,
                                               from: Data(contentsOf: URL(fileURLWithPath: fixtures + "/unet/config.json")))
-        return try UNet2DConditionModel(config: config, weights: WeightReader(file: try weightsFile()))
+        return try UNet2DConditionModel(config: config, weights: WeightReader(file: try weightsFile()).storing(precision))
     }
 
     /// The calls one forward of the tiny UNet makes per kind, counted from its weight names:
@@ -57,11 +57,13 @@ final class OperationProfileTests: XCTestCase {
     }
 
     func test_unetForward_countsEveryKindOncePerLayer() throws {
-        let unet = try unet(), arena = ScratchArena()
-        let plain = Self.forward(unet, in: arena)
-        let (recorded, profile) = OperationProfile.recording { Self.forward(unet, in: arena) }
-        XCTAssertEqual(calls(profile), try expectedCalls())
-        XCTAssertEqual(recorded, plain, "recording does not change the result")
+        for precision in [WeightPrecision.float32, .float16, .bfloat16] {
+            let unet = try unet(precision), arena = ScratchArena()
+            let plain = Self.forward(unet, in: arena)
+            let (recorded, profile) = OperationProfile.recording { Self.forward(unet, in: arena) }
+            XCTAssertEqual(calls(profile), try expectedCalls(), "\(precision) weights")
+            XCTAssertEqual(recorded, plain, "recording does not change the result")
+        }
         XCTAssertEqual(try expectedCalls().filter { $0.value > 0 }.count, 5, "the tiny UNet runs every kind but Winograd")
     }
 
