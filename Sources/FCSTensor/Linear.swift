@@ -39,7 +39,7 @@ public struct Linear: Sendable {
 
     /// - Parameter x: `[..., in]`, contiguous. - Returns: `[..., out]` in `arena`.
     public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
-        let timing = OperationProfile.start(.pointwise, flops: 2 * x.count * outFeatures)
+        let timing = OperationProfile.start(.linear, flops: 2 * x.count * outFeatures)
         defer { timing.stop() }
         precondition(x.shape.last == inFeatures && x.isContiguous, "Linear: expected [..., \(inFeatures)], got \(x.shape)")
         let rows = x.count / inFeatures

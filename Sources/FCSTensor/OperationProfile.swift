@@ -33,10 +33,12 @@ public struct OperationProfile: Sendable, Equatable {
         /// ``Conv2d`` layers larger than 1×1 run by implicit GEMM: 3×3 layers narrower than 16
         /// channels or below 16×16 outputs, stride-2 downsamplers.
         case implicitGEMMConvolution
-        /// 1×1 ``Conv2d`` layers and ``Linear`` layers: one GEMM against the weights each.
-        case pointwise
-        /// ``scaledDotProductAttention(query:key:value:heads:causal:in:)`` only; the q, k, v and
-        /// output projections around it are ``pointwise``.
+        /// 1×1 ``Conv2d`` layers (implicit GEMM without a gather: one GEMM against the weights).
+        case pointwiseConvolution
+        /// ``Linear`` layers.
+        case linear
+        /// ``scaledDotProductAttention(query:key:value:heads:causal:precision:in:)`` only; the q,
+        /// k, v and output projections around it are ``linear``.
         case attention
         /// ``GroupNorm`` (with its fused SiLU) and ``LayerNorm``.
         case normalization
@@ -49,7 +51,8 @@ public struct OperationProfile: Sendable, Equatable {
             switch self {
             case .winogradConvolution: "3x3 conv, Winograd"
             case .implicitGEMMConvolution: "conv, implicit GEMM"
-            case .pointwise: "1x1 conv and linear"
+            case .pointwiseConvolution: "1x1 conv"
+            case .linear: "linear"
             case .attention: "attention (SDPA core)"
             case .normalization: "GroupNorm, LayerNorm"
             case .elementwise: "elementwise, activations"
@@ -179,7 +182,7 @@ private func monotonicNanoseconds() -> UInt64 {
 extension Conv2d {
     /// The kind this layer is profiled under.
     var profileKind: OperationProfile.Kind {
-        if kernelHeight == 1 && kernelWidth == 1 { return .pointwise }
+        if kernelHeight == 1 && kernelWidth == 1 { return .pointwiseConvolution }
         return algorithm == .winograd ? .winogradConvolution : .implicitGEMMConvolution
     }
 

@@ -36,7 +36,8 @@ final class OperationProfileTests: XCTestCase {
         return [
             .winogradConvolution: 0,  // its layers are narrower than Winograd's 16 channels
             .implicitGEMMConvolution: count { _, shape in shape.count == 4 && shape[2...] == [3, 3] },
-            .pointwise: count { _, shape in shape.count == 2 || (shape.count == 4 && shape[2...] == [1, 1]) },
+            .pointwiseConvolution: count { _, shape in shape.count == 4 && shape[2...] == [1, 1] },
+            .linear: count { _, shape in shape.count == 2 },
             .attention: blocks + count(suffix: ".attn2.to_q.weight"),
             .normalization: count { name, _ in name.contains(normName) },
             // time embedding SiLU; per resnet: SiLU(temb), + temb, + shortcut; per Transformer2DModel:
@@ -64,7 +65,7 @@ final class OperationProfileTests: XCTestCase {
             XCTAssertEqual(calls(profile), try expectedCalls(), "\(precision) weights")
             XCTAssertEqual(recorded, plain, "recording does not change the result")
         }
-        XCTAssertEqual(try expectedCalls().filter { $0.value > 0 }.count, 5, "the tiny UNet runs every kind but Winograd")
+        XCTAssertEqual(try expectedCalls().filter { $0.value > 0 }.count, 6, "the tiny UNet runs every kind but Winograd")
     }
 
     func test_nothingIsRecorded_outsideARecordingOrOnOtherThreads() throws {
@@ -107,14 +108,15 @@ final class OperationProfileTests: XCTestCase {
                 _ = linear(tokens, in: arena)
             }.profile
         }
-        XCTAssertEqual(calls(inner), [.winogradConvolution: 0, .implicitGEMMConvolution: 1, .pointwise: 2,
+        XCTAssertEqual(calls(inner), [.winogradConvolution: 0, .implicitGEMMConvolution: 1, .pointwiseConvolution: 1, .linear: 1,
                                       .attention: 0, .normalization: 0, .elementwise: 0])
-        XCTAssertEqual(calls(outer), [.winogradConvolution: 1, .implicitGEMMConvolution: 1, .pointwise: 2,
+        XCTAssertEqual(calls(outer), [.winogradConvolution: 1, .implicitGEMMConvolution: 1, .pointwiseConvolution: 1, .linear: 1,
                                       .attention: 1, .normalization: 0, .elementwise: 0], "the inner recording counts in the outer one too")
         // 2 · out · in · 3 · 3 per output pixel, Winograd's counted as the direct convolution's
         XCTAssertEqual(outer[.winogradConvolution].flops, 2 * 16 * 16 * 9 * 64)
         XCTAssertEqual(outer[.implicitGEMMConvolution].flops, 2 * 16 * 16 * 9 * 64)
-        XCTAssertEqual(inner[.pointwise].flops, 2 * 16 * 16 * 64 + 2 * 5 * 16 * 8)
+        XCTAssertEqual(inner[.pointwiseConvolution].flops, 2 * 16 * 16 * 64)
+        XCTAssertEqual(inner[.linear].flops, 2 * 5 * 16 * 8)
         // q kᵀ and p v: 2 · 6 · 4 · 8 each
         XCTAssertEqual(outer[.attention].flops, 4 * 6 * 4 * 8)
     }
