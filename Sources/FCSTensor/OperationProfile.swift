@@ -30,10 +30,11 @@ public struct OperationProfile: Sendable, Equatable {
     public enum Kind: Int, CaseIterable, Sendable {
         /// 3×3 stride-1 ``Conv2d`` layers run by Winograd F(2×2, 3×3).
         case winogradConvolution
-        /// ``Conv2d`` layers larger than 1×1 run by implicit GEMM: 3×3 layers narrower than 16
-        /// channels or below 16×16 outputs, stride-2 downsamplers.
+        /// ``Conv2d`` layers larger than 1×1 run by implicit GEMM: 3×3 layers with fewer than 16
+        /// input or output channels (the VAE's conv_in and conv_out) or below 16×16 outputs (the
+        /// UNet's 8×8 level), stride-2 downsamplers.
         case implicitGEMMConvolution
-        /// 1×1 ``Conv2d`` layers (implicit GEMM without a gather: one GEMM against the weights).
+        /// 1×1 ``Conv2d`` layers (in SD: proj_in and proj_out, conv_shortcut, the VAE's quant convs).
         case pointwiseConvolution
         /// ``Linear`` layers.
         case linear
