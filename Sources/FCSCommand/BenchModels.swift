@@ -29,6 +29,9 @@ struct BenchModels: ParsableCommand {
                                valueName: "file"))
     var peer: String?
 
+    @Flag(help: "Also show where the time goes: one more UNet forward per latent size (batch 1) and VAE decode 512x512, timed per kind of operation.")
+    var profile = false
+
     func validate() throws {
         // the UNet halves the latent three times; 128 is a 1024² image
         if latentSizes.isEmpty || latentSizes.contains(where: { !(8...128).contains($0) || $0 % 8 != 0 }) {
@@ -77,6 +80,19 @@ struct BenchModels: ParsableCommand {
         }
         print("peak RSS: \(format(residentGiB(peak: true), 2)) GiB (text encoder + UNet + VAE + TAESD; activation arena \(format(Double(arena.reservedBytes) / Double(1 << 30), 2)) GiB)")
         comparison?.goals(fcs: rows, kernels: kernelISA).forEach { print($0) }
+
+        guard profile else { return }
+        // after the timed rows: every network is warm and the arena holds its largest working set
+        var profiles: [(network: String, profile: OperationProfile)] = []
+        for size in latentSizes {
+            let sample = random.tensor([1, 4, size, size]), text = random.tensor([1, 77, 768])
+            profiles.append(("UNet \(size * 8)x\(size * 8), batch 1", OperationProfile.recording {
+                arena.scope { _ = unet(sample, timestep: 500, encoderHiddenStates: text, in: arena) }
+            }.profile))
+        }
+        profiles.append(("VAE decode 512x512", OperationProfile.recording { arena.scope { _ = vae.decode(latents, in: arena) } }.profile))
+        print("")
+        printProfiles(profiles)
     }
 }
 

@@ -16,6 +16,8 @@ import _FCSKernels
 public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int,
                                       causal: Bool = false, precision: WeightPrecision = .float32,
                                       in arena: ScratchArena) -> Tensor {
+    let timing = OperationProfile.start(.attention, flops: 4 * query.count * (key.rank == 3 ? key.shape[1] : 0))
+    defer { timing.stop() }
     precondition(query.rank == 3 && key.shape == value.shape && key.rank == 3 && query.shape[0] == key.shape[0]
                  && query.shape[2] == key.shape[2] && query.shape[2] % heads == 0
                  && query.isContiguous && key.isContiguous && value.isContiguous,

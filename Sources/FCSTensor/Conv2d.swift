@@ -100,7 +100,9 @@ public struct Conv2d: Sendable {
     /// - Parameter x: `[N, in, H, W]`, contiguous.
     /// - Returns: `[N, out, Ho, Wo]` in `arena`.
     public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
-        callAsFunction(x, limits: WindowLimits(), in: arena)
+        let timing = OperationProfile.start(profileKind, flops: profileFLOPs(x))
+        defer { timing.stop() }
+        return callAsFunction(x, limits: WindowLimits(), in: arena)
     }
 
     /// Inputs of any size run in windows of output rows (or, for very wide images, of columns

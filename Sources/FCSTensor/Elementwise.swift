@@ -27,6 +27,8 @@ private typealias BinaryKernel = (UnsafePointer<Float>, Int, UnsafePointer<Float
 /// Walks the output in runs along its innermost dimensions, merged as far as both operands are
 /// either contiguous or broadcast over them, so each run is one vectorised kernel call.
 private func broadcastBinary(_ a: Tensor, _ b: Tensor, in arena: ScratchArena, _ kernel: BinaryKernel) -> Tensor {
+    let timing = OperationProfile.start(.elementwise)
+    defer { timing.stop() }
     guard let shape = broadcastShape(a.shape, b.shape) else {
         preconditionFailure("cannot broadcast \(a.shape) with \(b.shape)")
     }

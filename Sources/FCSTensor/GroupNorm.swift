@@ -23,6 +23,8 @@ public struct GroupNorm: Sendable {
     ///   - x: `[N, C, ...]`, contiguous.
     ///   - silu: apply SiLU to the result.
     public func callAsFunction(_ x: Tensor, silu: Bool = false, in arena: ScratchArena) -> Tensor {
+        let timing = OperationProfile.start(.normalization)
+        defer { timing.stop() }
         precondition(x.rank >= 2 && x.shape[1] == channels && x.isContiguous,
                      "GroupNorm: expected contiguous [N, \(channels), ...], got \(x.shape)")
         let out = arena.tensor(x.shape)

@@ -39,6 +39,8 @@ public struct Linear: Sendable {
 
     /// - Parameter x: `[..., in]`, contiguous. - Returns: `[..., out]` in `arena`.
     public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
+        let timing = OperationProfile.start(.linear, flops: 2 * x.count * outFeatures)
+        defer { timing.stop() }
         precondition(x.shape.last == inFeatures && x.isContiguous, "Linear: expected [..., \(inFeatures)], got \(x.shape)")
         if precision == .bfloat16, let tape = arena.differenceTape {
             return tape.run(x, in: arena, operation: { apply($0, bias: bias, in: arena) }, linearPart: { apply($0, bias: nil, in: arena) })
