@@ -41,8 +41,11 @@ extension NoisePredictor {
 /// UNet (320 channels, random weights): 57–60 KB per latent cell and batch element at 16² and
 /// 24² latents; 200 bytes per channel and cell (64 KB) bounds it, plus room for one layer's
 /// widened 16-bit weights.
-func unetWorkingSetBytes(firstLevelChannels: Int, height: Int, width: Int, batch: Int) -> Int {
-    200 * firstLevelChannels * height * width * batch + 128 << 20
+func unetWorkingSetBytes(firstLevelChannels: Int, height: Int, width: Int, batch: Int, precision: WeightPrecision) -> Int {
+    // bf16: the sampler's DifferenceTape keeps each bf16 layer's input (fp32) and output (bf16) of
+    // one forward: 1.66 GiB for SD 1.5 at 512², batch 1, measured with fp32 outputs (`fcs bench precision`)
+    let tape = precision == .bfloat16 ? 1400 * firstLevelChannels * height * width * batch : 0
+    return 200 * firstLevelChannels * height * width * batch + tape + 128 << 20
 }
 
 extension UNet2DConditionModel: NoisePredictor {
@@ -57,7 +60,8 @@ extension UNet2DConditionModel: NoisePredictor {
     }
 
     public func estimatedWorkingSetBytes(height: Int, width: Int, batch: Int) -> Int {
-        unetWorkingSetBytes(firstLevelChannels: config.blockOutChannels[0], height: height, width: width, batch: batch)
+        unetWorkingSetBytes(firstLevelChannels: config.blockOutChannels[0], height: height, width: width, batch: batch,
+                            precision: precision)
     }
 }
 
@@ -69,6 +73,7 @@ extension UNet2DModel: NoisePredictor {
     }
 
     public func estimatedWorkingSetBytes(height: Int, width: Int, batch: Int) -> Int {
-        unetWorkingSetBytes(firstLevelChannels: config.blockOutChannels[0], height: height, width: width, batch: batch)
+        unetWorkingSetBytes(firstLevelChannels: config.blockOutChannels[0], height: height, width: width, batch: batch,
+                            precision: precision)
     }
 }

@@ -87,6 +87,9 @@ public struct Conv2d: Sendable {
         self.init(weight: weight, bias: bias, stride: stride, padding: .all(padding), algorithm: algorithm, precision: precision)
     }
 
+    /// How the layer keeps its weights and computes.
+    public var precision: WeightPrecision { packedWeight.precision }
+
     /// The output shape for an input shape `[N, C, H, W]`.
     public func outputShape(_ input: [Int]) -> [Int] {
         let paddedHeight = input[2] + padding.top + padding.bottom

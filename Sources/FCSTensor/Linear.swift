@@ -1,41 +1,31 @@
 import _FCSKernels
 
-/// `torch.nn.Linear`: `y = x Wᵀ + b` over the last dimension.
+/// `torch.nn.Linear`: `y = x Wᵀ + b` over the last dimension, on `fcs_linear` (fcs's GEMM with
+/// the weights packed once, read in the precision they are stored in).
 public struct Linear: Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
-    public let precision: WeightPrecision
-    /// float32: `[out, in]`, the PyTorch layout, a transposed operand of OpenBLAS's GEMM.
-    private let weight: Tensor?
-    /// 16-bit precisions: `[out, in]` in `fcs_conv_gemm`'s panels, read as stored.
-    private let panels: StoredWeights?
+    /// `[out, in]` as `fcs_linear`'s B panels.
+    private let weight: StoredWeights
     let bias: Tensor?
 
     public init(weight: Tensor, bias: Tensor?, precision: WeightPrecision = .float32) {
         precondition(weight.rank == 2, "Linear: weight must be [out, in]")
         (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
         precondition(bias == nil || bias!.count == outFeatures, "Linear: bias must have \(outFeatures) values")
-        self.precision = precision
         let contiguous = weight.isContiguous ? weight : Tensor(shape: weight.shape, values: weight.toArray())
-        if precision == .float32 {
-            (self.weight, panels) = (contiguous, nil)
-        } else {
-            (self.weight, panels) = (nil, StoredWeights(rows: outFeatures, columns: inFeatures, source: contiguous.data,
-                                                        precision: precision))
-        }
+        self.weight = StoredWeights(rows: outFeatures, columns: inFeatures, source: contiguous.data, precision: precision,
+                                    layout: .columnPanels)
         self.bias = bias
     }
 
-    /// Bytes the weights hold.
-    public var weightBytes: Int { weight.map { $0.count * 4 } ?? panels?.bytes ?? 0 }
+    public var precision: WeightPrecision { weight.precision }
 
-    /// Scratch floats a call takes beside its result, for `rows` rows of input.
-    public func scratchFloats(rows: Int) -> Int {
-        guard panels != nil else { return 0 }
-        let chunk = min(rows, Linear.rowsPerChunk(inFeatures))
-        return ScratchArena.alignedFloats(inFeatures) + ScratchArena.alignedFloats(chunk)
-            + ScratchArena.alignedFloats(ComputeThreads.count * fcs_conv_gemm_scratch_size())
-    }
+    /// Bytes the weights hold.
+    public var weightBytes: Int { weight.bytes }
+
+    /// Scratch floats a call takes beside its result.
+    public var scratchFloats: Int { ScratchArena.alignedFloats(ComputeThreads.count * fcs_linear_scratch_size()) }
 
     /// - Parameter x: `[..., in]`, contiguous. - Returns: `[..., out]` in `arena`.
     public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
@@ -54,30 +44,20 @@ public struct Linear: Sendable {
         if let bias {
             for r in 0..<rows { (out.data + r * outFeatures).update(from: bias.data, count: outFeatures) }
         }
-        if let weight {
-            Gemm.multiply(transposeB: true, m: rows, n: outFeatures, k: inFeatures, a: x.data, lda: inFeatures,
-                          b: weight.data, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: out.data, ldc: outFeatures)
-        } else if let panels {
-            arena.scope { multiplyPanels(panels, x.data, rows: rows, into: out.data, accumulate: bias != nil, arena: arena) }
+        arena.scope {
+            let scratchSize = fcs_linear_scratch_size(), scratch = arena.scratch(ComputeThreads.count * scratchSize)
+            // rows split across threads in whole 12-row panels; below ~1 MFLOP a second thread costs more than it saves
+            let units = (rows + Int(FCS_CONV_GEMM_MR) - 1) / Int(FCS_CONV_GEMM_MR)
+            let parts = rows * outFeatures * inFeatures >= 1 << 19 ? units : 1
+            ComputeThreads.run(maxParts: parts) { part, parts in
+                let range = ComputeThreads.partRange(units, part: part, parts: parts)
+                let start = range.lowerBound * Int(FCS_CONV_GEMM_MR), end = min(range.upperBound * Int(FCS_CONV_GEMM_MR), rows)
+                guard start < end else { return }
+                fcs_linear(end - start, outFeatures, inFeatures, weight.precision.panelType, weight.panels(),
+                           x.data + start * inFeatures, inFeatures, out.data + start * outFeatures, outFeatures,
+                           bias == nil ? 0 : 1, scratch + part * scratchSize)
+            }
         }
         return out
-    }
-
-    /// Rows per `fcs_conv_gemm` call, so that every row offset `row · in` fits its Int32 tables.
-    private static func rowsPerChunk(_ inFeatures: Int) -> Int { max(1, Int(Int32.max) / max(inFeatures, 1)) }
-
-    /// `out[r, o] (+)= Σ_i W[o, i] x[r, i]` as the GEMM C[o, r] = W · xᵀ written transposed.
-    private func multiplyPanels(_ panels: StoredWeights, _ x: UnsafePointer<Float>, rows: Int,
-                                into out: UnsafeMutablePointer<Float>, accumulate: Bool, arena: ScratchArena) {
-        let chunk = min(rows, Linear.rowsPerChunk(inFeatures))
-        let kOffset = arena.scratchInt32(inFeatures), nOffset = arena.scratchInt32(chunk)
-        for i in 0..<inFeatures { kOffset[i] = Int32(i) }
-        for r in 0..<chunk { nOffset[r] = Int32(r * inFeatures) }
-        let gemmScratch = arena.scratch(ComputeThreads.count * fcs_conv_gemm_scratch_size())
-        for row0 in stride(from: 0, to: rows, by: chunk) {
-            panels.multiply(n: min(chunk, rows - row0), input: x + row0 * inFeatures, kOffset: kOffset, nOffset: nOffset,
-                            into: out + row0 * outFeatures, ldc: outFeatures, transposeC: true, accumulate: accumulate,
-                            scratch: gemmScratch)
-        }
     }
 }

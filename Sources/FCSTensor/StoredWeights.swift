@@ -25,10 +25,19 @@ public enum WeightPrecision: Sendable, Equatable {
     }
 }
 
-/// A layer's weight matrices packed once into `fcs_conv_gemm`'s panel layout, in the
-/// ``WeightPrecision`` asked for: the GEMM reads them as stored, whatever their element type.
+/// A layer's weight matrices packed once into a GEMM's panel layout, in the ``WeightPrecision``
+/// asked for: the GEMM reads them as stored, whatever their element type.
 public final class StoredWeights: @unchecked Sendable {  // immutable after init
+    /// Which GEMM reads them.
+    public enum Layout: Sendable {
+        /// `fcs_conv_gemm`'s A operand: panels of rows (convolutions: output channels).
+        case rowPanels
+        /// `fcs_linear`'s B operand: panels of 32 rows of W, read as columns of Wᵀ (linear layers).
+        case columnPanels
+    }
+
     public let precision: WeightPrecision
+    public let layout: Layout
     /// Matrices held (a Winograd layer holds 16), each `rows × columns`.
     public let matrices: Int
     public let rows: Int
@@ -38,19 +47,24 @@ public final class StoredWeights: @unchecked Sendable {  // immutable after init
     private let storage: UnsafeMutableRawPointer
 
     /// Packs `matrices` row-major `rows × columns` float32 matrices stored one after the other from `source`.
-    public init(matrices: Int = 1, rows: Int, columns: Int, source: UnsafePointer<Float>, precision: WeightPrecision) {
-        (self.matrices, self.rows, self.columns, self.precision) = (matrices, rows, columns, precision)
-        matrixBytes = fcs_conv_gemm_packed_bytes(rows, columns, precision.panelType)
+    public init(matrices: Int = 1, rows: Int, columns: Int, source: UnsafePointer<Float>, precision: WeightPrecision,
+                layout: Layout = .rowPanels) {
+        (self.matrices, self.rows, self.columns, self.precision, self.layout) = (matrices, rows, columns, precision, layout)
+        matrixBytes = layout == .rowPanels ? fcs_conv_gemm_packed_bytes(rows, columns, precision.panelType)
+                                           : fcs_linear_packed_bytes(rows, columns, precision.panelType)
         storage = UnsafeMutableRawPointer.allocate(byteCount: max(matrices * matrixBytes, 1), alignment: 64)
         for index in 0..<matrices {
-            fcs_conv_gemm_pack_weight(source + index * rows * columns, rows, columns, precision.panelType,
-                                      storage + index * matrixBytes)
+            let matrix = source + index * rows * columns, packed = storage + index * matrixBytes
+            switch layout {
+            case .rowPanels: fcs_conv_gemm_pack_weight(matrix, rows, columns, precision.panelType, packed)
+            case .columnPanels: fcs_linear_pack_weight(matrix, rows, columns, precision.panelType, packed)
+            }
         }
     }
 
     deinit { storage.deallocate() }
 
-    /// Matrix `index`'s panels from row `row` (a multiple of `FCS_CONV_GEMM_MR`) on, for `fcs_conv_gemm`.
+    /// Matrix `index`'s panels from row `row` (row panels: a multiple of `FCS_CONV_GEMM_MR`) on.
     func panels(_ index: Int = 0, fromRow row: Int = 0) -> UnsafeRawPointer {
         UnsafeRawPointer(storage + index * matrixBytes + fcs_conv_gemm_row_offset_bytes(row, columns, precision.panelType))
     }

@@ -204,7 +204,7 @@ static void kernel_avx2(size_t kc, const float *a, const float *b, float *c, siz
 }
 #endif
 
-typedef void (*micro_kernel)(size_t, const float *, const float *, float *, size_t, int, int, size_t, size_t);
+typedef fcs_f32_micro_kernel micro_kernel;
 typedef fcs_bf16_micro_kernel micro_kernel_bf16;
 
 /* The float32 micro-kernel and the bf16-pair one, chosen together. */
@@ -258,6 +258,11 @@ int fcs_conv_gemm_select(const char *isa) {
 fcs_bf16_micro_kernel fcs_selected_bf16_micro_kernel(void) {
     if (!atomic_load_explicit(&selected_f32, memory_order_acquire)) fcs_conv_gemm_select(NULL);
     return atomic_load_explicit(&selected_bf16, memory_order_acquire);
+}
+
+fcs_f32_micro_kernel fcs_selected_f32_micro_kernel(void) {
+    if (!atomic_load_explicit(&selected_f32, memory_order_acquire)) fcs_conv_gemm_select(NULL);
+    return atomic_load_explicit(&selected_f32, memory_order_acquire);
 }
 
 int fcs_conv_gemm_has_bf16_instructions(void) {

@@ -17,8 +17,19 @@
 typedef void (*fcs_bf16_micro_kernel)(size_t kc, const uint16_t *a, const uint16_t *b, float *c, size_t ldc,
                                       int transpose_c, int accumulate, size_t rows, size_t cols);
 
-/* The bf16 micro-kernel fcs_conv_gemm uses (vdpbf16ps where the CPU has it). */
+/* The same for float32 panels: the A panel [kc][MR], the B panel [kc][NR]. */
+typedef void (*fcs_f32_micro_kernel)(size_t kc, const float *a, const float *b, float *c, size_t ldc, int transpose_c,
+                                     int accumulate, size_t rows, size_t cols);
+
+/* The micro-kernels fcs_conv_gemm uses (bf16: vdpbf16ps where the CPU has it). */
 fcs_bf16_micro_kernel fcs_selected_bf16_micro_kernel(void);
+fcs_f32_micro_kernel fcs_selected_f32_micro_kernel(void);
+
+/* bf16-pair panels [rows/height][k/2][height][2] of M[i, kk] = scale · src[i · row_stride + kk · k_stride]
+ * for i < rows, kk < k, zero-padded to whole panels and pairs: the micro-kernels' A layout for
+ * height FCS_CONV_GEMM_MR, their B layout (M = Bᵀ) for height FCS_GEMM_NR. */
+void fcs_pack_bf16_panels(const float *src, size_t rows, size_t k, size_t row_stride, size_t k_stride, float scale,
+                          size_t height, void *panels);
 
 /* dst[2j], dst[2j + 1] = bf16(even[j]), bf16(odd[j]) for j < FCS_GEMM_NR: two rows of B as one
  * row of bf16 pairs, rounded to nearest even. */

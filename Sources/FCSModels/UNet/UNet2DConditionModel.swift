@@ -6,6 +6,8 @@ import FCSTensor
 /// The ε-predicting denoiser of Stable Diffusion 1.x.
 public struct UNet2DConditionModel: Sendable {
     public let config: UNet2DConditionModelConfig
+    /// The precision its layers compute in (all share the one they were loaded with).
+    public var precision: WeightPrecision { convIn.precision }
     let convIn: Conv2d                 // conv_in
     let timeEmbedding: TimestepEmbedding  // time_embedding
     let downBlocks: [DownBlock2D]      // down_blocks.N

@@ -7,6 +7,8 @@ import FCSTensor
 
 public struct UNet2DModel: Sendable {
     public let config: UNet2DModelConfig
+    /// The precision its layers compute in (all share the one they were loaded with).
+    public var precision: WeightPrecision { convIn.precision }
     let convIn: Conv2d                     // conv_in
     let timeEmbedding: TimestepEmbedding   // time_embedding
     let downBlocks: [DownBlock2D]          // down_blocks.N
