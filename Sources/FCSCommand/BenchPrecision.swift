@@ -50,16 +50,17 @@ struct BenchPrecision: ParsableCommand {
             let probe = try JacobianProbe(fp32: fp32, bf16: bf16, seed: 11)
             print("\nJ·e on \(reference) (latent \(probe.shape)), e = inpainting error on the left half")
             print("cosine with J·e in fp32 at h = \(defaultStep), for h = \(steps.map { format(Double($0), 3) }.joined(separator: ", "))")
-            print("    t | bf16 at h | fp32 at h (what h alone changes)")
+            print("    t | bf16, plain forwards | bf16, difference tape (the sampler's) | fp32 (what h alone changes)")
             for t in [900, 600, 300, 100] {
                 let row = probe.cosines(timestep: t, referenceStep: defaultStep, steps: steps)
-                if let atDefault = steps.firstIndex(of: defaultStep) { worstCosine = min(worstCosine, row.bf16[atDefault]) }
-                print("\(String(t).leftPadding(5)) | " + row.bf16.map { format(Double($0), 4) }.joined(separator: "  ")
-                      + " | " + row.fp32.map { format(Double($0), 4) }.joined(separator: "  "))
+                if let atDefault = steps.firstIndex(of: defaultStep) { worstCosine = min(worstCosine, row.bf16Tape[atDefault]) }
+                print("\(String(t).leftPadding(5)) | " + [row.bf16, row.bf16Tape, row.fp32].map { cosines in
+                    cosines.map { format(Double($0), 4) }.joined(separator: "  ")
+                }.joined(separator: " | "))
             }
         }
         if steps.contains(defaultStep) {
-            gate.append(("J·e cosine ≥ 0.99 at h = \(defaultStep) (worst t)", format(Double(worstCosine), 4), worstCosine >= 0.99))
+            gate.append(("J·e cosine ≥ 0.99 at h = \(defaultStep) with the difference tape (worst t)", format(Double(worstCosine), 4), worstCosine >= 0.99))
         }
         print("\ngate for bf16 by default | figure | result")
         for (goal, figure, pass) in gate { print("\(goal) | \(figure) | \(pass ? "PASS" : "FAIL")") }
@@ -72,16 +73,41 @@ struct BenchPrecision: ParsableCommand {
         return options
     }
 
-    /// Relative ε error of the full-size SD 1.5 UNet (seeded random weights) at 512².
+    /// Relative ε error of the full-size SD 1.5 UNet (seeded random weights) at 512², and the
+    /// forward's time in fp32, in bf16, and in bf16 recording and replaying a ``DifferenceTape``
+    /// (the sampler's pair), with the tape's size.
     private func fullSizeEpsilonError() throws -> Float {
         var random = NormalGenerator(seed: 4)
         let sample = random.tensor([1, 4, 64, 64]), text = random.tensor([1, 77, 768])
+        let perturbed = Tensor(shape: sample.shape, values: sample.toArray().map { $0 + 0.005 })
         let arena = ScratchArena()
-        var outputs: [[Float]] = []
+        var outputs: [[Float]] = [], rows: [(String, Double)] = []
         for precision in [WeightPrecision.float32, .bfloat16] {
             let unet = try UNet2DConditionModel(config: UNet2DConditionModelConfig(), weights: .random(seed: 2).storing(precision))
-            outputs.append(arena.scope { unet(sample, timestep: 500, encoderHiddenStates: text, in: arena).toArray() })
+            func forward(_ x: Tensor) -> [Float] { arena.scope { unet(x, timestep: 500, encoderHiddenStates: text, in: arena).toArray() } }
+            outputs.append(forward(sample))
+            let name = precision == .float32 ? "fp32" : "bf16"
+            rows.append(("UNet forward 512x512, batch 1, \(name)", options.medianSeconds { _ = forward(sample) }))
+            if precision == .bfloat16 {
+                let tape = DifferenceTape()
+                arena.differenceTape = tape
+                defer { arena.differenceTape = nil }
+                rows.append(("  recording a difference tape", options.medianSeconds {
+                    tape.beginRecording()
+                    _ = forward(sample)
+                }))
+                rows.append(("  replaying it (the perturbed forward)", options.medianSeconds {
+                    tape.beginReplay()
+                    _ = forward(perturbed)
+                }))
+                tape.beginRecording()
+                let recorded = forward(sample)
+                print("difference tape of one 512² forward, batch 1: \(format(Double(tape.bytes) / Double(1 << 30), 2)) GiB")
+                print("a recording forward (bf16 outputs, fp32 attention): ‖ε − ε_fp32‖ / ‖ε_fp32‖ = "
+                      + format(Double(relativeDistance(recorded, outputs[0])), 4))
+            }
         }
+        for (name, seconds) in rows { print("\(name.padding(40)) | \(format(seconds, 3).leftPadding(8)) s") }
         return relativeDistance(outputs[1], outputs[0])
     }
 }
@@ -122,10 +148,12 @@ private struct JacobianProbe {
         clean = x0
     }
 
-    /// x̂0 = (x_t − √(1−ᾱ) ε) / √ᾱ (ε-prediction, as the probed models are).
+    /// x̂0 = (x_t − √(1−ᾱ) ε) / √ᾱ (ε-prediction, as the probed models are), under `tape` (recording or replaying) if given.
     private static func predictClean(_ model: DiffusionModel, _ x: [Float], timestep t: Int, shape: [Int], conditioning: Tensor?,
-                                     schedule: NoiseSchedule, arena: ScratchArena) -> [Float] {
+                                     schedule: NoiseSchedule, arena: ScratchArena, tape: DifferenceTape? = nil) -> [Float] {
         let alpha = schedule.alphasCumprod[t]
+        arena.differenceTape = tape
+        defer { arena.differenceTape = nil }
         let epsilon = arena.scope {
             model.denoiser.predictNoise(Tensor(shape: shape, values: x), timestep: Float(t), conditioning: conditioning,
                                         guidanceWeight: nil, in: arena).toArray()
@@ -133,25 +161,32 @@ private struct JacobianProbe {
         return zip(x, epsilon).map { ($0 - (1 - alpha).squareRoot() * $1) / alpha.squareRoot() }
     }
 
-    /// Cosines between J·e at each of `steps` — in bf16, and in fp32 (what h alone changes) — and
-    /// J·e in fp32 at `referenceStep`.
-    func cosines(timestep t: Int, referenceStep: Float, steps: [Float]) -> (bf16: [Float], fp32: [Float]) {
+    /// Cosines between J·e at each of `steps` — in bf16 as two plain forwards, in bf16 with the
+    /// second forward replaying the first's ``DifferenceTape`` (what the sampler does), and in fp32
+    /// (what h alone changes) — and J·e in fp32 at `referenceStep`.
+    func cosines(timestep t: Int, referenceStep: Float, steps: [Float]) -> (bf16: [Float], bf16Tape: [Float], fp32: [Float]) {
         let alpha = schedule.alphasCumprod[t]
         let x = zip(clean, noise).map { alpha.squareRoot() * $0 + (1 - alpha).squareRoot() * $1 }
         let base32 = Self.predictClean(fp32, x, timestep: t, shape: shape, conditioning: conditioning.fp32, schedule: schedule, arena: arena)
         let width = shape[3]
         let e = base32.indices.map { $0 % width < width / 2 ? clean[$0] - base32[$0] : 0 }
-        func jacobianTimesE(_ model: DiffusionModel, _ states: Tensor?, base: [Float], step: Float) -> [Float] {
+        func jacobianTimesE(_ model: DiffusionModel, _ states: Tensor?, base: [Float], step: Float, tape: DifferenceTape? = nil) -> [Float] {
             let delta = step / (e.map(abs).max() ?? 1)
+            tape?.beginReplay()
             let perturbed = Self.predictClean(model, zip(x, e).map { $0 + delta * $1 }, timestep: t, shape: shape,
-                                              conditioning: states, schedule: schedule, arena: arena)
+                                              conditioning: states, schedule: schedule, arena: arena, tape: tape)
             return zip(perturbed, base).map { ($0 - $1) / delta }
         }
         let reference = jacobianTimesE(fp32, conditioning.fp32, base: base32, step: referenceStep)
         let base16 = Self.predictClean(bf16, x, timestep: t, shape: shape, conditioning: conditioning.bf16, schedule: schedule, arena: arena)
         let bf16Cosines = steps.map { cosine(jacobianTimesE(bf16, conditioning.bf16, base: base16, step: $0), reference) }
+        let tape = DifferenceTape()
+        tape.beginRecording()
+        let recorded = Self.predictClean(bf16, x, timestep: t, shape: shape, conditioning: conditioning.bf16, schedule: schedule,
+                                         arena: arena, tape: tape)
+        let tapeCosines = steps.map { cosine(jacobianTimesE(bf16, conditioning.bf16, base: recorded, step: $0, tape: tape), reference) }
         let fp32Cosines = steps.map { cosine(jacobianTimesE(fp32, conditioning.fp32, base: base32, step: $0), reference) }
-        return (bf16Cosines, fp32Cosines)
+        return (bf16Cosines, tapeCosines, fp32Cosines)
     }
 }
 

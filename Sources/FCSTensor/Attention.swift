@@ -9,8 +9,8 @@ import _FCSKernels
 ///   - heads: number of heads; the scale is `1/√d`.
 ///   - causal: query i attends to keys `0...i` only (CLIP's text encoder).
 ///   - precision: ``WeightPrecision/bfloat16`` multiplies q, k, v and the probabilities as bf16
-///     (float32 softmax and sums; causal attention stays float32); the other precisions compute
-///     in float32.
+///     (float32 softmax and sums; causal attention, and any under a ``DifferenceTape``, stays
+///     float32); the other precisions compute in float32.
 /// - Returns: `[B, Nq, heads * d]`, equal to `F.scaled_dot_product_attention` on the
 ///   `[B, heads, N, d]` views.
 public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int,
@@ -23,7 +23,9 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
     let (batch, queries, width) = (query.shape[0], query.shape[1], query.shape[2])
     let keys = key.shape[1], d = width / heads
     guard keys > 0 else { return arena.zeros(query.shape) }
-    if precision == .bfloat16 && !causal {
+    // bf16 rounding of two activations is not removed by a DifferenceTape (the product is not
+    // linear), so a forward under a tape attends in float32.
+    if precision == .bfloat16 && !causal && arena.differenceTape == nil {
         return bfloat16Attention(query: query, key: key, value: value, heads: heads, in: arena)
     }
     let out = arena.tensor(query.shape)

@@ -115,14 +115,22 @@ public struct Conv2d: Sendable {
     func callAsFunction(_ x: Tensor, limits: WindowLimits, in arena: ScratchArena) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inChannels && x.isContiguous,
                      "Conv2d: expected contiguous [N, \(inChannels), H, W], got \(x.shape)")
+        if packedWeight.precision == .bfloat16, let tape = arena.differenceTape {
+            return tape.run(x, in: arena, operation: { convolve($0, bias: bias, limits: limits, in: arena) },
+                            linearPart: { convolve($0, bias: nil, limits: limits, in: arena) })
+        }
+        return convolve(x, bias: bias, limits: limits, in: arena)
+    }
+
+    private func convolve(_ x: Tensor, bias: Tensor?, limits: WindowLimits, in arena: ScratchArena) -> Tensor {
         let out = arena.tensor(outputShape(x.shape))
         for image in 0..<x.shape[0] {
             let input = x.data + image * x.strides[0], result = out.data + image * out.strides[0]
             arena.scope {  // each image's scratch is released before the next one's
                 if algorithm == .winograd {
-                    winograd(input, result, height: x.shape[2], width: x.shape[3], limits: limits, arena: arena)
+                    winograd(input, result, height: x.shape[2], width: x.shape[3], bias: bias, limits: limits, arena: arena)
                 } else {
-                    implicitGEMM(input, result, height: x.shape[2], width: x.shape[3], limits: limits, arena: arena)
+                    implicitGEMM(input, result, height: x.shape[2], width: x.shape[3], bias: bias, limits: limits, arena: arena)
                 }
             }
         }
@@ -215,12 +223,11 @@ public struct Conv2d: Sendable {
     }
 
     private func implicitGEMM(_ input: UnsafeMutablePointer<Float>, _ result: UnsafeMutablePointer<Float>,
-                              height: Int, width: Int, limits: WindowLimits, arena: ScratchArena) {
+                              height: Int, width: Int, bias: Tensor?, limits: WindowLimits, arena: ScratchArena) {
         let outShape = outputShape([1, inChannels, height, width])
         let (outHeight, outWidth) = (outShape[2], outShape[3])
         let taps = kernelHeight * kernelWidth, (m, k) = (outChannels, inChannels * taps)
         let plan = plan(height: height, width: width, limits: limits), inPlace = plan.inPlace
-        let panelType = packedWeight.precision.panelType
         let kOffset = arena.scratchInt32(k), nOffset = arena.scratchInt32(plan.windowPixels)
         let copy = inPlace ? nil : arena.scratch(plan.windowFloats)
         let scratchSize = fcs_conv_gemm_scratch_size()
@@ -257,23 +264,8 @@ public struct Conv2d: Sendable {
             if let bias {
                 for o in 0..<m { (output + o * ldc).update(repeating: bias.data[o], count: n) }
             }
-            // Split the larger output dimension: columns in multiples of 32, rows in whole A panels.
-            let splitColumns = n >= m
-            let unitSize = splitColumns ? 32 : Int(FCS_CONV_GEMM_MR)
-            let units = ((splitColumns ? n : m) + unitSize - 1) / unitSize
-            ComputeThreads.run(maxParts: units) { part, parts in
-                let range = ComputeThreads.partRange(units, part: part, parts: parts)
-                let start = range.lowerBound * unitSize, end = min(range.upperBound * unitSize, splitColumns ? n : m)
-                guard start < end else { return }
-                let buffer = gemmScratch + part * scratchSize
-                if splitColumns {
-                    fcs_conv_gemm(m, end - start, k, panelType, packedWeight.panels(), source, kOffset, nOffset + start,
-                                  output + start, ldc, 0, bias == nil ? 0 : 1, buffer)
-                } else {
-                    fcs_conv_gemm(end - start, n, k, panelType, packedWeight.panels(fromRow: start), source, kOffset, nOffset,
-                                  output + start * ldc, ldc, 0, bias == nil ? 0 : 1, buffer)
-                }
-            }
+            packedWeight.multiply(n: n, input: source, kOffset: kOffset, nOffset: nOffset, into: output, ldc: ldc,
+                                  accumulate: bias != nil, scratch: gemmScratch)
         }
     }
 
@@ -282,7 +274,7 @@ public struct Conv2d: Sendable {
     private func windowWidth(_ window: Window) -> Int { (window.columns - 1) * stride + kernelWidth }
 
     private func winograd(_ input: UnsafeMutablePointer<Float>, _ result: UnsafeMutablePointer<Float>,
-                          height: Int, width: Int, limits: WindowLimits, arena: ScratchArena) {
+                          height: Int, width: Int, bias: Tensor?, limits: WindowLimits, arena: ScratchArena) {
         let outShape = outputShape([1, inChannels, height, width])
         let (outHeight, outWidth) = (outShape[2], outShape[3])
         let plan = plan(height: height, width: width, limits: limits), maxTiles = plan.windowPixels

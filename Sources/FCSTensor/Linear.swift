@@ -40,6 +40,13 @@ public struct Linear: Sendable {
     /// - Parameter x: `[..., in]`, contiguous. - Returns: `[..., out]` in `arena`.
     public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
         precondition(x.shape.last == inFeatures && x.isContiguous, "Linear: expected [..., \(inFeatures)], got \(x.shape)")
+        if precision == .bfloat16, let tape = arena.differenceTape {
+            return tape.run(x, in: arena, operation: { apply($0, bias: bias, in: arena) }, linearPart: { apply($0, bias: nil, in: arena) })
+        }
+        return apply(x, bias: bias, in: arena)
+    }
+
+    private func apply(_ x: Tensor, bias: Tensor?, in arena: ScratchArena) -> Tensor {
         let rows = x.count / inFeatures
         let out = arena.tensor(Array(x.shape.dropLast()) + [outFeatures])
         if let bias {
@@ -64,30 +71,11 @@ public struct Linear: Sendable {
         let kOffset = arena.scratchInt32(inFeatures), nOffset = arena.scratchInt32(chunk)
         for i in 0..<inFeatures { kOffset[i] = Int32(i) }
         for r in 0..<chunk { nOffset[r] = Int32(r * inFeatures) }
-        let scratchSize = fcs_conv_gemm_scratch_size()
-        let gemmScratch = arena.scratch(ComputeThreads.count * scratchSize)
-        let (m, panelType) = (outFeatures, precision.panelType)
+        let gemmScratch = arena.scratch(ComputeThreads.count * fcs_conv_gemm_scratch_size())
         for row0 in stride(from: 0, to: rows, by: chunk) {
-            let n = min(chunk, rows - row0)
-            let input = x + row0 * inFeatures, output = out + row0 * outFeatures
-            // Split the larger dimension: rows in multiples of 32, features in whole A panels.
-            let splitRows = n >= m
-            let unitSize = splitRows ? 32 : Int(FCS_CONV_GEMM_MR)
-            let units = ((splitRows ? n : m) + unitSize - 1) / unitSize
-            let parts = m * n * inFeatures >= 1 << 19 ? units : 1  // below ~1 MFLOP a second thread costs more than it saves
-            ComputeThreads.run(maxParts: parts) { part, parts in
-                let range = ComputeThreads.partRange(units, part: part, parts: parts)
-                let start = range.lowerBound * unitSize, end = min(range.upperBound * unitSize, splitRows ? n : m)
-                guard start < end else { return }
-                let buffer = gemmScratch + part * scratchSize
-                if splitRows {
-                    fcs_conv_gemm(m, end - start, inFeatures, panelType, panels.panels(), input, kOffset, nOffset + start,
-                                  output + start * outFeatures, outFeatures, 1, accumulate ? 1 : 0, buffer)
-                } else {
-                    fcs_conv_gemm(end - start, n, inFeatures, panelType, panels.panels(fromRow: start), input, kOffset, nOffset,
-                                  output + start, outFeatures, 1, accumulate ? 1 : 0, buffer)
-                }
-            }
+            panels.multiply(n: min(chunk, rows - row0), input: x + row0 * inFeatures, kOffset: kOffset, nOffset: nOffset,
+                            into: out + row0 * outFeatures, ldc: outFeatures, transposeC: true, accumulate: accumulate,
+                            scratch: gemmScratch)
         }
     }
 }

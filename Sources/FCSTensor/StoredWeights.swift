@@ -58,3 +58,33 @@ public final class StoredWeights: @unchecked Sendable {  // immutable after init
     /// Bytes held.
     public var bytes: Int { matrices * matrixBytes }
 }
+
+extension StoredWeights {
+    /// `C (+)= A · B` by `fcs_conv_gemm` for A = matrix `index` (all its rows) and B gathered as
+    /// `input[kOffset[kk] + nOffset[j]]` for `n` columns, split across ``ComputeThreads`` along the
+    /// larger dimension (columns in multiples of 32, rows in whole A panels). C[i, j] is
+    /// `c[i · ldc + j]`, or `c[j · ldc + i]` when `transposeC`. `scratch` holds
+    /// `ComputeThreads.count · fcs_conv_gemm_scratch_size()` floats.
+    func multiply(_ index: Int = 0, n: Int, input: UnsafePointer<Float>, kOffset: UnsafePointer<Int32>, nOffset: UnsafePointer<Int32>,
+                  into c: UnsafeMutablePointer<Float>, ldc: Int, transposeC: Bool = false, accumulate: Bool,
+                  scratch: UnsafeMutablePointer<Float>) {
+        let (m, k) = (rows, columns), scratchSize = fcs_conv_gemm_scratch_size()
+        let splitColumns = n >= m
+        let unitSize = splitColumns ? 32 : Int(FCS_CONV_GEMM_MR)
+        let units = ((splitColumns ? n : m) + unitSize - 1) / unitSize
+        let parts = m * n * k >= 1 << 19 ? units : 1  // below ~1 MFLOP a second thread costs more than it saves
+        ComputeThreads.run(maxParts: parts) { part, parts in
+            let range = ComputeThreads.partRange(units, part: part, parts: parts)
+            let start = range.lowerBound * unitSize, end = min(range.upperBound * unitSize, splitColumns ? n : m)
+            guard start < end else { return }
+            let buffer = scratch + part * scratchSize, (transpose, add) = (transposeC ? 1 : 0, accumulate ? 1 : 0) as (Int32, Int32)
+            if splitColumns {
+                fcs_conv_gemm(m, end - start, k, precision.panelType, panels(index), input, kOffset, nOffset + start,
+                              c + (transposeC ? start * ldc : start), ldc, transpose, add, buffer)
+            } else {
+                fcs_conv_gemm(end - start, n, k, precision.panelType, panels(index, fromRow: start), input, kOffset, nOffset,
+                              c + (transposeC ? start : start * ldc), ldc, transpose, add, buffer)
+            }
+        }
+    }
+}

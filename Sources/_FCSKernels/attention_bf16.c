@@ -24,46 +24,30 @@ size_t fcs_attention_bf16_key_panels_size(size_t keys, size_t d) { return round_
 
 size_t fcs_attention_bf16_value_panels_size(size_t keys, size_t d) { return round_up(d, MR) * even(keys); }
 
-/* A panels of K: A[key, dim] = k[key · ld + dim], as [keys/MR][d/2][MR][2], zero-padded. */
-void fcs_attention_bf16_pack_keys(const float *k, size_t keys, size_t d, size_t ld, void *storage) {
-    uint16_t *panels = storage;
-    const size_t depth = even(d);
-    for (size_t i0 = 0; i0 < keys; i0 += MR) {
+/* Panels [rows/height][depth/2][height][2] of M[i, kk] = scale · src[i · row_stride + kk · k_stride]
+ * for i < rows, kk < k, zero-padded to whole panels and pairs: the micro-kernel's A layout for
+ * height MR, its B layout (with M = Bᵀ) for height NR. */
+static void pack_panels(const float *src, size_t rows, size_t k, size_t row_stride, size_t k_stride, float scale,
+                        size_t height, uint16_t *panels) {
+    const size_t depth = even(k);
+    for (size_t i0 = 0; i0 < rows; i0 += height) {
         uint16_t *panel = panels + i0 * depth;
-        for (size_t dim = 0; dim < depth; dim++)
-            for (size_t r = 0; r < MR; r++) {
-                const float value = i0 + r < keys && dim < d ? k[(i0 + r) * ld + dim] : 0.0f;
-                panel[dim / 2 * 2 * MR + 2 * r + dim % 2] = fcs_float_to_bf16_bits(value);
+        for (size_t kk = 0; kk < depth; kk++)
+            for (size_t r = 0; r < height; r++) {
+                const float value = i0 + r < rows && kk < k ? scale * src[(i0 + r) * row_stride + kk * k_stride] : 0.0f;
+                panel[kk / 2 * 2 * height + 2 * r + kk % 2] = fcs_float_to_bf16_bits(value);
             }
     }
 }
 
-/* A panels of Vᵀ: A[dim, key] = v[key · ld + dim], as [d/MR][keys/2][MR][2], zero-padded. */
-void fcs_attention_bf16_pack_values(const float *v, size_t keys, size_t d, size_t ld, void *storage) {
-    uint16_t *panels = storage;
-    const size_t depth = even(keys);
-    for (size_t i0 = 0; i0 < d; i0 += MR) {
-        uint16_t *panel = panels + i0 * depth;
-        for (size_t key = 0; key < depth; key++)
-            for (size_t r = 0; r < MR; r++) {
-                const size_t dim = i0 + r;
-                const float value = dim < d && key < keys ? v[key * ld + dim] : 0.0f;
-                panel[key / 2 * 2 * MR + 2 * r + key % 2] = fcs_float_to_bf16_bits(value);
-            }
-    }
+/* K as A: A[key, dim] = k[key · ld + dim]. */
+void fcs_attention_bf16_pack_keys(const float *k, size_t keys, size_t d, size_t ld, void *panels) {
+    pack_panels(k, keys, d, ld, 1, 1.0f, MR, panels);
 }
 
-/* B panels of (scale · Q)ᵀ: B[dim, query] = scale · q[query · ld + dim], as [rows/NR][d/2][NR][2]. */
-static void pack_queries(const float *q, size_t rows, size_t d, size_t ld, float scale, uint16_t *panels) {
-    const size_t depth = even(d);
-    for (size_t j0 = 0; j0 < rows; j0 += NR) {
-        uint16_t *panel = panels + j0 * depth;
-        for (size_t dim = 0; dim < depth; dim++)
-            for (size_t j = 0; j < NR; j++) {
-                const float value = j0 + j < rows && dim < d ? scale * q[(j0 + j) * ld + dim] : 0.0f;
-                panel[dim / 2 * 2 * NR + 2 * j + dim % 2] = fcs_float_to_bf16_bits(value);
-            }
-    }
+/* Vᵀ as A: A[dim, key] = v[key · ld + dim]. */
+void fcs_attention_bf16_pack_values(const float *v, size_t keys, size_t d, size_t ld, void *panels) {
+    pack_panels(v, d, keys, 1, ld, 1.0f, MR, panels);
 }
 
 /* One online-softmax step on the tile st[cols keys][rows queries] (leading dim lds): per query,
@@ -115,7 +99,7 @@ void fcs_attention_bf16(const float *q, size_t rows, size_t d, size_t ldq, float
     /* the micro-kernel writes the first rows columns of st: the padding to whole 32-query groups
      * stays zero, so the P panels hold zeros for queries past the last */
     memset(st, 0, tile * lds * sizeof(float));
-    pack_queries(q, rows, d, ldq, scale, q_panels);
+    pack_panels(q, rows, d, ldq, 1, scale, NR, q_panels); /* (scale · Q)ᵀ as B: B[dim, query] */
     for (size_t j = 0; j < rows; j++) {
         row_max[j] = -INFINITY;
         row_sum[j] = 0.0f;

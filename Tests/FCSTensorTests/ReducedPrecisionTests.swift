@@ -100,6 +100,42 @@ final class ReducedPrecisionTests: XCTestCase {
         }
     }
 
+    /// A forward replaying a DifferenceTape differs from the recorded one by the float32
+    /// difference (rounding error relative to the difference), where two plain bf16 forwards
+    /// differ mostly by rounding noise.
+    func test_differenceTape_keepsSmallDifferencesOfBFloat16Layers() {
+        var random = NormalGenerator(seed: 12)
+        let x = random.tensor([1, 32, 12, 12]), direction = random.tensor([1, 32, 12, 12], scale: 0.005)
+        let perturbed = Tensor(shape: x.shape, values: zip(x.toArray(), direction.toArray()).map { $0 + $1 })
+        let weight = random.tensor([24, 32, 3, 3], scale: 0.1), bias = random.tensor([24])
+        let linearWeight = random.tensor([16, 12], scale: 0.3)
+        for algorithm in [Conv2d.Algorithm.implicitGEMM, .winograd] {
+            // a conv, a non-linearity (float32, on the tape's inputs as is), then a linear layer
+            func network(_ precision: WeightPrecision) -> (Tensor) -> [Float] {
+                let conv = Conv2d(weight: weight, bias: bias, padding: 1, algorithm: algorithm, precision: precision)
+                let linear = Linear(weight: linearWeight, bias: nil, precision: precision)
+                return { x in self.arena.scope { linear(silu(conv(x, in: self.arena), in: self.arena), in: self.arena).toArray() } }
+            }
+            let fp32 = network(.float32), bf16 = network(.bfloat16)
+            let exact = zip(fp32(perturbed), fp32(x)).map { $0 - $1 }
+            let plain = zip(bf16(perturbed), bf16(x)).map { $0 - $1 }
+            let tape = DifferenceTape()
+            arena.differenceTape = tape
+            tape.beginRecording()
+            let recorded = bf16(x)
+            tape.beginReplay()
+            let replayed = bf16(perturbed)
+            arena.differenceTape = nil
+            let taped = zip(replayed, recorded).map { $0 - $1 }
+            let shape = [exact.count]
+            XCTAssertGreaterThan(relativeError(Tensor(shape: shape, values: plain), Tensor(shape: shape, values: exact)), 0.1,
+                                 "\(algorithm): plain bf16 differences should be noisy")
+            XCTAssertLessThan(relativeError(Tensor(shape: shape, values: taped), Tensor(shape: shape, values: exact)), 2e-2,
+                              "\(algorithm): the tape keeps the difference")
+            XCTAssertGreaterThan(tape.bytes, 0)
+        }
+    }
+
     func test_reducedPrecisionWeights_takeHalfTheMemory() {
         let weight = Tensor(zeros: [64, 32, 3, 3])
         let bytes32 = Conv2d(weight: weight, bias: nil, padding: 1, algorithm: .implicitGEMM).packedWeight.bytes

@@ -28,6 +28,7 @@ void fcs_geglu(const float *x, float *y, size_t rows, size_t half);
 /* ---- elementwise binary ops with broadcasting of either operand along one run ----
  * y[i] = a[i * a_step] op b[i * b_step], step 0 (broadcast scalar) or 1. */
 void fcs_add(const float *a, size_t a_step, const float *b, size_t b_step, float *y, size_t n);
+void fcs_sub(const float *a, size_t a_step, const float *b, size_t b_step, float *y, size_t n);
 void fcs_mul(const float *a, size_t a_step, const float *b, size_t b_step, float *y, size_t n);
 
 /* ---- reductions and normalisation ---- */
