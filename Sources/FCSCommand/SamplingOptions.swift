@@ -51,7 +51,7 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: """
         Compute precision: auto (fcs's choice for this CPU: fp32 for now), fp32 (float32 products, weights as --weights), \
         or bf16 (bfloat16 products with float32 sums, bf16 weights: about twice as fast on CPUs with AVX512_BF16, \
-        slower without; it currently changes the sampler's finite-difference J·e, see `fcs bench precision`).
+        slower without; not the default until it passes the gate of `fcs bench precision`).
         """)
     var precision = "auto"
 

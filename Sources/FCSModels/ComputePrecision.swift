@@ -10,8 +10,8 @@ public enum ComputePrecision: String, CaseIterable, Sendable {
     /// inside the GEMM).
     case float32 = "fp32"
     /// bfloat16 products with float32 sums (``WeightPrecision/bfloat16``): about twice the multiply
-    /// rate of float32 on CPUs with AVX512_BF16, slower elsewhere; it changes the sampler's
-    /// finite-difference J·e (`fcs bench precision`).
+    /// rate of float32 on CPUs with AVX512_BF16, slower elsewhere; not the default until it
+    /// passes `fcs bench precision`'s gate.
     case bfloat16 = "bf16"
 
     /// The precision layers are built in for this setting and the weights setting `weights` (how

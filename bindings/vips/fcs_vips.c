@@ -312,7 +312,7 @@ fcs_sample_op_class_init(FcsSampleOpClass *class)
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, lora), NULL);
 	VIPS_ARG_STRING(class, "precision", 29, "Precision",
 		"Compute precision: auto (fp32 for now), fp32, or bf16 (bf16 products, fp32 sums: about twice as fast "
-		"with AVX512_BF16; it currently changes the sampler's finite-difference J.e, see `fcs bench precision`)",
+		"with AVX512_BF16; not the default until it passes the gate of `fcs bench precision`)",
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, precision), "auto");
 }
 

@@ -31,8 +31,8 @@ class Model:
     the Hugging Face hub cache. weights: "float32" (fastest) or "float16" (less memory), for fp32
     compute. precision: the compute precision, "auto" (fcs's choice for this CPU: fp32 for now),
     "fp32", or "bf16" (bfloat16 products with float32 sums, bf16 weights: about twice as fast on
-    CPUs with AVX512_BF16, slower without; it currently changes the sampler's finite-difference
-    J·e, see `fcs bench precision`).
+    CPUs with AVX512_BF16, slower without; not the default until it passes the gate of
+    `fcs bench precision`).
     transport_vae: a diffusers AutoencoderTiny (TAESD) folder or hub-cache name, e.g.
     "madebyollin/taesd", that super-resolution's inner loop uses instead of the model's VAE (the
     final decode stays the VAE's); None = the VAE throughout. Its effect on quality is untested.
