@@ -18,10 +18,11 @@ public enum ComputePrecision: String, CaseIterable, Sendable {
     /// layers keep their weights in float32 compute): every loader builds its layers through this.
     public func layerPrecision(weights: WeightPrecision) -> WeightPrecision {
         switch self {
-        // bf16 is not on by default yet: `fcs bench precision` measured the sampler's J·e in bf16
-        // at a cosine of 0.06–0.35 with fp32's on the demo model, far from the gate's 0.99. Once
-        // a scheme passes the gate this becomes
-        // `WeightPrecision.hasBFloat16Instructions ? .bfloat16 : weights`.
+        // Not bf16 yet: it has not passed `fcs bench precision`'s gate. The difference tape keeps
+        // J·e (cosine 0.9999 with fp32's on the demo model), but the inpainting PSNR is not within
+        // 0.1 dB of fp32's: demo model, 4 images, bf16 − fp32 = +0.20 (box), +0.26 (free-form),
+        // +0.09 / +0.06 / −0.20 dB (fuzzy/ masks 1–3) by tools/quality_benchmark.py --precision.
+        // Once it passes, this line becomes `WeightPrecision.hasBFloat16Instructions ? .bfloat16 : weights`.
         case .automatic: weights
         case .float32: weights
         case .bfloat16: .bfloat16
