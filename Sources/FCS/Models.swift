@@ -30,7 +30,7 @@ func model(_ handle: OpaquePointer?) throws(FCSError) -> ModelHandle {
 @c(fcs_model_params_default)
 public func fcsModelParamsDefault() -> fcs_model_params {
     fcs_model_params(weight_type: FCS_WEIGHTS_F32, variant: FCS_VARIANT_AUTO, config_folder: nil, transport_vae: nil,
-                     lora_paths: nil, lora_scales: nil, n_loras: 0)
+                     lora_paths: nil, lora_scales: nil, n_loras: 0, precision: FCS_PRECISION_AUTO)
 }
 
 @c(fcs_model_load)
@@ -47,6 +47,7 @@ public func fcsModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<
         case FCS_WEIGHTS_F16: options.precision = .float16
         default: throw .invalidArgument("weight_type \(params.weight_type.rawValue) is neither FCS_WEIGHTS_F32 nor FCS_WEIGHTS_F16")
         }
+        options.compute = try computePrecision(params.precision)
         switch params.variant {
         case FCS_VARIANT_AUTO: options.variant = .automatic
         case FCS_VARIANT_FP16: options.variant = .fp16
@@ -57,10 +58,11 @@ public func fcsModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<
         let transport = params.transport_vae == nil ? nil : try string(params.transport_vae, name: "transport_vae")
         options.loras = try loras(params)
         let withLoRAs = options.loras.isEmpty ? "" : " with LoRAs " + options.loras.map { "\($0.path) (scale \($0.scale))" }.joined(separator: ", ")
-        log(FCS_LOG_INFO, "loading \(reference)\(withLoRAs)")
+        log(FCS_LOG_INFO, "loading \(reference)\(withLoRAs), precision \(options.compute.rawValue)")
         var model = try DiffusionModel.load(reference, options: options)
         if let transport {
-            let taesd = try AutoencoderTiny.load(transport, precision: options.precision)  // published TAESD folders have one file, fp16
+            // published TAESD folders have one file, fp16: the model's variant would not fit
+            let taesd = try AutoencoderTiny.load(transport, precision: options.precision, compute: options.compute)
             model = try model.transporting(with: taesd, source: transport)
             log(FCS_LOG_INFO, "super-resolution transport: \(transport)")
         }

@@ -32,6 +32,9 @@ struct BenchModels: ParsableCommand {
     @Flag(help: "Also show where the time goes: one more UNet forward per latent size (batch 1) and VAE decode 512x512, timed per kind of operation.")
     var profile = false
 
+    @Option(help: "Compute precision, as `fcs inpaint --precision`: auto (fp32 for now), fp32 (weights as --weights) or bf16 (bf16 products, fp32 sums, whatever --weights says).")
+    var precision: ComputePrecision = .automatic
+
     func validate() throws {
         // the UNet halves the latent three times; 128 is a 1024² image
         if latentSizes.isEmpty || latentSizes.contains(where: { !(8...128).contains($0) || $0 % 8 != 0 }) {
@@ -43,12 +46,14 @@ struct BenchModels: ParsableCommand {
         options.apply()
         let comparison = try peer.map { try PeerComparison(peer: PeerFigures.load($0), source: $0) }  // before minutes of timing
         let clock = ContinuousClock()
-        print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), \(weights.rawValue) weights, random (seeded)")
+        let layers = precision.layerPrecision(weights: weights.precision)
+        print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), \(weights.rawValue) weights, precision \(precision.rawValue)"
+              + " (layers \(WeightStorageArgument(layers).rawValue)), random (seeded)")
         let start = clock.now
-        let textEncoder = try CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: 1).storing(weights.precision))
-        let unet = try UNet2DConditionModel(config: UNet2DConditionModelConfig(), weights: .random(seed: 2).storing(weights.precision))
-        let vae = try AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: 3).storing(weights.precision))
-        let taesd = try AutoencoderTiny(config: AutoencoderTinyConfig(), weights: .random(seed: 5).storing(weights.precision))
+        let textEncoder = try CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: 1).storing(layers))
+        let unet = try UNet2DConditionModel(config: UNet2DConditionModelConfig(), weights: .random(seed: 2).storing(layers))
+        let vae = try AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: 3).storing(layers))
+        let taesd = try AutoencoderTiny(config: AutoencoderTinyConfig(), weights: .random(seed: 5).storing(layers))
         let buildSeconds = (clock.now - start).seconds
         print("build (random weights, packing): \(format(buildSeconds, 1)) s, RSS \(format(residentGiB(peak: false), 2)) GiB")
 
@@ -116,7 +121,18 @@ enum WeightStorageArgument: String, ExpressibleByArgument, CaseIterable {
         case .bf16: .bfloat16
         }
     }
+
+    /// The argument that names `precision`.
+    init(_ precision: WeightPrecision) {
+        switch precision {
+        case .float32: self = .fp32
+        case .float16: self = .fp16
+        case .bfloat16: self = .bf16
+        }
+    }
 }
+
+extension ComputePrecision: ExpressibleByArgument {}
 
 /// Starts a new peak for ``residentGiB(peak:)`` (Linux: "5" in /proc/self/clear_refs resets VmHWM to VmRSS).
 func resetPeakResident() {

@@ -67,9 +67,9 @@ struct BenchPrecision: ParsableCommand {
         print("(the third condition, inpainting PSNR within 0.1 dB of fp32, is measured by tools/quality_benchmark.py --precision)")
     }
 
-    private func loadOptions(_ precision: WeightPrecision) -> StableDiffusion.LoadOptions {
+    private func loadOptions(_ precision: ComputePrecision) -> StableDiffusion.LoadOptions {
         var options = StableDiffusion.LoadOptions()
-        options.precision = precision
+        options.compute = precision
         return options
     }
 

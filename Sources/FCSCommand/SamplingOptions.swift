@@ -45,8 +45,15 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Compute threads (default: FCS_NUM_THREADS or all cores).")
     var threads: Int32?
 
-    @Option(help: "Weights in memory: f32 (fastest) or f16 (less memory).")
+    @Option(help: "Weights in memory for fp32 compute: f32 (fastest) or f16 (less memory).")
     var weights: WeightType = .f32
+
+    @Option(help: """
+        Compute precision: auto (fcs's choice for this CPU: fp32 for now), fp32 (float32 products, weights as --weights), \
+        or bf16 (bfloat16 products with float32 sums, bf16 weights: about twice as fast on CPUs with AVX512_BF16, \
+        slower without; not the default until it passes the gate of `fcs bench precision`).
+        """)
+    var precision = "auto"
 
     @Option(name: .customLong("lora"), help: ArgumentHelp(
         "A LoRA .safetensors file (diffusers/PEFT or kohya, e.g. LCM-LoRA) merged into the model at load, with its scale (default 1); repeatable.",
@@ -65,6 +72,7 @@ struct SamplingOptions: ParsableArguments {
         if let steps, !(1...1000).contains(steps) { throw ValidationError("--steps must be 1 … 1000") }
         _ = try rates()
         _ = try outerSampler()
+        _ = try computePrecision()
     }
 
     /// --sampler as fcs_sampler, read by fcs's own names.
@@ -72,6 +80,15 @@ struct SamplingOptions: ParsableArguments {
         var value = FCS_SAMPLER_PAPER
         guard sampler.withCString({ fcsSamplerFromName($0, &value) }) == FCS_OK else {
             throw ValidationError("--sampler: " + String(cString: fcsLastError()))
+        }
+        return value
+    }
+
+    /// --precision as fcs_precision, read by fcs's own names.
+    func computePrecision() throws -> fcs_precision {
+        var value = FCS_PRECISION_AUTO
+        guard precision.withCString({ fcsPrecisionFromName($0, &value) }) == FCS_OK else {
+            throw ValidationError("--precision: " + String(cString: fcsLastError()))
         }
         return value
     }
@@ -91,6 +108,7 @@ struct SamplingOptions: ParsableArguments {
         if let threads { _ = fcsSetNumThreads(threads) }
         var params = fcsModelParamsDefault()
         params.weight_type = weights == .f16 ? FCS_WEIGHTS_F16 : FCS_WEIGHTS_F32
+        params.precision = try computePrecision()
         var handle: OpaquePointer?
         let reference = model ?? Self.defaultModel
         if model == nil, (try? ModelLocation.resolve(reference)) == nil {

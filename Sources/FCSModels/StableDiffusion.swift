@@ -24,8 +24,11 @@ public struct StableDiffusion: Sendable {
 
     public struct LoadOptions: Sendable {
         public var variant: Variant = .automatic
-        /// How layers keep their weights (``WeightPrecision/float16`` halves the memory).
+        /// How layers keep their weights when they compute in float32 (``WeightPrecision/float16``
+        /// halves the memory): the weights setting.
         public var precision: WeightPrecision = .float32
+        /// The arithmetic layers run in; with ``precision`` it gives ``layerPrecision``.
+        public var compute: ComputePrecision = .automatic
         /// For single-file checkpoints: a diffusers folder whose `*/config.json` and `tokenizer/`
         /// describe the model, as diffusers' `from_single_file(config:)`. nil: SD 1.5's configs
         /// and the CLIP vocabulary built into fcs.
@@ -34,6 +37,9 @@ public struct StableDiffusion: Sendable {
         /// ``LoRAReference``). Every update of every file must land on a module.
         public var loras: [LoRAReference] = []
         public init() {}
+
+        /// The precision every network of the model is built in (``ComputePrecision/layerPrecision(weights:)``).
+        public var layerPrecision: WeightPrecision { compute.layerPrecision(weights: precision) }
     }
 
     /// Loads a model from a diffusers folder, a single-file checkpoint or a hub-cache name
@@ -58,7 +64,7 @@ public struct StableDiffusion: Sendable {
         guard let path = candidates.first(where: { fileKind($0) == .file }) else {
             throw .io("\(folder)/\(component): no \(candidates.map { String($0.split(separator: "/").last!) }.joined(separator: " or ")) (pickle .bin weights are never loaded)")
         }
-        return WeightReader(file: try SafeTensorsFile(path: path)).storing(options.precision)
+        return WeightReader(file: try SafeTensorsFile(path: path)).storing(options.layerPrecision)
     }
 
     private static func loadFolder(_ folder: String, options: LoadOptions) throws(FCSError) -> StableDiffusion {
@@ -89,13 +95,13 @@ public struct StableDiffusion: Sendable {
     private static func loadSingleFile(_ path: String, options: LoadOptions) throws(FCSError) -> StableDiffusion {
         let file = try SafeTensorsFile(path: path)
         let configs = if let folder = options.configFolder { try StableDiffusionConfigs(folder: folder) } else { try StableDiffusionConfigs.builtIn() }
-        let loras = try LoRAMerge(options.loras)
-        let textWeights = SingleFileCheckpoint.weights(file, component: .textEncoder).storing(options.precision)
+        let loras = try LoRAMerge(options.loras), precision = options.layerPrecision
+        let textWeights = SingleFileCheckpoint.weights(file, component: .textEncoder).storing(precision)
             .merging(loras, as: .textEncoder)
         let unetWeights = SingleFileCheckpoint.weights(file, component: .unet, layersPerBlock: configs.unet.layersPerBlock)
-            .storing(options.precision).merging(loras, as: .unet)
+            .storing(precision).merging(loras, as: .unet)
         let vaeWeights = SingleFileCheckpoint.weights(file, component: .vae, vaeLevels: configs.vae.blockOutChannels.count)
-            .storing(options.precision)
+            .storing(precision)
         let schedulerConfig = if let folder = options.configFolder { try SchedulerConfig.read(folder: folder) } else { SchedulerConfig() }
         let model = StableDiffusion(tokenizer: configs.tokenizer,
                                     textEncoder: try CLIPTextModel(config: configs.text, weights: textWeights),

@@ -43,7 +43,7 @@ public struct DiffusionModel: Sendable {
     /// hub-cache name).
     public static func load(_ reference: String, options: StableDiffusion.LoadOptions = .init()) throws(FCSError) -> DiffusionModel {
         if reference == DemoModel.name, access(reference, F_OK) != 0 {
-            return DiffusionModel(pixelSpace: try DemoModel.unet(precision: options.precision, loras: options.loras))
+            return DiffusionModel(pixelSpace: try DemoModel.unet(precision: options.layerPrecision, loras: options.loras))
         }
         if let (unet, config) = try StableDiffusion.loadPixelSpaceUNet(reference, options: options) {
             return DiffusionModel(pixelSpace: unet, schedulerConfig: config)

@@ -43,6 +43,18 @@ final class AutoencoderTinyTests: XCTestCase {
                                           try reference.tensor("dec.out")), 1e-2, "Winograd-transformed weights rounded to half")
     }
 
+    func test_bfloat16Compute_staysClose() throws {
+        let reference = try SafeTensorsFile(path: fixtures + "/reference.safetensors")
+        let expected = try reference.tensor("dec.out").toArray()
+        for (compute, low, high) in [(ComputePrecision.automatic, 0, 1e-5), (.bfloat16, 1e-4, 2e-2)] as [(ComputePrecision, Double, Double)] {
+            let taesd = try AutoencoderTiny.load(fixtures, compute: compute)
+            let out = taesd.decode(try reference.tensor("dec.latents"), in: ScratchArena()).toArray()
+            let difference = zip(out, expected).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +)
+            let error = (difference / expected.map { Double($0) * Double($0) }.reduce(0, +)).squareRoot()
+            XCTAssertTrue(error >= low && error <= high, "\(compute): relative error \(error) is not in [\(low), \(high)]")
+        }
+    }
+
     func test_defaults_areTAESD() throws {
         let config = try JSONDecoder().decode(AutoencoderTinyConfig.self, from: Data("{}".utf8))
         XCTAssertEqual(config, AutoencoderTinyConfig())

@@ -7,15 +7,20 @@ import XCTest
 final class StableDiffusionLoadingTests: TemporaryFolderTestCase {
     private var tinySD: String { Bundle.module.resourcePath! + "/Fixtures/tiny-sd" }
 
-    /// ε for the reference inputs at t = 500 and its largest difference from diffusers.
-    private func epsilonError(_ model: StableDiffusion) throws -> (error: Float, scale: Float) {
+    /// ε for the reference inputs at t = 500, and diffusers' ε.
+    private func epsilon(_ model: StableDiffusion) throws -> (out: [Float], expected: [Float]) {
         let reference = try SafeTensorsFile(path: tinySD + "/reference.safetensors")
         let arena = ScratchArena()
         let ids = try reference.tensor("text_encoder.input_ids")
         let rows = (0..<2).map { b in (0..<77).map { Int32(ids.data[b * 77 + $0]) } }
         let text = try model.textEncoder(rows, in: arena)
         let out = model.unet(try reference.tensor("unet.b2.sample"), timestep: 500, encoderHiddenStates: text, in: arena).toArray()
-        let expected = try reference.tensor("unet.b2.t500.out").toArray()
+        return (out, try reference.tensor("unet.b2.t500.out").toArray())
+    }
+
+    /// ε's largest difference from diffusers, and diffusers' largest |ε|.
+    private func epsilonError(_ model: StableDiffusion) throws -> (error: Float, scale: Float) {
+        let (out, expected) = try epsilon(model)
         return (zip(out, expected).map { abs($0 - $1) }.max()!, expected.map(abs).max()!)
     }
 
@@ -42,6 +47,40 @@ final class StableDiffusionLoadingTests: TemporaryFolderTestCase {
         let model = try StableDiffusion.load(folder.path, options: options)
         let (error, scale) = try epsilonError(model)
         XCTAssertLessThanOrEqual(error, 1e-2 * scale)
+    }
+
+    func test_layerPrecision_resolvesComputeWithTheWeightsSetting() {
+        for weights in [WeightPrecision.float32, .float16] {
+            XCTAssertEqual(ComputePrecision.automatic.layerPrecision(weights: weights), weights, "automatic is fp32 compute for now")
+            XCTAssertEqual(ComputePrecision.float32.layerPrecision(weights: weights), weights)
+            XCTAssertEqual(ComputePrecision.bfloat16.layerPrecision(weights: weights), .bfloat16)
+        }
+        var options = StableDiffusion.LoadOptions()
+        XCTAssertEqual(options.compute, .automatic)
+        options.precision = .float16
+        XCTAssertEqual(options.layerPrecision, .float16)
+        options.compute = .bfloat16
+        XCTAssertEqual(options.layerPrecision, .bfloat16)
+        XCTAssertEqual(ComputePrecision.allCases.map(\.rawValue), ["auto", "fp32", "bf16"])
+    }
+
+    func test_computePrecision_reachesFolderAndSingleFileLoads() throws {
+        for path in [tinySD, tinySD + "/tiny-sd.safetensors"] {
+            var options = StableDiffusion.LoadOptions()
+            options.configFolder = tinySD
+            var errors: [ComputePrecision: Double] = [:]
+            for compute in ComputePrecision.allCases {
+                options.compute = compute
+                let (out, expected) = try epsilon(StableDiffusion.load(path, options: options))
+                let difference = zip(out, expected).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +)
+                errors[compute] = (difference / expected.map { Double($0) * Double($0) }.reduce(0, +)).squareRoot()
+            }
+            XCTAssertEqual(errors[.automatic], errors[.float32], path)
+            XCTAssertLessThanOrEqual(errors[.float32]!, 1e-4, path)
+            // relative ‖ε − ε_diffusers‖: the bf16 gate's 2e-2 (`fcs bench precision`)
+            XCTAssertGreaterThan(errors[.bfloat16]!, 1e-4, "\(path): bf16 compute changed nothing")
+            XCTAssertLessThanOrEqual(errors[.bfloat16]!, 2e-2, path)
+        }
     }
 
     func test_singleFile_withItsConfigFolder_equalsTheFolder() throws {

@@ -183,6 +183,11 @@ main(int argc, char **argv)
 		fcs_model_params bad = fcs_model_params_default();
 		bad.weight_type = (fcs_weight_type) 7;
 		CHECK_ERROR(fcs_model_load(argv[1], &bad, &model), FCS_ERROR_INVALID_ARGUMENT, "weight_type");
+		bad = fcs_model_params_default();
+		CHECK(bad.precision == FCS_PRECISION_AUTO, "the default precision is FCS_PRECISION_AUTO");
+		bad.precision = (fcs_precision) 7;
+		CHECK_ERROR(fcs_model_load(argv[1], &bad, &model), FCS_ERROR_INVALID_ARGUMENT, "precision 7");
+		CHECK(strcmp(fcs_precision_name(FCS_PRECISION_BF16), "bf16") == 0, "fcs_precision_name");
 	}
 	check_loras(argv[1], argv[2]);
 	CHECK(fcs_model_load(argv[1], NULL, &model) == FCS_OK && model, "load %s", argv[1]);

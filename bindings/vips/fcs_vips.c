@@ -5,9 +5,9 @@
  *   vips fcs_layers in layer1 layer2 mask ...
  *
  * The model comes from --model or the FCS_MODEL environment variable, with the LoRA files of
- * --lora FILE[:SCALE],… merged in, and is loaded once per process for each model, --lora string
- * and fcs_superres --transport-vae (kept for the process's life: hosts like pyvips call an
- * operation many times).
+ * --lora FILE[:SCALE],… merged in, and is loaded once per process for each model, --lora string,
+ * --precision and fcs_superres --transport-vae (kept for the process's life: hosts like pyvips
+ * call an operation many times).
  *
  * Sampling needs the whole image, so build() materialises the input, runs fcs, and wraps the
  * result as a memory image (the "whole-image" shape of shared/spec/vips-and-abi.md §5). While fcs
@@ -37,13 +37,14 @@
 /* ---- models, loaded once per path, LoRA list and transport autoencoder ------------------- */
 
 static GMutex fcs_vips_models_lock;
-static GHashTable *fcs_vips_models; /* "<strlen(path)>:<path><strlen(lora)>:<lora><transport_vae>" -> fcs_model* */
+static GHashTable *fcs_vips_models; /* "<precision>:<strlen(path)>:<path><strlen(lora)>:<lora><transport_vae>" -> fcs_model* */
 
 /* Loads path with the LoRA files of lora: "FILE[:SCALE],FILE[:SCALE]…" as the fcs command's
  * --lora (the text after a file's last ':' is its scale when it is a number; default 1); NULL or
- * "" for none; and transport_vae (NULL or "" for the model's own VAE). fcs validates them. */
+ * "" for none; transport_vae (NULL or "" for the model's own VAE); and the compute precision.
+ * fcs validates them. */
 static fcs_status
-fcs_vips_load(const char *path, const char *lora, const char *transport_vae, fcs_model **model)
+fcs_vips_load(const char *path, const char *lora, const char *transport_vae, fcs_precision precision, fcs_model **model)
 {
 	char **items = g_strsplit(lora ? lora : "", ",", -1);
 	int n = lora && *lora ? (int) g_strv_length(items) : 0, i;
@@ -71,6 +72,7 @@ fcs_vips_load(const char *path, const char *lora, const char *transport_vae, fcs
 	params.n_loras = n;
 	if (transport_vae && *transport_vae)
 		params.transport_vae = transport_vae;
+	params.precision = precision;
 	status = fcs_model_load(path, &params, model);
 	g_free(paths);
 	g_free(scales);
@@ -78,9 +80,9 @@ fcs_vips_load(const char *path, const char *lora, const char *transport_vae, fcs
 	return status;
 }
 
-/* The loaded model for path (or FCS_MODEL), lora and transport_vae (NULL or "" for none). */
+/* The loaded model for path (or FCS_MODEL), lora and transport_vae (NULL or "" for none) in precision. */
 static fcs_model *
-fcs_vips_model(const char *domain, const char *path, const char *lora, const char *transport_vae)
+fcs_vips_model(const char *domain, const char *path, const char *lora, const char *transport_vae, fcs_precision precision)
 {
 	fcs_model *model;
 	char *key;
@@ -95,13 +97,13 @@ fcs_vips_model(const char *domain, const char *path, const char *lora, const cha
 	lora = lora ? lora : "";
 	transport_vae = transport_vae ? transport_vae : "";
 	/* the length prefixes keep the key unambiguous whatever characters the paths hold */
-	key = g_strdup_printf("%zu:%s%zu:%s%s", strlen(path), path, strlen(lora), lora, transport_vae);
+	key = g_strdup_printf("%d:%zu:%s%zu:%s%s", (int) precision, strlen(path), path, strlen(lora), lora, transport_vae);
 	g_mutex_lock(&fcs_vips_models_lock);
 	if (!fcs_vips_models)
 		fcs_vips_models = g_hash_table_new(g_str_hash, g_str_equal);
 	model = g_hash_table_lookup(fcs_vips_models, key);
 	if (!model) {
-		if (fcs_vips_load(path, lora, transport_vae, &model) == FCS_OK) {
+		if (fcs_vips_load(path, lora, transport_vae, precision, &model) == FCS_OK) {
 			g_hash_table_insert(fcs_vips_models, key, model);
 			key = NULL;
 		} else
@@ -225,6 +227,8 @@ typedef struct _FcsSampleOp {
 	char *sampler;
 	fcs_sampler sampler_value;  /* sampler, read in build */
 	char *lora;
+	char *precision;
+	fcs_precision precision_value;  /* precision, read in build */
 } FcsSampleOp;
 
 typedef VipsOperationClass FcsSampleOpClass;
@@ -256,7 +260,8 @@ fcs_sample_op_fill(FcsSampleOp *self, fcs_sample_params *params, int default_ste
 	params->sampler = self->sampler_value;
 }
 
-/* Reads the sampler's name before a subclass loads anything: a bad name fails the build. */
+/* Reads the sampler's and the precision's names before a subclass loads anything: a bad name
+ * fails the build. */
 static int
 fcs_sample_op_build(VipsObject *object)
 {
@@ -264,7 +269,8 @@ fcs_sample_op_build(VipsObject *object)
 
 	if (VIPS_OBJECT_CLASS(fcs_sample_op_parent_class)->build(object))
 		return -1;
-	if (fcs_sampler_from_name(self->sampler, &self->sampler_value) != FCS_OK)
+	if (fcs_sampler_from_name(self->sampler, &self->sampler_value) != FCS_OK ||
+		fcs_precision_from_name(self->precision, &self->precision_value) != FCS_OK)
 		return fcs_vips_error(VIPS_OBJECT_GET_CLASS(object)->nickname);
 	return 0;
 }
@@ -304,6 +310,10 @@ fcs_sample_op_class_init(FcsSampleOpClass *class)
 	VIPS_ARG_STRING(class, "lora", 28, "LoRA",
 		"LoRA .safetensors files merged into the model at load, FILE[:SCALE] comma-separated (default: none)",
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, lora), NULL);
+	VIPS_ARG_STRING(class, "precision", 29, "Precision",
+		"Compute precision: auto (fp32 for now), fp32, or bf16 (bf16 products, fp32 sums: about twice as fast "
+		"with AVX512_BF16; not the default until it passes the gate of `fcs bench precision`)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, precision), "auto");
 }
 
 static void
@@ -314,6 +324,7 @@ fcs_sample_op_init(FcsSampleOp *self)
 	self->prompt = g_strdup("");
 	self->fd_step = 0.005;
 	self->sampler = g_strdup("paper");
+	self->precision = g_strdup("auto");
 }
 
 /* ---- fcs_inpaint ------------------------------------------------------------------------ */
@@ -345,7 +356,8 @@ fcs_inpaint_op_build(VipsObject *object)
 	if (VIPS_OBJECT_CLASS(fcs_inpaint_op_parent_class)->build(object))
 		return -1;
 	if (vips_check_size_same("fcs_inpaint", self->in, self->mask) ||
-		!(model = fcs_vips_model("fcs_inpaint", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora, NULL)))
+		!(model = fcs_vips_model("fcs_inpaint", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora, NULL,
+			((FcsSampleOp *) self)->precision_value)))
 		return -1;
 	if (!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
@@ -429,7 +441,8 @@ fcs_superres_op_build(VipsObject *object)
 		vips_error("fcs_superres", "scale must be 2, 4 or 8, not %d", self->scale);
 		return -1;
 	}
-	if (!(model = fcs_vips_model("fcs_superres", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora, self->transport_vae)) ||
+	if (!(model = fcs_vips_model("fcs_superres", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora, self->transport_vae,
+			((FcsSampleOp *) self)->precision_value)) ||
 		!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
 	fcs_sample_op_fill((FcsSampleOp *) self, &params, 20);
@@ -507,7 +520,8 @@ fcs_layers_op_build(VipsObject *object)
 	g_object_set(object, "layer1", vips_image_new(), "layer2", vips_image_new(), "mask", vips_image_new(), NULL);
 	if (VIPS_OBJECT_CLASS(fcs_layers_op_parent_class)->build(object))
 		return -1;
-	if (!(model = fcs_vips_model("fcs_layers", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora, NULL)) ||
+	if (!(model = fcs_vips_model("fcs_layers", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora, NULL,
+			((FcsSampleOp *) self)->precision_value)) ||
 		!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
 	if (self->hint && (vips_check_size_same("fcs_layers", self->in, self->hint) ||

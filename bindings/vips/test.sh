@@ -75,6 +75,11 @@ vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/dpm.png" --sampler dpm++2m --step
 ! cmp -s "$T/out.png" "$T/dpm.png" || fail "--sampler dpm++2m gave the paper's pixels"
 vips fcs_superres "$T/in.png" "$T/lcm.png" --scale 2 --sampler lcm "${quick[@]}" --seed 1
 [ "$(size "$T/lcm.png")" = 128x96 ] || fail "superres with --sampler lcm"
+# the compute precision: fp32 is auto's pixels, bf16 others (a model loaded per precision)
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/fp32.png" "${quick[@]}" --seed 1 --precision fp32
+cmp -s "$T/out.png" "$T/fp32.png" || fail "--precision fp32 differs from the default (auto)"
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/bf16.png" "${quick[@]}" --seed 1 --precision bf16
+! cmp -s "$T/out.png" "$T/bf16.png" || fail "--precision bf16 gave fp32's pixels"
 # LoRAs: --lora FILE[:SCALE],… (scale 0 is the base model); a file that is no LoRA is named
 LORA=$PWD/Tests/FCSModelsTests/Fixtures/tiny-lora
 vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/lora0.png" "${quick[@]}" --seed 1 --lora "$LORA/kohya.safetensors:0,$LORA/peft.safetensors:0"
@@ -87,6 +92,8 @@ grep -q "reference.safetensors: key .* is no LoRA key" "$T/err" || fail "LoRA er
 # errors: one clear line, non-zero exit
 ! vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" --sampler ddim 2> "$T/err" || fail "sampler ddim accepted"
 grep -q 'sampler "ddim" is not one of paper, dpm++2m, lcm' "$T/err" || fail "sampler error: $(cat "$T/err")"
+! vips fcs_superres "$T/in.png" "$T/x.png" --precision fp16 2> "$T/err" || fail "precision fp16 accepted"
+grep -q 'precision "fp16" is not one of auto, fp32, bf16' "$T/err" || fail "precision error: $(cat "$T/err")"
 ! vips fcs_superres "$T/in.png" "$T/x3.png" --scale 3 "${quick[@]}" 2> "$T/err" || fail "scale 3 accepted"
 grep -q "scale must be 2, 4 or 8" "$T/err" || fail "scale error: $(cat "$T/err")"
 ! FCS_MODEL=/nonexistent vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" 2> "$T/err" || fail "missing model accepted"

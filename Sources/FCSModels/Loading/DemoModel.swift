@@ -9,7 +9,8 @@ public enum DemoModel {
     /// The name that selects it wherever a model is named (unless a file or folder has that name).
     public static let name = "demo"
 
-    /// Its denoiser, from the bytes compiled into fcs, with `loras` merged (UNet keys only).
+    /// Its denoiser, from the bytes compiled into fcs, built in `precision` (a loader's
+    /// ``StableDiffusion/LoadOptions/layerPrecision``), with `loras` merged (UNet keys only).
     public static func unet(precision: WeightPrecision = .float32, loras references: [LoRAReference] = []) throws(FCSError) -> UNet2DModel {
         let configBytes = UnsafeRawBufferPointer(start: fcs_demo_unet_config(), count: fcs_demo_unet_config_size())
         let config: UNet2DModelConfig

@@ -30,15 +30,16 @@ public struct AutoencoderTiny: Sendable {
 
     /// Loads a diffusers `AutoencoderTiny` folder (the `madebyollin/taesd` layout: `config.json`
     /// and `diffusion_pytorch_model.safetensors` in float16 or float32, or the `.fp16` variant),
-    /// or such a model already in the Hugging Face hub cache by name.
+    /// or such a model already in the Hugging Face hub cache by name, with the weights and
+    /// compute settings of ``StableDiffusion/LoadOptions`` (`precision`, `compute`).
     /// - Throws: `.io` when the folder or weights are missing, `.format` naming the file and
     ///   field or tensor for a bad config, a tensor that does not fit it or one left over.
     public static func load(_ reference: String, variant: StableDiffusion.Variant = .automatic,
-                            precision: WeightPrecision = .float32) throws(FCSError) -> AutoencoderTiny {
+                            precision: WeightPrecision = .float32, compute: ComputePrecision = .automatic) throws(FCSError) -> AutoencoderTiny {
         let folder = try folder(reference)
         let config: AutoencoderTinyConfig = try decodeConfig(folder + "/config.json")
         var options = StableDiffusion.LoadOptions()
-        (options.variant, options.precision) = (variant, precision)
+        (options.variant, options.precision, options.compute) = (variant, precision, compute)
         // the folder is laid out as one component of a pipeline folder
         let slash = folder.lastIndex(of: "/")
         let (parent, name) = slash.map { (String(folder[..<$0]), String(folder[folder.index(after: $0)...])) } ?? (".", folder)

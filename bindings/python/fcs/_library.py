@@ -28,7 +28,7 @@ class ModelParams(ctypes.Structure):
     _fields_ = [("weight_type", ctypes.c_int), ("variant", ctypes.c_int), ("config_folder", ctypes.c_char_p),
                 ("transport_vae", ctypes.c_char_p),
                 ("lora_paths", ctypes.POINTER(ctypes.c_char_p)), ("lora_scales", ctypes.POINTER(ctypes.c_float)),
-                ("n_loras", ctypes.c_int32)]
+                ("n_loras", ctypes.c_int32), ("precision", ctypes.c_int)]
 
 
 class SampleParams(ctypes.Structure):
@@ -61,6 +61,7 @@ def _load():
         "fcs_get_num_threads": (ctypes.c_int32, []),
         "fcs_image_free": (None, [ctypes.POINTER(Image)]),
         "fcs_model_params_default": (ModelParams, []),
+        "fcs_precision_from_name": (status, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]),
         "fcs_model_load": (status, [ctypes.c_char_p, ctypes.POINTER(ModelParams), ctypes.POINTER(ptr)]),
         "fcs_model_free": (None, [ptr]),
         "fcs_sample_params_default": (SampleParams, []),

@@ -28,7 +28,11 @@ class Model:
     is released while fcs runs).
 
     path: a diffusers folder, a single-file .safetensors checkpoint, or a model name already in
-    the Hugging Face hub cache. weights: "float32" (fastest) or "float16" (less memory).
+    the Hugging Face hub cache. weights: "float32" (fastest) or "float16" (less memory), for fp32
+    compute. precision: the compute precision, "auto" (fcs's choice for this CPU: fp32 for now),
+    "fp32", or "bf16" (bfloat16 products with float32 sums, bf16 weights: about twice as fast on
+    CPUs with AVX512_BF16, slower without; not the default until it passes the gate of
+    `fcs bench precision`).
     transport_vae: a diffusers AutoencoderTiny (TAESD) folder or hub-cache name, e.g.
     "madebyollin/taesd", that super-resolution's inner loop uses instead of the model's VAE (the
     final decode stays the VAE's); None = the VAE throughout. Its effect on quality is untested.
@@ -36,11 +40,15 @@ class Model:
     weights at load, each a path (scale 1) or a (path, scale) pair: W += scale * alpha / rank * up @ down.
     """
 
-    def __init__(self, path, *, weights="float32", variant="auto", config_folder=None, transport_vae=None, loras=()):
+    def __init__(self, path, *, weights="float32", precision="auto", variant="auto", config_folder=None,
+                 transport_vae=None, loras=()):
         if weights not in _WEIGHTS or variant not in _VARIANTS:
             raise ValueError(f"weights must be one of {list(_WEIGHTS)}, variant one of {list(_VARIANTS)}")
         params = lib.fcs_model_params_default()
         params.weight_type, params.variant = _WEIGHTS[weights], _VARIANTS[variant]
+        precision_value = ctypes.c_int()
+        check(lib.fcs_precision_from_name(str(precision).encode(), ctypes.byref(precision_value)))
+        params.precision = precision_value.value
         if config_folder is not None:
             params.config_folder = os.fsencode(config_folder)
         if transport_vae is not None:

@@ -70,6 +70,16 @@ def test_outer_samplers_run_and_differ(model, image, mask):
         model.inpaint(image, mask, sampler="ddim", **QUICK)
 
 
+def test_precision_fp32_is_the_default_and_bf16_differs(model, image, mask):
+    ours = model.inpaint(image, mask, **QUICK)
+    with fcs.Model(MODEL, precision="fp32") as fp32, fcs.Model(MODEL, precision="bf16") as bf16:
+        assert np.array_equal(fp32.inpaint(image, mask, **QUICK), ours)
+        other = bf16.inpaint(image, mask, **QUICK)
+        assert other.shape == ours.shape and not np.array_equal(other, ours)
+    with pytest.raises(fcs.InvalidArgumentError, match="auto, fp32, bf16"):
+        fcs.Model(MODEL, precision="fp16")
+
+
 def test_same_seed_same_pixels_other_seed_other_pixels(model, image, mask):
     first = model.inpaint(image, mask, **QUICK)
     assert np.array_equal(first, model.inpaint(image, mask, **QUICK))
