@@ -13,9 +13,12 @@ struct DownEncoderBlock2D: Sendable {
         downsampler = addDownsample ? try Downsample2D(weights.scoped("downsamplers.0"), channels: outChannels, padding: 0) : nil
     }
 
-    func callAsFunction(_ hiddenStates: Tensor, in arena: ScratchArena) -> Tensor {
+    /// - Parameter start: a mark taken before `hiddenStates` was allocated: each layer's result
+    ///   replaces its input there, so the block consumes `hiddenStates` and holds one activation
+    ///   between layers.
+    func callAsFunction(_ hiddenStates: Tensor, resultAt start: ScratchArena.Mark, in arena: ScratchArena) -> Tensor {
         var h = hiddenStates
-        for resnet in resnets { h = resnet(h, temb: nil, in: arena) }
-        return downsampler.map { d in arena.retaining { d(h, in: arena) } } ?? h
+        for resnet in resnets { h = resnet(h, temb: nil, resultAt: start, in: arena) }
+        return downsampler.map { d in arena.retaining(from: start) { d(h, in: arena) } } ?? h
     }
 }

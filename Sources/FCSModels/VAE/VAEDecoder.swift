@@ -33,8 +33,11 @@ struct VAEDecoder: Sendable {
     /// - Parameter z: `[B, latent, h, w]` (after post_quant_conv). - Returns: `[B, 3, h·2^(levels-1), …]`.
     func callAsFunction(_ z: Tensor, in arena: ScratchArena) -> Tensor {
         arena.retaining {
-            var h = midBlock(convIn(z, in: arena), in: arena)
-            for block in upBlocks { h = arena.retaining { block(h, in: arena) } }
+            // each layer's result replaces its input at `start`: one activation is live between layers
+            let start = arena.mark()
+            var h = convIn(z, in: arena)
+            h = arena.retaining(from: start) { midBlock(h, in: arena) }
+            for block in upBlocks { h = block(h, resultAt: start, in: arena) }
             return convOut(convNormOut(h, silu: true, in: arena), in: arena)
         }
     }

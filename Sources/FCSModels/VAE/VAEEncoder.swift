@@ -35,9 +35,11 @@ struct VAEEncoder: Sendable {
     /// - Parameter sample: `[B, 3, H, W]` in [-1, 1]. - Returns: `[B, 2·latent, H/2^(levels-1), …]`.
     func callAsFunction(_ sample: Tensor, in arena: ScratchArena) -> Tensor {
         arena.retaining {
+            // each layer's result replaces its input at `start`: one activation is live between layers
+            let start = arena.mark()
             var h = convIn(sample, in: arena)
-            for block in downBlocks { h = arena.retaining { block(h, in: arena) } }
-            h = midBlock(h, in: arena)
+            for block in downBlocks { h = block(h, resultAt: start, in: arena) }
+            h = arena.retaining(from: start) { midBlock(h, in: arena) }
             return convOut(convNormOut(h, silu: true, in: arena), in: arena)
         }
     }
