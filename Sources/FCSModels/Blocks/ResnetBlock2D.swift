@@ -11,8 +11,8 @@ struct ResnetBlock2D: Sendable {
     let convShortcut: Conv2d?  // conv_shortcut
     let outputScaleFactor: Float
 
-    /// - Parameter convAlgorithm: for the 3×3 convolutions; models pass
-    ///   `.preferred(forOutputSize:)` for the resolution the block runs at.
+    /// - Parameter convAlgorithm: for the 3×3 convolutions; models choose it for the resolution
+    ///   the block runs at (`.preferred(forOutputSize:)`, or their own rule).
     init(_ weights: WeightReader, inChannels: Int, outChannels: Int, tembChannels: Int?, groups: Int, eps: Float,
          outputScaleFactor: Float = 1, convAlgorithm: Conv2d.Algorithm = .automatic) throws(FCSError) {
         func groupNorm(_ name: String, _ channels: Int) throws(FCSError) -> GroupNorm {

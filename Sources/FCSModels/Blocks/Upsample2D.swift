@@ -4,8 +4,8 @@ import FCSTensor
 struct Upsample2D: Sendable {
     let conv: Conv2d
 
-    init(_ weights: WeightReader, channels: Int) throws(FCSError) {
-        conv = try weights.conv2d("conv", in: channels, out: channels, kernel: 3, padding: .all(1))
+    init(_ weights: WeightReader, channels: Int, algorithm: Conv2d.Algorithm = .automatic) throws(FCSError) {
+        conv = try weights.conv2d("conv", in: channels, out: channels, kernel: 3, padding: .all(1), algorithm: algorithm)
     }
 
     /// - Parameter start: a mark taken before `hiddenStates` was allocated, for callers done

@@ -35,7 +35,7 @@ public struct UNet2DModel: Sendable {
             downBlocks.append(try DownBlock2D(
                 weights.scoped("down_blocks.\(level)"), inChannels: level == 0 ? channels[0] : channels[level - 1],
                 outChannels: channels[level], tembChannels: timeEmbedDim, layers: config.layersPerBlock,
-                addDownsample: level < levels - 1, size: config.sampleSize >> level, groups: groups, eps: eps,
+                addDownsample: level < levels - 1, convAlgorithm: .preferred(forOutputSize: config.sampleSize >> level), groups: groups, eps: eps,
                 downsamplePadding: config.downsamplePadding,
                 attention: attention(type, channels: channels[level])))
         }
@@ -50,7 +50,8 @@ public struct UNet2DModel: Sendable {
             upBlocks.append(try UpBlock2D(
                 weights.scoped("up_blocks.\(i)"), inChannels: reversed[min(i + 1, levels - 1)],
                 prevOutputChannels: i == 0 ? reversed[0] : reversed[i - 1], outChannels: reversed[i], tembChannels: timeEmbedDim,
-                layers: config.layersPerBlock + 1, addUpsample: i < levels - 1, size: config.sampleSize >> (levels - 1 - i),
+                layers: config.layersPerBlock + 1, addUpsample: i < levels - 1,
+                convAlgorithm: .preferred(forOutputSize: config.sampleSize >> (levels - 1 - i)),
                 groups: groups, eps: eps,
                 attention: attention(type, channels: reversed[i])))
         }

@@ -13,8 +13,8 @@ extension AutoencoderKL {
     /// tiled, so the figure grows with the image only by the output itself. `Int.max` for
     /// sizes no machine could hold; 0 for empty ones.
     ///
-    /// Measured on SD 1.5's VAE (float32, resident memory the pass added): encode 512² 899 MiB
-    /// (estimate 960), decode 512² 1408 MiB (estimate 1408), decode 256² 383 MiB (estimate 432).
+    /// Measured on SD 1.5's VAE (fp16 weights, resident memory the pass added, `fcs bench
+    /// memory`): encode 512² 453 MiB (estimate 514), decode 512² 700 MiB (estimate 764).
     /// The throwing `encode` / `decode` reserve this much up front, so they run within it.
     public func estimatedWorkingSetBytes(_ pass: Pass, height: Int, width: Int, batch: Int = 1) -> Int {
         let floats = scratchPeakFloats(pass, height: height, width: width, batch: batch)
