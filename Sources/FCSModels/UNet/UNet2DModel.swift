@@ -42,7 +42,7 @@ public struct UNet2DModel: Sendable {
         self.downBlocks = downBlocks
         midBlock = config.midBlockType == nil ? nil : try UNetMidBlock2D(
             weights.scoped("mid_block"), channels: channels[levels - 1], groups: groups, addAttention: config.addAttention,
-            size: config.sampleSize >> (levels - 1), tembChannels: timeEmbedDim, eps: eps,
+            convAlgorithm: .preferred(forOutputSize: config.sampleSize >> (levels - 1)), tembChannels: timeEmbedDim, eps: eps,
             attentionHeadDim: config.attentionHeadDim ?? channels[levels - 1], attentionGroups: config.attnNormNumGroups)
         let reversed = Array(channels.reversed())
         var upBlocks: [UpBlock2D] = []

@@ -38,6 +38,14 @@ public struct AutoencoderKL: Sendable {
         tileLatentMinSize = max(1, config.sampleSize >> (config.blockOutChannels.count - 1))
     }
 
+    /// The 3×3 convolutions' algorithm for outputs of `outputSize`² (nominal, from `sample_size`):
+    /// Conv2d's speed-only choice, except implicit GEMM at the latent resolution. That level holds
+    /// the widest layers (512 channels for SD) and the fewest multiply-adds: Winograd's 16/9 of
+    /// their weights there is 66 MiB in 16 bits, for 2–3 % of a pass (`fcs bench ops`, `fcs bench memory`).
+    static func convAlgorithm(forOutputSize outputSize: Int, config: AutoencoderKLConfig) -> Conv2d.Algorithm {
+        outputSize <= config.sampleSize >> (config.blockOutChannels.count - 1) ? .implicitGEMM : .preferred(forOutputSize: outputSize)
+    }
+
     /// Pixels per latent along each side: 2^(levels-1), 8 for SD.
     public var downscaleFactor: Int { 1 << (config.blockOutChannels.count - 1) }
 

@@ -7,9 +7,9 @@ struct DownEncoderBlock2D: Sendable {
     let downsampler: Downsample2D?  // downsamplers.0
 
     init(_ weights: WeightReader, inChannels: Int, outChannels: Int, layers: Int, groups: Int, addDownsample: Bool,
-         size: Int) throws(FCSError) {
+         convAlgorithm: Conv2d.Algorithm) throws(FCSError) {
         resnets = try ResnetBlock2D.stack(weights, count: layers, inChannels: inChannels, outChannels: outChannels, tembChannels: nil,
-                                          groups: groups, eps: 1e-6, convAlgorithm: .preferred(forOutputSize: size))
+                                          groups: groups, eps: 1e-6, convAlgorithm: convAlgorithm)
         downsampler = addDownsample ? try Downsample2D(weights.scoped("downsamplers.0"), channels: outChannels, padding: 0) : nil
     }
 

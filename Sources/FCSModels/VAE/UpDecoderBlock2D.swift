@@ -7,9 +7,9 @@ struct UpDecoderBlock2D: Sendable {
     let upsampler: Upsample2D?  // upsamplers.0
 
     init(_ weights: WeightReader, inChannels: Int, outChannels: Int, layers: Int, groups: Int, addUpsample: Bool,
-         size: Int) throws(FCSError) {
+         convAlgorithm: Conv2d.Algorithm) throws(FCSError) {
         resnets = try ResnetBlock2D.stack(weights, count: layers, inChannels: inChannels, outChannels: outChannels, tembChannels: nil,
-                                          groups: groups, eps: 1e-6, convAlgorithm: .preferred(forOutputSize: size))
+                                          groups: groups, eps: 1e-6, convAlgorithm: convAlgorithm)
         upsampler = addUpsample ? try Upsample2D(weights.scoped("upsamplers.0"), channels: outChannels) : nil
     }
 
