@@ -18,7 +18,8 @@ public struct UNet2DConditionModel: Sendable {
     /// `sample_size`): Winograd from 32×32 up, not from 16×16 as for speed alone. Its transformed
     /// weights take 16/9 of the memory, and SD 1.5's 16×16 level holds the widest layers: 285 MiB
     /// more in 16 bits (a tenth of a 512² inpainting's memory) for about a fifth of that level's
-    /// convolution time, 2–3 % of a forward (`fcs bench ops`, `fcs bench memory`).
+    /// convolution time: an estimated 2–3 % of a forward (`fcs bench ops`' 16² rows times the
+    /// level's layers; whole forwards timed on a shared machine showed no difference beyond noise).
     static func convAlgorithm(forOutputSize outputSize: Int) -> Conv2d.Algorithm {
         outputSize >= 32 ? .preferred(forOutputSize: outputSize) : .implicitGEMM
     }
