@@ -4,6 +4,9 @@
 #   make install [PREFIX=/usr/local] [DESTDIR=]   libfcs.so.0, fcs.h, fcs.pc, the vips module, the fcs command
 #   make uninstall                the same files, removed
 #   make bench                    kernel speed figures (prints, never asserts)
+#   make bench-models [VENV=.venv-tools] [BENCH_THREADS=2] [BENCH_REPEATS=3] [BENCH_FCS_ARGS="--weights fp16"]
+#                                 SD 1.5's networks in PyTorch (tools/bench_models_torch.py) and in fcs, one right after
+#                                 the other, then side by side with the goals (prints, never asserts; takes minutes)
 SWIFT ?= swift
 JOBS ?= 2
 VERSION := 0.1.0
@@ -28,7 +31,7 @@ CLI_RELEASE := .build-release-cli
 # A staged install (PREFIX=/usr, libvips's libdir) that the C, vips and Python tests run against.
 STAGE := $(CURDIR)/.build-stage
 
-.PHONY: all build release lib plugin cli test test-swift test-cli test-c test-vips test-python stage install install-lib uninstall bench clean \
+.PHONY: all build release lib plugin cli test test-swift test-cli test-c test-vips test-python stage install install-lib uninstall bench bench-models clean \
 	fuzz test-fuzz test-asan test-tsan sanitized-c-abi
 
 all: build
@@ -158,6 +161,19 @@ sanitized-c-abi:
 
 bench: cli
 	$(CLI_RELEASE)/release/fcs bench ops
+
+# The PyTorch side needs tools/requirements.txt in VENV (tools/README.md); its figures go to a
+# temporary JSON file that `fcs bench models --peer` reads, so both run on the same machine within
+# minutes of each other, with the same threads and repeats.
+VENV ?= .venv-tools
+BENCH_THREADS ?= 2
+BENCH_REPEATS ?= 3
+BENCH_FCS_ARGS ?=
+bench-models: cli
+	@[ -x $(VENV)/bin/python ] || { echo "bench-models: no $(VENV)/bin/python; make one as tools/README.md says, or pass VENV=" >&2; exit 1; }
+	peer=$$(mktemp --suffix=.json) && trap 'rm -f "$$peer"' EXIT && \
+	$(VENV)/bin/python tools/bench_models_torch.py --threads $(BENCH_THREADS) --repeats $(BENCH_REPEATS) --json "$$peer" && \
+	$(CLI_RELEASE)/release/fcs bench models --threads $(BENCH_THREADS) --repeats $(BENCH_REPEATS) $(BENCH_FCS_ARGS) --peer "$$peer"
 
 clean:
 	rm -rf .build $(RELEASE) $(CLI_RELEASE) $(STAGE) .build-asan .build-tsan Fuzz/Harnesses/.build

@@ -77,5 +77,7 @@ let package = Package(
         // the C ABI's entry points on in-memory images, through their Swift names (reads the tiny
         // models from FCSModelsTests/Fixtures by source path)
         .testTarget(name: "FCSTests", dependencies: ["FCS", "CFCS", "FCSSampler", "FCSModels", "FCSTensor"]),
+        // the fcs command's own logic that needs no model (`fcs bench models --peer`'s file and goals)
+        .testTarget(name: "FCSCommandTests", dependencies: ["FCSCommand", "FCSTensor"]),
     ]
 )

@@ -80,6 +80,10 @@ expect_usage_error "scale must be 2, 4 or 8" superres "$T/in.png" --scale 3 -o "
 expect_usage_error "threads must be 1 … 1024" bench ops --threads 3000000000
 expect_usage_error "repeats must be 1 … 1000" bench ops --repeats 1000000000000000000
 expect_usage_error "latent-sizes must be multiples of 8" bench models --latent-sizes 12
+# a bad --peer file fails before any timing (the table and goals are FCSCommandTests' PeerComparisonTests)
+expect_error "$T/nothere.json: cannot open" bench models --peer "$T/nothere.json"
+echo '{"cpu": "x", "flags": {}, "torch": "2", "threads": 2, "variants": ["fp32"], "rows": {"VAE decode 512x512": {"fp32": -1}}}' > "$T/peer.json"
+expect_error "$T/peer.json: rows: \"VAE decode 512x512\": \"fp32\": -1.0 is no time in seconds" bench models --peer "$T/peer.json"
 expect_usage_error "steps must be 1 … 1000" bench sample --steps 9223372036854775807
 expect_usage_error "layer-settings takes three numbers from 1 to 100" bench sample --task layers --layer-settings 4611686018427387904 2 2
 # a small file whose header claims 40000×40000 pixels is refused before it is decoded

@@ -10,7 +10,11 @@ struct BenchModels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "Time SD 1.5's text encoder, UNet and VAE, and TAESD, at full size (random weights, no file needed).",
-        discussion: "tools/bench_models_torch.py prints the same rows for diffusers on PyTorch CPU."
+        discussion: """
+            tools/bench_models_torch.py prints the same rows for diffusers on PyTorch CPU (fp32, and bf16 where the CPU has \
+            AVX512_BF16); with --json FILE it writes them for --peer FILE, which prints them next to fcs's with the ratios \
+            and issue 13's goals. `make bench-models` runs both, one right after the other.
+            """
     )
 
     @OptionGroup var options: BenchOptions
@@ -18,8 +22,15 @@ struct BenchModels: ParsableCommand {
     @Option(help: "Latent sizes to time the UNet at (latent = image / 8).")
     var latentSizes: [Int] = [64, 32]
 
-    @Option(help: "How layers keep their weights: fp32, or fp16 widened per layer when used.")
+    @Option(help: "How layers keep their weights: fp32; fp16 (widened to fp32 inside the GEMM); bf16 (bf16 products, fp32 sums).")
     var weights: WeightStorageArgument = .fp32
+
+    @Option(help: ArgumentHelp("PyTorch's figures from `tools/bench_models_torch.py --json FILE`, to print next to fcs's with the goals.",
+                               valueName: "file"))
+    var peer: String?
+
+    @Flag(help: "Also show where the time goes: one more UNet forward per latent size (batch 1) and VAE decode 512x512, timed per kind of operation.")
+    var profile = false
 
     func validate() throws {
         // the UNet halves the latent three times; 128 is a 1024² image
@@ -30,6 +41,7 @@ struct BenchModels: ParsableCommand {
 
     func run() throws {
         options.apply()
+        let comparison = try peer.map { try PeerComparison(peer: PeerFigures.load($0), source: $0) }  // before minutes of timing
         let clock = ContinuousClock()
         print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), \(weights.rawValue) weights, random (seeded)")
         let start = clock.now
@@ -42,8 +54,8 @@ struct BenchModels: ParsableCommand {
 
         let arena = ScratchArena()
         let ids: [[Int32]] = [[49406] + [Int32](repeating: 320, count: 75) + [49407]]
-        var rows: [(String, Double)] = []
-        rows.append(("text encoder, 77 tokens", options.medianSeconds { arena.scope { _ = try? textEncoder(ids, in: arena) } }))
+        var rows: [(name: String, seconds: Double)] = []
+        rows.append((ModelRow.textEncoder, options.medianSeconds { arena.scope { _ = try? textEncoder(ids, in: arena) } }))
         var random = NormalGenerator(seed: 4)
         for size in latentSizes {
             for batch in [1, 2] {
@@ -51,25 +63,59 @@ struct BenchModels: ParsableCommand {
                 let seconds = options.medianSeconds {
                     arena.scope { _ = unet(sample, timestep: 500, encoderHiddenStates: text, in: arena) }
                 }
-                rows.append(("UNet forward \(size * 8)x\(size * 8), batch \(batch)", seconds))
+                rows.append((ModelRow.unet(side: size * 8, batch: batch), seconds))
             }
         }
         let image = random.tensor([1, 3, 512, 512]), latents = random.tensor([1, 4, 64, 64])
-        rows.append(("VAE encode 512x512", options.medianSeconds { arena.scope { _ = vae.encode(image, in: arena) } }))
-        rows.append(("VAE decode 512x512", options.medianSeconds { arena.scope { _ = vae.decode(latents, in: arena) } }))
-        rows.append(("TAESD encode 512x512", options.medianSeconds { arena.scope { _ = taesd.encode(image, in: arena) } }))
-        rows.append(("TAESD decode 512x512", options.medianSeconds { arena.scope { _ = taesd.decode(latents, in: arena) } }))
-        let width = rows.map(\.0.count).max() ?? 0
-        print("\("network".padding(width)) |  seconds")
-        for (name, seconds) in rows { print("\(name.padding(width)) | \(format(seconds, 3).leftPadding(8))") }
+        rows.append((ModelRow.vaeEncode, options.medianSeconds { arena.scope { _ = vae.encode(image, in: arena) } }))
+        rows.append((ModelRow.vaeDecode, options.medianSeconds { arena.scope { _ = vae.decode(latents, in: arena) } }))
+        rows.append((ModelRow.taesdEncode, options.medianSeconds { arena.scope { _ = taesd.encode(image, in: arena) } }))
+        rows.append((ModelRow.taesdDecode, options.medianSeconds { arena.scope { _ = taesd.decode(latents, in: arena) } }))
+        if let comparison {
+            comparison.table(fcs: rows, threads: ComputeThreads.count).forEach { print($0) }
+        } else {
+            let width = rows.map(\.name.count).max() ?? 0
+            print("\("network".padding(width)) |  seconds")
+            for (name, seconds) in rows { print("\(name.padding(width)) | \(format(seconds, 3).leftPadding(8))") }
+        }
         print("peak RSS: \(format(residentGiB(peak: true), 2)) GiB (text encoder + UNet + VAE + TAESD; activation arena \(format(Double(arena.reservedBytes) / Double(1 << 30), 2)) GiB)")
+        comparison?.goals(fcs: rows, kernels: kernelISA).forEach { print($0) }
+
+        guard profile else { return }
+        // after the timed rows: every network is warm and the arena holds its largest working set
+        var profiles: [(network: String, profile: OperationProfile)] = []
+        for size in latentSizes {
+            let sample = random.tensor([1, 4, size, size]), text = random.tensor([1, 77, 768])
+            profiles.append(("UNet \(size * 8)x\(size * 8), batch 1", OperationProfile.recording {
+                arena.scope { _ = unet(sample, timestep: 500, encoderHiddenStates: text, in: arena) }
+            }.profile))
+        }
+        profiles.append(("VAE decode 512x512", OperationProfile.recording { arena.scope { _ = vae.decode(latents, in: arena) } }.profile))
+        print("")
+        printProfiles(profiles)
     }
 }
 
-enum WeightStorageArgument: String, ExpressibleByArgument, CaseIterable {
-    case fp32, fp16
+/// The row names `fcs bench models` and tools/bench_models_torch.py share (--peer matches them).
+enum ModelRow {
+    static let textEncoder = "text encoder, 77 tokens"
+    static let vaeEncode = "VAE encode 512x512", vaeDecode = "VAE decode 512x512"
+    static let taesdEncode = "TAESD encode 512x512", taesdDecode = "TAESD decode 512x512"
 
-    var precision: WeightPrecision { self == .fp32 ? .float32 : .float16 }
+    /// A UNet forward on a `side`² image (latent side / 8).
+    static func unet(side: Int, batch: Int) -> String { "UNet forward \(side)x\(side), batch \(batch)" }
+}
+
+enum WeightStorageArgument: String, ExpressibleByArgument, CaseIterable {
+    case fp32, fp16, bf16
+
+    var precision: WeightPrecision {
+        switch self {
+        case .fp32: .float32
+        case .fp16: .float16
+        case .bf16: .bfloat16
+        }
+    }
 }
 
 /// Starts a new peak for ``residentGiB(peak:)`` (Linux: "5" in /proc/self/clear_refs resets VmHWM to VmRSS).

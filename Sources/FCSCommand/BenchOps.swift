@@ -12,7 +12,7 @@ struct BenchOps: ParsableCommand {
 
     @OptionGroup var options: BenchOptions
 
-    @Option(help: "How layers keep their weights: fp32, or fp16 widened per layer when used.")
+    @Option(help: "How the conv and linear rows keep their weights, and the precision attention computes in (as `fcs bench models --weights`).")
     var weights: WeightStorageArgument = .fp32
 
     func run() {
@@ -33,7 +33,7 @@ struct BenchOps: ParsableCommand {
         ComputeThreads.count = threads  // back to single-threaded OpenBLAS under fcs's split
         let splitSeconds = options.medianSeconds { arena.scope { _ = matmul(a, b, in: arena) } }
         let ceiling = gemmFlops / min(nativeSeconds, splitSeconds) / 1e9
-        print("fcs, \(threads) threads, kernels \(kernelISA), OpenBLAS core \(String(cString: openblas_get_corename())), sgemm 2048^3 ceiling: \(format(ceiling, 1)) GFLOP/s "
+        print("fcs, \(threads) threads, kernels \(kernelISA), \(weights.rawValue) weights, OpenBLAS core \(String(cString: openblas_get_corename())), sgemm 2048^3 ceiling: \(format(ceiling, 1)) GFLOP/s "
               + "(OpenBLAS threads \(format(gemmFlops / nativeSeconds / 1e9, 1)), fcs split \(format(gemmFlops / splitSeconds / 1e9, 1)))")
 
         var rows: [(String, Double, Double)] = []
@@ -50,14 +50,14 @@ struct BenchOps: ParsableCommand {
                              2 * Double(size * size * channels * channels * 9)))
             }
         }
-        let linear = Linear(weight: random.tensor([1280, 320], scale: 0.05), bias: random.tensor([1280]))
+        let linear = Linear(weight: random.tensor([1280, 320], scale: 0.05), bias: random.tensor([1280]), precision: weights.precision)
         let tokens = random.tensor([1, 4096, 320])
         rows.append(("linear 4096x320->1280", options.medianSeconds { arena.scope { _ = linear(tokens, in: arena) } },
                      2 * 4096 * 320 * 1280))
         for (name, keys) in [("self-attention 4096x320 (8 heads)", 4096), ("cross-attention 4096x77 (8 heads)", 77)] {
             let q = random.tensor([1, 4096, 320]), k = random.tensor([1, keys, 320]), v = random.tensor([1, keys, 320])
             let seconds = options.medianSeconds {
-                arena.scope { _ = scaledDotProductAttention(query: q, key: k, value: v, heads: 8, in: arena) }
+                arena.scope { _ = scaledDotProductAttention(query: q, key: k, value: v, heads: 8, precision: weights.precision, in: arena) }
             }
             rows.append((name, seconds, 4 * 4096 * Double(keys) * 320))
         }

@@ -43,6 +43,10 @@ public struct ConstrainedSampler: Sendable {
             throw .invalidArgument("guidance needs a text-conditioned model and the unconditional text states")
         }
         let arena = ScratchArena()
+        // Each J·e is the difference of a forward at x and one at x + δe: the second replays the
+        // first's bf16 linear operations as differences (DifferenceTape), so bf16 rounding does not
+        // swamp it. Layers in other precisions ignore the tape.
+        let tape = DifferenceTape()
         let count = noise.initialLatent.count
         var x = noise.initialLatent.toArray()
         var x0 = [Float](repeating: 0, count: count), epsilon = x0
@@ -52,9 +56,13 @@ public struct ConstrainedSampler: Sendable {
             let t = timesteps[step]
             // The UNet sees the training index t − 1 at which ᾱ is read (ours), or t as the notebooks do.
             let unetTimestep = Float(parameters.timestepConvention == .consistent ? t - 1 : t)
-            // x̂0 and ε̃ at a latent
-            func predict(_ latent: [Float]) throws(FCSError) -> (x0: [Float], epsilon: [Float]) {
+            // x̂0 and ε̃ at a latent: recorded as the base of the next J·e, or replaying the last
+            // recording as the perturbed side of one
+            func predict(_ latent: [Float], perturbing: Bool = false) throws(FCSError) -> (x0: [Float], epsilon: [Float]) {
                 try proceed(progress, step: step, of: timesteps.count)
+                if perturbing { tape.beginReplay() } else { tape.beginRecording() }
+                arena.differenceTape = tape
+                defer { arena.differenceTape = nil }  // the constraint's own networks run without it
                 return arena.scope {
                     let output = guidedOutput(latent, shape: shape, timestep: unetTimestep, conditioning: conditioning, unconditional: unconditional,
                                               weight: guided ? parameters.guidanceWeight : nil, embeddedWeight: embeddedWeight, arena: arena)
@@ -70,7 +78,7 @@ public struct ConstrainedSampler: Sendable {
                 let eMax = e.map(abs).max() ?? 0
                 guard eMax > 0, eMax.isFinite else { break }  // constraint met (or broken): nothing to correct
                 let delta = parameters.finiteDifferenceStep / eMax
-                let perturbed = try predict(zip(x, e).map { $0 + delta * $1 }).x0
+                let perturbed = try predict(zip(x, e).map { $0 + delta * $1 }, perturbing: true).x0
                 var v = zip(perturbed, x0).map { ($0 - $1) / delta }  // ≈ J·e
                 let vMax = v.map(abs).max() ?? 0
                 guard vMax > 0, vMax.isFinite else { break }

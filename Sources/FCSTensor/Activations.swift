@@ -3,6 +3,8 @@ import _FCSKernels
 /// Applies a vectorised unary kernel in parallel chunks.
 private func unary(_ x: Tensor, in arena: ScratchArena,
                    _ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+    let timing = OperationProfile.start(.elementwise)
+    defer { timing.stop() }
     precondition(x.isContiguous, "activation: input must be contiguous")
     let out = arena.tensor(x.shape)
     ComputeThreads.forEachRange(x.count, minimumPerPart: 1 << 14) { range in
@@ -33,6 +35,8 @@ public func quickGELU(_ x: Tensor, in arena: ScratchArena) -> Tensor { unary(x, 
 /// The gate of diffusers' `GEGLU`: `hidden, gate = x.chunk(2, dim=-1); hidden * gelu(gate)`.
 /// - Parameter x: `[..., 2 * d]` (the output of GEGLU's projection). - Returns: `[..., d]`.
 public func geglu(_ x: Tensor, in arena: ScratchArena) -> Tensor {
+    let timing = OperationProfile.start(.elementwise)
+    defer { timing.stop() }
     precondition(x.isContiguous && x.shape.last! % 2 == 0, "geglu: last dimension must be even")
     let half = x.shape.last! / 2, rows = x.count / (2 * half)
     let out = arena.tensor(Array(x.shape.dropLast()) + [half])
@@ -44,6 +48,8 @@ public func geglu(_ x: Tensor, in arena: ScratchArena) -> Tensor {
 
 /// `F.softmax(x, dim=-1)`.
 public func softmax(_ x: Tensor, in arena: ScratchArena) -> Tensor {
+    let timing = OperationProfile.start(.elementwise)
+    defer { timing.stop() }
     precondition(x.isContiguous, "softmax: input must be contiguous")
     let n = x.shape.last ?? 1
     let out = arena.tensor(x.shape)

@@ -8,10 +8,16 @@ import _FCSKernels
 ///   - query: `[B, Nq, heads * d]`; key, value: `[B, Nk, heads * d]` (contiguous).
 ///   - heads: number of heads; the scale is `1/√d`.
 ///   - causal: query i attends to keys `0...i` only (CLIP's text encoder).
+///   - precision: ``WeightPrecision/bfloat16`` multiplies q, k, v and the probabilities as bf16
+///     (float32 softmax and sums; causal attention, and any under a ``DifferenceTape``, stays
+///     float32); the other precisions compute in float32.
 /// - Returns: `[B, Nq, heads * d]`, equal to `F.scaled_dot_product_attention` on the
 ///   `[B, heads, N, d]` views.
 public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int,
-                                      causal: Bool = false, in arena: ScratchArena) -> Tensor {
+                                      causal: Bool = false, precision: WeightPrecision = .float32,
+                                      in arena: ScratchArena) -> Tensor {
+    let timing = OperationProfile.start(.attention, flops: 4 * query.count * (key.rank == 3 ? key.shape[1] : 0))
+    defer { timing.stop() }
     precondition(query.rank == 3 && key.shape == value.shape && key.rank == 3 && query.shape[0] == key.shape[0]
                  && query.shape[2] == key.shape[2] && query.shape[2] % heads == 0
                  && query.isContiguous && key.isContiguous && value.isContiguous,
@@ -19,6 +25,11 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
     let (batch, queries, width) = (query.shape[0], query.shape[1], query.shape[2])
     let keys = key.shape[1], d = width / heads
     guard keys > 0 else { return arena.zeros(query.shape) }
+    // bf16 rounding of two activations is not removed by a DifferenceTape (the product is not
+    // linear), so a forward under a tape attends in float32.
+    if precision == .bfloat16 && !causal && arena.differenceTape == nil {
+        return bfloat16Attention(query: query, key: key, value: value, heads: heads, in: arena)
+    }
     let out = arena.tensor(query.shape)
     let (queryTile, keyTile, parts) = attentionTiles(batch: batch, queries: queries, keys: keys, heads: heads)
     let queryBlocks = (queries + queryTile - 1) / queryTile
@@ -56,13 +67,59 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
     return out
 }
 
-/// Scratch floats ``scaledDotProductAttention(query:key:value:heads:causal:in:)`` takes beside its
-/// result: one score tile per thread, whatever the number of tokens.
-public func scaledDotProductAttentionScratchFloats(batch: Int, queries: Int, keys: Int, heads: Int) -> Int {
+/// `fcs_attention_bf16` over every head and query block: each head's keys and values are packed
+/// to bf16 once, then the query blocks run in parallel.
+private func bfloat16Attention(query: Tensor, key: Tensor, value: Tensor, heads: Int, in arena: ScratchArena) -> Tensor {
+    let (batch, queries, width) = (query.shape[0], query.shape[1], query.shape[2])
+    let keys = key.shape[1], d = width / heads
+    let out = arena.tensor(query.shape)
+    let (queryTile, _, parts) = attentionTiles(batch: batch, queries: queries, keys: keys, heads: heads)
+    let keyTile = bfloat16KeyTile
+    let keyPanels = fcs_attention_bf16_key_panels_size(keys, d), valuePanels = fcs_attention_bf16_value_panels_size(keys, d)
+    let queryBlocks = (queries + queryTile - 1) / queryTile
+    arena.scope {
+        // bf16 panels, two to a float of scratch
+        let keysPacked = UnsafeMutableRawPointer(arena.scratch(batch * heads * (keyPanels + 1) / 2))
+        let valuesPacked = UnsafeMutableRawPointer(arena.scratch(batch * heads * (valuePanels + 1) / 2))
+        let scratchFloats = fcs_attention_bf16_scratch_size(queryTile, keyTile, d)
+        let scratch = arena.scratch(parts * scratchFloats)
+        ComputeThreads.forEachRange(batch * heads) { pairs in
+            for pair in pairs {
+                let b = pair / heads, h = pair % heads, offset = (b * keys) * width + h * d
+                fcs_attention_bf16_pack_keys(key.data + offset, keys, d, width, keysPacked + 2 * pair * keyPanels)
+                fcs_attention_bf16_pack_values(value.data + offset, keys, d, width, valuesPacked + 2 * pair * valuePanels)
+            }
+        }
+        let scale = 1 / Float(d).squareRoot(), tasks = batch * heads * queryBlocks
+        ComputeThreads.run(maxParts: parts) { part, parts in
+            for task in ComputeThreads.partRange(tasks, part: part, parts: parts) {
+                let pair = task / queryBlocks, b = pair / heads, h = pair % heads
+                let q0 = task % queryBlocks * queryTile, rows = min(queryTile, queries - q0)
+                let offset = (b * queries + q0) * width + h * d
+                fcs_attention_bf16(query.data + offset, rows, d, width, scale, keysPacked + 2 * pair * keyPanels,
+                                   valuesPacked + 2 * pair * valuePanels, keys, keyTile, out.data + offset, width,
+                                   scratch + part * scratchFloats)
+            }
+        }
+    }
+    return out
+}
+
+/// Scratch floats ``scaledDotProductAttention(query:key:value:heads:causal:precision:in:)`` takes
+/// beside its result: one score tile per thread, whatever the number of tokens (bf16: and the
+/// packed keys and values, half the size of k and v).
+public func scaledDotProductAttentionScratchFloats(batch: Int, queries: Int, keys: Int, heads: Int, d: Int = 0,
+                                                   causal: Bool = false, precision: WeightPrecision = .float32) -> Int {
     guard keys > 0 else { return 0 }
     let (queryTile, keyTile, parts) = attentionTiles(batch: batch, queries: queries, keys: keys, heads: heads)
-    return ScratchArena.alignedFloats(parts * (queryTile * keyTile + 2 * queryTile))
+    guard precision == .bfloat16 && !causal else { return ScratchArena.alignedFloats(parts * (queryTile * keyTile + 2 * queryTile)) }
+    let keyPanels = fcs_attention_bf16_key_panels_size(keys, d), valuePanels = fcs_attention_bf16_value_panels_size(keys, d)
+    return ScratchArena.alignedFloats(batch * heads * (keyPanels + 1) / 2) + ScratchArena.alignedFloats(batch * heads * (valuePanels + 1) / 2)
+        + ScratchArena.alignedFloats(parts * fcs_attention_bf16_scratch_size(queryTile, bfloat16KeyTile, d))
 }
+
+/// Keys the bf16 kernel scores at a time: whole 12-key A panels, and a 384 × 128 score tile (192 KB) stays in L2.
+private let bfloat16KeyTile = 384
 
 /// Query and key tile sizes and the threads used. A 128 × 512 score tile (256 KB) stays in L2;
 /// with few keys (cross-attention over 77 tokens) taller query tiles keep the GEMM calls few and large.

@@ -1,5 +1,7 @@
 /// `torch.cat(tensors, dim=1)` for `[N, C_i, ...]` tensors with equal other dimensions.
 public func concatChannels(_ tensors: [Tensor], in arena: ScratchArena) -> Tensor {
+    let timing = OperationProfile.start(.elementwise)
+    defer { timing.stop() }
     precondition(!tensors.isEmpty && tensors.allSatisfy { $0.isContiguous && $0.rank >= 2 }, "concatChannels: bad inputs")
     let first = tensors[0]
     let inner = first.count / (first.shape[0] * first.shape[1])

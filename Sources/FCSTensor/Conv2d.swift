@@ -48,6 +48,7 @@ public struct Conv2d: Sendable {
     public let algorithm: Algorithm
     /// Implicit GEMM: the weight as A[out, in·kh·kw] (PyTorch's order) in the GEMM's panel
     /// layout. Winograd: the 16 transformed [out, in] matrices, each so packed.
+    /// Its precision is the layer's: bfloat16 rounds the input (Winograd: its transform) to bf16.
     let packedWeight: StoredWeights
     let bias: Tensor?
 
@@ -72,18 +73,11 @@ public struct Conv2d: Sendable {
         if useWinograd {
             let transformed = Tensor(zeros: [16, outChannels, inChannels])
             fcs_winograd_weight_transform(source.data, outChannels, inChannels, transformed.data)
-            let packedSize = fcs_conv_gemm_packed_size(outChannels, inChannels)
-            let packed = Tensor(zeros: [16 * packedSize])
-            for xi in 0..<16 {
-                fcs_conv_gemm_pack_weight(transformed.data + xi * outChannels * inChannels, outChannels, inChannels,
-                                          packed.data + xi * packedSize)
-            }
-            packedWeight = StoredWeights(packed, precision: precision)
+            packedWeight = StoredWeights(matrices: 16, rows: outChannels, columns: inChannels, source: transformed.data,
+                                         precision: precision)
         } else {
-            let k = inChannels * kernelHeight * kernelWidth
-            let packed = Tensor(zeros: [fcs_conv_gemm_packed_size(outChannels, k)])
-            fcs_conv_gemm_pack_weight(source.data, outChannels, k, packed.data)
-            packedWeight = StoredWeights(packed, precision: precision)
+            packedWeight = StoredWeights(rows: outChannels, columns: inChannels * kernelHeight * kernelWidth,
+                                         source: source.data, precision: precision)
         }
     }
 
@@ -103,7 +97,9 @@ public struct Conv2d: Sendable {
     /// - Parameter x: `[N, in, H, W]`, contiguous.
     /// - Returns: `[N, out, Ho, Wo]` in `arena`.
     public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
-        callAsFunction(x, limits: WindowLimits(), in: arena)
+        let timing = OperationProfile.start(profileKind, flops: profileFLOPs(x))
+        defer { timing.stop() }
+        return callAsFunction(x, limits: WindowLimits(), in: arena)
     }
 
     /// Inputs of any size run in windows of output rows (or, for very wide images, of columns
@@ -121,14 +117,22 @@ public struct Conv2d: Sendable {
     func callAsFunction(_ x: Tensor, limits: WindowLimits, in arena: ScratchArena) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inChannels && x.isContiguous,
                      "Conv2d: expected contiguous [N, \(inChannels), H, W], got \(x.shape)")
+        if packedWeight.precision == .bfloat16, let tape = arena.differenceTape {
+            return tape.run(x, in: arena, operation: { convolve($0, bias: bias, limits: limits, in: arena) },
+                            linearPart: { convolve($0, bias: nil, limits: limits, in: arena) })
+        }
+        return convolve(x, bias: bias, limits: limits, in: arena)
+    }
+
+    private func convolve(_ x: Tensor, bias: Tensor?, limits: WindowLimits, in arena: ScratchArena) -> Tensor {
         let out = arena.tensor(outputShape(x.shape))
         for image in 0..<x.shape[0] {
             let input = x.data + image * x.strides[0], result = out.data + image * out.strides[0]
             arena.scope {  // each image's scratch is released before the next one's
                 if algorithm == .winograd {
-                    winograd(input, result, height: x.shape[2], width: x.shape[3], limits: limits, arena: arena)
+                    winograd(input, result, height: x.shape[2], width: x.shape[3], bias: bias, limits: limits, arena: arena)
                 } else {
-                    implicitGEMM(input, result, height: x.shape[2], width: x.shape[3], limits: limits, arena: arena)
+                    implicitGEMM(input, result, height: x.shape[2], width: x.shape[3], bias: bias, limits: limits, arena: arena)
                 }
             }
         }
@@ -143,11 +147,10 @@ public struct Conv2d: Sendable {
 
     func scratchFloats(height: Int, width: Int, limits: WindowLimits) -> Int {
         let plan = plan(height: height, width: width, limits: limits), gemm = fcs_conv_gemm_scratch_size()
-        let widened = packedWeight.precision == .float32 ? 0 : packedWeight.count
         let sizes = algorithm == .winograd
-            ? [widened, plan.windowFloats, 16 * inChannels * plan.windowPixels, 16 * outChannels * plan.windowPixels,
+            ? [plan.windowFloats, 16 * inChannels * plan.windowPixels, 16 * outChannels * plan.windowPixels,
                inChannels, plan.windowPixels, min(ComputeThreads.count, 16) * gemm]
-            : [widened, inChannels * kernelHeight * kernelWidth, plan.windowPixels, plan.windowFloats, ComputeThreads.count * gemm]
+            : [inChannels * kernelHeight * kernelWidth, plan.windowPixels, plan.windowFloats, ComputeThreads.count * gemm]
         return sizes.filter { $0 > 0 }.reduce(0) { $0 + ScratchArena.alignedFloats($1) }
     }
 
@@ -222,12 +225,11 @@ public struct Conv2d: Sendable {
     }
 
     private func implicitGEMM(_ input: UnsafeMutablePointer<Float>, _ result: UnsafeMutablePointer<Float>,
-                              height: Int, width: Int, limits: WindowLimits, arena: ScratchArena) {
+                              height: Int, width: Int, bias: Tensor?, limits: WindowLimits, arena: ScratchArena) {
         let outShape = outputShape([1, inChannels, height, width])
         let (outHeight, outWidth) = (outShape[2], outShape[3])
         let taps = kernelHeight * kernelWidth, (m, k) = (outChannels, inChannels * taps)
         let plan = plan(height: height, width: width, limits: limits), inPlace = plan.inPlace
-        let weights = packedWeight.float32(in: arena)
         let kOffset = arena.scratchInt32(k), nOffset = arena.scratchInt32(plan.windowPixels)
         let copy = inPlace ? nil : arena.scratch(plan.windowFloats)
         let scratchSize = fcs_conv_gemm_scratch_size()
@@ -264,23 +266,8 @@ public struct Conv2d: Sendable {
             if let bias {
                 for o in 0..<m { (output + o * ldc).update(repeating: bias.data[o], count: n) }
             }
-            // Split the larger output dimension: columns in multiples of 32, rows in whole A panels.
-            let splitColumns = n >= m
-            let unitSize = splitColumns ? 32 : Int(FCS_CONV_GEMM_MR)
-            let units = ((splitColumns ? n : m) + unitSize - 1) / unitSize
-            ComputeThreads.run(maxParts: units) { part, parts in
-                let range = ComputeThreads.partRange(units, part: part, parts: parts)
-                let start = range.lowerBound * unitSize, end = min(range.upperBound * unitSize, splitColumns ? n : m)
-                guard start < end else { return }
-                let buffer = gemmScratch + part * scratchSize
-                if splitColumns {
-                    fcs_conv_gemm(m, end - start, k, weights, source, kOffset, nOffset + start,
-                                  output + start, ldc, bias == nil ? 0 : 1, buffer)
-                } else {
-                    fcs_conv_gemm(end - start, n, k, weights + start * k, source, kOffset, nOffset,
-                                  output + start * ldc, ldc, bias == nil ? 0 : 1, buffer)
-                }
-            }
+            packedWeight.multiply(n: n, input: source, kOffset: kOffset, nOffset: nOffset, into: output, ldc: ldc,
+                                  accumulate: bias != nil, scratch: gemmScratch)
         }
     }
 
@@ -289,7 +276,7 @@ public struct Conv2d: Sendable {
     private func windowWidth(_ window: Window) -> Int { (window.columns - 1) * stride + kernelWidth }
 
     private func winograd(_ input: UnsafeMutablePointer<Float>, _ result: UnsafeMutablePointer<Float>,
-                          height: Int, width: Int, limits: WindowLimits, arena: ScratchArena) {
+                          height: Int, width: Int, bias: Tensor?, limits: WindowLimits, arena: ScratchArena) {
         let outShape = outputShape([1, inChannels, height, width])
         let (outHeight, outWidth) = (outShape[2], outShape[3])
         let plan = plan(height: height, width: width, limits: limits), maxTiles = plan.windowPixels
@@ -300,8 +287,7 @@ public struct Conv2d: Sendable {
         let parts = min(ComputeThreads.count, 16)
         let scratchSize = fcs_conv_gemm_scratch_size()
         let gemmScratch = arena.scratch(parts * scratchSize)
-        let packedSize = fcs_conv_gemm_packed_size(outChannels, inChannels)
-        let weights = packedWeight.float32(in: arena)
+        let panelType = packedWeight.precision.panelType
         for window in plan.windows {
             let tiles = window.rows * window.columns
             let bufferHeight = 2 * window.rows + 2, bufferWidth = 2 * window.columns + 2, plane = bufferHeight * bufferWidth
@@ -314,8 +300,8 @@ public struct Conv2d: Sendable {
             }
             ComputeThreads.run(maxParts: parts) { part, parts in
                 for xi in ComputeThreads.partRange(16, part: part, parts: parts) {
-                    fcs_conv_gemm(outChannels, tiles, inChannels, weights + xi * packedSize, v + xi * inChannels * tiles,
-                                  kOffset, nOffset, m + xi * outChannels * tiles, tiles, 0, gemmScratch + part * scratchSize)
+                    fcs_conv_gemm(outChannels, tiles, inChannels, panelType, packedWeight.panels(xi), v + xi * inChannels * tiles,
+                                  kOffset, nOffset, m + xi * outChannels * tiles, tiles, 0, 0, gemmScratch + part * scratchSize)
                 }
             }
             let firstColumn = 2 * window.column0

@@ -44,6 +44,8 @@ private func broadcastBinary(_ a: Tensor, _ b: Tensor, in arena: ScratchArena, _
 
 /// The kernel over `out` (contiguous, of the broadcast shape), which may be `a` itself.
 private func broadcastBinary(_ a: Tensor, _ b: Tensor, into out: Tensor, _ kernel: BinaryKernel) {
+    let timing = OperationProfile.start(.elementwise)
+    defer { timing.stop() }
     precondition(a.isContiguous && b.isContiguous, "elementwise: inputs must be contiguous")
     let shape = out.shape, rank = shape.count
     guard out.count > 0 else { return }

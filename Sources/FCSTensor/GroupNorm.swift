@@ -35,6 +35,8 @@ public struct GroupNorm: Sendable {
     }
 
     private func normalize(_ x: Tensor, silu: Bool, into out: Tensor) {
+        let timing = OperationProfile.start(.normalization)
+        defer { timing.stop() }
         precondition(x.rank >= 2 && x.shape[1] == channels && x.isContiguous,
                      "GroupNorm: expected contiguous [N, \(channels), ...], got \(x.shape)")
         let spatial = x.count / (x.shape[0] * channels), perGroup = channels / groups

@@ -17,6 +17,8 @@ public struct LayerNorm: Sendable {
 
     /// - Parameter x: `[..., features]`, contiguous.
     public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
+        let timing = OperationProfile.start(.normalization)
+        defer { timing.stop() }
         precondition(x.shape.last == features && x.isContiguous, "LayerNorm: expected [..., \(features)], got \(x.shape)")
         let out = arena.tensor(x.shape)
         ComputeThreads.forEachRange(x.count / features, minimumPerPart: 16) { rows in

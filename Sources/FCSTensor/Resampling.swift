@@ -1,5 +1,7 @@
 /// `F.interpolate(x, scale_factor=2, mode="nearest")` on `[N, C, H, W]`.
 public func upsampleNearest2x(_ x: Tensor, in arena: ScratchArena) -> Tensor {
+    let timing = OperationProfile.start(.elementwise)
+    defer { timing.stop() }
     precondition(x.rank == 4 && x.isContiguous, "upsampleNearest2x: expected contiguous [N, C, H, W]")
     let (planes, height, width) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
     let out = arena.tensor([x.shape[0], x.shape[1], height * 2, width * 2])
@@ -21,6 +23,8 @@ public func upsampleNearest2x(_ x: Tensor, in arena: ScratchArena) -> Tensor {
 
 /// `F.avg_pool2d(x, kernel_size, stride)` on `[N, C, H, W]` (no padding, floor mode).
 public func avgPool2d(_ x: Tensor, kernelSize: Int, stride: Int, in arena: ScratchArena) -> Tensor {
+    let timing = OperationProfile.start(.elementwise)
+    defer { timing.stop() }
     precondition(x.rank == 4 && x.isContiguous && kernelSize >= 1 && stride >= 1
                  && x.shape[2] >= kernelSize && x.shape[3] >= kernelSize, "avgPool2d: bad input \(x.shape)")
     let (planes, height, width) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])

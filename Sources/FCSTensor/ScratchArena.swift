@@ -36,6 +36,9 @@ public final class ScratchArena: @unchecked Sendable {
         deinit { free(base) }
     }
 
+    /// While set, bf16 linear operations record to or replay from it (``DifferenceTape``).
+    public var differenceTape: DifferenceTape?
+
     private var chunks: [Chunk] = []
     private var current = 0
     private var used = 0

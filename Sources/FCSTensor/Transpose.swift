@@ -1,6 +1,8 @@
 /// `x.transpose(-1, -2)` made contiguous: `[..., M, N]` → `[..., N, M]`, in cache-sized blocks.
 /// Diffusers' transformer blocks switch between `[B, C, H·W]` and `[B, H·W, C]` this way.
 public func transposeLastTwo(_ x: Tensor, in arena: ScratchArena) -> Tensor {
+    let timing = OperationProfile.start(.elementwise)
+    defer { timing.stop() }
     precondition(x.rank >= 2 && x.isContiguous, "transposeLastTwo: expected a contiguous tensor of rank ≥ 2")
     let (m, n) = (x.shape[x.rank - 2], x.shape[x.rank - 1])
     let batches = x.count / max(m * n, 1)

@@ -4,60 +4,122 @@
  * So a 3×3 convolution costs one pass of packing, no im2col matrix and no repeated passes over C.
  *
  * Blocking follows BLIS/GotoBLAS: the k dimension in blocks of KC, n in blocks of NC (a packed B
- * block of KC × NC floats stays in L2), m in blocks of MC; the micro-kernel computes a 12 × 32
- * tile of C in registers (AVX-512: 24 zmm accumulators; AVX2: four 6 × 16 calls). */
+ * block of KC × NC values stays in L2), m in blocks of MC; the micro-kernel computes a 12 × 32
+ * tile of C in registers (AVX-512: 24 zmm accumulators; AVX2: four 6 × 16 calls).
+ *
+ * A's panels hold one of three element types:
+ *  - float32 [k][12]: the float32 micro-kernels, as is;
+ *  - float16 [k][12]: an MC × KC block of panels is widened to float32 in scratch right before the
+ *    float32 micro-kernels use it (1/NC of the multiply-adds; the layer is never widened whole);
+ *  - bfloat16 [k/2][12][2] (k padded to even with zeros): pairs along k, the operand layout of
+ *    AVX512_BF16's vdpbf16ps, which multiplies bf16 pairs and accumulates in float32. B is then
+ *    packed as bf16 pairs [kc/2][32][2] too, rounding the activations to nearest even. */
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #include "fcs_kernels.h"
 #include "kernel_support.h"
+#include "micro_kernels.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
-enum { MR = FCS_CONV_GEMM_MR, NR = 32, KC = 256, NC = 512, MC = 12 * MR };
+enum { MR = FCS_CONV_GEMM_MR, NR = FCS_GEMM_NR, KC = 256, NC = 512, MC = 12 * MR };
 _Static_assert(MC % MR == 0, "m blocks must hold whole A panels");
+_Static_assert(KC % 2 == 0, "bf16 k pairs must not straddle k blocks");
 
-size_t fcs_conv_gemm_packed_size(size_t m, size_t k) { return (m + MR - 1) / MR * MR * k; }
+/* k as stored in a panel: bf16 panels pad it to whole pairs. */
+static size_t panel_depth(size_t k, fcs_panel_type type) { return type == FCS_PANEL_BF16 ? (k + 1) / 2 * 2 : k; }
+static size_t element_bytes(fcs_panel_type type) { return type == FCS_PANEL_F32 ? 4 : 2; }
 
-size_t fcs_conv_gemm_scratch_size(void) { return (size_t)KC * NC; }
+size_t fcs_conv_gemm_packed_bytes(size_t m, size_t k, fcs_panel_type type) {
+    return (m + MR - 1) / MR * MR * panel_depth(k, type) * element_bytes(type);
+}
 
-void fcs_conv_gemm_pack_weight(const float *w, size_t m, size_t k, float *packed) {
+size_t fcs_conv_gemm_row_offset_bytes(size_t row, size_t k, fcs_panel_type type) {
+    return row * panel_depth(k, type) * element_bytes(type);
+}
+
+size_t fcs_conv_gemm_scratch_size(void) { return (size_t)KC * NC + (size_t)MC * KC; }
+
+void fcs_conv_gemm_pack_weight(const float *w, size_t m, size_t k, fcs_panel_type type, void *packed) {
+    enum { CHUNK = 64 }; /* k values per conversion pass (even, so bf16 pairs stay whole) */
+    const size_t depth = panel_depth(k, type);
+    float chunk[CHUNK][MR];
     for (size_t panel = 0; panel < (m + MR - 1) / MR; panel++) {
-        float *dst = packed + panel * MR * k;
-        for (size_t kk = 0; kk < k; kk++)
-            for (size_t r = 0; r < MR; r++) {
-                size_t row = panel * MR + r;
-                dst[kk * MR + r] = row < m ? w[row * k + kk] : 0.0f;
+        const size_t base = panel * MR * depth;
+        for (size_t k0 = 0; k0 < depth; k0 += CHUNK) {
+            const size_t count = depth - k0 < CHUNK ? depth - k0 : CHUNK;
+            for (size_t kk = 0; kk < count; kk++)
+                for (size_t r = 0; r < MR; r++) {
+                    const size_t row = panel * MR + r;
+                    chunk[kk][r] = row < m && k0 + kk < k ? w[row * k + k0 + kk] : 0.0f;
+                }
+            switch (type) {
+            case FCS_PANEL_F32: memcpy((float *)packed + base + k0 * MR, chunk, count * MR * sizeof(float)); break;
+            case FCS_PANEL_F16: fcs_f32_to_f16(&chunk[0][0], (uint16_t *)packed + base + k0 * MR, count * MR); break;
+            case FCS_PANEL_BF16: {
+                uint16_t *dst = (uint16_t *)packed + base + k0 * MR;
+                for (size_t kk = 0; kk < count; kk++)
+                    for (size_t r = 0; r < MR; r++) dst[kk / 2 * 2 * MR + 2 * r + kk % 2] = fcs_float_to_bf16_bits(chunk[kk][r]);
+                break;
             }
+            }
+        }
     }
 }
 
-/* ---- micro-kernels: c[rows, cols] (+)= a-panel[kc][MR] · b-panel[kc][NR] ---- */
+/* ---- micro-kernels: c[rows, cols] (+)= a-panel · b-panel over kc ----
+ * C[i, j] is at c[i * ldc + j], or at c[j * ldc + i] when transpose_c is set. */
 
-static void kernel_generic(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+/* Stores (or adds) a finished rows × cols tile held in a row-major [MR][NR] array. */
+static void store_tile(const float tile[MR][NR], float *c, size_t ldc, int transpose_c, int accumulate, size_t rows,
+                       size_t cols) {
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < cols; j++) {
+            float *out = transpose_c ? c + j * ldc + r : c + r * ldc + j;
+            *out = (accumulate ? *out : 0.0f) + tile[r][j];
+        }
+}
+
+static void kernel_generic(size_t kc, const float *a, const float *b, float *c, size_t ldc, int transpose_c,
                            int accumulate, size_t rows, size_t cols) {
     float acc[MR][NR] = {{0}};
     for (size_t k = 0; k < kc; k++, a += MR, b += NR)
         for (size_t r = 0; r < MR; r++)
             for (size_t j = 0; j < NR; j++) acc[r][j] += a[r] * b[j];
-    for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < cols; j++) c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0.0f) + acc[r][j];
+    store_tile(acc, c, ldc, transpose_c, accumulate, rows, cols);
+}
+
+/* bf16 pairs without AVX512_BF16: each pair's two products are added in vdpbf16ps's order. */
+static void kernel_bf16_generic(size_t kc, const uint16_t *a, const uint16_t *b, float *c, size_t ldc,
+                                int transpose_c, int accumulate, size_t rows, size_t cols) {
+    float acc[MR][NR] = {{0}};
+    for (size_t k = 0; k < kc; k += 2, a += 2 * MR, b += 2 * NR)
+        for (size_t r = 0; r < MR; r++) {
+            const float a0 = fcs_bits_to_float((uint32_t)a[2 * r] << 16), a1 = fcs_bits_to_float((uint32_t)a[2 * r + 1] << 16);
+            for (size_t j = 0; j < NR; j++) {
+                acc[r][j] += a1 * fcs_bits_to_float((uint32_t)b[2 * j + 1] << 16);
+                acc[r][j] += a0 * fcs_bits_to_float((uint32_t)b[2 * j] << 16);
+            }
+        }
+    store_tile(acc, c, ldc, transpose_c, accumulate, rows, cols);
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) static void kernel_avx512(size_t kc, const float *a, const float *b, float *c,
-                                                             size_t ldc, int accumulate, size_t rows, size_t cols) {
-    __m512 acc[MR][2];
-    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-    for (size_t k = 0; k < kc; k++, a += MR, b += NR) {
-        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+/* Writes the 24 accumulators of an AVX-512 tile. */
+__attribute__((target("avx512f"))) static inline void store_avx512(__m512 acc[MR][2], float *c, size_t ldc,
+                                                                   int transpose_c, int accumulate, size_t rows,
+                                                                   size_t cols) {
+    if (transpose_c) {
+        float tile[MR][NR];
         for (int r = 0; r < MR; r++) {
-            const __m512 ar = _mm512_set1_ps(a[r]);
-            acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
+            _mm512_storeu_ps(tile[r], acc[r][0]);
+            _mm512_storeu_ps(tile[r] + 16, acc[r][1]);
         }
+        store_tile(tile, c, ldc, 1, accumulate, rows, cols);
+        return;
     }
     const __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
     const __mmask16 m1 = cols >= 32 ? 0xFFFF : (cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1));
@@ -73,9 +135,46 @@ __attribute__((target("avx512f"))) static void kernel_avx512(size_t kc, const fl
     }
 }
 
+__attribute__((target("avx512f"))) static void kernel_avx512(size_t kc, const float *a, const float *b, float *c,
+                                                             size_t ldc, int transpose_c, int accumulate, size_t rows,
+                                                             size_t cols) {
+    __m512 acc[MR][2];
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (size_t k = 0; k < kc; k++, a += MR, b += NR) {
+        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        for (int r = 0; r < MR; r++) {
+            const __m512 ar = _mm512_set1_ps(a[r]);
+            acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
+        }
+    }
+    store_avx512(acc, c, ldc, transpose_c, accumulate, rows, cols);
+}
+
+/* vdpbf16ps: per k pair, each float32 lane j of row r gains a[r][0]·b[j][0] + a[r][1]·b[j][1]. */
+__attribute__((target("avx512f,avx512bf16"))) static void kernel_avx512_bf16(size_t kc, const uint16_t *a,
+                                                                             const uint16_t *b, float *c, size_t ldc,
+                                                                             int transpose_c, int accumulate,
+                                                                             size_t rows, size_t cols) {
+    __m512 acc[MR][2];
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (size_t k = 0; k < kc; k += 2, a += 2 * MR, b += 2 * NR) {
+        const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + NR);
+        for (int r = 0; r < MR; r++) {
+            int32_t pair;
+            memcpy(&pair, a + 2 * r, sizeof pair);
+            const __m512bh ar = (__m512bh)_mm512_set1_epi32(pair);
+            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], ar, b0);
+            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], ar, b1);
+        }
+    }
+    store_avx512(acc, c, ldc, transpose_c, accumulate, rows, cols);
+}
+
 /* 6 × 16 on AVX2 + FMA; a whole tile is several calls (rows of the A panel beyond 6 are skipped by lda). */
 __attribute__((target("avx2,fma"))) static void kernel_avx2_6x16(size_t kc, const float *a, const float *b, float *c,
-                                                                size_t ldc, int accumulate, size_t rows, size_t cols) {
+                                                                size_t ldc, int transpose_c, int accumulate,
+                                                                size_t rows, size_t cols) {
     __m256 acc[6][2];
     for (int r = 0; r < 6; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     for (size_t k = 0; k < kc; k++, a += MR, b += NR) {
@@ -86,105 +185,220 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_6x16(size_t kc, cons
             acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
         }
     }
-    float tile[6][16];
+    float tile[MR][NR];
     for (int r = 0; r < 6; r++) {
         _mm256_storeu_ps(tile[r], acc[r][0]);
         _mm256_storeu_ps(tile[r] + 8, acc[r][1]);
     }
-    for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < cols; j++) c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0.0f) + tile[r][j];
+    store_tile(tile, c, ldc, transpose_c, accumulate, rows, cols);
 }
 
-static void kernel_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc, int accumulate,
-                        size_t rows, size_t cols) {
+static void kernel_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc, int transpose_c,
+                        int accumulate, size_t rows, size_t cols) {
     for (size_t r0 = 0; r0 < rows; r0 += 6)
         for (size_t c0 = 0; c0 < cols; c0 += 16) {
             size_t r = rows - r0, j = cols - c0;
-            kernel_avx2_6x16(kc, a + r0, b + c0, c + r0 * ldc + c0, ldc, accumulate, r < 6 ? r : 6, j < 16 ? j : 16);
+            float *tile = transpose_c ? c + c0 * ldc + r0 : c + r0 * ldc + c0;
+            kernel_avx2_6x16(kc, a + r0, b + c0, tile, ldc, transpose_c, accumulate, r < 6 ? r : 6, j < 16 ? j : 16);
         }
 }
 #endif
 
-typedef void (*micro_kernel)(size_t, const float *, const float *, float *, size_t, int, size_t, size_t);
+typedef void (*micro_kernel)(size_t, const float *, const float *, float *, size_t, int, int, size_t, size_t);
+typedef fcs_bf16_micro_kernel micro_kernel_bf16;
 
-static micro_kernel kernel_for(const char *isa) {
+/* The float32 micro-kernel and the bf16-pair one, chosen together. */
+struct kernels {
+    micro_kernel f32;
+    micro_kernel_bf16 bf16;
+};
+
+static int kernels_for(const char *isa, struct kernels *chosen) {
 #if defined(__x86_64__)
-    if (!strcmp(isa, "avx512")) return __builtin_cpu_supports("avx512f") ? kernel_avx512 : 0;
-    if (!strcmp(isa, "avx2")) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? kernel_avx2 : 0;
+    if (!strcmp(isa, "avx512bf16")) {
+        if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bf16")) return 0;
+        *chosen = (struct kernels){kernel_avx512, kernel_avx512_bf16};
+        return 1;
+    }
+    if (!strcmp(isa, "avx512")) {
+        if (!__builtin_cpu_supports("avx512f")) return 0;
+        *chosen = (struct kernels){kernel_avx512, kernel_bf16_generic};
+        return 1;
+    }
+    if (!strcmp(isa, "avx2")) {
+        if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
+        *chosen = (struct kernels){kernel_avx2, kernel_bf16_generic};
+        return 1;
+    }
 #endif
-    return strcmp(isa, "baseline") ? 0 : kernel_generic;
+    if (strcmp(isa, "baseline")) return 0;
+    *chosen = (struct kernels){kernel_generic, kernel_bf16_generic};
+    return 1;
 }
 
 /* Chosen lazily by the first call on any thread (or by a test): atomic, since worker threads may
- * race to set it — they all store the same pointer, but plain accesses would be a data race. */
-static _Atomic(micro_kernel) selected_kernel;
+ * race to set them — they all store the same pointers, but plain accesses would be a data race.
+ * Both are stored before either is read by a caller that found them unset. */
+static _Atomic(micro_kernel) selected_f32;
+static _Atomic(micro_kernel_bf16) selected_bf16;
 
 int fcs_conv_gemm_select(const char *isa) {
-    micro_kernel chosen = 0;
+    struct kernels chosen = {0, 0};
     if (isa) {
-        chosen = kernel_for(isa);
+        if (!kernels_for(isa, &chosen)) return -1;
     } else {
-        const char *best[] = {"avx512", "avx2", "baseline"};
-        for (int i = 0; !chosen; i++) chosen = kernel_for(best[i]);
+        const char *best[] = {"avx512bf16", "avx512", "avx2", "baseline"};
+        for (int i = 0; !kernels_for(best[i], &chosen); i++) {}
     }
-    if (!chosen) return -1;
-    atomic_store_explicit(&selected_kernel, chosen, memory_order_release);
+    atomic_store_explicit(&selected_bf16, chosen.bf16, memory_order_release);
+    atomic_store_explicit(&selected_f32, chosen.f32, memory_order_release);
     return 0;
 }
 
-/* Packs B[k0 .. k0+kc, n0 .. n0+nc] into NR-wide panels [kc][NR], zero-padding the last one.
- * Columns whose input offsets are consecutive (a run of pixels along one output row, for
- * stride 1) are copied as one block; a panel of 32 columns over 8-pixel rows is 4 blocks. */
+fcs_bf16_micro_kernel fcs_selected_bf16_micro_kernel(void) {
+    if (!atomic_load_explicit(&selected_f32, memory_order_acquire)) fcs_conv_gemm_select(NULL);
+    return atomic_load_explicit(&selected_bf16, memory_order_acquire);
+}
+
+int fcs_conv_gemm_has_bf16_instructions(void) {
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+#else
+    return 0;
+#endif
+}
+
+/* Gathers B[k0 + k, n0 + j0 .. + cols] for k in 0 ..< kc into rows of NR floats (dst, stride NR),
+ * zero-padding the columns past cols. Columns whose input offsets are consecutive (a run of pixels
+ * along one output row, for stride 1) are copied as one block; 32 columns over 8-pixel rows are 4. */
+static void gather_b(const float *input, const int32_t *k_offset, const int32_t *cols_offset, size_t k0, size_t kc,
+                     size_t cols, float *dst) {
+    size_t run_start[NR], run_length[NR], runs = 0;
+    for (size_t j = 0; j < cols; j++) {
+        if (runs && cols_offset[j] == cols_offset[j - 1] + 1) {
+            run_length[runs - 1]++;
+        } else {
+            run_start[runs] = j;
+            run_length[runs++] = 1;
+        }
+    }
+    for (size_t k = 0; k < kc; k++, dst += NR) {
+        const float *src = input + k_offset[k0 + k];
+        if (runs == 1 && cols == NR) {
+            memcpy(dst, src + cols_offset[0], NR * sizeof(float));
+            continue;
+        }
+        if (runs == cols) { /* no two columns adjacent (a transposed operand): element by element */
+            for (size_t j = 0; j < cols; j++) dst[j] = src[cols_offset[j]];
+        } else {
+            for (size_t r = 0; r < runs; r++)
+                memcpy(dst + run_start[r], src + cols_offset[run_start[r]], run_length[r] * sizeof(float));
+        }
+        for (size_t j = cols; j < NR; j++) dst[j] = 0.0f;
+    }
+}
+
+/* Packs B[k0 .. k0+kc, n0 .. n0+nc] into NR-wide float32 panels [kc][NR], zero-padding the last one. */
 static void pack_b(const float *input, const int32_t *k_offset, const int32_t *n_offset, size_t k0, size_t kc,
                    size_t n0, size_t nc, float *packed) {
     for (size_t j0 = 0; j0 < nc; j0 += NR) {
         const size_t cols = nc - j0 < NR ? nc - j0 : NR;
-        const int32_t *cols_offset = n_offset + n0 + j0;
-        size_t run_start[NR], run_length[NR], runs = 0;
-        for (size_t j = 0; j < cols; j++) {
-            if (runs && cols_offset[j] == cols_offset[j - 1] + 1) {
-                run_length[runs - 1]++;
-            } else {
-                run_start[runs] = j;
-                run_length[runs++] = 1;
-            }
-        }
-        float *dst = packed + j0 * kc;
-        for (size_t k = 0; k < kc; k++, dst += NR) {
-            const float *src = input + k_offset[k0 + k];
-            if (runs == 1 && cols == NR) {
-                memcpy(dst, src + cols_offset[0], NR * sizeof(float));
-                continue;
-            }
-            for (size_t r = 0; r < runs; r++)
-                memcpy(dst + run_start[r], src + cols_offset[run_start[r]], run_length[r] * sizeof(float));
-            for (size_t j = cols; j < NR; j++) dst[j] = 0.0f;
+        gather_b(input, k_offset, n_offset + n0 + j0, k0, kc, cols, packed + j0 * kc);
+    }
+}
+
+/* Interleaves two rows of NR floats into NR bf16 pairs (row k in the low half of each pair). */
+static void interleave_bf16_generic(const float *even, const float *odd, uint16_t *dst) {
+    for (size_t j = 0; j < NR; j++) {
+        dst[2 * j] = fcs_float_to_bf16_bits(even[j]);
+        dst[2 * j + 1] = fcs_float_to_bf16_bits(odd[j]);
+    }
+}
+
+#if defined(__x86_64__)
+/* vcvtneps2bf16 rounds to nearest even like fcs_float_to_bf16_bits (and flushes subnormals). */
+__attribute__((target("avx512f,avx512bf16"))) static void interleave_bf16_avx512(const float *even,
+                                                                                const float *odd, uint16_t *dst) {
+    for (size_t j = 0; j < NR; j += 16) {
+        const __m512i low = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(even + j)));
+        const __m512i high = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(odd + j)));
+        _mm512_storeu_si512(dst + 2 * j, _mm512_or_si512(low, _mm512_slli_epi32(high, 16)));
+    }
+}
+#endif
+
+void fcs_interleave_bf16(const float *even, const float *odd, uint16_t *dst) {
+#if defined(__x86_64__)
+    if (fcs_selected_bf16_micro_kernel() == kernel_avx512_bf16) {
+        interleave_bf16_avx512(even, odd, dst);
+        return;
+    }
+#endif
+    interleave_bf16_generic(even, odd, dst);
+}
+
+/* Packs B[k0 .. k0+kc, n0 .. n0+nc] into bf16-pair panels [kc/2][NR][2] (kc rounded up to even,
+ * the pad row zero). rows is scratch for two gathered float rows per pair. */
+static void pack_b_bf16(const float *input, const int32_t *k_offset, const int32_t *n_offset, size_t k0, size_t kc,
+                        size_t n0, size_t nc, uint16_t *packed) {
+    const size_t depth = (kc + 1) / 2 * 2;
+    float rows[2 * NR];
+    for (size_t j0 = 0; j0 < nc; j0 += NR) {
+        const size_t cols = nc - j0 < NR ? nc - j0 : NR;
+        uint16_t *dst = packed + j0 * depth;
+        for (size_t k = 0; k < kc; k += 2, dst += 2 * NR) {
+            const size_t pair = kc - k < 2 ? 1 : 2;
+            gather_b(input, k_offset, n_offset + n0 + j0, k0 + k, pair, cols, rows);
+            if (pair == 1) memset(rows + NR, 0, NR * sizeof(float));
+            fcs_interleave_bf16(rows, rows + NR, dst);
         }
     }
 }
 
-void fcs_conv_gemm(size_t m, size_t n, size_t k, const float *packed_weight, const float *input,
-                   const int32_t *k_offset, const int32_t *n_offset, float *c, size_t ldc, int accumulate,
-                   float *scratch) {
-    micro_kernel kernel = atomic_load_explicit(&selected_kernel, memory_order_acquire);
-    if (!kernel) {
-        fcs_conv_gemm_select(NULL);
-        kernel = atomic_load_explicit(&selected_kernel, memory_order_acquire);
-    }
+void fcs_conv_gemm(size_t m, size_t n, size_t k, fcs_panel_type type, const void *packed_weight, const float *input,
+                   const int32_t *k_offset, const int32_t *n_offset, float *c, size_t ldc, int transpose_c,
+                   int accumulate, float *scratch) {
+    const micro_kernel_bf16 kernel_bf16 = fcs_selected_bf16_micro_kernel();
+    const micro_kernel kernel = atomic_load_explicit(&selected_f32, memory_order_acquire);
+    const size_t depth = panel_depth(k, type);
+    float *b_panels = scratch, *a_widened = scratch + (size_t)KC * NC;
+    /* C[i, j] for i, j in a tile starting at (i0, j0) */
+    const size_t row_step = transpose_c ? 1 : ldc, column_step = transpose_c ? ldc : 1;
     for (size_t n0 = 0; n0 < n; n0 += NC) {
         const size_t nc = n - n0 < NC ? n - n0 : NC;
         for (size_t k0 = 0; k0 < k; k0 += KC) {
-            const size_t kc = k - k0 < KC ? k - k0 : KC;
-            pack_b(input, k_offset, n_offset, k0, kc, n0, nc, scratch);
+            const size_t kc = k - k0 < KC ? k - k0 : KC, kc_pairs = (kc + 1) / 2 * 2;
+            if (type == FCS_PANEL_BF16)
+                pack_b_bf16(input, k_offset, n_offset, k0, kc, n0, nc, (uint16_t *)b_panels);
+            else
+                pack_b(input, k_offset, n_offset, k0, kc, n0, nc, b_panels);
             const int add = accumulate || k0 > 0;
             for (size_t m0 = 0; m0 < m; m0 += MC) {
                 const size_t mc = m - m0 < MC ? m - m0 : MC;
+                if (type == FCS_PANEL_F16)
+                    for (size_t i0 = m0; i0 < m0 + mc; i0 += MR)
+                        fcs_f16_to_f32((const uint16_t *)packed_weight + i0 * depth + k0 * MR,
+                                       a_widened + (i0 - m0) * kc, kc * MR);
                 for (size_t j0 = 0; j0 < nc; j0 += NR) {
                     const size_t cols = nc - j0 < NR ? nc - j0 : NR;
                     for (size_t i0 = m0; i0 < m0 + mc; i0 += MR) {
                         const size_t rows = m0 + mc - i0 < MR ? m0 + mc - i0 : MR;
-                        kernel(kc, packed_weight + i0 * k + k0 * MR, scratch + j0 * kc,
-                               c + i0 * ldc + n0 + j0, ldc, add, rows, cols);
+                        float *tile = c + i0 * row_step + (n0 + j0) * column_step;
+                        switch (type) {
+                        case FCS_PANEL_F32:
+                            kernel(kc, (const float *)packed_weight + i0 * depth + k0 * MR, b_panels + j0 * kc, tile,
+                                   ldc, transpose_c, add, rows, cols);
+                            break;
+                        case FCS_PANEL_F16:
+                            kernel(kc, a_widened + (i0 - m0) * kc, b_panels + j0 * kc, tile, ldc, transpose_c, add,
+                                   rows, cols);
+                            break;
+                        case FCS_PANEL_BF16:
+                            kernel_bf16(kc_pairs, (const uint16_t *)packed_weight + i0 * depth + k0 * MR,
+                                        (const uint16_t *)b_panels + j0 * kc_pairs, tile, ldc, transpose_c, add, rows,
+                                        cols);
+                            break;
+                        }
                     }
                 }
             }

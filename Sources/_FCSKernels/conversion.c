@@ -72,10 +72,5 @@ FCS_MULTIVERSION void fcs_bf16_to_f32(const uint16_t *x, float *y, size_t n) {
 }
 
 FCS_MULTIVERSION void fcs_f32_to_bf16(const float *x, uint16_t *y, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u = fcs_float_to_bits(x[i]);
-        uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-        int is_nan = (u & 0x7FFFFFFFu) > 0x7F800000u;
-        y[i] = (uint16_t)(is_nan ? ((u >> 16) | 0x0040u) : rounded);
-    }
+    for (size_t i = 0; i < n; i++) y[i] = fcs_float_to_bf16_bits(x[i]);
 }

@@ -20,4 +20,5 @@
     }
 
 FCS_BINARY(fcs_add, +)
+FCS_BINARY(fcs_sub, -)
 FCS_BINARY(fcs_mul, *)

@@ -17,6 +17,15 @@
 FCS_INLINE float fcs_bits_to_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 FCS_INLINE uint32_t fcs_float_to_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 
+/* float → bfloat16 bits, rounded to nearest even; NaN stays a (quiet) NaN instead of rounding up
+ * into infinity. */
+FCS_INLINE uint16_t fcs_float_to_bf16_bits(float f) {
+    uint32_t u = fcs_float_to_bits(f);
+    uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+    int is_nan = (u & 0x7FFFFFFFu) > 0x7F800000u;
+    return (uint16_t)(is_nan ? ((u >> 16) | 0x0040u) : rounded);
+}
+
 /* e^x to about 1 ulp (Cephes expf polynomial after range reduction by ln 2). Returns 0 below
  * -87.3 (where float underflows to subnormals) and saturates at e^88.38. */
 FCS_INLINE float fcs_expf(float x) {

@@ -1,5 +1,6 @@
 @testable import FCSTensor
 import XCTest
+import _FCSKernels
 
 /// Conv2d in windows (what lets any input size run with bounded scratch and Int32 offsets)
 /// gives exactly the results of one window over the whole image. Real 2^31-float inputs do
@@ -59,7 +60,7 @@ final class Conv2dWindowTests: XCTestCase {
         _ = conv(x, limits: Conv2d.WindowLimits(scratchFloats: limit), in: fresh)
         // output + one window's copy + index tables + the GEMM's per-thread panels; the unwindowed
         // padded copy alone would be 32 · 66 · 66 = 139 392 floats
-        let panels = ComputeThreads.count * 256 * 512, tables = 32 * 9 + limit / 32
+        let panels = ComputeThreads.count * fcs_conv_gemm_scratch_size(), tables = 32 * 9 + limit / 32
         XCTAssertLessThanOrEqual(fresh.peakFloats, output + limit + tables + panels + 64)
     }
 

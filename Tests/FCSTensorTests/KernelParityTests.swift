@@ -13,7 +13,7 @@ final class KernelParityTests: XCTestCase {
     /// Each micro-kernel this CPU can run (the best one is what the other tests use).
     func test_conv2d_everyMicroKernelMatchesPyTorch() throws {
         defer { _ = fcs_conv_gemm_select(nil) }
-        for isa in ["avx512", "avx2", "baseline"] {
+        for isa in ["avx512bf16", "avx512", "avx2", "baseline"] {
             guard fcs_conv_gemm_select(isa) == 0 else { continue }
             try assertConvolutionsMatchPyTorch(isa)
         }

@@ -93,6 +93,8 @@ grep -q "scale must be 2, 4 or 8" "$T/err" || fail "scale error: $(cat "$T/err")
 grep -q "/nonexistent" "$T/err" || fail "model error: $(cat "$T/err")"
 vips black "$T/small.png" 32 32
 ! vips fcs_inpaint "$T/in.png" "$T/small.png" "$T/x.png" 2> "$T/err" || fail "mask of another size accepted"
+# the operations sample while they are built, before a saver opens the output: a failed one leaves none
+[ ! -e "$T/x.png" ] && [ ! -e "$T/x3.png" ] || fail "a failed operation left an output file"
 unset VIPSHOME
 
 # 2. vips --plugin FILE, no environment but the model

@@ -52,7 +52,8 @@ struct Attention: Sendable {
 
     private func attend(_ hiddenStates: Tensor, context: Tensor, in arena: ScratchArena) -> Tensor {
         let attended = scaledDotProductAttention(query: toQ(hiddenStates, in: arena), key: toK(context, in: arena),
-                                                 value: toV(context, in: arena), heads: heads, in: arena)
+                                                 value: toV(context, in: arena), heads: heads, precision: toQ.precision,
+                                                 in: arena)
         return toOut(attended, in: arena)
     }
 }

@@ -12,9 +12,19 @@ protocol ValidatedConfig: Decodable {
 
 /// The config in the JSON file at `path`, decoded and validated.
 func decodeConfig<Config: ValidatedConfig>(_ path: String) throws(FCSError) -> Config {
+    let config = try decodeJSONFile(Config.self, path: path)
+    try config.validate(source: path)
+    return config
+}
+
+/// The small JSON file at `path` (at most `ConfigLimits.maxFileBytes`) decoded as `T`, as
+/// ``decodeJSON(_:from:source:)`` decodes (`package`: the fcs command reads its own JSON inputs,
+/// such as `fcs bench models --peer`'s, the same way).
+/// - Throws: `.io` when it cannot be read, `.format` naming `path` and, where known, the field.
+package func decodeJSONFile<T: Decodable>(_ type: T.Type, path: String) throws(FCSError) -> T {
     let bytes = try readFile(path, limit: ConfigLimits.maxFileBytes)
     return try bytes.withUnsafeBytes { raw in
-        Result { () throws(FCSError) in try decodeConfig(raw, source: path) as Config }
+        Result { () throws(FCSError) in try decodeJSON(T.self, from: raw, source: path) }
     }.get()
 }
 

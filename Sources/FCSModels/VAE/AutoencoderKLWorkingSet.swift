@@ -161,12 +161,13 @@ extension Attention {
             tally.allocate(size)  // [B, HW, C]
             for projection in [toQ, toK, toV] {
                 tally.allocate(batch * tokens * projection.outFeatures)
-                tally.transient(projection.scratchFloats)
+                tally.transient(projection.scratchFloats(rows: batch * tokens))
             }
             tally.allocate(batch * tokens * toQ.outFeatures)
-            tally.transient(scaledDotProductAttentionScratchFloats(batch: batch, queries: tokens, keys: tokens, heads: heads))
+            tally.transient(scaledDotProductAttentionScratchFloats(batch: batch, queries: tokens, keys: tokens, heads: heads,
+                                                                   d: shape.channels / heads, precision: toQ.precision))
             tally.allocate(batch * tokens * toOut.outFeatures)
-            tally.transient(toOut.scratchFloats)
+            tally.transient(toOut.scratchFloats(rows: batch * tokens))
             tally.allocate(size)  // back to [B, C, H, W]
             tally.allocate(size)  // + residual
             return size

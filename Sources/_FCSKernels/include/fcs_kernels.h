@@ -28,6 +28,7 @@ void fcs_geglu(const float *x, float *y, size_t rows, size_t half);
 /* ---- elementwise binary ops with broadcasting of either operand along one run ----
  * y[i] = a[i * a_step] op b[i * b_step], step 0 (broadcast scalar) or 1. */
 void fcs_add(const float *a, size_t a_step, const float *b, size_t b_step, float *y, size_t n);
+void fcs_sub(const float *a, size_t a_step, const float *b, size_t b_step, float *y, size_t n);
 void fcs_mul(const float *a, size_t a_step, const float *b, size_t b_step, float *y, size_t n);
 
 /* ---- reductions and normalisation ---- */
@@ -58,23 +59,47 @@ void fcs_online_softmax_tile(float *s, size_t rows, size_t cols, size_t lds,
 /* o[r, 0..d) /= row_sum[r] for each row. */
 void fcs_divide_rows(float *o, size_t rows, size_t d, size_t ldo, const float *row_sum);
 
+/* Non-causal attention of one head with bf16 products and float32 softmax and sums:
+ * o[rows, d] (leading dim ldo) = softmax(scale · q kᵀ) v for q[rows, d] (leading dim ldq). The
+ * head's k and v [keys, d] are packed once (by the two pack functions, into
+ * fcs_attention_bf16_key_panels_size / _value_panels_size uint16 values) and shared by every
+ * query block. key_tile keys (a multiple of FCS_CONV_GEMM_MR, and even) are scored at a time, in scratch of
+ * fcs_attention_bf16_scratch_size(rows, key_tile, d) floats (one per concurrent caller). */
+size_t fcs_attention_bf16_key_panels_size(size_t keys, size_t d);
+size_t fcs_attention_bf16_value_panels_size(size_t keys, size_t d);
+void fcs_attention_bf16_pack_keys(const float *k, size_t keys, size_t d, size_t ld, void *panels);
+void fcs_attention_bf16_pack_values(const float *v, size_t keys, size_t d, size_t ld, void *panels);
+size_t fcs_attention_bf16_scratch_size(size_t rows, size_t key_tile, size_t d);
+void fcs_attention_bf16(const float *q, size_t rows, size_t d, size_t ldq, float scale, const void *key_panels,
+                        const void *value_panels, size_t keys, size_t key_tile, float *o, size_t ldo, float *scratch);
+
 /* ---- convolution as implicit GEMM ----
- * C[m, n] = A[m, k] · B[k, n] (+ C when accumulate != 0), C row-major with leading dim ldc.
+ * C[m, n] = A[m, k] · B[k, n] (+ C when accumulate != 0). C[i, j] is c[i * ldc + j], or
+ * c[j * ldc + i] when transpose_c != 0 (a linear layer's [tokens, features] output).
  * A is packed once by fcs_conv_gemm_pack_weight from row-major w[m][k] into
- * fcs_conv_gemm_packed_size(m, k) floats (panels of FCS_CONV_GEMM_MR rows). B is read as
- * B[kk, j] = input[k_offset[kk] + n_offset[j]], so an im2col matrix is never formed. scratch
- * holds fcs_conv_gemm_scratch_size() floats, one buffer per concurrent caller. To split the work,
- * call on column ranges (n_offset + start, c + start) or on row ranges that start at a multiple
- * of FCS_CONV_GEMM_MR (packed_weight + start * k, c + start * ldc). */
+ * fcs_conv_gemm_packed_bytes(m, k, type) bytes (panels of FCS_CONV_GEMM_MR rows) of one element
+ * type: float32; float16 (widened to float32 a cache block at a time inside the GEMM); or
+ * bfloat16, multiplied as bf16 with float32 accumulation — by AVX512_BF16's vdpbf16ps where
+ * the CPU has it (fcs_conv_gemm_has_bf16_instructions), else by a portable loop — with B rounded
+ * to bf16 as it is packed. B is read as B[kk, j] = input[k_offset[kk] + n_offset[j]], so an
+ * im2col matrix is never formed. scratch holds fcs_conv_gemm_scratch_size() floats, one buffer
+ * per concurrent caller. To split the work, call on column ranges (n_offset + start, the C
+ * pointer moved to column start) or on row ranges that start at a multiple of FCS_CONV_GEMM_MR
+ * (packed_weight + fcs_conv_gemm_row_offset_bytes(start, k, type) bytes, C moved to row start). */
 #define FCS_CONV_GEMM_MR 12
-size_t fcs_conv_gemm_packed_size(size_t m, size_t k);
+typedef enum { FCS_PANEL_F32 = 0, FCS_PANEL_F16 = 1, FCS_PANEL_BF16 = 2 } fcs_panel_type;
+size_t fcs_conv_gemm_packed_bytes(size_t m, size_t k, fcs_panel_type type);
+size_t fcs_conv_gemm_row_offset_bytes(size_t row, size_t k, fcs_panel_type type);
 size_t fcs_conv_gemm_scratch_size(void);
-void fcs_conv_gemm_pack_weight(const float *w, size_t m, size_t k, float *packed);
-void fcs_conv_gemm(size_t m, size_t n, size_t k, const float *packed_weight, const float *input,
-                   const int32_t *k_offset, const int32_t *n_offset, float *c, size_t ldc, int accumulate,
-                   float *scratch);
-/* Tests only (not thread-safe): use the "avx512", "avx2" or "baseline" micro-kernel, or the
- * best one for this CPU when isa is NULL. Returns -1 if this CPU cannot run the one named. */
+void fcs_conv_gemm_pack_weight(const float *w, size_t m, size_t k, fcs_panel_type type, void *packed);
+void fcs_conv_gemm(size_t m, size_t n, size_t k, fcs_panel_type type, const void *packed_weight, const float *input,
+                   const int32_t *k_offset, const int32_t *n_offset, float *c, size_t ldc, int transpose_c,
+                   int accumulate, float *scratch);
+/* 1 when this CPU multiplies bf16 panels with AVX512_BF16 instructions. */
+int fcs_conv_gemm_has_bf16_instructions(void);
+/* Tests only (not thread-safe): use the "avx512bf16", "avx512", "avx2" or "baseline"
+ * micro-kernels (all but the first multiply bf16 panels with the portable loop), or the best
+ * ones for this CPU when isa is NULL. Returns -1 if this CPU cannot run the ones named. */
 int fcs_conv_gemm_select(const char *isa);
 
 /* ---- Winograd F(2×2, 3×3) for stride-1 3×3 convolutions ----

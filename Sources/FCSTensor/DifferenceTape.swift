@@ -1,0 +1,121 @@
+import _FCSKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Makes one forward pass an accurate *difference* from a recorded one, for the sampler's
+/// finite difference J·e = (f(x + δe) − f(x)) / δ when layers compute in bf16.
+///
+/// Rounding every activation to bf16 adds noise of about 2⁻⁹ of each value to a forward; two
+/// forwards at x and x + δe (‖δe‖∞ = 0.005) round differently, and their difference drowns in
+/// that noise (`fcs bench precision`: J·e cosine 0.06 to fp32's at t = 900 on the demo model).
+/// With a tape, the forward at x *records* each bf16 linear operation's input a and output W·a
+/// (rounded to bf16, and the recording forward goes on with the rounded value, as PyTorch's bf16
+/// autocast does), and the forward at x + δe *replays*: each such operation computes W·a′ as the
+/// recorded W·a plus W·(a′ − a), where only the small difference a′ − a is rounded to bf16 — the
+/// same sum by linearity, with rounding error relative to the difference, not to a. Non-linear
+/// operations run in float32 on a′ as usual, and attention (a product of two activations, not
+/// linear) runs in float32 in both passes while a tape is attached.
+///
+/// Attach it to the pass's ``ScratchArena`` (``ScratchArena/differenceTape``) for exactly the two
+/// forwards and detach it after: layers with float32 or float16 weights ignore it. The replayed
+/// forward must be the same network on inputs of the same shapes (an operation whose recorded
+/// shape differs is computed directly, without the tape).
+public final class DifferenceTape: @unchecked Sendable {  // used by one thread at a time, like its arena
+    public enum Mode: Sendable { case record, replay }
+
+    public private(set) var mode: Mode = .record
+    private var entries: [Entry] = []
+    private var count = 0, cursor = 0
+
+    /// One operation's recorded input (float32, exact: the replay subtracts it) and output
+    /// (bf16: the recording forward continues with the rounded output, so the replay adds back
+    /// exactly what that forward used). Buffers are kept between recordings.
+    final class Entry {
+        private(set) var input: UnsafeMutablePointer<Float>
+        private var output: UnsafeMutablePointer<UInt16>
+        private(set) var inputShape: [Int] = [], outputShape: [Int] = []
+        /// The entry whose input buffer this one reads (q, k and v projections share one input).
+        private(set) var sharesInputOf: Entry?
+        private var inputCapacity = 0, outputCapacity = 0
+
+        init() {
+            input = .allocate(capacity: 1)
+            output = .allocate(capacity: 1)
+        }
+
+        deinit {
+            input.deallocate()
+            output.deallocate()
+        }
+
+        /// Records x (or, if `previous` recorded the same values, shares its copy) and rounds y to bf16 in place.
+        func store(input x: Tensor, output y: Tensor, previous: Entry?) {
+            if let previous, previous.inputShape == x.shape, memcmp(previous.inputValues, x.data, 4 * x.count) == 0 {
+                sharesInputOf = previous.sharesInputOf ?? previous
+            } else {
+                sharesInputOf = nil
+                if x.count > inputCapacity {
+                    input.deallocate()
+                    (input, inputCapacity) = (.allocate(capacity: x.count), x.count)
+                }
+                input.update(from: x.data, count: x.count)
+            }
+            if y.count > outputCapacity {
+                output.deallocate()
+                (output, outputCapacity) = (.allocate(capacity: y.count), y.count)
+            }
+            fcs_f32_to_bf16(y.data, output, y.count)
+            fcs_bf16_to_f32(output, y.data, y.count)
+            (inputShape, outputShape) = (x.shape, y.shape)
+        }
+
+        var inputValues: UnsafePointer<Float> { UnsafePointer(sharesInputOf?.input ?? input) }
+
+        /// y += the recorded output.
+        func addOutput(to y: Tensor, in arena: ScratchArena) {
+            arena.scope {
+                let recorded = arena.scratch(y.count)
+                fcs_bf16_to_f32(output, recorded, y.count)
+                fcs_add(y.data, 1, recorded, 1, y.data, y.count)
+            }
+        }
+
+        var bytes: Int { 4 * inputCapacity + 2 * outputCapacity }
+    }
+
+    public init() {}
+
+    /// The next forward records (what was recorded before is dropped; its buffers are reused).
+    public func beginRecording() { (mode, count) = (.record, 0) }
+
+    /// The next forward replays the last recording from its first operation.
+    public func beginReplay() { (mode, cursor) = (.replay, 0) }
+
+    /// Bytes the buffers hold.
+    public var bytes: Int { entries.reduce(0) { $0 + $1.bytes } }
+
+    /// Runs one linear operation `y = op(x) + constant` under the tape: recording, `op` with its
+    /// constant and a copy of x and y kept; replaying, `y = recorded y + op(x − recorded x)` with
+    /// `linearPart` (the operation without its constant, e.g. a layer without its bias).
+    func run(_ x: Tensor, in arena: ScratchArena, operation: (Tensor) -> Tensor, linearPart: (Tensor) -> Tensor) -> Tensor {
+        switch mode {
+        case .record:
+            let y = operation(x)
+            if count == entries.count { entries.append(Entry()) }
+            entries[count].store(input: x, output: y, previous: count > 0 ? entries[count - 1] : nil)
+            count += 1
+            return y
+        case .replay:
+            guard cursor < count, entries[cursor].inputShape == x.shape else { return operation(x) }
+            let entry = entries[cursor]
+            cursor += 1
+            let difference = arena.tensor(x.shape)
+            fcs_sub(x.data, 1, entry.inputValues, 1, difference.data, x.count)
+            let y = linearPart(difference)
+            guard y.shape == entry.outputShape, y.isContiguous else { return operation(x) }
+            entry.addOutput(to: y, in: arena)
+            return y
+        }
+    }
+}

@@ -1,0 +1,27 @@
+/* The GEMM micro-kernels conv_gemm.c selects for this CPU, for the other kernels built on them
+ * (attention). Internal to _FCSKernels. */
+#ifndef FCS_MICRO_KERNELS_H
+#define FCS_MICRO_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fcs_kernels.h"
+
+/* A tile is FCS_CONV_GEMM_MR rows of A × FCS_GEMM_NR columns of B. */
+#define FCS_GEMM_NR 32
+
+/* c[rows, cols] (+)= A-panel · B-panel over kc (even) k values, both as bf16 pairs: the A panel
+ * [kc/2][MR][2], the B panel [kc/2][NR][2]. C[i, j] is c[i * ldc + j], or c[j * ldc + i] when
+ * transpose_c is set. */
+typedef void (*fcs_bf16_micro_kernel)(size_t kc, const uint16_t *a, const uint16_t *b, float *c, size_t ldc,
+                                      int transpose_c, int accumulate, size_t rows, size_t cols);
+
+/* The bf16 micro-kernel fcs_conv_gemm uses (vdpbf16ps where the CPU has it). */
+fcs_bf16_micro_kernel fcs_selected_bf16_micro_kernel(void);
+
+/* dst[2j], dst[2j + 1] = bf16(even[j]), bf16(odd[j]) for j < FCS_GEMM_NR: two rows of B as one
+ * row of bf16 pairs, rounded to nearest even. */
+void fcs_interleave_bf16(const float *even, const float *odd, uint16_t *dst);
+
+#endif
