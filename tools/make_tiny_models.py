@@ -116,21 +116,21 @@ def bytes_to_unicode() -> dict[int, str]:
     return dict(zip(bs, (chr(c) for c in cs)))
 
 
-def read_clip_merges(path: Path) -> list[str]:
+def read_clip_merges(path: Path, count: int = NUM_MERGES) -> list[str]:
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     assert digest == BPE_SHA256, f"{path}: sha256 {digest}, expected CLIP's bpe_simple_vocab_16e6.txt.gz"
     lines = gzip.decompress(raw).decode("utf-8").split("\n")
-    return lines[1:1 + NUM_MERGES]  # line 0 is the '#version' header
+    return lines[1:1 + count]  # line 0 is the '#version' header
 
 
-def write_tokenizer(folder: Path, merges: list[str]) -> None:
+def write_tokenizer(folder: Path, merges: list[str], vocab_size: int = TINY_TEXT_CONFIG["vocab_size"]) -> None:
     """The four files of SD 1.5's tokenizer/ folder, with a vocabulary cut to `merges`. Token order is
     CLIP's: 256 byte characters, the same with '</w>', one token per merge, <|startoftext|>, <|endoftext|>."""
     base = list(bytes_to_unicode().values())
     vocab = base + [b + "</w>" for b in base] + ["".join(mg.split(" ")) for mg in merges]
     vocab += ["<|startoftext|>", "<|endoftext|>"]
-    assert len(vocab) == len(set(vocab)) == TINY_TEXT_CONFIG["vocab_size"]
+    assert len(vocab) == len(set(vocab)) == vocab_size
     known = set()
     for i, mg in enumerate(merges):  # each merge joins tokens that exist by then
         a, b = mg.split(" ")

@@ -37,14 +37,18 @@ struct BenchOps: ParsableCommand {
               + "(OpenBLAS threads \(format(gemmFlops / nativeSeconds / 1e9, 1)), fcs split \(format(gemmFlops / splitSeconds / 1e9, 1)))")
 
         var rows: [(String, Double, Double)] = []
+        // Both algorithms where Winograd applies: what it buys per UNet level, against its 16/9 of the weight memory.
         for (size, channels) in [(64, 320), (32, 640), (16, 1280), (8, 1280)] {
-            let conv = Conv2d(weight: random.tensor([channels, channels, 3, 3], scale: 0.02),
-                              bias: random.tensor([channels]), padding: 1, algorithm: .preferred(forOutputSize: size),
-                              precision: weights.precision)
+            let weight = random.tensor([channels, channels, 3, 3], scale: 0.02), bias = random.tensor([channels])
             let x = random.tensor([1, channels, size, size])
-            let seconds = options.medianSeconds { arena.scope { _ = conv(x, in: arena) } }
-            rows.append(("conv3x3 \(size)x\(size)x\(channels)->\(channels)", seconds,
-                         2 * Double(size * size * channels * channels * 9)))
+            for algorithm in [Conv2d.Algorithm.winograd, .implicitGEMM] {
+                let conv = Conv2d(weight: weight, bias: bias, padding: 1, algorithm: algorithm, precision: weights.precision)
+                let seconds = options.medianSeconds { arena.scope { _ = conv(x, in: arena) } }
+                let chosen: Conv2d.Algorithm = Conv2d.Algorithm.preferred(forOutputSize: size) == .implicitGEMM ? .implicitGEMM : .winograd
+                let name = algorithm == .winograd ? "Winograd" : "implicit GEMM"
+                rows.append(("conv3x3 \(size)x\(size)x\(channels)->\(channels), \(name)\(chosen == algorithm ? " *" : "")", seconds,
+                             2 * Double(size * size * channels * channels * 9)))
+            }
         }
         let linear = Linear(weight: random.tensor([1280, 320], scale: 0.05), bias: random.tensor([1280]), precision: weights.precision)
         let tokens = random.tensor([1, 4096, 320])
@@ -58,7 +62,7 @@ struct BenchOps: ParsableCommand {
             rows.append((name, seconds, 4 * 4096 * Double(keys) * 320))
         }
 
-        print("(conv rows count direct-convolution FLOPs; Winograd, used from 16x16 up, does 2.25x fewer)")
+        print("(conv rows count direct-convolution FLOPs; Winograd does 2.25x fewer; * = the algorithm models choose at that size; \(weights.rawValue) weights)")
         let width = rows.map(\.0.count).max() ?? 0
         print("\("op".padding(width)) |       ms | GFLOP/s | % of sgemm")
         for (name, seconds, flops) in rows {

@@ -13,7 +13,10 @@ struct BenchSample: ParsableCommand {
             super-resolution rows (there is no PyTorch reference of layer extraction: its cost is that of its inpaintings). \
             superres-taesd runs super-resolution's inner-loop VAE passes on TAESD (AutoencoderTiny; random weights of \
             madebyollin/taesd's shapes unless --transport-vae) and the final decode on the VAE. Every outer step costs the \
-            same, so a run at reduced --steps extrapolates linearly. Peak RSS is per row (VmHWM, reset before each).
+            same, so a run at reduced --steps extrapolates linearly. Peak RSS is per row (VmHWM, reset before each). \
+            With --model and --weights fp16, a 512² inpainting row also prints the memory goal: the process's peak RSS, \
+            load included (what /usr/bin/time -v reports for `fcs inpaint`), for an fp16 checkpoint such as the one \
+            /work/venv-ref/bin/python tools/make_sd15_random_model.py /tmp/sd15-random-fp16 writes; `fcs bench memory` breaks it down.
             """
     )
 
@@ -45,6 +48,12 @@ struct BenchSample: ParsableCommand {
     @Option(name: .customLong("transport-vae"), help: "superres-taesd: an AutoencoderTiny folder or hub name instead of random weights.")
     var transportVAE: String?
 
+    @Option(help: "How layers keep their weights: fp32, or fp16 widened per layer when used.")
+    var weights: WeightStorageArgument = .fp32
+
+    /// The issue's memory goal for a 512² inpainting with an fp16 checkpoint.
+    static let peakGoalBytes = 3e9
+
     func validate() throws {
         try BenchOptions.validate(threads: threads)
         if size.isEmpty || size.contains(where: { !(64...2048).contains($0) || $0 % 64 != 0 }) {
@@ -60,16 +69,22 @@ struct BenchSample: ParsableCommand {
         if let threads { ComputeThreads.count = threads }
         var unetConfig = UNet2DConditionModelConfig()
         if sampler == .lcm { unetConfig.timeCondProjDim = 256 }  // LCM-distilled SD 1.5 (LCM_Dreamshaper_v7's)
-        let sd = try model.map { try StableDiffusion.load($0) } ?? StableDiffusion.random(seed: 1, unetConfig: unetConfig)
+        var options = StableDiffusion.LoadOptions()
+        options.precision = weights.precision
+        let sd = try model.map { try StableDiffusion.load($0, options: options) }
+            ?? StableDiffusion.random(seed: 1, precision: weights.precision, unetConfig: unetConfig)
+        let loadPeak = residentGiB(peak: true)  // before any reset: the whole process so far
         let taesd = task.contains(.superresTAESD)
             ? try transportVAE.map { try AutoencoderTiny.load($0) } ?? AutoencoderTiny(config: AutoencoderTinyConfig(), weights: .random(seed: 4))
             : nil
         let transported = try taesd.map { try sd.diffusionModel.transporting(with: $0, source: transportVAE ?? "TAESD") }
-        let weights = sampler == .lcm ? "SD 1.5 shapes with time_cond_proj_dim 256, random fp32 weights" : "SD 1.5 shapes, random fp32 weights"
-        print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), \(model ?? weights), sampler \(sampler.rawValue), \(steps) steps")
+        let shapes = sampler == .lcm ? "SD 1.5 shapes with time_cond_proj_dim 256, random weights" : "SD 1.5 shapes, random weights"
+        print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), \(model ?? shapes), \(weights.rawValue) weights, "
+              + "sampler \(sampler.rawValue), \(steps) steps; load peak RSS \(format(loadPeak, 2)) GiB")
         print("task                 |  size | UNet forwards | VAE passes           | seconds/image | peak RSS GiB")
         let clock = ContinuousClock()
         var random = NormalGenerator(seed: 5)
+        var goalPeak: Double?
         for task in task {
             for side in size {
                 let image = Tensor(shape: [1, 3, side, side], values: random.tensor([1, 3, side, side], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
@@ -114,9 +129,17 @@ struct BenchSample: ParsableCommand {
                 case .superresTAESD: "superres x4 TAESD"
                 case .layers: "layers"
                 }
+                let peak = residentGiB(peak: true)
                 print("\(name.padding(20)) | \(String(side).leftPadding(5)) | \(String(forwards).leftPadding(13)) | \(passes.padding(20)) | "
-                      + "\(format(seconds, 1).leftPadding(13)) | \(format(residentGiB(peak: true), 2).leftPadding(12))")
+                      + "\(format(seconds, 1).leftPadding(13)) | \(format(peak, 2).leftPadding(12))")
+                if task == .inpaint, side == 512 { goalPeak = max(loadPeak, peak) }
             }
+        }
+        if let goalPeak, model != nil, weights == .fp16 {
+            let bytes = goalPeak * Double(1 << 30)
+            let figure = "\(format(bytes / 1e9, 2)) GB (\(format(goalPeak, 2)) GiB)"
+            print("goal                                       | target | \("figure".padding(figure.count)) | result")
+            print("peak RSS, inpainting 512², fp16 checkpoint | ≤ 3 GB | \(figure) | \(bytes <= Self.peakGoalBytes ? "PASS" : "FAIL")")
         }
     }
 }

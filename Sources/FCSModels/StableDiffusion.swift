@@ -5,7 +5,8 @@ import FoundationEssentials
 /// sampling call.
 public struct StableDiffusion: Sendable {
     public let tokenizer: CLIPTokenizer
-    public let textEncoder: CLIPTextModel
+    /// Built for each new prompt, not held (``TextEncoder``).
+    public let textEncoder: TextEncoder
     public let unet: UNet2DConditionModel
     public let vae: AutoencoderKL
     /// The diffusion process the UNet was trained on (`scheduler/scheduler_config.json`; SD 1.x's
@@ -78,7 +79,9 @@ public struct StableDiffusion: Sendable {
         }
         let loras = try LoRAMerge(options.loras)
         let textWeights = try weights("text_encoder", base: "model").merging(loras, as: .textEncoder)
-        let textEncoder = try CLIPTextModel(config: configs.text, weights: textWeights)
+        let textEncoder = try TextEncoder(config: configs.text, weights: textWeights) { () throws(FCSError) in
+            try componentWeights(folder, "text_encoder", base: "model", options: options).merging(LoRAMerge(options.loras), as: .textEncoder)
+        }
         let unetWeights = try weights("unet", base: "diffusion_pytorch_model").merging(loras, as: .unet)
         let unet = try UNet2DConditionModel(config: configs.unet, weights: unetWeights)
         let vaeWeights = try weights("vae", base: "diffusion_pytorch_model")
@@ -98,13 +101,17 @@ public struct StableDiffusion: Sendable {
         let loras = try LoRAMerge(options.loras), precision = options.layerPrecision
         let textWeights = SingleFileCheckpoint.weights(file, component: .textEncoder).storing(precision)
             .merging(loras, as: .textEncoder)
+        let textEncoder = try TextEncoder(config: configs.text, weights: textWeights) { () throws(FCSError) in
+            SingleFileCheckpoint.weights(try SafeTensorsFile(path: path), component: .textEncoder).storing(options.precision)
+                .merging(try LoRAMerge(options.loras), as: .textEncoder)
+        }
         let unetWeights = SingleFileCheckpoint.weights(file, component: .unet, layersPerBlock: configs.unet.layersPerBlock)
             .storing(precision).merging(loras, as: .unet)
         let vaeWeights = SingleFileCheckpoint.weights(file, component: .vae, vaeLevels: configs.vae.blockOutChannels.count)
             .storing(precision)
         let schedulerConfig = if let folder = options.configFolder { try SchedulerConfig.read(folder: folder) } else { SchedulerConfig() }
         let model = StableDiffusion(tokenizer: configs.tokenizer,
-                                    textEncoder: try CLIPTextModel(config: configs.text, weights: textWeights),
+                                    textEncoder: textEncoder,
                                     unet: try UNet2DConditionModel(config: configs.unet, weights: unetWeights),
                                     vae: try AutoencoderKL(config: configs.vae, weights: vaeWeights), schedulerConfig: schedulerConfig)
         for reader in [textWeights, unetWeights, vaeWeights] { try rejectLeftovers(reader, path) }
@@ -119,9 +126,12 @@ public struct StableDiffusion: Sendable {
                               unetConfig: UNet2DConditionModelConfig = UNet2DConditionModelConfig(),
                               loras references: [LoRAReference] = []) throws(FCSError) -> StableDiffusion {
         let loras = try LoRAMerge(references)
+        let textWeights = { @Sendable (loras: LoRAMerge) in WeightReader.random(seed: seed).storing(precision).merging(loras, as: .textEncoder) }
         let model = StableDiffusion(
             tokenizer: try CLIPTokenizer.openAICLIP(),
-            textEncoder: try CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: seed).storing(precision).merging(loras, as: .textEncoder)),
+            textEncoder: try TextEncoder(config: CLIPTextConfig(), weights: textWeights(loras)) { () throws(FCSError) in
+                textWeights(try LoRAMerge(references))
+            },
             unet: try UNet2DConditionModel(config: unetConfig, weights: .random(seed: seed + 1).storing(precision).merging(loras, as: .unet)),
             vae: try AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: seed + 2).storing(precision)))
         try loras.requireAllMerged()

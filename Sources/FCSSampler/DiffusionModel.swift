@@ -11,7 +11,7 @@ public struct DiffusionModel: Sendable {
     public let denoiser: any NoisePredictor
     public let codec: any LatentCodec
     public let tokenizer: CLIPTokenizer?
-    public let textEncoder: CLIPTextModel?
+    public let textEncoder: TextEncoder?
     /// A cheaper codec into the same latent space (TAESD) for super-resolution's inner-loop VAE
     /// passes; nil = ``codec``. See ``transporting(with:source:)``.
     public let transportCodec: (any LatentCodec)?
@@ -19,7 +19,7 @@ public struct DiffusionModel: Sendable {
     public let schedulerConfig: SchedulerConfig
 
     public init(denoiser: any NoisePredictor, codec: any LatentCodec, tokenizer: CLIPTokenizer? = nil,
-                textEncoder: CLIPTextModel? = nil, transportCodec: (any LatentCodec)? = nil,
+                textEncoder: TextEncoder? = nil, transportCodec: (any LatentCodec)? = nil,
                 schedulerConfig: SchedulerConfig = SchedulerConfig()) {
         (self.denoiser, self.codec, self.tokenizer, self.textEncoder) = (denoiser, codec, tokenizer, textEncoder)
         self.transportCodec = transportCodec
@@ -81,8 +81,8 @@ public struct DiffusionModel: Sendable {
             }
             return (nil, nil)
         }
-        let conditioning = try textEncoder([tokenizer(prompt)], in: arena)
-        return (conditioning, guided ? try textEncoder([tokenizer("")], in: arena) : nil)
+        let states = try textEncoder.encode([[tokenizer(prompt)]] + (guided ? [[tokenizer("")]] : []), in: arena)
+        return (states[0], guided ? states[1] : nil)
     }
 
     /// D(x̂0 / s) clamped to [-1, 1]; `shouldContinue` is asked before each piece of the decoder's work.

@@ -60,8 +60,8 @@ extension DiffusionModel {
         try checkRequest(width: image.shape[3], height: image.shape[2], guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), task: "inpainting")
         let constraint = try InpaintingConstraint(image: image, fillMask: fillMask, codec: codec,
                                                   shouldContinue: { progress(0, steps) })
-        let arena = ScratchArena()
-        let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), in: arena)
+        let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.usesClassifierFreeGuidance(denoiser),
+                                                                in: ScratchArena())  // the text encoder's activations, released here
         let latentShape = constraint.knownLatent.shape
         let noise = noise ?? .seeded(parameters.seed, shape: latentShape, steps: parameters.sampler.steps)
         var sampler = parameters.sampler
@@ -69,7 +69,7 @@ extension DiffusionModel {
         let x0 = try self.sampler(sampler, projection: parameters.method == .replacement ? ReplacementProjection(constraint) : nil)
             .sample(constraint: constraint, conditioning: conditioning, unconditional: unconditional, noise: noise,
                     parameters: sampler, progress: progress)
-        var decoded = try decodeClamped(x0, in: arena, shouldContinue: { progress(steps, steps) })
+        var decoded = try decodeClamped(x0, in: ScratchArena(), shouldContinue: { progress(steps, steps) })
         if parameters.pasteBack {
             let alpha = seamAlpha(fill, height: image.shape[2], width: image.shape[3], radius: max(1, parameters.seamWidth / 2))
             let original = image.toArray(), plane = alpha.count

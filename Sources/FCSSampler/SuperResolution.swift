@@ -59,14 +59,14 @@ extension DiffusionModel {
         try proceed(progress, step: 0, of: steps)
         let constraint = try SuperResolutionConstraint(lowResolution: image, factor: factor, codec: transportCodec ?? codec,
                                                        finiteDifferenceStep: parameters.encoderFiniteDifferenceStep)
-        let arena = ScratchArena()
-        let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), in: arena)
+        let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.usesClassifierFreeGuidance(denoiser),
+                                                                in: ScratchArena())  // the text encoder's activations, released here
         let x0 = try sampler(parameters.sampler).sample(
             constraint: constraint, conditioning: conditioning, unconditional: unconditional,
             noise: noise ?? .seeded(parameters.seed, shape: constraint.latentShape, steps: parameters.sampler.steps),
             parameters: parameters.sampler, progress: progress)
         return Tensor(shape: [1, 3, image.shape[2] * factor, image.shape[3] * factor],
-                      values: try decodeClamped(x0, in: arena, shouldContinue: { progress(steps, steps) }))
+                      values: try decodeClamped(x0, in: ScratchArena(), shouldContinue: { progress(steps, steps) }))
     }
 }
 

@@ -5,6 +5,13 @@ public func add(_ a: Tensor, _ b: Tensor, in arena: ScratchArena) -> Tensor {
     broadcastBinary(a, b, in: arena) { fcs_add($0, $1, $2, $3, $4, $5) }
 }
 
+/// `a += b`, `b` broadcast to `a`'s shape, for callers that no longer need `a`'s values: no
+/// new tensor (each element is read before it is overwritten, so the sums are those of ``add(_:_:in:)``).
+public func addInPlace(_ a: Tensor, _ b: Tensor) {
+    precondition(broadcastShape(a.shape, b.shape) == a.shape, "addInPlace: \(b.shape) does not broadcast to \(a.shape)")
+    broadcastBinary(a, b, into: a) { fcs_add($0, $1, $2, $3, $4, $5) }
+}
+
 /// `a * b` with NumPy/PyTorch broadcasting.
 public func multiply(_ a: Tensor, _ b: Tensor, in arena: ScratchArena) -> Tensor {
     broadcastBinary(a, b, in: arena) { fcs_mul($0, $1, $2, $3, $4, $5) }
@@ -27,15 +34,21 @@ private typealias BinaryKernel = (UnsafePointer<Float>, Int, UnsafePointer<Float
 /// Walks the output in runs along its innermost dimensions, merged as far as both operands are
 /// either contiguous or broadcast over them, so each run is one vectorised kernel call.
 private func broadcastBinary(_ a: Tensor, _ b: Tensor, in arena: ScratchArena, _ kernel: BinaryKernel) -> Tensor {
-    let timing = OperationProfile.start(.elementwise)
-    defer { timing.stop() }
     guard let shape = broadcastShape(a.shape, b.shape) else {
         preconditionFailure("cannot broadcast \(a.shape) with \(b.shape)")
     }
-    precondition(a.isContiguous && b.isContiguous, "elementwise: inputs must be contiguous")
     let out = arena.tensor(shape)
-    let rank = shape.count
-    guard out.count > 0 else { return out }
+    broadcastBinary(a, b, into: out, kernel)
+    return out
+}
+
+/// The kernel over `out` (contiguous, of the broadcast shape), which may be `a` itself.
+private func broadcastBinary(_ a: Tensor, _ b: Tensor, into out: Tensor, _ kernel: BinaryKernel) {
+    let timing = OperationProfile.start(.elementwise)
+    defer { timing.stop() }
+    precondition(a.isContiguous && b.isContiguous, "elementwise: inputs must be contiguous")
+    let shape = out.shape, rank = shape.count
+    guard out.count > 0 else { return }
     func broadcastStrides(_ t: Tensor) -> [Int] {
         let padded = [Int](repeating: 1, count: rank - t.rank) + t.shape
         let strides = Tensor.contiguousStrides(padded)
@@ -65,5 +78,4 @@ private func broadcastBinary(_ a: Tensor, _ b: Tensor, in arena: ScratchArena, _
             kernel(a.data + aOffset, aStep, b.data + bOffset, bStep, out.data + index * run, run)
         }
     }
-    return out
 }

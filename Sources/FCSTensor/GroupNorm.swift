@@ -23,11 +23,22 @@ public struct GroupNorm: Sendable {
     ///   - x: `[N, C, ...]`, contiguous.
     ///   - silu: apply SiLU to the result.
     public func callAsFunction(_ x: Tensor, silu: Bool = false, in arena: ScratchArena) -> Tensor {
+        let out = arena.tensor(x.shape)
+        normalize(x, silu: silu, into: out)
+        return out
+    }
+
+    /// The same values written over `x`, for callers that no longer need its input: one tensor
+    /// of that size fewer in the arena (each value is read before it is overwritten).
+    public func normalizeInPlace(_ x: Tensor, silu: Bool = false) {
+        normalize(x, silu: silu, into: x)
+    }
+
+    private func normalize(_ x: Tensor, silu: Bool, into out: Tensor) {
         let timing = OperationProfile.start(.normalization)
         defer { timing.stop() }
         precondition(x.rank >= 2 && x.shape[1] == channels && x.isContiguous,
                      "GroupNorm: expected contiguous [N, \(channels), ...], got \(x.shape)")
-        let out = arena.tensor(x.shape)
         let spatial = x.count / (x.shape[0] * channels), perGroup = channels / groups
         let blockCount = perGroup * spatial
         ComputeThreads.forEachRange(x.shape[0] * groups) { blocks in
@@ -45,6 +56,5 @@ public struct GroupNorm: Sendable {
                 }
             }
         }
-        return out
     }
 }

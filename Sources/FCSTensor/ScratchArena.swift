@@ -125,7 +125,14 @@ public final class ScratchArena: @unchecked Sendable {
     /// This is how a block of a network frees its temporaries — the result is moved down to where
     /// the block's allocations began (one copy of the output), so activations never pile up.
     public func retaining(_ body: () throws -> Tensor) rethrows -> Tensor {
-        let start = mark()
+        try retaining(from: mark(), body)
+    }
+
+    /// ``retaining(_:)`` that moves the result down to `start`, a mark the caller took before
+    /// allocating an input it is done with: that input, like everything `body` allocated, is
+    /// released. A chain of layers whose results each replace their input holds one activation
+    /// between layers, not all of them.
+    public func retaining(from start: Mark, _ body: () throws -> Tensor) rethrows -> Tensor {
         let result = try body()
         precondition(result.isContiguous, "retaining: the kept tensor must be contiguous")
         let source = result.data

@@ -114,6 +114,25 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(tensor.toArray(), [5, 6, 7])
     }
 
+    func testConvertedTensorsReadAgainGiveTheSameValues_fromAFileAndFromMemory() throws {
+        // Tensors of several pages, unaligned to them: a converted read hands the pages it alone
+        // covered back; a second read must find the same values (the file's, not zeros).
+        var random = NormalGenerator(seed: 3)
+        let half = random.tensor([3, 5000]), brain = random.tensor([7, 1001]), float = random.tensor([9000])
+        let path = temporaryPath("pages.safetensors")
+        try SafeTensorsWriter.write([(name: "a", tensor: float, dtype: .F32), (name: "b", tensor: brain, dtype: .BF16),
+                                     (name: "h", tensor: half, dtype: .F16)], to: path)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let inMemory = try bytes.withUnsafeBytes { try SafeTensorsFile(bytes: $0, name: "pages in memory") }
+        for file in [try SafeTensorsFile(path: path), inMemory] {
+            for name in ["h", "b", "a"] {
+                let first = try file.tensor(name).toArray()
+                XCTAssertEqual(try file.tensor(name).toArray(), first, "\(file.path): \(name) read again")
+                XCTAssertTrue(first.contains { $0 != 0 }, name)
+            }
+        }
+    }
+
     func testBytesInMemoryReadLikeTheFile_andBadBytesAreErrors() throws {
         let url = try XCTUnwrap(Bundle.module.url(forResource: "interop", withExtension: "safetensors", subdirectory: "Fixtures"))
         let bytes = try Data(contentsOf: url)

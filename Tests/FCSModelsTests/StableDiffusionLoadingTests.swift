@@ -33,6 +33,26 @@ final class StableDiffusionLoadingTests: TemporaryFolderTestCase {
         XCTAssertEqual(model.tokenizer("a photograph of an astronaut riding a horse").count, 77)
     }
 
+    func test_textEncoder_isBuiltFromItsFileForEachNewPrompt_withTheBitsOfTheModelItself() throws {
+        let folder = temporary.appendingPathComponent("text")
+        try FileManager.default.copyItem(atPath: tinySD, toPath: folder.path)
+        let model = try StableDiffusion.load(folder.path)
+        let file = folder.path + "/text_encoder/model.safetensors", arena = ScratchArena()
+        let direct = try CLIPTextModel(config: model.textEncoder.config, weights: WeightReader(file: SafeTensorsFile(path: file)))
+        let cat = [model.tokenizer("a photo of a cat")]
+        XCTAssertEqual(try model.textEncoder(cat, in: arena).toArray(), try direct(cat, in: arena).toArray())
+        let both = try model.textEncoder.encode([cat, [model.tokenizer("")]], in: arena)
+        XCTAssertEqual(both.map { $0.toArray() }, [try direct(cat, in: arena).toArray(), try direct([model.tokenizer("")], in: arena).toArray()])
+        // Kept: the last prompts' states. Not kept: the encoder, which a new prompt reads again.
+        _ = try model.textEncoder([model.tokenizer("a dog")], in: arena)
+        try FileManager.default.removeItem(atPath: file)
+        XCTAssertEqual(try model.textEncoder(cat, in: arena).toArray(), try direct(cat, in: arena).toArray())
+        XCTAssertThrowsError(try model.textEncoder([model.tokenizer("a horse")], in: arena)) {
+            XCTAssertEqual(($0 as? FCSError)?.code, .io)
+            XCTAssertTrue("\($0)".contains("text_encoder"), "\($0)")
+        }
+    }
+
     func test_fp16VariantFiles_loadIntoFloat16Storage() throws {
         var options = StableDiffusion.LoadOptions()
         options.variant = .fp16

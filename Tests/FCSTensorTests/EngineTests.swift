@@ -64,6 +64,27 @@ final class EngineTests: XCTestCase {
         }
     }
 
+    func test_inPlaceOperations_giveTheBitsOfTheirAllocatingForms() {
+        let arena = ScratchArena()
+        var random = NormalGenerator(seed: 9)
+        for spatial in [1, 7, 16, 33] {  // runs shorter than, equal to and past a vector, with tails
+            let x = random.tensor([2, 8, spatial, 3], scale: 3), bias = random.tensor([2, 8, 1, 1]), other = random.tensor([2, 8, spatial, 3])
+            let norm = GroupNorm(groups: 4, weight: random.tensor([8]), bias: random.tensor([8]))
+            for silu in [false, true] {
+                let expected = norm(x, silu: silu, in: arena).toArray()
+                let inPlace = Tensor(shape: x.shape, values: x.toArray())
+                norm.normalizeInPlace(inPlace, silu: silu)
+                XCTAssertEqual(inPlace.toArray(), expected, "GroupNorm in place, silu \(silu), spatial \(spatial)")
+            }
+            for b in [bias, other] {
+                let expected = add(x, b, in: arena).toArray()
+                let inPlace = Tensor(shape: x.shape, values: x.toArray())
+                addInPlace(inPlace, b)
+                XCTAssertEqual(inPlace.toArray(), expected, "add in place of \(b.shape), spatial \(spatial)")
+            }
+        }
+    }
+
     func test_normalGenerator_isReproducible() {
         var a = NormalGenerator(seed: 42), b = NormalGenerator(seed: 42), c = NormalGenerator(seed: 43)
         let first = (0..<1000).map { _ in a.next() }

@@ -11,8 +11,8 @@ struct ResnetBlock2D: Sendable {
     let convShortcut: Conv2d?  // conv_shortcut
     let outputScaleFactor: Float
 
-    /// - Parameter convAlgorithm: for the 3×3 convolutions; models pass
-    ///   `.preferred(forOutputSize:)` for the resolution the block runs at.
+    /// - Parameter convAlgorithm: for the 3×3 convolutions; models choose it for the resolution
+    ///   the block runs at (`.preferred(forOutputSize:)`, or their own rule).
     init(_ weights: WeightReader, inChannels: Int, outChannels: Int, tembChannels: Int?, groups: Int, eps: Float,
          outputScaleFactor: Float = 1, convAlgorithm: Conv2d.Algorithm = .automatic) throws(FCSError) {
         func groupNorm(_ name: String, _ channels: Int) throws(FCSError) -> GroupNorm {
@@ -49,20 +49,22 @@ struct ResnetBlock2D: Sendable {
     /// - Parameters:
     ///   - inputTensor: `[B, in, H, W]`.
     ///   - temb: `[B, tembChannels]`, or nil for blocks without a time embedding.
-    func callAsFunction(_ inputTensor: Tensor, temb: Tensor?, in arena: ScratchArena) -> Tensor {
-        arena.retaining {
-            var h = conv1(norm1(inputTensor, silu: true, in: arena), in: arena)  // [B, out, H, W]
+    ///   - start: where the result goes: a mark taken before `inputTensor` was allocated, when
+    ///     the caller is done with it (the result replaces it); nil: after it.
+    func callAsFunction(_ inputTensor: Tensor, temb: Tensor?, resultAt start: ScratchArena.Mark? = nil, in arena: ScratchArena) -> Tensor {
+        // Lifetimes kept short, so that at most three activations of the block's size are live
+        // (the VAE's 512² levels make this the arena's peak): conv1's input is dropped under its
+        // output, and the time embedding, norm2 and the residual are applied in place.
+        arena.retaining(from: start ?? arena.mark()) {
+            let h = arena.retaining { conv1(norm1(inputTensor, silu: true, in: arena), in: arena) }  // [B, out, H, W]
             if let timeEmbProj, let temb {
                 let projected = timeEmbProj(silu(temb, in: arena), in: arena)    // [B, out]
-                h = add(h, projected.reshaped([projected.shape[0], projected.shape[1], 1, 1]), in: arena)
+                addInPlace(h, projected.reshaped([projected.shape[0], projected.shape[1], 1, 1]))
             }
-            h = conv2(norm2(h, silu: true, in: arena), in: arena)
-            let shortcut = convShortcut.map { $0(inputTensor, in: arena) } ?? inputTensor
-            var out = add(shortcut, h, in: arena)
-            if outputScaleFactor != 1 {
-                out = multiply(out, Tensor(shape: [1], values: [1 / outputScaleFactor]), in: arena)
-            }
-            return out
+            norm2.normalizeInPlace(h, silu: true)
+            let out = conv2(h, in: arena)
+            addInPlace(out, convShortcut.map { $0(inputTensor, in: arena) } ?? inputTensor)  // shortcut + h, as diffusers adds
+            return outputScaleFactor == 1 ? out : multiply(out, Tensor(shape: [1], values: [1 / outputScaleFactor]), in: arena)
         }
     }
 }

@@ -4,11 +4,13 @@ import FCSTensor
 struct Upsample2D: Sendable {
     let conv: Conv2d
 
-    init(_ weights: WeightReader, channels: Int) throws(FCSError) {
-        conv = try weights.conv2d("conv", in: channels, out: channels, kernel: 3, padding: .all(1))
+    init(_ weights: WeightReader, channels: Int, algorithm: Conv2d.Algorithm = .automatic) throws(FCSError) {
+        conv = try weights.conv2d("conv", in: channels, out: channels, kernel: 3, padding: .all(1), algorithm: algorithm)
     }
 
-    func callAsFunction(_ hiddenStates: Tensor, in arena: ScratchArena) -> Tensor {
-        arena.retaining { conv(upsampleNearest2x(hiddenStates, in: arena), in: arena) }
+    /// - Parameter start: a mark taken before `hiddenStates` was allocated, for callers done
+    ///   with it (the result replaces it); nil: the result goes after it.
+    func callAsFunction(_ hiddenStates: Tensor, resultAt start: ScratchArena.Mark? = nil, in arena: ScratchArena) -> Tensor {
+        arena.retaining(from: start ?? arena.mark()) { conv(upsampleNearest2x(hiddenStates, in: arena), in: arena) }
     }
 }

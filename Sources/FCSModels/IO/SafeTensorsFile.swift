@@ -41,7 +41,8 @@ public struct TensorInfo: Sendable, Equatable {
 ///
 /// The mapping lives as long as this object or any tensor viewing it. It is private and
 /// copy-on-write: writing into a zero-copy tensor changes this process's copy, never the file.
-/// As with any mapping, truncating the file while it is open makes reads fault.
+/// As with any mapping, truncating the file while it is open makes reads fault. The pages of a
+/// tensor read as a converted copy are handed back once read (see ``tensor(_:)``).
 public final class SafeTensorsFile: @unchecked Sendable {  // immutable after init
     public let path: String
     /// The tensor names, sorted.
@@ -52,6 +53,9 @@ public final class SafeTensorsFile: @unchecked Sendable {  // immutable after in
     private let tensors: [String: TensorInfo]
     private let mapping: UnsafeMutableRawPointer
     private let mappingSize: Int
+    /// Whether the mapping is of a file (its pages can be dropped and read again) rather than
+    /// anonymous memory holding the only copy.
+    private let fileBacked: Bool
     /// Where the data buffer starts in the file: 8 + header length.
     private let dataStart: Int
 
@@ -85,6 +89,7 @@ public final class SafeTensorsFile: @unchecked Sendable {  // immutable after in
         }
         mapping = base
         mappingSize = size
+        fileBacked = true
         dataStart = header.dataStart
         tensors = header.tensors
         metadata = header.metadata
@@ -108,7 +113,7 @@ public final class SafeTensorsFile: @unchecked Sendable {  // immutable after in
             munmap(base, bytes.count)
             throw error
         }
-        (mapping, mappingSize, dataStart) = (base, bytes.count, header.dataStart)
+        (mapping, mappingSize, fileBacked, dataStart) = (base, bytes.count, false, header.dataStart)
         (tensors, metadata, names) = (header.tensors, header.metadata, header.tensors.keys.sorted())
     }
 
@@ -127,7 +132,11 @@ public final class SafeTensorsFile: @unchecked Sendable {  // immutable after in
     }
 
     /// The tensor as float32. F32 data is a zero-copy view of the mapping (the usual case, as
-    /// writers align it); F16 and BF16 data, and unaligned F32, are converted into a new tensor.
+    /// writers align it); F16 and BF16 data, and unaligned F32, are converted into a new tensor,
+    /// and then the file's pages that hold only this tensor are dropped from memory: loading a
+    /// 16-bit checkpoint would otherwise keep the whole file resident (counted in the process's
+    /// RSS until the file is closed) beside the weights made from it. A later read maps them
+    /// from the file again.
     /// - Throws: `.invalidArgument` if there is no tensor `name`; `.format` if its dtype is not
     ///   one of F32, F16, BF16.
     public func tensor(_ name: String) throws(FCSError) -> Tensor {
@@ -142,6 +151,7 @@ public final class SafeTensorsFile: @unchecked Sendable {  // immutable after in
         case .F32:
             let result = Tensor(zeros: info.shape)
             UnsafeMutableRawPointer(result.data).copyMemory(from: source, byteCount: bytes.count)
+            releasePages(bytes)
             return result
         case .F16, .BF16:
             let result = Tensor(zeros: info.shape)
@@ -156,6 +166,7 @@ public final class SafeTensorsFile: @unchecked Sendable {  // immutable after in
                 }
                 aligned.withUnsafeBufferPointer { convert($0.baseAddress!, result.data, count) }
             }
+            releasePages(bytes)
             return result
         default:
             throw .format("\(path): tensor \"\(name)\" has dtype \(info.dtype.rawValue); fcs reads only F32, F16 and BF16")
@@ -169,6 +180,17 @@ public final class SafeTensorsFile: @unchecked Sendable {  // immutable after in
                                    + (names.isEmpty ? "" : ", such as \(some)"))
         }
         return info
+    }
+
+    /// Drops the pages lying wholly inside `bytes` (a tensor that was copied out, so no view of
+    /// it exists; neighbours' pages at its ends are kept). Private file pages no one wrote are
+    /// read from the file again on the next access, so nothing changes but the memory held.
+    private func releasePages(_ bytes: UnsafeMutableRawBufferPointer) {
+        guard fileBacked, let base = bytes.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let start = (Int(bitPattern: base) + page - 1) / page * page, end = (Int(bitPattern: base) + bytes.count) / page * page
+        if end > start { madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED) }
     }
 
     private func bytes(_ info: TensorInfo) -> UnsafeMutableRawBufferPointer {

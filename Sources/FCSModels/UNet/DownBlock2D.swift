@@ -10,16 +10,16 @@ struct DownBlock2D: Sendable {
     let downsampler: Downsample2D?        // downsamplers.0
 
     /// - Parameters:
-    ///   - size: the nominal side of the block's feature maps (for choosing conv algorithms).
+    ///   - convAlgorithm: for the resnets' 3×3 convolutions; the model chooses it for the block's resolution.
     ///   - attention: builds each layer's attention; nil for DownBlock2D.
     init(_ weights: WeightReader, inChannels: Int, outChannels: Int, tembChannels: Int, layers: Int, addDownsample: Bool,
-         size: Int, groups: Int, eps: Float, downsamplePadding: Int, attention: BlockAttention.Factory?) throws(FCSError) {
+         convAlgorithm: Conv2d.Algorithm, groups: Int, eps: Float, downsamplePadding: Int, attention: BlockAttention.Factory?) throws(FCSError) {
         var resnets: [ResnetBlock2D] = [], attentions: [BlockAttention] = []
         for i in 0..<layers {
             resnets.append(try ResnetBlock2D(weights.scoped("resnets.\(i)"), inChannels: i == 0 ? inChannels : outChannels,
                                              outChannels: outChannels, tembChannels: tembChannels,
                                              groups: groups, eps: eps,
-                                             convAlgorithm: .preferred(forOutputSize: size)))
+                                             convAlgorithm: convAlgorithm))
             if let attention { attentions.append(try attention(weights.scoped("attentions.\(i)"), outChannels)) }
         }
         (self.resnets, self.attentions) = (resnets, attentions)

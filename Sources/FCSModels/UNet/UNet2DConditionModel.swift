@@ -16,6 +16,16 @@ public struct UNet2DConditionModel: Sendable {
     let convNormOut: GroupNorm         // conv_norm_out (+ conv_act SiLU)
     let convOut: Conv2d                // conv_out
 
+    /// The 3×3 convolutions' algorithm at a level whose outputs are `outputSize`² (nominal, from
+    /// `sample_size`): Winograd from 32×32 up, not from 16×16 as for speed alone. Its transformed
+    /// weights take 16/9 of the memory, and SD 1.5's 16×16 level holds the widest layers: 285 MiB
+    /// more in 16 bits (a tenth of a 512² inpainting's memory) for about a fifth of that level's
+    /// convolution time: an estimated 2–3 % of a forward (`fcs bench ops`' 16² rows times the
+    /// level's layers; whole forwards timed on a shared machine showed no difference beyond noise).
+    static func convAlgorithm(forOutputSize outputSize: Int) -> Conv2d.Algorithm {
+        outputSize >= 32 ? .preferred(forOutputSize: outputSize) : .implicitGEMM
+    }
+
     /// The Transformer2DModels of the blocks at one level.
     static func crossAttention(heads: Int, config: UNet2DConditionModelConfig) -> BlockAttention.Factory {
         { (weights: WeightReader, channels: Int) throws(FCSError) in
@@ -46,13 +56,14 @@ public struct UNet2DConditionModel: Sendable {
             downBlocks.append(try DownBlock2D(
                 weights.scoped("down_blocks.\(level)"), inChannels: level == 0 ? channels[0] : channels[level - 1],
                 outChannels: channels[level], tembChannels: timeEmbedDim, layers: config.layersPerBlock,
-                addDownsample: level < levels - 1, size: config.sampleSize >> level, groups: config.normNumGroups, eps: config.normEps,
+                addDownsample: level < levels - 1, convAlgorithm: Self.convAlgorithm(forOutputSize: config.sampleSize >> level),
+                groups: config.normNumGroups, eps: config.normEps,
                 downsamplePadding: config.downsamplePadding,
                 attention: attention(type, level: level)))
         }
         self.downBlocks = downBlocks
         midBlock = try UNetMidBlock2DCrossAttn(weights.scoped("mid_block"), channels: channels[levels - 1], tembChannels: timeEmbedDim,
-                                               size: config.sampleSize >> (levels - 1),
+                                               convAlgorithm: Self.convAlgorithm(forOutputSize: config.sampleSize >> (levels - 1)),
                                                crossAttention: Self.crossAttention(heads: config.heads(level: levels - 1), config: config),
                                                config: config)
         let reversed = Array(channels.reversed())
@@ -61,7 +72,9 @@ public struct UNet2DConditionModel: Sendable {
             upBlocks.append(try UpBlock2D(
                 weights.scoped("up_blocks.\(i)"), inChannels: reversed[min(i + 1, levels - 1)],
                 prevOutputChannels: i == 0 ? reversed[0] : reversed[i - 1], outChannels: reversed[i], tembChannels: timeEmbedDim,
-                layers: config.layersPerBlock + 1, addUpsample: i < levels - 1, size: config.sampleSize >> (levels - 1 - i),
+                layers: config.layersPerBlock + 1, addUpsample: i < levels - 1,
+                convAlgorithm: Self.convAlgorithm(forOutputSize: config.sampleSize >> (levels - 1 - i)),
+                upsamplerAlgorithm: Self.convAlgorithm(forOutputSize: config.sampleSize >> (levels - 2 - i)),
                 groups: config.normNumGroups, eps: config.normEps,
                 attention: attention(type, level: levels - 1 - i)))
         }

@@ -37,14 +37,14 @@ public struct UNet2DModel: Sendable {
             downBlocks.append(try DownBlock2D(
                 weights.scoped("down_blocks.\(level)"), inChannels: level == 0 ? channels[0] : channels[level - 1],
                 outChannels: channels[level], tembChannels: timeEmbedDim, layers: config.layersPerBlock,
-                addDownsample: level < levels - 1, size: config.sampleSize >> level, groups: groups, eps: eps,
+                addDownsample: level < levels - 1, convAlgorithm: .preferred(forOutputSize: config.sampleSize >> level), groups: groups, eps: eps,
                 downsamplePadding: config.downsamplePadding,
                 attention: attention(type, channels: channels[level])))
         }
         self.downBlocks = downBlocks
         midBlock = config.midBlockType == nil ? nil : try UNetMidBlock2D(
             weights.scoped("mid_block"), channels: channels[levels - 1], groups: groups, addAttention: config.addAttention,
-            size: config.sampleSize >> (levels - 1), tembChannels: timeEmbedDim, eps: eps,
+            convAlgorithm: .preferred(forOutputSize: config.sampleSize >> (levels - 1)), tembChannels: timeEmbedDim, eps: eps,
             attentionHeadDim: config.attentionHeadDim ?? channels[levels - 1], attentionGroups: config.attnNormNumGroups)
         let reversed = Array(channels.reversed())
         var upBlocks: [UpBlock2D] = []
@@ -52,7 +52,8 @@ public struct UNet2DModel: Sendable {
             upBlocks.append(try UpBlock2D(
                 weights.scoped("up_blocks.\(i)"), inChannels: reversed[min(i + 1, levels - 1)],
                 prevOutputChannels: i == 0 ? reversed[0] : reversed[i - 1], outChannels: reversed[i], tembChannels: timeEmbedDim,
-                layers: config.layersPerBlock + 1, addUpsample: i < levels - 1, size: config.sampleSize >> (levels - 1 - i),
+                layers: config.layersPerBlock + 1, addUpsample: i < levels - 1,
+                convAlgorithm: .preferred(forOutputSize: config.sampleSize >> (levels - 1 - i)),
                 groups: groups, eps: eps,
                 attention: attention(type, channels: reversed[i])))
         }

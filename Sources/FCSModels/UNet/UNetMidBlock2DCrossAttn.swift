@@ -6,15 +6,15 @@ struct UNetMidBlock2DCrossAttn: Sendable {
     let resnets: [ResnetBlock2D]
     let attentions: [BlockAttention]
 
-    /// - Parameter size: the nominal side of the feature maps (for choosing conv algorithms).
-    init(_ weights: WeightReader, channels: Int, tembChannels: Int, size: Int, crossAttention: BlockAttention.Factory,
+    /// - Parameter convAlgorithm: for the resnets' 3×3 convolutions; the model chooses it for the block's resolution.
+    init(_ weights: WeightReader, channels: Int, tembChannels: Int, convAlgorithm: Conv2d.Algorithm, crossAttention: BlockAttention.Factory,
          config: UNet2DConditionModelConfig) throws(FCSError) {
         var resnets: [ResnetBlock2D] = []
         for i in 0..<2 {
             resnets.append(try ResnetBlock2D(weights.scoped("resnets.\(i)"), inChannels: channels, outChannels: channels,
                                              tembChannels: tembChannels, groups: config.normNumGroups, eps: config.normEps,
                                              outputScaleFactor: config.midBlockScaleFactor,
-                                             convAlgorithm: .preferred(forOutputSize: size)))
+                                             convAlgorithm: convAlgorithm))
         }
         self.resnets = resnets
         attentions = [try crossAttention(weights.scoped("attentions.0"), channels)]

@@ -12,10 +12,12 @@ struct UpBlock2D: Sendable {
     /// Channel bookkeeping as diffusers' `get_up_block`: resnet i reads `prevOutputChannels`
     /// (i = 0) or `outChannels`, plus the skip's channels (`inChannels` for the last resnet).
     /// - Parameters:
-    ///   - size: the nominal side of the block's feature maps before upsampling.
+    ///   - convAlgorithm: for the resnets' 3×3 convolutions, `upsamplerAlgorithm` for the
+    ///     upsampler's (at twice the resolution); the model chooses them.
     ///   - attention: builds each layer's attention; nil for UpBlock2D.
     init(_ weights: WeightReader, inChannels: Int, prevOutputChannels: Int, outChannels: Int, tembChannels: Int, layers: Int,
-         addUpsample: Bool, size: Int, groups: Int, eps: Float, attention: BlockAttention.Factory?) throws(FCSError) {
+         addUpsample: Bool, convAlgorithm: Conv2d.Algorithm, upsamplerAlgorithm: Conv2d.Algorithm = .automatic, groups: Int, eps: Float,
+         attention: BlockAttention.Factory?) throws(FCSError) {
         var resnets: [ResnetBlock2D] = [], attentions: [BlockAttention] = []
         for i in 0..<layers {
             let skipChannels = i == layers - 1 ? inChannels : outChannels
@@ -23,11 +25,11 @@ struct UpBlock2D: Sendable {
             resnets.append(try ResnetBlock2D(weights.scoped("resnets.\(i)"), inChannels: resnetInChannels + skipChannels,
                                              outChannels: outChannels, tembChannels: tembChannels,
                                              groups: groups, eps: eps,
-                                             convAlgorithm: .preferred(forOutputSize: size)))
+                                             convAlgorithm: convAlgorithm))
             if let attention { attentions.append(try attention(weights.scoped("attentions.\(i)"), outChannels)) }
         }
         (self.resnets, self.attentions) = (resnets, attentions)
-        upsampler = addUpsample ? try Upsample2D(weights.scoped("upsamplers.0"), channels: outChannels) : nil
+        upsampler = addUpsample ? try Upsample2D(weights.scoped("upsamplers.0"), channels: outChannels, algorithm: upsamplerAlgorithm) : nil
     }
 
     /// - Parameter skips: this block's skip connections, in the order the down path made them.

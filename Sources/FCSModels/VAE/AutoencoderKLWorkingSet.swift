@@ -13,8 +13,8 @@ extension AutoencoderKL {
     /// tiled, so the figure grows with the image only by the output itself. `Int.max` for
     /// sizes no machine could hold; 0 for empty ones.
     ///
-    /// Measured on SD 1.5's VAE (float32, resident memory the pass added): encode 512² 899 MiB
-    /// (estimate 960), decode 512² 1408 MiB (estimate 1408), decode 256² 383 MiB (estimate 432).
+    /// Measured on SD 1.5's VAE (fp16 weights, resident memory the pass added, `fcs bench
+    /// memory`): encode 512² 453 MiB (estimate 514), decode 512² 700 MiB (estimate 764).
     /// The throwing `encode` / `decode` reserve this much up front, so they run within it.
     public func estimatedWorkingSetBytes(_ pass: Pass, height: Int, width: Int, batch: Int = 1) -> Int {
         let floats = scratchPeakFloats(pass, height: height, width: width, batch: batch)
@@ -111,7 +111,11 @@ struct ArenaTally {
 
     /// `ScratchArena.retaining`: `body` returns the floats of the tensor it keeps.
     mutating func retaining(_ body: (inout ArenaTally) -> Int) {
-        let start = live
+        retaining(from: live, body)
+    }
+
+    /// `ScratchArena.retaining(from:)`, `start` being ``live`` when the mark was taken.
+    mutating func retaining(from start: Int, _ body: (inout ArenaTally) -> Int) {
         let kept = body(&self)
         live = start
         allocate(kept)
@@ -130,15 +134,17 @@ extension Conv2d {
 }
 
 extension ResnetBlock2D {
-    func count(batch: Int, _ shape: FeatureShape, _ tally: inout ArenaTally) -> FeatureShape {
+    /// - Parameter start: ``ArenaTally/live`` at the caller's `resultAt` mark; nil: none.
+    func count(batch: Int, _ shape: FeatureShape, resultAt start: Int? = nil, _ tally: inout ArenaTally) -> FeatureShape {
         var out = shape
-        tally.retaining { tally in
-            tally.allocate(batch * shape.channels * shape.height * shape.width)  // norm1
-            out = conv1.count(batch: batch, shape.channels, shape.height, shape.width, &tally)
-            tally.allocate(batch * out.channels * out.height * out.width)        // norm2
-            out = conv2.count(batch: batch, out.channels, out.height, out.width, &tally)
+        tally.retaining(from: start ?? tally.live) { tally in  // (the VAE's blocks have no time embedding)
+            tally.retaining { tally in
+                tally.allocate(batch * shape.channels * shape.height * shape.width)  // norm1
+                out = conv1.count(batch: batch, shape.channels, shape.height, shape.width, &tally)
+                return batch * out.channels * out.height * out.width
+            }
+            out = conv2.count(batch: batch, out.channels, out.height, out.width, &tally)  // after norm2 in place
             if let convShortcut { _ = convShortcut.count(batch: batch, shape.channels, shape.height, shape.width, &tally) }
-            tally.allocate(batch * out.channels * out.height * out.width)        // + shortcut
             if outputScaleFactor != 1 { tally.allocate(batch * out.channels * out.height * out.width) }
             return batch * out.channels * out.height * out.width
         }
@@ -182,20 +188,21 @@ extension VAEEncoder {
     func count(batch: Int, height: Int, width: Int, _ tally: inout ArenaTally) -> FeatureShape {
         var out = (convIn.inChannels, height, width)
         tally.retaining { tally in
+            let start = tally.live
             out = convIn.count(batch: batch, out.0, out.1, out.2, &tally)
             for block in downBlocks {
-                tally.retaining { tally in
-                    for resnet in block.resnets { out = resnet.count(batch: batch, out, &tally) }
-                    if let downsampler = block.downsampler {
-                        tally.retaining { tally in
-                            out = downsampler.conv.count(batch: batch, out.0, out.1, out.2, &tally)
-                            return batch * out.0 * out.1 * out.2
-                        }
+                for resnet in block.resnets { out = resnet.count(batch: batch, out, resultAt: start, &tally) }
+                if let downsampler = block.downsampler {
+                    tally.retaining(from: start) { tally in
+                        out = downsampler.conv.count(batch: batch, out.0, out.1, out.2, &tally)
+                        return batch * out.0 * out.1 * out.2
                     }
-                    return batch * out.0 * out.1 * out.2
                 }
             }
-            out = midBlock.count(batch: batch, out, &tally)
+            tally.retaining(from: start) { tally in
+                out = midBlock.count(batch: batch, out, &tally)
+                return batch * out.0 * out.1 * out.2
+            }
             tally.allocate(batch * out.0 * out.1 * out.2)  // conv_norm_out
             out = convOut.count(batch: batch, out.0, out.1, out.2, &tally)
             return batch * out.0 * out.1 * out.2
@@ -208,19 +215,20 @@ extension VAEDecoder {
     func count(batch: Int, height: Int, width: Int, _ tally: inout ArenaTally) -> FeatureShape {
         var out = (convIn.inChannels, height, width)
         tally.retaining { tally in
+            let start = tally.live
             out = convIn.count(batch: batch, out.0, out.1, out.2, &tally)
-            out = midBlock.count(batch: batch, out, &tally)
+            tally.retaining(from: start) { tally in
+                out = midBlock.count(batch: batch, out, &tally)
+                return batch * out.0 * out.1 * out.2
+            }
             for block in upBlocks {
-                tally.retaining { tally in
-                    for resnet in block.resnets { out = resnet.count(batch: batch, out, &tally) }
-                    if let upsampler = block.upsampler {
-                        tally.retaining { tally in
-                            tally.allocate(batch * out.0 * out.1 * out.2 * 4)  // nearest ×2
-                            out = upsampler.conv.count(batch: batch, out.0, out.1 * 2, out.2 * 2, &tally)
-                            return batch * out.0 * out.1 * out.2
-                        }
+                for resnet in block.resnets { out = resnet.count(batch: batch, out, resultAt: start, &tally) }
+                if let upsampler = block.upsampler {
+                    tally.retaining(from: start) { tally in
+                        tally.allocate(batch * out.0 * out.1 * out.2 * 4)  // nearest ×2
+                        out = upsampler.conv.count(batch: batch, out.0, out.1 * 2, out.2 * 2, &tally)
+                        return batch * out.0 * out.1 * out.2
                     }
-                    return batch * out.0 * out.1 * out.2
                 }
             }
             tally.allocate(batch * out.0 * out.1 * out.2)  // conv_norm_out

@@ -10,14 +10,14 @@ struct UNetMidBlock2D: Sendable {
     /// - Parameters:
     ///   - attentionHeadDim: channels per attention head; nil for one head (the VAE).
     ///   - attentionGroups: GroupNorm groups of the attention (diffusers' attn_groups), nil = `groups`.
-    ///   - size: the nominal side of the feature maps (for choosing conv algorithms).
-    init(_ weights: WeightReader, channels: Int, groups: Int, addAttention: Bool, size: Int, tembChannels: Int? = nil,
+    ///   - convAlgorithm: for the resnets' 3×3 convolutions; the model chooses it for the block's resolution.
+    init(_ weights: WeightReader, channels: Int, groups: Int, addAttention: Bool, convAlgorithm: Conv2d.Algorithm, tembChannels: Int? = nil,
          eps: Float = 1e-6, attentionHeadDim: Int? = nil, attentionGroups: Int? = nil, outputScaleFactor: Float = 1) throws(FCSError) {
         var resnets: [ResnetBlock2D] = []
         for i in 0..<2 {
             resnets.append(try ResnetBlock2D(weights.scoped("resnets.\(i)"), inChannels: channels, outChannels: channels,
                                              tembChannels: tembChannels, groups: groups, eps: eps, outputScaleFactor: outputScaleFactor,
-                                             convAlgorithm: .preferred(forOutputSize: size)))
+                                             convAlgorithm: convAlgorithm))
         }
         self.resnets = resnets
         let headDim = attentionHeadDim ?? channels
