@@ -128,6 +128,9 @@ void fcs_winograd_output_transform(const float *m, size_t out_channels, size_t l
                                    size_t tile_rows, size_t tile_cols, const float *bias, float *y,
                                    size_t y_channel_stride, size_t y_row_stride, size_t out_height, size_t out_width);
 
+/* Returns the heap's free memory to the system (glibc: malloc_trim), e.g. after a large model part is released. */
+void fcs_return_freed_memory(void);
+
 /* ---- float16 / bfloat16 conversion (IEEE round-to-nearest-even, NaN kept NaN) ---- */
 void fcs_f16_to_f32(const uint16_t *x, float *y, size_t n);
 void fcs_f32_to_f16(const float *x, uint16_t *y, size_t n);
