@@ -273,31 +273,41 @@ int fcs_conv_gemm_has_bf16_instructions(void) {
 #endif
 }
 
-/* Gathers B[k0 + k, n0 + j0 .. + cols] for k in 0 ..< kc into rows of NR floats (dst, stride NR),
- * zero-padding the columns past cols. Columns whose input offsets are consecutive (a run of pixels
- * along one output row, for stride 1) are copied as one block; 32 columns over 8-pixel rows are 4. */
-static void gather_b(const float *input, const int32_t *k_offset, const int32_t *cols_offset, size_t k0, size_t kc,
-                     size_t cols, float *dst) {
-    size_t run_start[NR], run_length[NR], runs = 0;
+/* The runs of consecutive input offsets among a panel's columns (a run of pixels along one output
+ * row, for stride 1): each is copied as one block; 32 columns over 8-pixel rows are 4 runs. */
+struct column_runs {
+    size_t start[NR], length[NR], count, cols;
+};
+
+static struct column_runs find_runs(const int32_t *cols_offset, size_t cols) {
+    struct column_runs runs = {.count = 0, .cols = cols};
     for (size_t j = 0; j < cols; j++) {
-        if (runs && cols_offset[j] == cols_offset[j - 1] + 1) {
-            run_length[runs - 1]++;
+        if (runs.count && cols_offset[j] == cols_offset[j - 1] + 1) {
+            runs.length[runs.count - 1]++;
         } else {
-            run_start[runs] = j;
-            run_length[runs++] = 1;
+            runs.start[runs.count] = j;
+            runs.length[runs.count++] = 1;
         }
     }
+    return runs;
+}
+
+/* Gathers B[k0 + k, columns] for k in 0 ..< kc into rows of NR floats (dst, stride NR),
+ * zero-padding the columns past runs->cols. */
+static void gather_b(const float *input, const int32_t *k_offset, const int32_t *cols_offset,
+                     const struct column_runs *runs, size_t k0, size_t kc, float *dst) {
+    const size_t cols = runs->cols;
     for (size_t k = 0; k < kc; k++, dst += NR) {
         const float *src = input + k_offset[k0 + k];
-        if (runs == 1 && cols == NR) {
+        if (runs->count == 1 && cols == NR) {
             memcpy(dst, src + cols_offset[0], NR * sizeof(float));
             continue;
         }
-        if (runs == cols) { /* no two columns adjacent (a transposed operand): element by element */
+        if (runs->count == cols) { /* no two columns adjacent (a transposed operand): element by element */
             for (size_t j = 0; j < cols; j++) dst[j] = src[cols_offset[j]];
         } else {
-            for (size_t r = 0; r < runs; r++)
-                memcpy(dst + run_start[r], src + cols_offset[run_start[r]], run_length[r] * sizeof(float));
+            for (size_t r = 0; r < runs->count; r++)
+                memcpy(dst + runs->start[r], src + cols_offset[runs->start[r]], runs->length[r] * sizeof(float));
         }
         for (size_t j = cols; j < NR; j++) dst[j] = 0.0f;
     }
@@ -307,8 +317,9 @@ static void gather_b(const float *input, const int32_t *k_offset, const int32_t 
 static void pack_b(const float *input, const int32_t *k_offset, const int32_t *n_offset, size_t k0, size_t kc,
                    size_t n0, size_t nc, float *packed) {
     for (size_t j0 = 0; j0 < nc; j0 += NR) {
-        const size_t cols = nc - j0 < NR ? nc - j0 : NR;
-        gather_b(input, k_offset, n_offset + n0 + j0, k0, kc, cols, packed + j0 * kc);
+        const int32_t *cols_offset = n_offset + n0 + j0;
+        const struct column_runs runs = find_runs(cols_offset, nc - j0 < NR ? nc - j0 : NR);
+        gather_b(input, k_offset, cols_offset, &runs, k0, kc, packed + j0 * kc);
     }
 }
 
@@ -349,11 +360,12 @@ static void pack_b_bf16(const float *input, const int32_t *k_offset, const int32
     const size_t depth = (kc + 1) / 2 * 2;
     float rows[2 * NR];
     for (size_t j0 = 0; j0 < nc; j0 += NR) {
-        const size_t cols = nc - j0 < NR ? nc - j0 : NR;
+        const int32_t *cols_offset = n_offset + n0 + j0;
+        const struct column_runs runs = find_runs(cols_offset, nc - j0 < NR ? nc - j0 : NR); /* once per panel */
         uint16_t *dst = packed + j0 * depth;
         for (size_t k = 0; k < kc; k += 2, dst += 2 * NR) {
             const size_t pair = kc - k < 2 ? 1 : 2;
-            gather_b(input, k_offset, n_offset + n0 + j0, k0 + k, pair, cols, rows);
+            gather_b(input, k_offset, cols_offset, &runs, k0 + k, pair, rows);
             if (pair == 1) memset(rows + NR, 0, NR * sizeof(float));
             fcs_interleave_bf16(rows, rows + NR, dst);
         }
