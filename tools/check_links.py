@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fails when a Markdown file of the repository points at something that is not there.
 
-    tools/check_links.py [FILE.md ...]      (default: every tracked *.md file)
+    tools/check_links.py [FILE.md ...]      (default: every *.md file git tracks or would track)
 
 Checked, outside code blocks: every relative link and image, [text](path) and ![alt](path),
 must name an existing file or folder, and its #fragment, if any, a heading of the target
@@ -62,7 +62,7 @@ def check(path, top_folders):
 
 
 def main():
-    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True,
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--cached", "--others", "--exclude-standard"], capture_output=True, text=True,
                              check=True).stdout.splitlines()
     files = [Path(f).resolve() for f in sys.argv[1:]] or [ROOT / f for f in tracked if f.endswith(".md")]
     # Build outputs (.build-release/…) are named in prose too but exist only after a build.
