@@ -1,5 +1,6 @@
 # fcs — build, test and install entry points.
-#   make test                     every test (Swift, the fcs command, C ABI, C example, vips plugin, Python, a short run of each fuzzer); CI runs this
+#   make test                     every test (Swift, the fcs command, C ABI, C example, vips plugin, Python, the front ends'
+#                                 names and defaults against the header, a short run of each fuzzer); CI runs this
 #   make test-asan / test-tsan    the Swift suite and the C ABI test under AddressSanitizer / ThreadSanitizer (opt-in)
 #   make install [PREFIX=/usr/local] [DESTDIR=]   libfcs.so.0, fcs.h, fcs.pc, the vips module, the fcs command
 #   make uninstall                the same files, removed
@@ -31,7 +32,8 @@ CLI_RELEASE := .build-release-cli
 # A staged install (PREFIX=/usr, libvips's libdir) that the C, vips and Python tests run against.
 STAGE := $(CURDIR)/.build-stage
 
-.PHONY: all build release lib plugin cli test test-swift test-cli test-c test-vips test-python stage install install-lib uninstall bench bench-models clean \
+.PHONY: all build release lib plugin cli test test-swift test-cli test-c test-vips test-python test-front-ends \
+	stage install install-lib uninstall bench bench-models clean \
 	fuzz test-fuzz test-asan test-tsan sanitized-c-abi
 
 all: build
@@ -90,7 +92,7 @@ stage: lib plugin
 	$(MAKE) --no-print-directory install-lib DESTDIR=$(STAGE) PREFIX=/usr LIBDIR=$(VIPS_LIBDIR)
 
 # Every test of the project (CI runs exactly this).
-test: test-swift test-cli test-c test-vips test-python test-fuzz
+test: test-swift test-cli test-c test-vips test-python test-front-ends test-fuzz
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
@@ -108,6 +110,12 @@ test-vips: stage
 
 test-python: stage
 	bindings/python/test.sh $(STAGE)
+
+# Every parameter has one name and one default: `fcs TASK --help`, `vips fcs_TASK` and the Python
+# signatures against Include/fcs.h's fields and FCS_DEFAULT_* macros.
+test-front-ends: plugin
+	$(SWIFT) build -j $(JOBS) --product fcs
+	PYTHONPATH=bindings/python FCS_LIBRARY=$(CURDIR)/$(RELEASE)/lib/libfcs.so.0 python3 tools/check_front_ends.py .build/debug/fcs $(PLUGIN)
 
 # libFuzzer harnesses (Fuzz/Harnesses, built in release with ASan by tools/fuzz.sh).
 #   make fuzz NAME=c-abi [FUZZ_SECONDS=600]   one harness

@@ -39,7 +39,9 @@ let package = Package(
         .target(name: "FCSModels", dependencies: ["FCSTensor", "CZlib", "_FCSResources"]),
 
         // MARK: Layer 3 — the constrained sampler
-        .target(name: "FCSSampler", dependencies: ["FCSModels", "FCSTensor"]),
+        // Its parameters' defaults are the header's FCS_DEFAULT_* macros (the one place each is
+        // written), read through CFCS: a header-only module, nothing of the C ABI is linked.
+        .target(name: "FCSSampler", dependencies: ["FCSModels", "FCSTensor", "CFCS"]),
 
         // MARK: Layer 4 — the C ABI (the only place with @c functions)
         .systemLibrary(name: "CFCS", path: "Include"),

@@ -29,8 +29,9 @@ func model(_ handle: OpaquePointer?) throws(FCSError) -> ModelHandle {
 
 @c(fcs_model_params_default)
 public func fcsModelParamsDefault() -> fcs_model_params {
-    fcs_model_params(weight_type: FCS_WEIGHTS_F32, variant: FCS_VARIANT_AUTO, config_folder: nil, transport_vae: nil,
-                     lora_paths: nil, lora_scales: nil, n_loras: 0, precision: FCS_PRECISION_AUTO)
+    fcs_model_params(weight_type: fcs_weight_type(rawValue: UInt32(FCS_DEFAULT_WEIGHT_TYPE)),
+                     variant: fcs_file_variant(rawValue: UInt32(FCS_DEFAULT_VARIANT)), config_folder: nil, transport_vae: nil,
+                     lora_paths: nil, lora_scales: nil, n_loras: 0, precision: fcs_precision(rawValue: UInt32(FCS_DEFAULT_PRECISION)))
 }
 
 @c(fcs_model_load)
