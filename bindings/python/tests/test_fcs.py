@@ -95,6 +95,20 @@ def test_float_rgba_and_grey_inputs(model, image, mask):
     assert grey.shape == (48, 64)
 
 
+def test_uint16_and_bool_inputs_keep_their_dtype(model, image, mask):
+    sixteen = image.astype(np.uint16) * 257  # the same picture, 0…65535
+    out = model.inpaint(sixteen, mask.astype(bool), **QUICK)
+    assert out.dtype == np.uint16 and out.shape == image.shape
+    assert np.array_equal(out[:, :8], sixteen[:, :8])  # known pixels pasted back exactly
+    assert np.abs(out.astype(np.int64) // 257 - model.inpaint(image, mask, **QUICK)).max() <= 1
+    assert model.inpaint(image.astype(np.float16) / 255, mask, **QUICK).dtype == np.float16
+    grey_mask = model.inpaint(mask.astype(bool), mask, **QUICK)  # a bool image comes back bool
+    assert grey_mask.dtype == np.bool_ and grey_mask.shape == mask.shape
+    layer1, _, ownership = model.extract_layers(sixteen, steps=1, newton_steps=1, iterations=1, samples_per_layer=1,
+                                                restarts=1, block_size=16, seed=1)
+    assert layer1.dtype == ownership.dtype == np.uint16
+
+
 def test_pil_images_in_and_out(model, image, mask):
     from PIL import Image
     out = model.inpaint(Image.fromarray(image), Image.fromarray(mask), **QUICK)
@@ -105,6 +119,9 @@ def test_pyvips_images_in_and_out(model, image, mask):
     pyvips = pytest.importorskip("pyvips")
     out = model.inpaint(pyvips.Image.new_from_array(image), pyvips.Image.new_from_array(mask), **QUICK)
     assert isinstance(out, pyvips.Image) and (out.width, out.height, out.bands) == (64, 48, 3)
+    sixteen = pyvips.Image.new_from_array(image.astype(np.uint16) * 257).copy(interpretation="rgb16")
+    out = model.inpaint(sixteen, pyvips.Image.new_from_array(mask), **QUICK)
+    assert out.format == "ushort" and out.interpretation == "rgb16"
 
 
 @pytest.fixture(scope="module")
