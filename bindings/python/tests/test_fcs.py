@@ -41,8 +41,12 @@ def mask():
     return mask
 
 
-def test_version_matches_the_package():
-    assert fcs.__version__ == "0.1.0"
+def test_version_is_the_header_s_and_the_wheel_s():
+    header = (REPOSITORY / "Include" / "fcs.h").read_text()
+    parts = [re.search(rf"#define FCS_VERSION_{part} (\d+)", header).group(1) for part in ("MAJOR", "MINOR", "PATCH")]
+    assert fcs.__version__ == ".".join(parts)
+    from importlib.metadata import version
+    assert version("fcs") == fcs.__version__
 
 
 def test_inpaint_keeps_shape_dtype_and_known_pixels(model, image, mask):
