@@ -9,7 +9,7 @@ the header has a macro FCS_DEFAULT_<FIELD> (FCS_DEFAULT_LAYER_<FIELD> for layer 
 sample defaults), the default each front end shows must be its value: the `(default: …)` of
 `fcs TASK --help`, the `default:` of `vips fcs_TASK`'s usage, and, for Python, where every
 argument defaults to None, the library's own defaults as fcs.defaults() reads them through the
-bindings. Enum-valued defaults compare by the name the header's comment gives the constant
+bindings (whose ctypes structs must have the header's fields, in order). Enum-valued defaults compare by the name the header's comment gives the constant
 ("paper"). Fields documented "inpaint: …" belong to inpainting only. A new field, or a changed
 default, that a front end misses fails here.
 
@@ -195,6 +195,11 @@ def main():
                 problems.append(f"{where}: {name} is no field of the header")
         for name in set(python_tasks[task]) - set(expected) - OWN_ARGUMENTS["python"]:
             problems.append(f"fcs.Model.{method}: {name} is no field of the header")
+    from fcs import _library
+    for struct, mirror in (("fcs_model_params", _library.ModelParams), ("fcs_sample_params", _library.SampleParams),
+                           ("fcs_layer_params", _library.LayerParams)):
+        if [name for name, _ in mirror._fields_] != [name for name, _, _ in structs[struct]]:
+            problems.append(f"fcs/_library.py: {mirror.__name__}'s fields differ from {struct}'s (a field added or moved?)")
     unused = [m for m in macros if not any(m in comment for fields in structs.values() for _, _, comment in fields)]
     if unused:
         problems.append(f"Include/fcs.h: {', '.join(unused)} named in no field's comment")
