@@ -2,6 +2,7 @@ import CFCS
 import FCS
 import FCSModels
 import FCSSampler
+import FCSTensor
 import XCTest
 
 /// One source of defaults: the _default() functions and the Swift parameter types both hold the
@@ -60,6 +61,10 @@ final class CABIDefaultsTests: XCTestCase {
         XCTAssertEqual(c.variant.rawValue, UInt32(FCS_DEFAULT_VARIANT))
         XCTAssertEqual(c.precision.rawValue, UInt32(FCS_DEFAULT_PRECISION))
         XCTAssertEqual(c.n_loras, 0)
+        let swift = StableDiffusion.LoadOptions()
+        XCTAssertEqual(swift.variant, StableDiffusion.Variant(c.variant))
+        XCTAssertEqual(swift.precision, WeightPrecision(c.weight_type))
+        XCTAssertEqual(swift.compute, ComputePrecision(c.precision))
     }
 
     func test_enumValues_roundTripThroughTheSwiftTypes() {

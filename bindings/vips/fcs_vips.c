@@ -38,7 +38,7 @@
 /* ---- models, loaded once per path and model arguments ----------------------------------- */
 
 static GMutex fcs_vips_models_lock;
-static GHashTable *fcs_vips_models; /* fcs_vips_model_key() -> fcs_model* */
+static GHashTable *fcs_vips_models; /* the model arguments, as fcs_vips_model writes them -> fcs_model* */
 
 /* The model arguments, as the operation's strings: comma-separated lists for the LoRA files and
  * their scales (NULL or "" for none; scales default to 1 each). fcs validates every value. */
