@@ -10,7 +10,8 @@ sample defaults), the default each front end shows must be its value: the `(defa
 `fcs TASK --help`, the `default:` of `vips fcs_TASK`'s usage, and, for Python, where every
 argument defaults to None, the library's own defaults as fcs.defaults() reads them through the
 bindings (whose ctypes structs must have the header's fields, in order). Enum-valued defaults compare by the name the header's comment gives the constant
-("paper"). Fields documented "inpaint: …" belong to inpainting only. A new field, or a changed
+("paper"). A field whose comment starts with task names ("inpaint: …", "inpaint, super-resolve: …",
+as the CLI names them) belongs to those tasks only. A new field, or a changed
 default, that a front end misses fails here.
 
 usage: PYTHONPATH=bindings/python FCS_LIBRARY=…/libfcs.so.0 tools/check_front_ends.py FCS VIPS_PLUGIN
@@ -39,6 +40,8 @@ TASKS = {
     "extract_layers": ("extract-layers", "fcs_extract_layers", "extract_layers",
                        ["fcs_model_params", "fcs_sample_params", "fcs_layer_params"]),
 }
+
+CLI_NAMES = {command for command, _, _, _ in TASKS.values()}
 
 # Arguments of the front ends that are no field: the model's path, the CLI's outputs and threads,
 # super-resolution's factor (an argument of fcs_super_resolve), the images.
@@ -78,7 +81,9 @@ def expected_arguments(task, structs):
         for name, kind, comment in structs[struct]:
             if name in NOT_AN_ARGUMENT:
                 continue
-            if comment.lstrip("/* ").startswith("inpaint:") and task != "inpaint":
+            only = re.match(r"/\*\s*((?:[a-z-]+, )*[a-z-]+):", comment)
+            tasks = only.group(1).split(", ") if only and set(only.group(1).split(", ")) <= CLI_NAMES else None
+            if tasks is not None and TASKS[task][0] not in tasks:
                 continue
             fields[name] = kind
     return fields

@@ -19,6 +19,7 @@ struct Inpaint: ParsableCommand {
     var contextCropAbove = sampleDefaults.context_crop_above
     @Option(help: "The side the context window is shrunk to, at most.") var contextSize = sampleDefaults.context_size
     @Option(help: "constrained (fcs) or replacement (the baseline, for comparisons).") var method = Method(sampleDefaults.method)
+    @OptionGroup var noise: NoiseOption
     @OptionGroup var sampling: SamplingOptions
 
     /// fcs_inpaint_method by the names of the header's comments.
@@ -30,7 +31,7 @@ struct Inpaint: ParsableCommand {
 
     func run() throws {
         let input = try ImageFile(image), maskFile = try ImageFile(mask), outputs = try OutputFiles([output])
-        try sampling.run(task: "inpaint", outputs: outputs) { model, params in
+        try sampling.run(task: "inpaint", noisePath: noise.noisePath, outputs: outputs) { model, params in
             params.paste_back = pasteBack ? 1 : 0
             (params.seam_width, params.context_crop_above, params.context_size) = (seamWidth, contextCropAbove, contextSize)
             params.method = method.cValue

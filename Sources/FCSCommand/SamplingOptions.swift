@@ -58,9 +58,6 @@ struct SamplingOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "The official notebooks' UNet timestep t instead of t − 1.")
     var officialTimesteps = sampleDefaults.official_timesteps != 0
 
-    @Option(help: "A safetensors file with x_T and z_0 … z_{steps-1}: the sampler's noise instead of the seed's.")
-    var noisePath: String?
-
     @Option(help: "Compute threads (default: FCS_NUM_THREADS or all cores).")
     var threads: Int32?
 
@@ -181,7 +178,7 @@ struct SamplingOptions: ParsableArguments {
     /// One sampling command: loads the model, runs `body` (which calls fcs and writes its
     /// results to `outputs`) with the parameters, moves the results into place and prints the
     /// summary.
-    func run(task: String, label: String? = nil, defaultSteps: Int32 = sampleDefaults.steps, outputs: OutputFiles,
+    func run(task: String, label: String? = nil, defaultSteps: Int32 = sampleDefaults.steps, noisePath: String? = nil, outputs: OutputFiles,
              _ body: (OpaquePointer, inout fcs_sample_params) throws -> Void) throws {
         let model = try loadModel()
         defer { fcsModelFree(model) }
@@ -189,7 +186,7 @@ struct SamplingOptions: ParsableArguments {
         let progress = ProgressReporter(label: label ?? task, quiet: json)
         do {
             try Interruption.catching {
-                try withParams(defaultSteps: defaultSteps, seed: seed, progress: progress) { try body(model, &$0) }
+                try withParams(defaultSteps: defaultSteps, seed: seed, noisePath: noisePath, progress: progress) { try body(model, &$0) }
                 guard !Interruption.isRequested else { throw CommandInterrupted() }  // Ctrl-C after the last step
                 try outputs.commit()
             }
@@ -202,7 +199,7 @@ struct SamplingOptions: ParsableArguments {
     }
 
     /// Runs `body` with fcs_sample_params for these options (C strings and rates kept alive).
-    private func withParams<Result>(defaultSteps: Int32, seed: UInt64, progress: ProgressReporter,
+    private func withParams<Result>(defaultSteps: Int32, seed: UInt64, noisePath: String?, progress: ProgressReporter,
                             _ body: (inout fcs_sample_params) throws -> Result) throws -> Result {
         var params = fcsSampleParamsDefault()
         params.seed = seed
@@ -267,4 +264,10 @@ struct CommandFailure: Error, CustomStringConvertible {
 func check(_ status: fcs_status) throws {
     if status == FCS_CANCELLED && Interruption.isRequested { throw CommandInterrupted() }
     guard status == FCS_OK else { throw CommandFailure(String(cString: fcsLastError())) }
+}
+
+/// `--noise-path`, for the tasks that take one (layer extraction draws many samples).
+struct NoiseOption: ParsableArguments {
+    @Option(help: "A safetensors file with x_T and z_0 … z_{steps-1}: the sampler's noise instead of the seed's.")
+    var noisePath: String?
 }

@@ -404,6 +404,15 @@ fcs_sample_op_add_steps(VipsOperationClass *class, int default_steps)
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, steps), 1, 1000, default_steps);
 }
 
+/* "noise_path", for the tasks that take one (layer extraction draws many samples). */
+static void
+fcs_sample_op_add_noise_path(VipsOperationClass *class)
+{
+	VIPS_ARG_STRING(class, "noise_path", 28, "Noise path",
+		"A safetensors file with x_T and z_0 ... z_{steps-1}: the sampler's noise instead of the seed's",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, noise_path), NULL);
+}
+
 static void
 fcs_sample_op_class_init(FcsSampleOpClass *class)
 {
@@ -468,9 +477,6 @@ fcs_sample_op_class_init(FcsSampleOpClass *class)
 	VIPS_ARG_INT(class, "official_timesteps", 27, "Official timesteps",
 		"1: the official notebooks' UNet timestep t instead of t - 1",
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, official_timesteps), 0, 1, sample.official_timesteps);
-	VIPS_ARG_STRING(class, "noise_path", 28, "Noise path",
-		"A safetensors file with x_T and z_0 ... z_{steps-1}: the sampler's noise instead of the seed's",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, noise_path), NULL);
 	VIPS_ARG_ENUM(class, "sampler", 29, "Sampler",
 		"Outer sampler: paper, dpm++2m (DPM-Solver++(2M), about 10 steps) or lcm (LCM checkpoints, 4-8 steps)",
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, sampler),
@@ -576,6 +582,7 @@ fcs_inpaint_op_class_init(FcsInpaintOpClass *class)
 	VIPS_ARG_IMAGE(class, "out", 3, "Output", "Filled image",
 		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsInpaintOp, out));
 	fcs_sample_op_add_steps(class, sample.steps);
+	fcs_sample_op_add_noise_path(class);
 	/* an int, as the C field: libvips wants boolean arguments to default to false */
 	VIPS_ARG_INT(class, "paste_back", 30, "Paste back",
 		"1: keep the known pixels exactly, blended over a seam; 0: the sampler's image as is, as the paper",
@@ -671,6 +678,7 @@ fcs_super_resolve_op_class_init(FcsSuperResolveOpClass *class)
 	VIPS_ARG_INT(class, "scale", 3, "Scale", "Upscaling factor: 2, 4 or 8",
 		VIPS_ARGUMENT_REQUIRED_INPUT, G_STRUCT_OFFSET(FcsSuperResolveOp, scale), 2, 8, 2);
 	fcs_sample_op_add_steps(class, fcs_sample_params_default().steps);
+	fcs_sample_op_add_noise_path(class);
 }
 
 static void

@@ -139,8 +139,7 @@ class Model:
 
     def extract_layers(self, image, *, hint=None, iterations=None, samples_per_layer=None, restarts=None,
                        block_size=None, seed=None, steps=None, newton_steps=None, learning_rates=None, fd_step=None,
-                       prompt=None, guidance_scale=None, official_timesteps=None, noise_path=None, sampler=None,
-                       progress=None):
+                       prompt=None, guidance_scale=None, official_timesteps=None, sampler=None, progress=None):
         """Splits image into (layer1, layer2, mask) with image ≈ mask·layer1 + (1 − mask)·layer2.
 
         fcs's reconstruction of the v1 paper's EM procedure; hint (optional) is a mask of layer 1
