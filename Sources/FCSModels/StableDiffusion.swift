@@ -24,12 +24,12 @@ public struct StableDiffusion: Sendable {
     }
 
     public struct LoadOptions: Sendable {
-        public var variant: Variant = .automatic
+        public var variant = LoadOptions.headerDefaults.variant
         /// How layers keep their weights when they compute in float32 (``WeightPrecision/float16``
         /// halves the memory): the weights setting.
-        public var precision: WeightPrecision = .float32
+        public var precision = LoadOptions.headerDefaults.precision
         /// The arithmetic layers run in; with ``precision`` it gives ``layerPrecision``.
-        public var compute: ComputePrecision = .automatic
+        public var compute = LoadOptions.headerDefaults.compute
         /// For single-file checkpoints: a diffusers folder whose `*/config.json` and `tokenizer/`
         /// describe the model, as diffusers' `from_single_file(config:)`. nil: SD 1.5's configs
         /// and the CLIP vocabulary built into fcs.

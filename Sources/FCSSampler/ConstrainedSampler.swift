@@ -38,7 +38,7 @@ public struct ConstrainedSampler: Sendable {
         let timesteps = try scheduler.timesteps(steps: parameters.steps), shape = constraint.latentShape
         try noise.check(shape: shape, steps: timesteps.count)
         // classifier-free guidance, unless the network takes w itself (LCM: always, as diffusers' pipeline passes it)
-        let guided = parameters.usesClassifierFreeGuidance(unet), embeddedWeight = unet.embedsGuidance ? parameters.guidanceWeight : nil
+        let guided = parameters.usesClassifierFreeGuidance(unet), embeddedWeight = unet.embedsGuidance ? parameters.guidanceScale : nil
         guard !guided || (unconditional != nil && conditioning != nil) else {
             throw .invalidArgument("guidance needs a text-conditioned model and the unconditional text states")
         }
@@ -65,7 +65,7 @@ public struct ConstrainedSampler: Sendable {
                 defer { arena.differenceTape = nil }  // the constraint's own networks run without it
                 return arena.scope {
                     let output = guidedOutput(latent, shape: shape, timestep: unetTimestep, conditioning: conditioning, unconditional: unconditional,
-                                              weight: guided ? parameters.guidanceWeight : nil, embeddedWeight: embeddedWeight, arena: arena)
+                                              weight: guided ? parameters.guidanceScale : nil, embeddedWeight: embeddedWeight, arena: arena)
                     return scheduler.prediction(sample: latent, modelOutput: output, timestep: t)
                 }
             }

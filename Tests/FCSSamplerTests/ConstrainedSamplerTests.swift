@@ -38,7 +38,7 @@ final class ConstrainedSamplerTests: XCTestCase {
             parameters.newtonSteps = c.newton_steps
             parameters.learningRates = c.learning_rates
             parameters.finiteDifferenceStep = c.h
-            parameters.guidanceWeight = c.guidance_weight
+            parameters.guidanceScale = c.guidance_weight
             parameters.timestepConvention = c.convention == "official" ? .official : .consistent
             let x0 = try sampler.sample(constraint: constraint, conditioning: try textStates(model, c.prompt),
                                         unconditional: try textStates(model, ""), noise: noise, parameters: parameters).toArray()
@@ -157,7 +157,7 @@ final class ConstrainedSamplerBehaviourTests: XCTestCase {
         parameters.finiteDifferenceStep = 0
         XCTAssertThrowsError(try sampler.sample(constraint: constraint, conditioning: text, noise: noise, parameters: parameters))
         parameters.finiteDifferenceStep = 0.005
-        parameters.guidanceWeight = 3  // guidance without unconditional states
+        parameters.guidanceScale = 3  // guidance without unconditional states
         XCTAssertThrowsError(try sampler.sample(constraint: constraint, conditioning: text, noise: noise, parameters: parameters))
     }
 

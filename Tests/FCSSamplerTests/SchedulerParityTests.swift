@@ -99,7 +99,7 @@ final class EmbeddedGuidanceTests: XCTestCase {
         let recorder = Recorder()
         let constraint = try InpaintingConstraint(image: Tensor(zeros: [1, 3, 8, 8]), fillMask: Tensor(zeros: [1, 1, 8, 8]), codec: IdentityCodec())
         var parameters = SamplerParameters()
-        (parameters.steps, parameters.newtonSteps, parameters.guidanceWeight, parameters.outerSampler) = (4, 1, 7.5, .lcm)
+        (parameters.steps, parameters.newtonSteps, parameters.guidanceScale, parameters.outerSampler) = (4, 1, 7.5, .lcm)
         XCTAssertFalse(parameters.usesClassifierFreeGuidance(recorder))
         let text = Tensor(zeros: [1, 77, 8])
         _ = try ConstrainedSampler(unet: recorder, scheduler: LCMScheduler()).sample(
