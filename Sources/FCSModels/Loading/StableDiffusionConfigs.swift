@@ -19,7 +19,7 @@ struct StableDiffusionConfigs {
         text = try decodeConfig(sources.text)
         unet = try decodeConfig(sources.unet)
         vae = try decodeConfig(sources.vae)
-        tokenizer = try CLIPTokenizer(vocabularyPath: vocabulary, mergesPath: "\(folder)/tokenizer/merges.txt")
+        tokenizer = try CLIPTokenizer(folder: "\(folder)/tokenizer")
         try requireCompatible()
     }
 
