@@ -99,11 +99,12 @@ public struct StableDiffusion: Sendable {
         let file = try SafeTensorsFile(path: path)
         let configs = if let folder = options.configFolder { try StableDiffusionConfigs(folder: folder) } else { try StableDiffusionConfigs.builtIn() }
         let loras = try LoRAMerge(options.loras), precision = options.layerPrecision
-        let textWeights = SingleFileCheckpoint.weights(file, component: .textEncoder).storing(precision)
+        let textLayers = configs.text.numHiddenLayers
+        let textWeights = SingleFileCheckpoint.weights(file, component: .textEncoder, textLayers: textLayers).storing(precision)
             .merging(loras, as: .textEncoder)
         let textEncoder = try TextEncoder(config: configs.text, weights: textWeights) { () throws(FCSError) in
-            SingleFileCheckpoint.weights(try SafeTensorsFile(path: path), component: .textEncoder).storing(options.precision)
-                .merging(try LoRAMerge(options.loras), as: .textEncoder)
+            SingleFileCheckpoint.weights(try SafeTensorsFile(path: path), component: .textEncoder, textLayers: textLayers)
+                .storing(precision).merging(try LoRAMerge(options.loras), as: .textEncoder)
         }
         let unetWeights = SingleFileCheckpoint.weights(file, component: .unet, layersPerBlock: configs.unet.layersPerBlock)
             .storing(precision).merging(loras, as: .unet)

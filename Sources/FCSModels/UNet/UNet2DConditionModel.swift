@@ -31,7 +31,8 @@ public struct UNet2DConditionModel: Sendable {
         { (weights: WeightReader, channels: Int) throws(FCSError) in
             .transformer(try Transformer2DModel(weights, heads: heads, dimHead: channels / heads, inChannels: channels,
                                                 layers: config.transformerLayersPerBlock, crossAttentionDim: config.crossAttentionDim,
-                                                normNumGroups: config.normNumGroups, useLinearProjection: config.useLinearProjection))
+                                                normNumGroups: config.normNumGroups, useLinearProjection: config.useLinearProjection,
+                                                upcastAttention: config.upcastAttention))
         }
     }
 

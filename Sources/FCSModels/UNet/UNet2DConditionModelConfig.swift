@@ -1,8 +1,8 @@
-// diffusers' UNet2DConditionModel config.json (the fields SD 1.x-shaped models use), with
+// diffusers' UNet2DConditionModel config.json (the fields SD 1.x- and 2.x-shaped models use), with
 // SD 1.5's values as defaults.
 import FCSTensor
 
-/// The `unet/config.json` of a diffusers Stable Diffusion 1.x model. Decoding it checks types
+/// The `unet/config.json` of a diffusers Stable Diffusion 1.x or 2.x model. Decoding it checks types
 /// only; the model checks the values (see ``ConfigLimits``) before building anything.
 public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
     public var sampleSize = 64
@@ -30,6 +30,8 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
     /// When present, the number of heads (and `attentionHeadDim` is ignored), as diffusers reads it.
     public var numAttentionHeads: [Int]?
     public var useLinearProjection = false
+    /// q·k and the softmax in float32 in bf16 runs (SD 2.1's UNets set it; fp32 runs are unchanged).
+    public var upcastAttention = false
     /// The width of the guidance-scale embedding added to the time embedding through
     /// `time_embedding.cond_proj` (LCM-distilled UNets: 256); nil for SD's UNets.
     public var timeCondProjDim: Int?
@@ -46,7 +48,8 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
         case actFn = "act_fn", normNumGroups = "norm_num_groups", normEps = "norm_eps"
         case crossAttentionDim = "cross_attention_dim", transformerLayersPerBlock = "transformer_layers_per_block"
         case attentionHeadDim = "attention_head_dim", numAttentionHeads = "num_attention_heads"
-        case useLinearProjection = "use_linear_projection", timeCondProjDim = "time_cond_proj_dim"
+        case useLinearProjection = "use_linear_projection", upcastAttention = "upcast_attention"
+        case timeCondProjDim = "time_cond_proj_dim"
     }
 
     public init(from decoder: Decoder) throws {
@@ -74,6 +77,7 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
         attentionHeadDim = try c.integers(.attentionHeadDim) ?? d.attentionHeadDim
         numAttentionHeads = try c.integers(.numAttentionHeads)
         useLinearProjection = try c.decodeIfPresent(Bool.self, forKey: .useLinearProjection) ?? d.useLinearProjection
+        upcastAttention = try c.decodeIfPresent(Bool.self, forKey: .upcastAttention) ?? d.upcastAttention
         timeCondProjDim = try c.integer(.timeCondProjDim)
     }
 
