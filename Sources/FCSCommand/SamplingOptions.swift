@@ -11,6 +11,13 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "A diffusers folder, a single-file .safetensors checkpoint, or a hub model name (default: \(defaultModel), see `fcs fetch`).")
     var model: String?
 
+    @Option(name: [.customLong("config-folder"), .customLong("config")], help: ArgumentHelp("""
+        Single-file checkpoints: a diffusers folder whose unet/, vae/, text_encoder/ config.json, tokenizer/ and \
+        scheduler/scheduler_config.json describe the model (any of them; what it lacks is inferred from the file's \
+        tensors). SD 2.x files need at least the scheduler config: their weights do not say whether they predict ε or v.
+        """, valueName: "folder"))
+    var configFolder: String?
+
     @Option(name: .customLong("transport-vae"),
             help: "superres: a diffusers AutoencoderTiny (TAESD) folder or hub name, e.g. madebyollin/taesd, for the inner loop's VAE passes; the final decode stays the model's VAE (default: the model's VAE throughout).")
     var transportVAE: String?
@@ -117,15 +124,16 @@ struct SamplingOptions: ParsableArguments {
         }
         let paths = loras.map { strdup($0.path) }, scales = loras.map(\.scale)
         defer { paths.forEach { free($0) } }
-        let status = withOptionalCString(transportVAE) { transport in
+        let status = withOptionalCString(transportVAE) { transport in withOptionalCString(configFolder) { configFolder in
             params.transport_vae = transport
+            params.config_folder = configFolder
             return paths.map { UnsafePointer($0) }.withUnsafeBufferPointer { pathBuffer in
                 scales.withUnsafeBufferPointer { scaleBuffer in
                     (params.lora_paths, params.lora_scales, params.n_loras) = (pathBuffer.baseAddress, scaleBuffer.baseAddress, Int32(loras.count))
                     return reference.withCString { fcsModelLoad($0, &params, &handle) }
                 }
             }
-        }
+        } }
         guard status == FCS_OK, let handle else {
             throw CommandFailure(String(cString: fcsLastError()))
         }

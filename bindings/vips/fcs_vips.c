@@ -5,7 +5,8 @@
  *   vips fcs_layers in layer1 layer2 mask ...
  *
  * The model comes from --model or the FCS_MODEL environment variable, with the LoRA files of
- * --lora FILE[:SCALE],… merged in, and is loaded once per process for each model, --lora string,
+ * --lora FILE[:SCALE],… merged in (and, for a single-file checkpoint, the configs of
+ * --config-folder), and is loaded once per process for each model, --lora string, --config-folder,
  * --precision and fcs_superres --transport-vae (kept for the process's life: hosts like pyvips
  * call an operation many times).
  *
@@ -37,14 +38,15 @@
 /* ---- models, loaded once per path, LoRA list and transport autoencoder ------------------- */
 
 static GMutex fcs_vips_models_lock;
-static GHashTable *fcs_vips_models; /* "<precision>:<strlen(path)>:<path><strlen(lora)>:<lora><transport_vae>" -> fcs_model* */
+static GHashTable *fcs_vips_models; /* "<precision>:<strlen(path)>:<path><strlen(lora)>:<lora><strlen(config_folder)>:<config_folder><transport_vae>" -> fcs_model* */
 
 /* Loads path with the LoRA files of lora: "FILE[:SCALE],FILE[:SCALE]…" as the fcs command's
  * --lora (the text after a file's last ':' is its scale when it is a number; default 1); NULL or
- * "" for none; transport_vae (NULL or "" for the model's own VAE); and the compute precision.
- * fcs validates them. */
+ * "" for none; config_folder (NULL or "" for configs inferred from a single file's tensors);
+ * transport_vae (NULL or "" for the model's own VAE); and the compute precision. fcs validates them. */
 static fcs_status
-fcs_vips_load(const char *path, const char *lora, const char *transport_vae, fcs_precision precision, fcs_model **model)
+fcs_vips_load(const char *path, const char *lora, const char *config_folder, const char *transport_vae, fcs_precision precision,
+	fcs_model **model)
 {
 	char **items = g_strsplit(lora ? lora : "", ",", -1);
 	int n = lora && *lora ? (int) g_strv_length(items) : 0, i;
@@ -70,6 +72,8 @@ fcs_vips_load(const char *path, const char *lora, const char *transport_vae, fcs
 	params.lora_paths = paths;
 	params.lora_scales = scales;
 	params.n_loras = n;
+	if (config_folder && *config_folder)
+		params.config_folder = config_folder;
 	if (transport_vae && *transport_vae)
 		params.transport_vae = transport_vae;
 	params.precision = precision;
@@ -80,9 +84,10 @@ fcs_vips_load(const char *path, const char *lora, const char *transport_vae, fcs
 	return status;
 }
 
-/* The loaded model for path (or FCS_MODEL), lora and transport_vae (NULL or "" for none) in precision. */
+/* The loaded model for path (or FCS_MODEL), lora, config_folder and transport_vae (NULL or "" for none) in precision. */
 static fcs_model *
-fcs_vips_model(const char *domain, const char *path, const char *lora, const char *transport_vae, fcs_precision precision)
+fcs_vips_model(const char *domain, const char *path, const char *lora, const char *config_folder, const char *transport_vae,
+	fcs_precision precision)
 {
 	fcs_model *model;
 	char *key;
@@ -95,15 +100,17 @@ fcs_vips_model(const char *domain, const char *path, const char *lora, const cha
 		return NULL;
 	}
 	lora = lora ? lora : "";
+	config_folder = config_folder ? config_folder : "";
 	transport_vae = transport_vae ? transport_vae : "";
 	/* the length prefixes keep the key unambiguous whatever characters the paths hold */
-	key = g_strdup_printf("%d:%zu:%s%zu:%s%s", (int) precision, strlen(path), path, strlen(lora), lora, transport_vae);
+	key = g_strdup_printf("%d:%zu:%s%zu:%s%zu:%s%s", (int) precision, strlen(path), path, strlen(lora), lora,
+		strlen(config_folder), config_folder, transport_vae);
 	g_mutex_lock(&fcs_vips_models_lock);
 	if (!fcs_vips_models)
 		fcs_vips_models = g_hash_table_new(g_str_hash, g_str_equal);
 	model = g_hash_table_lookup(fcs_vips_models, key);
 	if (!model) {
-		if (fcs_vips_load(path, lora, transport_vae, precision, &model) == FCS_OK) {
+		if (fcs_vips_load(path, lora, config_folder, transport_vae, precision, &model) == FCS_OK) {
 			g_hash_table_insert(fcs_vips_models, key, model);
 			key = NULL;
 		} else
@@ -229,6 +236,7 @@ typedef struct _FcsSampleOp {
 	char *lora;
 	char *precision;
 	fcs_precision precision_value;  /* precision, read in build */
+	char *config_folder;
 } FcsSampleOp;
 
 typedef VipsOperationClass FcsSampleOpClass;
@@ -314,6 +322,10 @@ fcs_sample_op_class_init(FcsSampleOpClass *class)
 		"Compute precision: auto (fp32 for now), fp32, or bf16 (bf16 products, fp32 sums: about twice as fast "
 		"with AVX512_BF16; not the default until it passes the gate of `fcs bench precision`)",
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, precision), "auto");
+	VIPS_ARG_STRING(class, "config_folder", 20, "Config folder",
+		"Single-file checkpoints: a diffusers folder with any of unet/ vae/ text_encoder/ config.json, tokenizer/, "
+		"scheduler/scheduler_config.json (what it lacks is inferred from the file; SD 2.x files need the scheduler config)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, config_folder), NULL);
 }
 
 static void
@@ -356,8 +368,8 @@ fcs_inpaint_op_build(VipsObject *object)
 	if (VIPS_OBJECT_CLASS(fcs_inpaint_op_parent_class)->build(object))
 		return -1;
 	if (vips_check_size_same("fcs_inpaint", self->in, self->mask) ||
-		!(model = fcs_vips_model("fcs_inpaint", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora, NULL,
-			((FcsSampleOp *) self)->precision_value)))
+		!(model = fcs_vips_model("fcs_inpaint", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora,
+			((FcsSampleOp *) self)->config_folder, NULL, ((FcsSampleOp *) self)->precision_value)))
 		return -1;
 	if (!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
@@ -441,8 +453,8 @@ fcs_superres_op_build(VipsObject *object)
 		vips_error("fcs_superres", "scale must be 2, 4 or 8, not %d", self->scale);
 		return -1;
 	}
-	if (!(model = fcs_vips_model("fcs_superres", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora, self->transport_vae,
-			((FcsSampleOp *) self)->precision_value)) ||
+	if (!(model = fcs_vips_model("fcs_superres", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora,
+			((FcsSampleOp *) self)->config_folder, self->transport_vae, ((FcsSampleOp *) self)->precision_value)) ||
 		!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
 	fcs_sample_op_fill((FcsSampleOp *) self, &params, 20);
@@ -520,8 +532,8 @@ fcs_layers_op_build(VipsObject *object)
 	g_object_set(object, "layer1", vips_image_new(), "layer2", vips_image_new(), "mask", vips_image_new(), NULL);
 	if (VIPS_OBJECT_CLASS(fcs_layers_op_parent_class)->build(object))
 		return -1;
-	if (!(model = fcs_vips_model("fcs_layers", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora, NULL,
-			((FcsSampleOp *) self)->precision_value)) ||
+	if (!(model = fcs_vips_model("fcs_layers", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora,
+			((FcsSampleOp *) self)->config_folder, NULL, ((FcsSampleOp *) self)->precision_value)) ||
 		!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
 	if (self->hint && (vips_check_size_same("fcs_layers", self->in, self->hint) ||

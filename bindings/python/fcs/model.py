@@ -33,6 +33,10 @@ class Model:
     "fp32", or "bf16" (bfloat16 products with float32 sums, bf16 weights: about twice as fast on
     CPUs with AVX512_BF16, slower without; not the default until it passes the gate of
     `fcs bench precision`).
+    config_folder: for a single-file checkpoint, a diffusers folder with any of unet/, vae/,
+    text_encoder/ config.json, tokenizer/ and scheduler/scheduler_config.json; what it lacks (all,
+    for None) is inferred from the file's tensors. SD 2.x files need the scheduler config: their
+    weights do not say whether they predict epsilon or v.
     transport_vae: a diffusers AutoencoderTiny (TAESD) folder or hub-cache name, e.g.
     "madebyollin/taesd", that super-resolution's inner loop uses instead of the model's VAE (the
     final decode stays the VAE's); None = the VAE throughout. Its effect on quality is untested.
