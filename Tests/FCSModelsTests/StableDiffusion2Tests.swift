@@ -6,7 +6,7 @@ import XCTest
 /// The SD 2.x model shape against diffusers on tools/make_tiny_sd2.py's tiny model: the tokenizer's
 /// "!" padding, the GELU text tower with its penultimate-layer convention, the UNet's linear
 /// projections, per-level head counts and upcast attention, and the single file's OpenCLIP layout.
-final class StableDiffusion2Tests: XCTestCase {
+final class StableDiffusion2Tests: TemporaryFolderTestCase {
     private var tinySD2: String { Bundle.module.resourcePath! + "/Fixtures/tiny-sd2" }
 
     private func ids(_ reference: SafeTensorsFile) throws -> [[Int32]] {
@@ -88,6 +88,25 @@ final class StableDiffusion2Tests: XCTestCase {
         }
         // a layer beyond the last one is no SD 2 tower's
         XCTAssertNil(SingleFileCheckpoint.mapping(of: "cond_stage_model.model.transformer.resblocks.24.ln_1.weight", textLayers: 23))
+    }
+
+    /// upcast_attention keeps the UNet's attention in float32 when the layers run in bf16, and
+    /// changes nothing in fp32 (as in diffusers, where it only matters below float32).
+    func test_upcastAttention_keepsBF16AttentionInFloat32() throws {
+        let plain = temporary.appendingPathComponent("plain").path
+        try FileManager.default.copyItem(atPath: tinySD2, toPath: plain)
+        let configPath = plain + "/unet/config.json"
+        let config = try String(contentsOfFile: configPath, encoding: .utf8)
+        XCTAssertTrue(config.contains(#""upcast_attention": true"#))
+        try config.replacingOccurrences(of: #""upcast_attention": true"#, with: #""upcast_attention": false"#)
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        func unet(_ folder: String, _ compute: ComputePrecision) throws -> [Int: [Float]] {
+            var options = StableDiffusion.LoadOptions()
+            options.compute = compute
+            return try outputs(try StableDiffusion.load(folder, options: options)).unet
+        }
+        XCTAssertEqual(try unet(tinySD2, .float32), try unet(plain, .float32))
+        XCTAssertNotEqual(try unet(tinySD2, .bfloat16), try unet(plain, .bfloat16))
     }
 
     func test_fusedProjections_misshaped_areErrorsNamingTheKey() throws {
