@@ -29,6 +29,12 @@ final class SingleFileConfigInferenceTests: TemporaryFolderTestCase {
         XCTAssertEqual(try inferred.vae(), try config(sd15, "vae", as: AutoencoderKLConfig.self))
         XCTAssertEqual(try inferred.text(), try config(sd15, "text_encoder", as: CLIPTextConfig.self))
         XCTAssertEqual(try inferred.schedulerConfig(), SchedulerConfig())
+        // an LCM-distilled UNet's guidance embedding, under the diffusers name its single files keep
+        var lcm = shapes(sd15)
+        let condProj = "model.diffusion_model.time_embedding.cond_proj.weight"
+        lcm[condProj] = [320, 256]
+        XCTAssertEqual(try SingleFileConfigInference(shapes: lcm, source: "lcm").unet().timeCondProjDim, 256)
+        XCTAssertEqual(SingleFileCheckpoint.mapping(of: condProj), .tensor(.unet, "time_embedding.cond_proj.weight"))
     }
 
     func test_sd21_inferredConfigs_areThePublishedOnes_butThePredictionTypeIsOpen() throws {

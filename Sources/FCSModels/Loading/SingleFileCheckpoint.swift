@@ -154,6 +154,8 @@ public enum SingleFileCheckpoint {
         case "time_embed":
             guard parts.count == 3 else { return nil }
             return ["0": "time_embedding.linear_1", "2": "time_embedding.linear_2"][parts[1]].map { $0 + "." + parts[2] }
+        case "time_embedding":  // an LCM-distilled UNet's guidance embedding, kept in diffusers' name (LDM has none)
+            return key == "time_embedding.cond_proj.weight" ? key : nil
         case "out":
             guard parts.count == 3 else { return nil }
             return ["0": "conv_norm_out", "2": "conv_out"][parts[1]].map { $0 + "." + parts[2] }

@@ -137,6 +137,9 @@ struct SingleFileConfigInference {
         config.useLinearProjection = projIn.count == 2
         config.crossAttentionDim = try shape(shapes, attention + ".transformer_blocks.0.attn2.to_k.weight", rank: 2, source, prefix)[1]
         config.transformerLayersPerBlock = count(shapes) { "\(attention).transformer_blocks.\($0).norm1.weight" }
+        // LCM-distilled UNets' guidance-scale embedding (single files keep diffusers' name for it)
+        config.timeCondProjDim = try shapes["time_embedding.cond_proj.weight"] == nil ? nil
+            : shape(shapes, "time_embedding.cond_proj.weight", rank: 2, source, prefix)[1]
         // the heads are no tensor's shape: the family's
         switch (tower, config.crossAttentionDim, config.useLinearProjection) {
         case (.openAI, 768, false):  // SD 1.x: 8 heads at every level (diffusers' attention_head_dim 8)
