@@ -35,6 +35,12 @@ final class SingleFileConfigInferenceTests: TemporaryFolderTestCase {
         lcm[condProj] = [320, 256]
         XCTAssertEqual(try SingleFileConfigInference(shapes: lcm, source: "lcm").unet().timeCondProjDim, 256)
         XCTAssertEqual(SingleFileCheckpoint.mapping(of: condProj), .tensor(.unet, "time_embedding.cond_proj.weight"))
+        // a deeper transformer at level 1 (input block 4) gives one depth per level
+        var deeper = shapes(sd15)
+        for (key, shape) in deeper where key.hasPrefix("model.diffusion_model.input_blocks.4.1.transformer_blocks.0.") {
+            deeper[key.replacingOccurrences(of: "transformer_blocks.0.", with: "transformer_blocks.1.")] = shape
+        }
+        XCTAssertEqual(try SingleFileConfigInference(shapes: deeper, source: "deeper").unet().transformerLayersPerBlock, [1, 2, 1, 1])
     }
 
     func test_sd21_inferredConfigs_areThePublishedOnes_butThePredictionTypeIsOpen() throws {

@@ -117,12 +117,13 @@ struct SingleFileConfigInference {
         let levels = count(shapes) { "input_blocks.\(1 + $0 * perLevel).0.in_layers.0.weight" }
         guard layers >= 1, levels >= 2 else { throw .format("\(source): a UNet of \(levels) level(s), \(layers) layer(s) each is not SD-shaped") }
         config.layersPerBlock = layers
-        var channels: [Int] = [], down: [String] = [], attentionBlock: String?
+        var channels: [Int] = [], down: [String] = [], depths: [Int?] = [], attentionBlock: String?
         for level in 0..<levels {
             let first = 1 + level * perLevel
             channels.append(try shape(shapes, "input_blocks.\(first).0.out_layers.3.weight", rank: 4, source, prefix)[0])
             let hasAttention = shapes["input_blocks.\(first).1.proj_in.weight"] != nil
             down.append(hasAttention ? "CrossAttnDownBlock2D" : "DownBlock2D")
+            depths.append(hasAttention ? count(shapes) { "input_blocks.\(first).1.transformer_blocks.\($0).norm1.weight" } : nil)
             if hasAttention && attentionBlock == nil { attentionBlock = "input_blocks.\(first).1" }
         }
         config.blockOutChannels = channels
@@ -136,7 +137,9 @@ struct SingleFileConfigInference {
         let projIn = shapes[attention + ".proj_in.weight"] ?? []
         config.useLinearProjection = projIn.count == 2
         config.crossAttentionDim = try shape(shapes, attention + ".transformer_blocks.0.attn2.to_k.weight", rank: 2, source, prefix)[1]
-        config.transformerLayersPerBlock = count(shapes) { "\(attention).transformer_blocks.\($0).norm1.weight" }
+        // one depth when every level with attention has the same (SD 1.x / 2.x: 1), else one per level (1 where none)
+        let depth = count(shapes) { "\(attention).transformer_blocks.\($0).norm1.weight" }
+        config.transformerLayersPerBlock = depths.allSatisfy({ $0 == nil || $0 == depth }) ? [depth] : depths.map { $0 ?? 1 }
         // LCM-distilled UNets' guidance-scale embedding (single files keep diffusers' name for it)
         config.timeCondProjDim = try shapes["time_embedding.cond_proj.weight"] == nil ? nil
             : shape(shapes, "time_embedding.cond_proj.weight", rank: 2, source, prefix)[1]
