@@ -119,7 +119,7 @@ private struct JacobianProbe {
     let schedule: NoiseSchedule
     /// What the probed model's denoiser predicts (its scheduler config's `prediction_type`).
     let predictionType: PredictionType
-    let conditioning: (fp32: Tensor?, bf16: Tensor?)
+    let conditioning: (fp32: Conditioning?, bf16: Conditioning?)
     /// An on-distribution clean sample: 10 deterministic DDIM steps of the fp32 model from noise.
     let clean: [Float]
     let noise: [Float]
@@ -132,10 +132,7 @@ private struct JacobianProbe {
         schedule = NoiseSchedule(fp32.schedulerConfig)
         predictionType = try PredictionType(fp32.schedulerConfig)
         let arena = self.arena
-        func states(_ model: DiffusionModel) throws -> Tensor? {
-            guard let tokenizer = model.tokenizer, let textEncoder = model.textEncoder else { return nil }
-            return try textEncoder([tokenizer("")], in: arena)
-        }
+        func states(_ model: DiffusionModel) throws -> Conditioning? { try model.promptEncoder?.encode([""], in: arena)[0] }
         conditioning = (try states(fp32), try states(bf16))
         var random = NormalGenerator(seed: seed)
         noise = random.tensor(shape).toArray()
@@ -153,13 +150,13 @@ private struct JacobianProbe {
     }
 
     /// x̂0 at x_t from the denoiser's output (ε or v, ``predictionType``), under `tape` (recording or replaying) if given.
-    private func predictClean(_ model: DiffusionModel, _ x: [Float], timestep t: Int, conditioning: Tensor?,
+    private func predictClean(_ model: DiffusionModel, _ x: [Float], timestep t: Int, conditioning: Conditioning?,
                               tape: DifferenceTape? = nil) -> [Float] {
         Self.predictClean(model, x, timestep: t, shape: shape, conditioning: conditioning, schedule: schedule,
                           predictionType: predictionType, arena: arena, tape: tape)
     }
 
-    private static func predictClean(_ model: DiffusionModel, _ x: [Float], timestep t: Int, shape: [Int], conditioning: Tensor?,
+    private static func predictClean(_ model: DiffusionModel, _ x: [Float], timestep t: Int, shape: [Int], conditioning: Conditioning?,
                                      schedule: NoiseSchedule, predictionType: PredictionType, arena: ScratchArena,
                                      tape: DifferenceTape? = nil) -> [Float] {
         arena.differenceTape = tape
@@ -180,7 +177,7 @@ private struct JacobianProbe {
         let base32 = predictClean(fp32, x, timestep: t, conditioning: conditioning.fp32)
         let width = shape[3]
         let e = base32.indices.map { $0 % width < width / 2 ? clean[$0] - base32[$0] : 0 }
-        func jacobianTimesE(_ model: DiffusionModel, _ states: Tensor?, base: [Float], step: Float, tape: DifferenceTape? = nil) -> [Float] {
+        func jacobianTimesE(_ model: DiffusionModel, _ states: Conditioning?, base: [Float], step: Float, tape: DifferenceTape? = nil) -> [Float] {
             let delta = step / (e.map(abs).max() ?? 1)
             tape?.beginReplay()
             let perturbed = predictClean(model, zip(x, e).map { $0 + delta * $1 }, timestep: t, conditioning: states, tape: tape)

@@ -21,7 +21,9 @@ final class VPredictionSamplingTests: XCTestCase {
         let scheduler = try OuterSampler.paper.scheduler(model.schedulerConfig)
         XCTAssertEqual(scheduler.predictionType, .vPrediction)
         let sampler = ConstrainedSampler(unet: model.unet, scheduler: scheduler)
-        func states(_ prompt: String) throws -> Tensor { try model.textEncoder([model.tokenizer(prompt)], in: ScratchArena()).copy() }
+        func states(_ prompt: String) throws -> Conditioning {
+            Conditioning(textStates: try model.textEncoder([model.tokenizer(prompt)], in: ScratchArena()).copy())
+        }
         XCTAssertEqual(cases.count, 2)
         for (name, c) in cases {
             var parameters = SamplerParameters()
