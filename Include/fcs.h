@@ -136,8 +136,11 @@ fcs_status fcs_precision_from_name(const char *name, fcs_precision *out_precisio
 typedef struct fcs_model_params {
     fcs_weight_type weight_type;        /* how weights are kept when computing in FP32: FCS_DEFAULT_WEIGHT_TYPE */
     fcs_file_variant variant;           /* which files of a diffusers folder to read: FCS_DEFAULT_VARIANT */
-    const char *config_folder;          /* single-file checkpoints: a diffusers folder with the
-                                           configs and tokenizer; NULL = SD 1.5's, built in */
+    const char *config_folder;          /* single-file checkpoints: a diffusers folder with any of
+                                           unet/ vae/ text_encoder/ config.json, tokenizer/ and
+                                           scheduler/scheduler_config.json; what it lacks (all, for
+                                           NULL) is inferred from the file's tensors. SD 2.x files
+                                           need the scheduler config (their weights do not say ε or v) */
     const char *transport_vae;          /* a diffusers AutoencoderTiny (TAESD) folder or hub name for
                                            super-resolution's VAE-Newton transport; NULL = the model's
                                            own VAE */

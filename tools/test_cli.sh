@@ -57,6 +57,15 @@ set +e
 set -e
 [ $status = 1 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q "reference.safetensors: key .* is no LoRA key" "$T/err" \
     || fail "bad LoRA: status $status, $(cat "$T/err")"
+# a single-file SD 2.x checkpoint: with --config-folder it loads; without, its tiny widths are no known family's
+SD2=$PWD/Tests/FCSModelsTests/Fixtures/tiny-sd2
+"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/sd2.png" --model "$SD2/tiny-sd2.safetensors" --config-folder "$SD2" "${quick[@]}" > /dev/null 2>&1
+[ "$(size "$T/sd2.png")" = 64x48 ] || fail "inpainting with a single file and --config-folder"
+set +e
+"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" --model "$SD2/tiny-sd2.safetensors" 2> "$T/err"; status=$?
+set -e
+[ $status = 1 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q "tiny-sd2.safetensors: .*config folder" "$T/err" \
+    || fail "single file without configs: status $status, $(cat "$T/err")"
 
 # the demo model compiled into fcs
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/demo.png" --model demo --steps 1 --newton-steps 1 --seed 1 > /dev/null 2>&1

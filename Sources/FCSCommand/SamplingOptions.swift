@@ -22,7 +22,11 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "super-resolve: a diffusers AutoencoderTiny (TAESD) folder or hub name, e.g. madebyollin/taesd, for the inner loop's VAE passes; the final decode stays the model's VAE (default: the model's VAE throughout).")
     var transportVae: String?
 
-    @Option(help: "Single-file checkpoints: a diffusers folder with the configs and tokenizer (default: SD 1.5's, built in).")
+    @Option(name: [.customLong("config-folder"), .customLong("config")], help: ArgumentHelp("""
+        Single-file checkpoints: a diffusers folder whose unet/, vae/, text_encoder/ config.json, tokenizer/ and \
+        scheduler/scheduler_config.json describe the model (any of them; what it lacks is inferred from the file's \
+        tensors). SD 2.x files need at least the scheduler config: their weights do not say whether they predict ε or v.
+        """, valueName: "folder"))
     var configFolder: String?
 
     @Option(help: "Random seed (default: a new one, printed).")

@@ -48,6 +48,12 @@ vips resize "$T/in.png" "$T/big.png" 4 && vips resize "$T/mask.png" "$T/bigmask.
 VIPS_CONCURRENCY=1 vips fcs_inpaint "$T/big.png" "$T/bigmask.png" "$T/c1.png" "${quick[@]}" --seed 1
 VIPS_CONCURRENCY=4 vips fcs_inpaint "$T/big.png" "$T/bigmask.png" "$T/c4.png" "${quick[@]}" --seed 1
 cmp -s "$T/c1.png" "$T/c4.png" || fail "VIPS_CONCURRENCY=1 and 4 give different pixels"
+# a single-file SD 2.x checkpoint with the configs of config_folder
+SD2=$PWD/Tests/FCSModelsTests/Fixtures/tiny-sd2
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/sd2.png" --model "$SD2/tiny-sd2.safetensors" --config-folder "$SD2" "${quick[@]}" --seed 1
+[ "$(size "$T/sd2.png")" = 64x48 ] || fail "single file with config_folder"
+! vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" --model "$SD2/tiny-sd2.safetensors" "${quick[@]}" 2> "$T/err" \
+    && grep -q "config folder" "$T/err" || fail "single file without configs: $(cat "$T/err")"
 
 # formats: alpha kept, 16-bit stays 16-bit, grey stays grey
 vips fcs_inpaint "$T/rgba.png" "$T/mask.png" "$T/rgba-out.png" "${quick[@]}" --seed 1

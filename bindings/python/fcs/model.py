@@ -38,11 +38,14 @@ class Model:
     path: a diffusers folder, a single-file .safetensors checkpoint, or a model name already in
     the Hugging Face hub cache ("demo": the small model built into fcs). weight_type: "f32"
     (fastest) or "f16" (less memory), for fp32 compute. variant: which files of a diffusers folder
-    to read, "auto", "fp16" or "fp32". config_folder: for single-file checkpoints, a diffusers
-    folder with the configs and tokenizer (None: SD 1.5's, built in). precision: the compute
-    precision, "auto" (fcs's choice for this CPU: fp32 for now), "fp32", or "bf16" (bfloat16
-    products with float32 sums, bf16 weights: about twice as fast on CPUs with AVX512_BF16, slower
-    without; not the default until it passes the gate of `fcs bench precision`).
+    to read, "auto", "fp16" or "fp32". precision: the compute precision, "auto" (fcs's choice for
+    this CPU: fp32 for now), "fp32", or "bf16" (bfloat16 products with float32 sums, bf16 weights:
+    about twice as fast on CPUs with AVX512_BF16, slower without; not the default until it passes
+    the gate of `fcs bench precision`).
+    config_folder: for a single-file checkpoint, a diffusers folder with any of unet/, vae/,
+    text_encoder/ config.json, tokenizer/ and scheduler/scheduler_config.json; what it lacks (all,
+    for None) is inferred from the file's tensors. SD 2.x files need the scheduler config: their
+    weights do not say whether they predict epsilon or v.
     transport_vae: a diffusers AutoencoderTiny (TAESD) folder or hub-cache name, e.g.
     "madebyollin/taesd", that super-resolution's inner loop uses instead of the model's VAE (the
     final decode stays the VAE's); None = the VAE throughout. Its effect on quality is untested.

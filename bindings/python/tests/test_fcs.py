@@ -247,6 +247,15 @@ def test_none_leaves_every_field_at_the_library_default():
     assert fcs.defaults()["extract_layers.steps"] == lib.fcs_layer_params_default().sample.steps
 
 
+def test_a_single_file_loads_with_the_configs_of_config_folder(image, mask):
+    sd2 = REPOSITORY / "Tests" / "FCSModelsTests" / "Fixtures" / "tiny-sd2"
+    with fcs.Model(sd2 / "tiny-sd2.safetensors", config_folder=sd2) as single, fcs.Model(sd2) as folder:
+        np.testing.assert_array_equal(single.inpaint(image, mask, **QUICK), folder.inpaint(image, mask, **QUICK))
+    # without configs they are inferred from the tensors, but the tiny widths are no known family's
+    with pytest.raises(fcs.FormatError, match="tiny-sd2.safetensors: .*config folder"):
+        fcs.Model(sd2 / "tiny-sd2.safetensors")
+
+
 def test_a_request_beyond_the_memory_available_is_a_memory_error(model, image, mask, monkeypatch):
     monkeypatch.setenv("FCS_MEMORY_AVAILABLE", "1000")  # bytes: libfcs's override of MemAvailable
     with pytest.raises(MemoryError, match="GiB") as raised:
