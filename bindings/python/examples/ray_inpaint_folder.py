@@ -21,10 +21,10 @@ from PIL import Image
 
 
 class Inpainter:
-    def __init__(self, model, threads, options):
+    def __init__(self, model, steps, threads):
         import fcs
         fcs.set_num_threads(threads)
-        self.model, self.options = fcs.Model(model), options
+        self.model, self.steps = fcs.Model(model), steps
 
     def __call__(self, batch):
         outputs, cpu_seconds = [], []
@@ -32,7 +32,7 @@ class Inpainter:
             image = np.asarray(Image.open(path).convert("RGB"))
             mask = np.asarray(Image.open(mask_path).convert("L"))
             start = time.process_time()  # this worker's CPU time, all its threads
-            outputs.append(self.model.inpaint(image, mask, seed=0, **self.options))
+            outputs.append(self.model.inpaint(image, mask, steps=self.steps, seed=0))
             cpu_seconds.append(time.process_time() - start)
         batch["inpainted"], batch["cpu_seconds"] = outputs, cpu_seconds
         return batch
@@ -46,7 +46,7 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--workers", type=int, help="actors to start (default: the cluster's CPUs / --cpus-per-worker)")
     parser.add_argument("--cpus-per-worker", type=int, default=os.cpu_count(), help="CPUs (fcs threads) per actor")
-    parser.add_argument("--steps", type=int, help="outer steps (default: fcs's)")
+    parser.add_argument("--steps", type=int, help="outer steps (default: the library's, fcs.defaults()['steps'])")
     args = parser.parse_args()
     if args.cpus_per_worker < 1 or (args.workers is not None and args.workers < 1):
         parser.error("--workers and --cpus-per-worker must be at least 1")
@@ -54,14 +54,12 @@ def main():
     if not names:
         parser.error(f"no image in {args.images} has a mask of the same name in {args.masks}")
     items = [{"path": os.path.join(args.images, n), "mask_path": os.path.join(args.masks, n)} for n in names]
-    # Only what was asked goes to inpaint, so every other setting is the library's default.
-    options = {} if args.steps is None else {"steps": args.steps}
     ray.init()
     workers = args.workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // args.cpus_per_worker)
     os.makedirs(args.out, exist_ok=True)
     start, cpu_seconds = time.monotonic(), 0.0
     results = ray.data.from_items(items).map_batches(
-        Inpainter, fn_constructor_args=(args.model, args.cpus_per_worker, options),
+        Inpainter, fn_constructor_args=(args.model, args.steps, args.cpus_per_worker),
         batch_size=1, num_cpus=args.cpus_per_worker, concurrency=workers)
     for row in results.iter_rows():
         path = os.path.join(args.out, os.path.basename(row["path"]))
