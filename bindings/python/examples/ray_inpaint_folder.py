@@ -1,7 +1,7 @@
 """Inpaint a folder of images on a Ray cluster (the scale-out path for more than one machine).
 
     pip install ./bindings/python "ray[data]" pillow
-    python ray_inpaint_folder.py MODEL IMAGES_DIR MASKS_DIR OUT_DIR [--steps 20]
+    python ray_inpaint_folder.py MODEL IMAGES_DIR MASKS_DIR OUT_DIR [--steps N]
 
 Each image IMAGES_DIR/name.png is filled where MASKS_DIR/name.png is white. Ray starts one actor
 per worker process (spawned, not forked: see the package docs), each loading the model once and
@@ -37,7 +37,7 @@ def main():
     parser.add_argument("images")
     parser.add_argument("masks")
     parser.add_argument("out")
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, help="outer steps (default: the library's, fcs.defaults()['steps'])")
     parser.add_argument("--cpus-per-worker", type=int, default=os.cpu_count())
     args = parser.parse_args()
     names = sorted(name for name in os.listdir(args.images) if os.path.exists(os.path.join(args.masks, name)))
