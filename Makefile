@@ -1,6 +1,7 @@
 # fcs — build, test and install entry points.
 #   make test                     every test (Swift, the fcs command, C ABI, C example, vips plugin, Python, the front ends'
-#                                 names and defaults against the header, a short run of each fuzzer); CI runs this
+#                                 names and defaults against the header, the docs' links, a short run of each fuzzer); CI runs this
+#   make test-ray                 the Ray example on a local Ray cluster, 1 and 2 workers (opt-in: installs Ray from PyPI, takes minutes)
 #   make wheel / test-wheel       the Python wheel (manylinux, libfcs and its libraries inside) in dist/; installed in a fresh venv and run
 #   make test-asan / test-tsan    the Swift suite and the C ABI test under AddressSanitizer / ThreadSanitizer (opt-in)
 #   make install [PREFIX=/usr/local] [DESTDIR=]   libfcs.so.0, fcs.h, fcs.pc, the vips module, the fcs command
@@ -34,8 +35,8 @@ CLI_RELEASE := .build-release-cli
 # A staged install (PREFIX=/usr, libvips's libdir) that the C, vips and Python tests run against.
 STAGE := $(CURDIR)/.build-stage
 
-.PHONY: all build release lib plugin cli test test-swift test-cli test-c test-vips test-python test-front-ends wheel test-wheel \
-	stage install install-lib uninstall bench bench-models clean \
+.PHONY: all build release lib plugin cli test test-swift test-cli test-c test-vips test-python test-front-ends test-docs wheel test-wheel \
+	stage install install-lib uninstall test-ray bench bench-models clean \
 	fuzz test-fuzz test-asan test-tsan sanitized-c-abi
 
 all: build
@@ -94,7 +95,7 @@ stage: lib plugin
 	$(MAKE) --no-print-directory install-lib DESTDIR=$(STAGE) PREFIX=/usr LIBDIR=$(VIPS_LIBDIR)
 
 # Every test of the project (CI runs exactly this).
-test: test-swift test-cli test-c test-vips test-python test-front-ends test-fuzz
+test: test-swift test-cli test-c test-vips test-python test-front-ends test-docs test-fuzz
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
@@ -134,6 +135,14 @@ wheel: lib
 
 test-wheel: wheel
 	bindings/python/test_wheel.sh $(DIST)/fcs-$(VERSION)-*manylinux*.whl
+
+# Every relative link, image and repository path named in the Markdown files exists.
+test-docs:
+	tools/check_links.py
+
+# Opt-in, not part of `make test`: needs PyPI (ray) and takes minutes; prints throughput.
+test-ray:
+	bindings/python/test_ray.sh
 
 # libFuzzer harnesses (Fuzz/Harnesses, built in release with ASan by tools/fuzz.sh).
 #   make fuzz NAME=c-abi [FUZZ_SECONDS=600]   one harness
