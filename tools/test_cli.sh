@@ -75,6 +75,10 @@ set -e
 [ "$(size "$T/demo-bf16.png")" = 64x48 ] && ! cmp -s "$T/demo.png" "$T/demo-bf16.png" || fail "demo model inpainting with --precision bf16"
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/demo-fp32.png" --model demo --steps 1 --newton-steps 1 --seed 1 --precision fp32 > /dev/null 2>&1
 cmp -s "$T/demo.png" "$T/demo-fp32.png" || fail "--precision fp32 differs from the default (auto)"
+# the quick start's sample (tools/samples/README.md), shortened: the summary says where the result is
+"$FCS" inpaint tools/samples/astronaut-128.jpg tools/samples/astronaut-128-mask.png -o "$T/astronaut.jpg" --model demo \
+    --steps 1 --newton-steps 1 --seed 1 > "$T/said" 2> /dev/null
+grep -q "inpaint: wrote $T/astronaut.jpg" "$T/said" && [ "$(size "$T/astronaut.jpg")" = 128x128 ] || fail "quick start sample: $(cat "$T/said")"
 
 # errors: exit status and one line
 expect_error() {  # EXPECTED-TEXT FCS-ARGUMENTS…: status 1 and one line on stderr that has the text
@@ -230,4 +234,5 @@ stop_hub
 export HF_HOME=$T/empty HF_ENDPOINT=http://127.0.0.1:1
 ! "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" "${quick[@]}" 2> "$T/err" || fail "no network, yet it ran"
 tail -1 "$T/err" | grep -q "cannot reach.*--model PATH.*--model demo" || fail "no network: $(tail -1 "$T/err")"
+[ ! -e "$T/x.png" ] || fail "no network, yet a result was written (a silent fallback to another model?)"
 echo "tools/test_cli.sh: all checks passed"

@@ -6,7 +6,7 @@ import FCSTensor
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure speed (prints figures; compare with the tools/ PyTorch scripts).",
-        subcommands: [BenchOps.self, BenchModels.self, BenchSample.self, BenchLoad.self, BenchPrecision.self, BenchMemory.self]
+        subcommands: [BenchOps.self, BenchModels.self, BenchSample.self, BenchLoad.self, BenchPrecision.self, BenchMemory.self, BenchDemo.self]
     )
 }
 

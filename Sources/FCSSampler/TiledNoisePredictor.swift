@@ -21,7 +21,7 @@ public struct TiledNoisePredictor: NoisePredictor {
     public var downsamplings: Int { denoiser.downsamplings }
 
     /// Tile origins along a side of `size`: first at 0, last flush with the end, `tile − overlap` apart at most.
-    func origins(_ size: Int) -> [Int] {
+    public func origins(_ size: Int) -> [Int] {
         guard size > tile else { return [0] }
         let stride = tile - overlap, count = (size - tile + stride - 1) / stride + 1
         return (0..<count).map { $0 == count - 1 ? size - tile : $0 * stride }
@@ -49,42 +49,43 @@ public struct TiledNoisePredictor: NoisePredictor {
             return denoiser.predictNoise(sample, timestep: timestep, conditioning: conditioning, guidanceWeight: guidanceWeight, in: arena)
         }
         let (rows, columns) = (origins(height), origins(width))
-        let (tileHeight, tileWidth) = (min(tile, height), min(tile, width))
+        let (tileHeight, tileWidth) = (min(tile, height), min(tile, width)), plane = height * width
         let positions = rows.flatMap { y in columns.map { x in (y, x) } }
         let groupSize = conditioning == nil ? batch : 1  // the conditioning is for one sample
-        let source = sample.toArray()
-        var sum = [Float](repeating: 0, count: source.count), weights = [Float](repeating: 0, count: height * width)
+        // Σ w·ε over the tiles, in `out` (before the groups' scopes), and Σ w per pixel
+        let out = arena.zeros(sample.shape)
+        let source = sample.isContiguous ? sample : Tensor(shape: sample.shape, values: sample.toArray())
+        var weights = [Float](repeating: 0, count: plane)
         for first in stride(from: 0, to: positions.count, by: groupSize) {
-            let group = Array(positions[first..<min(first + groupSize, positions.count)])
-            var tiles = [Float](repeating: 0, count: group.count * channels * tileHeight * tileWidth)
-            for (n, (y0, x0)) in group.enumerated() {
-                for c in 0..<channels {
-                    for y in 0..<tileHeight {
-                        for x in 0..<tileWidth {
-                            tiles[((n * channels + c) * tileHeight + y) * tileWidth + x] = source[(c * height + y0 + y) * width + x0 + x]
+            let group = positions[first..<min(first + groupSize, positions.count)]
+            arena.scope {
+                let tiles = arena.tensor([group.count, channels, tileHeight, tileWidth])
+                for (n, (y0, x0)) in group.enumerated() {
+                    for c in 0..<channels {
+                        for y in 0..<tileHeight {
+                            (tiles.data + ((n * channels + c) * tileHeight + y) * tileWidth)
+                                .update(from: source.data + (c * height + y0 + y) * width + x0, count: tileWidth)
                         }
                     }
                 }
-            }
-            let predicted = arena.scope {
-                denoiser.predictNoise(Tensor(shape: [group.count, channels, tileHeight, tileWidth], values: tiles), timestep: timestep,
-                                      conditioning: conditioning, guidanceWeight: guidanceWeight, in: arena).toArray()
-            }
-            for (n, (y0, x0)) in group.enumerated() {
-                for y in 0..<tileHeight {
-                    let wy = ramp(y, start: y0, size: height)
-                    for x in 0..<tileWidth {
-                        let w = wy * ramp(x, start: x0, size: width)
-                        weights[(y0 + y) * width + x0 + x] += w
-                        for c in 0..<channels {
-                            sum[(c * height + y0 + y) * width + x0 + x] += w * predicted[((n * channels + c) * tileHeight + y) * tileWidth + x]
+                var predicted = denoiser.predictNoise(tiles, timestep: timestep, conditioning: conditioning,
+                                                      guidanceWeight: guidanceWeight, in: arena)
+                if !predicted.isContiguous { predicted = Tensor(shape: predicted.shape, values: predicted.toArray()) }
+                for (n, (y0, x0)) in group.enumerated() {
+                    for y in 0..<tileHeight {
+                        let wy = ramp(y, start: y0, size: height)
+                        for x in 0..<tileWidth {
+                            let w = wy * ramp(x, start: x0, size: width), pixel = (y0 + y) * width + x0 + x
+                            weights[pixel] += w
+                            for c in 0..<channels {
+                                out.data[c * plane + pixel] += w * predicted.data[((n * channels + c) * tileHeight + y) * tileWidth + x]
+                            }
                         }
                     }
                 }
             }
         }
-        let out = arena.tensor(sample.shape)
-        for i in 0..<source.count { out.data[i] = sum[i] / weights[i % (height * width)] }
+        for i in 0..<out.count { out.data[i] /= weights[i % plane] }
         return out
     }
 }

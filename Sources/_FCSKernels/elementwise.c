@@ -6,12 +6,15 @@
     FCS_MULTIVERSION void NAME(const float *a, size_t a_step, const float *b, size_t b_step, \
                                float *y, size_t n) {                                      \
         if (a_step && b_step) {                                                           \
+            FCS_ELEMENTWISE_LOOP                                                          \
             for (size_t i = 0; i < n; i++) y[i] = a[i] OP b[i];                           \
         } else if (a_step) {                                                              \
             const float s = b[0];                                                         \
+            FCS_ELEMENTWISE_LOOP                                                          \
             for (size_t i = 0; i < n; i++) y[i] = a[i] OP s;                              \
         } else if (b_step) {                                                              \
             const float s = a[0];                                                         \
+            FCS_ELEMENTWISE_LOOP                                                          \
             for (size_t i = 0; i < n; i++) y[i] = s OP b[i];                              \
         } else {                                                                          \
             const float s = a[0] OP b[0];                                                 \

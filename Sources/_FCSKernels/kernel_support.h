@@ -14,6 +14,16 @@
 
 #define FCS_INLINE static inline __attribute__((always_inline))
 
+/* Before an elementwise loop that callers also run in place (y == x: GroupNorm.normalizeInPlace,
+ * addInPlace). Each y[i] depends on x[i] alone, so vectorising is safe, but clang's run-time
+ * overlap check sends y == x to its scalar loop: 8× slower for GroupNorm + SiLU (3.75 against
+ * 0.48 ns per value), the same bits. Not for outputs that partly overlap their inputs. */
+#if defined(__clang__)
+#define FCS_ELEMENTWISE_LOOP _Pragma("clang loop vectorize(assume_safety)")
+#else
+#define FCS_ELEMENTWISE_LOOP
+#endif
+
 FCS_INLINE float fcs_bits_to_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 FCS_INLINE uint32_t fcs_float_to_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 

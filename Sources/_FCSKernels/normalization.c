@@ -35,11 +35,13 @@ FCS_MULTIVERSION float fcs_sum_squared_deviation(const float *x, size_t n, float
 
 FCS_MULTIVERSION void fcs_scale_shift(const float *x, float *y, size_t n, float scale, float shift, int silu) {
     if (silu) {
+        FCS_ELEMENTWISE_LOOP
         for (size_t i = 0; i < n; i++) {
             float v = x[i] * scale + shift;
             y[i] = v * fcs_sigmoidf(v);
         }
     } else {
+        FCS_ELEMENTWISE_LOOP
         for (size_t i = 0; i < n; i++) y[i] = x[i] * scale + shift;
     }
 }

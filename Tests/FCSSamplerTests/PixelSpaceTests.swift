@@ -114,4 +114,18 @@ final class PixelSpaceTests: XCTestCase {
         XCTAssertEqual(out.shape, [1, 3, 48, 80])
         XCTAssertTrue(out.toArray().allSatisfy(\.isFinite))
     }
+
+    /// Each tile is its own forward whatever the batch it travels in, so the blend of a step's
+    /// tiles is the same bits one at a time, in groups, or all in one call.
+    func test_tiledPrediction_doesNotDependOnTheBatch() throws {
+        let unet = try XCTUnwrap((try Self.model.get().denoiser as? TiledNoisePredictor)?.denoiser)
+        var random = NormalGenerator(seed: 3)
+        let x = random.tensor([1, 3, 56, 72]), arena = ScratchArena()
+        func predicted(batch: Int) -> [Float] {
+            TiledNoisePredictor(unet, tile: 32, overlap: 8, batch: batch).predictNoise(x, timestep: 400, conditioning: nil, in: arena).toArray()
+        }
+        let single = predicted(batch: 1)
+        XCTAssertEqual(predicted(batch: 4), single)
+        XCTAssertEqual(predicted(batch: 9), single, "all 9 tiles in one call")
+    }
 }
