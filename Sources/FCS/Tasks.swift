@@ -1,5 +1,6 @@
 // The three tasks behind the C ABI: convert the caller's images, run the sampler, convert back.
 import CFCS
+import FCSImaging
 import FCSModels
 import FCSSampler
 import FCSTensor

@@ -6,6 +6,7 @@
 // sets m to the posterior probability that layer 1 produced x's pixel; several random starts,
 // keeping the one whose mixture explains x best. Extra samples are independent runs (new noise),
 // not the paper's perturbed intermediate x_t.
+import FCSImaging
 import FCSModels
 import FCSTensor
 #if canImport(Glibc)

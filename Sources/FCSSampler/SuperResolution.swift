@@ -2,6 +2,7 @@
 // constraint, decode the last x̂0. The constraint's decoder and encoder passes (one and two per
 // inner step) may run on a tiny autoencoder instead of the model's VAE; the final decode is
 // always the VAE's.
+import FCSImaging
 import FCSModels
 import FCSTensor
 

@@ -3,6 +3,7 @@
 // upsampled by U, and carried into latent space by a finite difference through the encoder,
 // which stands in for the decoder's inverse — so no backward pass anywhere.
 //   img = D(x̂0/s);  r = U(y − A(img)), r /= ‖r‖∞;  e = s·(E(img + h·r) − E(img))   (E = posterior mean)
+import FCSImaging
 import FCSModels
 import FCSTensor
 
