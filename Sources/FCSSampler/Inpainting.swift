@@ -37,7 +37,7 @@ extension DiffusionModel {
     /// - Parameters:
     ///   - image: `[1, 3, H, W]` in [-1, 1], any size; sides that are not multiples of
     ///     ``pixelMultiple`` are reflect-padded for sampling and cropped back, and images larger
-    ///     than `parameters.contextCropAbove` are sampled through a context window (ContextCrop.swift).
+    ///     than `parameters.contextCropAbove` are sampled through a context window (ContextCropInpainting.swift).
     ///   - fillMask: `[1, 1, H, W]`, non-zero = pixels to fill.
     ///   - noise: the sampler's noise (for the padded size); nil draws it from `parameters.seed`.
     /// - Returns: `[1, 3, H, W]` in [-1, 1]. An empty mask returns `image` unchanged.
