@@ -24,10 +24,10 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Outer sampler: paper (the paper's DDIM-like step), dpm++2m (DPM-Solver++(2M): about 10 steps) or lcm (LCM checkpoints: 4–8 steps).")
     var sampler = "paper"
 
-    @Option(help: "Inner correction steps K per denoising step (default: 5 inpaint, 10 superres).")
+    @Option(help: "Inner correction steps K per denoising step (default: 5 inpaint, 10 superres, deblur, colorize).")
     var newtonSteps: Int32?
 
-    @Option(help: "Learning rates λ of the inner steps, comma-separated (default: 0.5,0.4,0.3,0.2,0.1 inpaint; 0.5 superres, 0.05 with pixel-space models).")
+    @Option(help: "Learning rates λ of the inner steps, comma-separated (default: 0.5,0.4,0.3,0.2,0.1 inpaint; 0.5 superres, deblur, colorize, 0.05 with pixel-space models).")
     var learningRates: String?
 
     @Option(help: "Finite-difference step h of the Jacobian product.")
