@@ -65,6 +65,15 @@ vips fcs_inpaint "$T/grey.png" "$T/mask.png" "$T/grey-out.png" "${quick[@]}" --s
 # super-resolution and layers, and a pipe from one operation into the next
 vips fcs_superres "$T/in.png" "$T/x2.png" --scale 2 "${quick[@]}" --seed 1
 [ "$(size "$T/x2.png")" = 128x96 ] || fail "superres size $(size "$T/x2.png")"
+# deblurring (sigma, or a kernel image) and colourisation (grey in, colour out)
+vips fcs_deblur "$T/in.png" "$T/sharp.png" --sigma 1.5 "${quick[@]}" --seed 1
+[ "$(size "$T/sharp.png") $(field "$T/sharp.png" bands)" = "64x48 3" ] || fail "deblur"
+vips black "$T/kernel.v" 5 1 && vips linear "$T/kernel.v" "$T/kernel.png" 1 255 --uchar
+vips fcs_deblur "$T/in.png" "$T/sharpk.png" --kernel "$T/kernel.png" "${quick[@]}" --seed 1
+! cmp -s "$T/sharp.png" "$T/sharpk.png" || fail "deblur --kernel gave the --sigma result"
+vips fcs_colorize "$T/grey.png" "$T/colour.png" "${quick[@]}" --seed 1
+[ "$(size "$T/colour.png") $(field "$T/colour.png" bands) $(field "$T/colour.png" interpretation)" = "64x48 3 srgb" ] \
+    || fail "colorize gave $(vipsheader "$T/colour.png")"
 vips fcs_layers "$T/in.png" "$T/l1.png" "$T/l2.png" "$T/m.png" --steps 1 --newton-steps 1 --iterations 1 --samples 1 --restarts 1 --seed 3
 [ "$(size "$T/l1.png") $(size "$T/l2.png") $(size "$T/m.png") $(field "$T/m.png" bands)" = "64x48 64x48 64x48 1" ] || fail "layers"
 vips extract_area "$T/in.png" .png 0 0 32 24 | vips fcs_superres stdin "$T/piped.png" --scale 2 "${quick[@]}" --seed 1
@@ -96,6 +105,8 @@ grep -q 'sampler "ddim" is not one of paper, dpm++2m, lcm' "$T/err" || fail "sam
 grep -q 'precision "fp16" is not one of auto, fp32, bf16' "$T/err" || fail "precision error: $(cat "$T/err")"
 ! vips fcs_superres "$T/in.png" "$T/x3.png" --scale 3 "${quick[@]}" 2> "$T/err" || fail "scale 3 accepted"
 grep -q "scale must be 2, 4 or 8" "$T/err" || fail "scale error: $(cat "$T/err")"
+! vips fcs_deblur "$T/in.png" "$T/x.png" --kernel "$T/in.png" 2> "$T/err" || fail "an even kernel accepted"
+grep -q "constraint.kernel is 64×48; its sides must be odd" "$T/err" || fail "kernel error: $(cat "$T/err")"
 ! FCS_MODEL=/nonexistent vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" 2> "$T/err" || fail "missing model accepted"
 grep -q "/nonexistent" "$T/err" || fail "model error: $(cat "$T/err")"
 vips black "$T/small.png" 32 32
@@ -110,7 +121,7 @@ cmp -s "$T/out.png" "$T/plugin.png" || fail "--plugin result differs from the VI
 # ... and straight from the build folder, where libfcs.so.0 lies beside the plugin ($ORIGIN);
 # `vips list classes` lists what a plugin adds (`vips -l` runs before --plugin is loaded)
 vips --plugin .build-release/lib/fcs-vips.so list classes > "$T/classes" 2> "$T/err" || fail "--plugin from the build folder: $(cat "$T/err")"
-for op in fcs_inpaint fcs_superres fcs_layers; do grep -q "($op)" "$T/classes" || fail "$op is not listed"; done
+for op in fcs_inpaint fcs_superres fcs_deblur fcs_colorize fcs_layers; do grep -q "($op)" "$T/classes" || fail "$op is not listed"; done
 
 # 3. progress and cancellation in a C host (bindings/vips/test_cancel.c), which is sent SIGINT
 #    about a second into a long inpainting and sets the output's kill flag from another thread
