@@ -72,8 +72,7 @@ vips black "$T/kernel.v" 5 1 && vips linear "$T/kernel.v" "$T/kernel.png" 1 255 
 vips fcs_deblur "$T/in.png" "$T/sharpk.png" --kernel "$T/kernel.png" "${quick[@]}" --seed 1
 ! cmp -s "$T/sharp.png" "$T/sharpk.png" || fail "deblur --kernel gave the --sigma result"
 vips fcs_colorize "$T/grey.png" "$T/colour.png" "${quick[@]}" --seed 1
-[ "$(size "$T/colour.png") $(field "$T/colour.png" bands) $(field "$T/colour.png" interpretation)" = "64x48 3 srgb" ] \
-    || fail "colorize gave $(vipsheader "$T/colour.png")"
+vipsheader "$T/colour.png" | grep -q "64x48 uchar, 3 bands, srgb" || fail "colorize gave $(vipsheader "$T/colour.png")"
 vips fcs_layers "$T/in.png" "$T/l1.png" "$T/l2.png" "$T/m.png" --steps 1 --newton-steps 1 --iterations 1 --samples 1 --restarts 1 --seed 3
 [ "$(size "$T/l1.png") $(size "$T/l2.png") $(size "$T/m.png") $(field "$T/m.png" bands)" = "64x48 64x48 64x48 1" ] || fail "layers"
 vips extract_area "$T/in.png" .png 0 0 32 24 | vips fcs_superres stdin "$T/piped.png" --scale 2 "${quick[@]}" --seed 1
