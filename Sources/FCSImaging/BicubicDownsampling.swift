@@ -23,5 +23,5 @@ public struct BicubicDownsampling: LinearImageOperator {
 
     public func callAsFunction(_ image: Tensor) -> Tensor { downsample(image) }
 
-    public func lift(_ residual: Tensor, to shape: [Int]) -> Tensor { upsample(residual) }
+    public func lift(_ residual: Tensor) -> Tensor { upsample(residual) }
 }

@@ -74,7 +74,7 @@ public struct Blur: LinearImageOperator {
     }
 
     /// Aᵀ r: the passes' adjoints in reverse order.
-    public func lift(_ residual: Tensor, to shape: [Int]) -> Tensor {
+    public func lift(_ residual: Tensor) -> Tensor {
         passes.reversed().reduce(residual) { correlate($0, $1) }
     }
 

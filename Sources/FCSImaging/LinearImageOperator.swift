@@ -15,6 +15,6 @@ public protocol LinearImageOperator: Sendable {
     func outputShape(_ shape: [Int]) -> [Int]?
     /// A(x).
     func callAsFunction(_ image: Tensor) -> Tensor
-    /// L(r): a residual shaped like A(x) back to the image's shape `shape`.
-    func lift(_ residual: Tensor, to shape: [Int]) -> Tensor
+    /// L(r): a residual shaped like A(x) back to the image's shape.
+    func lift(_ residual: Tensor) -> Tensor
 }

@@ -31,7 +31,7 @@ public struct Luminance: LinearImageOperator {
         return Tensor(shape: [batch, 1, image.shape[2], image.shape[3]], values: out)
     }
 
-    public func lift(_ residual: Tensor, to shape: [Int]) -> Tensor {
+    public func lift(_ residual: Tensor) -> Tensor {
         let plane = residual.shape[2] * residual.shape[3], source = residual.toArray()
         var out = [Float](repeating: 0, count: 3 * source.count)
         for n in 0..<residual.shape[0] {

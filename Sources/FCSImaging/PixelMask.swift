@@ -26,5 +26,5 @@ public struct PixelMask: LinearImageOperator {
         return Tensor(shape: image.shape, values: image.toArray().enumerated().map { $0.element * mask[$0.offset % plane] })
     }
 
-    public func lift(_ residual: Tensor, to shape: [Int]) -> Tensor { residual }
+    public func lift(_ residual: Tensor) -> Tensor { residual }
 }

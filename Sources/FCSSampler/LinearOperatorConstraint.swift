@@ -31,6 +31,6 @@ public struct LinearOperatorConstraint: PixelConstraint {
     }
 
     public func pixelChange(decoded image: Tensor, in arena: ScratchArena) -> Tensor {
-        imageOperator.lift(residual(image), to: imageShape)
+        imageOperator.lift(residual(image))
     }
 }
