@@ -64,10 +64,11 @@ def per_channel(function, image):
     return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-def deblurring_methods(model):
+def deblurring_methods(model, steps, newton_steps):
     """name: (UNet forwards, run(blurred, kernel, fcs arguments) -> image)."""
     return {
-        "fcs (K = 10, 20 steps)": (420, lambda y, k, a: model.deblur(y, steps=20, seed=SEED, **a)),
+        f"fcs (K = {newton_steps}, {steps} steps)": (steps * (1 + 2 * newton_steps), lambda y, k, a: model.deblur(
+            y, steps=steps, newton_steps=newton_steps, seed=SEED, **a)),
         "Richardson–Lucy (30 iterations)": (0, lambda y, k, a: per_channel(
             lambda c: restoration.richardson_lucy(c, k, num_iter=30, clip=True), y)),
         "Wiener (balance 0.01)": (0, lambda y, k, a: per_channel(lambda c: restoration.wiener(c, k, balance=0.01, clip=True), y)),
@@ -101,7 +102,7 @@ def from_ycbcr(y, cb, cr):
     return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-def colourisation_methods(model, prior):
+def colourisation_methods(model, prior, steps, newton_steps):
     bins = len(prior)
 
     def lookup(grey):
@@ -110,7 +111,8 @@ def colourisation_methods(model, prior):
         return from_ycbcr(y, prior[index, 0], prior[index, 1])
 
     return {
-        "fcs (K = 10, 20 steps)": (420, lambda grey: model.colorize(grey, steps=20, seed=SEED)),
+        f"fcs (K = {newton_steps}, {steps} steps)": (steps * (1 + 2 * newton_steps), lambda grey: model.colorize(
+            grey, steps=steps, newton_steps=newton_steps, seed=SEED)),
         "chroma prior (mean Cb, Cr per luminance)": (0, lookup),
         "grey input": (0, lambda grey: np.repeat(grey[:, :, None], 3, axis=2)),
     }
@@ -137,17 +139,21 @@ def grid(rows, path, scale=2):
 def main():
     parser = argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=0, help="only the first N test images (0: all)")
+    parser.add_argument("--whole-only", action="store_true", help="only the whole-photo views (not the 35 %% crops)")
+    parser.add_argument("--steps", type=int, default=20, help="fcs's outer steps (default 20)")
+    parser.add_argument("--newton-steps", type=int, default=10, help="fcs's inner steps K (default 10, as fcs_solve's)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    images = test_images(args.photos)
+    images = [(name, image) for name, image in test_images(args.photos) if not (args.whole_only and name.endswith("-crop"))]
     if args.images:
         images = images[:args.images]
     lines = ["# Deblurring and colourisation on held-out photos", "",
-             f"{len(images)} 64×64 views of the held-out photos, seed {SEED}, the demo model, `{' '.join(['quality_constraints.py'] + [a for a in os.sys.argv[1:] if not a.startswith('/')])}`.",
+             f"{len(images)} 64×64 views of the held-out photos ({', '.join(name for name, _ in images)}), seed {SEED}, the demo model,",
+             f"`{' '.join(['quality_constraints.py'] + [a for a in os.sys.argv[1:] if not a.startswith('/')])}`.",
              "PSNR and SSIM against the original photo, means over the images.", ""]
     figure = []
     with fcs.Model(args.model) as model:
-        methods = deblurring_methods(model)
+        methods = deblurring_methods(model, args.steps, args.newton_steps)
         lines += ["## Deblurring", "", f"y = k ∗ x + n, n ~ N(0, {NOISE}²) (0…1 scale).", ""]
         for blur_name, (kernel, arguments) in BLURS.items():
             rng = np.random.default_rng(1)
@@ -162,14 +168,14 @@ def main():
                 metric = np.mean([scores(r, image)[1:] for r, (_, image, _) in zip(results, degraded)], axis=0)
                 rows[method] = (forwards, metric, seconds / len(degraded))
                 if blur_name == "Gaussian σ = 2" or blur_name.startswith("motion"):
-                    for k in (0, 4):
+                    for k in (0, 1):
                         if k < len(results):
                             figure.append((blur_name, k, method, results[k], degraded[k][1]))
             lines += table(blur_name, rows)
         prior = chroma_prior(args.photos)
         lines += ["## Colourisation", "", "y = Rec. 601 luminance; every method keeps it (fcs exactly, up to 8-bit rounding).", ""]
         rows, colour_figure = {}, []
-        for method, (forwards, run) in colourisation_methods(model, prior).items():
+        for method, (forwards, run) in colourisation_methods(model, prior, args.steps, args.newton_steps).items():
             results, seconds = [], 0.0
             for name, image in images:
                 grey = (np.clip(image.astype(np.float64) @ LUMA, 0, 255) + 0.5).astype(np.uint8)
@@ -185,7 +191,7 @@ def main():
     # the grid: per row an image and degradation: original, degraded, then each method
     rows = []
     for blur_name in ("Gaussian σ = 2", "motion 9 px (diagonal)"):
-        for k in (0, 4):
+        for k in (0, 1):
             entries = [e for e in figure if e[0] == blur_name and e[1] == k]
             if entries:
                 truth = entries[0][4]
