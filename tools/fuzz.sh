@@ -19,6 +19,9 @@ JOBS=${JOBS:-2}
 # In an existing build folder SwiftPM keeps the root package's cached source lists, so files
 # added to it since ("cannot find … in scope", "missing inputs"): drop them, it rebuilds them.
 find "$PACKAGE/.build" -path "*.build/sources" -delete 2> /dev/null || true
+# Nor does it see files added to a dependency's targets (the root package's, here) until it
+# plans the build again: drop the plan too (llbuild's database keeps the build incremental).
+rm -f "$PACKAGE/.build/release.yaml"
 swift build -c release -j "$JOBS" --package-path "$PACKAGE" --sanitize fuzzer --sanitize address \
     -Xswiftc -sanitize=fuzzer,address -Xcc -fno-sanitize-coverage=trace-cmp 2>&1 | { grep -vE "^warning: prohibited flag|Cannot export local symbol '__asan_extra_spill_area'" >&2 || true; }
 BIN=$PACKAGE/.build/release

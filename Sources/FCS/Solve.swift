@@ -8,7 +8,7 @@ import FCSTensor
 
 @c(fcs_constraint_default)
 public func fcsConstraintDefault() -> fcs_constraint {
-    fcs_constraint(kind: FCS_CONSTRAINT_GAUSSIAN_BLUR, sigma: 1, kernel: nil, callback: nil, callback_user_data: nil, width: 0, height: 0)
+    fcs_constraint(kind: fcs_constraint_kind(rawValue: UInt32(FCS_DEFAULT_CONSTRAINT_KIND)), sigma: FCS_DEFAULT_SIGMA, kernel: nil, callback: nil, callback_user_data: nil, width: 0, height: 0)
 }
 
 @c(fcs_solve)

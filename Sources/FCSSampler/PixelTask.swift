@@ -2,6 +2,7 @@
 // decode the last x̂0. Super-resolution, deblurring and colourisation are this with their
 // operators, and callers' own constraints (the C ABI's callback, Python's `constraint=`) run it
 // as they are.
+import CFCS
 import FCSImaging
 import FCSModels
 import FCSTensor
@@ -12,12 +13,12 @@ public struct PixelTaskParameters: Sendable {
     /// decoder-backprop SR used λ = 0.1 — set `sampler.learningRates = [0.1]` to compare.
     public var sampler: SamplerParameters = {
         var parameters = SamplerParameters()
-        parameters.newtonSteps = 10
-        parameters.learningRates = [0.5]
+        parameters.newtonSteps = Int(FCS_DEFAULT_SUPER_RESOLVE_NEWTON_STEPS)
+        parameters.learningRates = [FCS_DEFAULT_SUPER_RESOLVE_LEARNING_RATE]
         return parameters
     }()
     public var prompt = ""
-    public var seed: UInt64 = 0
+    public var seed = UInt64(FCS_DEFAULT_SEED)
     /// h of the finite difference through the VAE encoder.
     public var encoderFiniteDifferenceStep: Float = 0.005
 
@@ -31,7 +32,7 @@ public struct PixelTaskParameters: Sendable {
     /// 0.005 is too small to meet the constraint). Latent models keep 0.5.
     public init(for model: DiffusionModel) {
         self.init()
-        if model.codec is IdentityCodec { sampler.learningRates = [0.05] }
+        if model.codec is IdentityCodec { sampler.learningRates = [FCS_DEFAULT_PIXEL_SUPER_RESOLVE_LEARNING_RATE] }
     }
 }
 

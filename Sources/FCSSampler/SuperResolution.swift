@@ -61,7 +61,7 @@ extension DiffusionModel {
               config.encoderDownsamplingFactor == codec.downsamplingFactor, config.decoderUpsamplingFactor == codec.downsamplingFactor else {
             throw .invalidArgument("\(source): its latents (\(config.latentChannels) channels, encoder 1/\(config.encoderDownsamplingFactor), decoder ×\(config.decoderUpsamplingFactor)) are not the model's (\(codec.latentChannels) channels, 1/\(codec.downsamplingFactor))")
         }
-        return DiffusionModel(denoiser: denoiser, codec: codec, tokenizer: tokenizer, textEncoder: textEncoder, transportCodec: transport,
+        return DiffusionModel(denoiser: denoiser, codec: codec, promptEncoder: promptEncoder, transportCodec: transport,
                               schedulerConfig: schedulerConfig)
     }
 }
