@@ -241,7 +241,7 @@ typedef struct fcs_sample_params {
                                            context window around the hole (0 = never): FCS_DEFAULT_CONTEXT_CROP_ABOVE */
     int32_t context_size;               /* inpaint: side the window is shrunk to, at most: FCS_DEFAULT_CONTEXT_SIZE */
     fcs_inpaint_method method;          /* inpaint: FCS_DEFAULT_METHOD */
-    const char *noise_path;             /* inpaint, super-resolve: safetensors with x_T and z_0 … z_{steps-1}
+    const char *noise_path;             /* inpaint, super-resolve, deblur, colorize: safetensors with x_T and z_0 … z_{steps-1}
                                            to use instead of seeded noise (compare with other
                                            implementations); NULL */
     fcs_progress_callback progress;     /* NULL */

@@ -13,6 +13,7 @@ struct Deblur: ParsableCommand {
     @Option(help: "The blur's point-spread function as an image (its first channel; odd sides up to 255; scaled to sum 1).") var kernel: String?
     @Option(help: "The Gaussian blur's σ in pixels, (0, 30].") var sigma: Float?
     @Option(name: .shortAndLong, help: "Output file; its suffix picks the format.") var output: String
+    @OptionGroup var noise: NoiseOption
     @OptionGroup var sampling: SamplingOptions
 
     func validate() throws {
@@ -21,7 +22,7 @@ struct Deblur: ParsableCommand {
 
     func run() throws {
         let input = try ImageFile(image), kernelFile = try kernel.map(ImageFile.init), outputs = try OutputFiles([output])
-        try sampling.run(task: "deblur", outputs: outputs) { model, params in
+        try sampling.run(task: "deblur", noisePath: noise.noisePath, outputs: outputs) { model, params in
             var constraint = fcsConstraintDefault()
             var (buffer, kernelBuffer, result) = (input.image, kernelFile?.image ?? fcs_image(), fcs_image())
             if let sigma { constraint.sigma = sigma }

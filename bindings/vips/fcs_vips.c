@@ -748,6 +748,8 @@ fcs_solve_op_arguments(FcsSolveOpClass *class, const char *in, const char *out)
 		VIPS_ARGUMENT_REQUIRED_INPUT, G_STRUCT_OFFSET(FcsSolveOp, in));
 	VIPS_ARG_IMAGE(class, "out", 2, "Output", out,
 		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsSolveOp, out));
+	fcs_sample_op_add_steps(class, fcs_sample_params_default().steps);
+	fcs_sample_op_add_noise_path(class);
 }
 
 typedef FcsSolveOp FcsDeblurOp;
