@@ -9,6 +9,7 @@ let package = Package(
         // MARK: Public API
         .library(name: "FCSTensor", targets: ["FCSTensor"]),
         .library(name: "FCSModels", targets: ["FCSModels"]),
+        .library(name: "FCSImaging", targets: ["FCSImaging"]),
         .library(name: "FCSSampler", targets: ["FCSSampler"]),
         .executable(name: "fcs", targets: ["FCSCommand"]),
         // The C ABI (Include/fcs.h). Release builds rename it libfcs.so.0 (see Makefile).
@@ -40,13 +41,16 @@ let package = Package(
         .target(name: "FCSModels", dependencies: ["FCSTensor", "CZlib", "_FCSResources", "CFCS"]),
 
         // MARK: Layer 3 — the constrained sampler
+        // Image operations in pixels that the tasks are built from (resizing, padding, the context
+        // window, seams, the tasks' linear operators); no knowledge of models or sampling.
+        .target(name: "FCSImaging", dependencies: ["FCSTensor"]),
         // Its parameters' defaults are the header's FCS_DEFAULT_* macros (the one place each is
         // written), read through CFCS: a header-only module, nothing of the C ABI is linked.
-        .target(name: "FCSSampler", dependencies: ["FCSModels", "FCSTensor", "CFCS"]),
+        .target(name: "FCSSampler", dependencies: ["FCSImaging", "FCSModels", "FCSTensor", "CFCS"]),
 
         // MARK: Layer 4 — the C ABI (the only place with @c functions)
         .systemLibrary(name: "CFCS", path: "Include"),
-        .target(name: "FCS", dependencies: ["CFCS", "FCSSampler", "FCSModels", "FCSTensor"]),
+        .target(name: "FCS", dependencies: ["CFCS", "FCSSampler", "FCSImaging", "FCSModels", "FCSTensor"]),
 
         // MARK: Front ends
         .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
@@ -59,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "FCSCommand",
             dependencies: [
-                "FCSTensor", "FCSModels", "FCSSampler", "COpenBLAS", "FCS", "CFCS", "_FCSImageFiles", "_FCSHTTP",
+                "FCSTensor", "FCSModels", "FCSImaging", "FCSSampler", "COpenBLAS", "FCS", "CFCS", "_FCSImageFiles", "_FCSHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -75,11 +79,13 @@ let package = Package(
             dependencies: ["FCSModels"],
             resources: [.copy("Fixtures")]
         ),
+        // the pixel operators; reads its fixtures by source path
+        .testTarget(name: "FCSImagingTests", dependencies: ["FCSImaging", "FCSModels", "FCSTensor"], exclude: ["Fixtures"]),
         // reads the tiny model from FCSModelsTests/Fixtures and its own fixtures by source path
-        .testTarget(name: "FCSSamplerTests", dependencies: ["FCSSampler", "FCSModels"], exclude: ["Fixtures"]),
+        .testTarget(name: "FCSSamplerTests", dependencies: ["FCSSampler", "FCSImaging", "FCSModels"], exclude: ["Fixtures"]),
         // the C ABI's entry points on in-memory images, through their Swift names (reads the tiny
         // models from FCSModelsTests/Fixtures by source path)
-        .testTarget(name: "FCSTests", dependencies: ["FCS", "CFCS", "FCSSampler", "FCSModels", "FCSTensor"]),
+        .testTarget(name: "FCSTests", dependencies: ["FCS", "CFCS", "FCSSampler", "FCSImaging", "FCSModels", "FCSTensor"]),
         // the fcs command's own logic that needs no model (`fcs bench models --peer`'s file and goals)
         .testTarget(name: "FCSCommandTests", dependencies: ["FCSCommand", "FCSTensor"]),
     ]

@@ -42,7 +42,7 @@ extern "C" {
 
 typedef enum fcs_status {
     FCS_OK = 0,
-    FCS_CANCELLED = 1,                  /* the progress callback asked to stop */
+    FCS_CANCELLED = 1,                  /* the progress (or constraint) callback asked to stop */
     FCS_ERROR_INVALID_ARGUMENT = -1,
     FCS_ERROR_IO = -2,                  /* a file is missing or unreadable */
     FCS_ERROR_FORMAT = -3,              /* a file is not what it should be */
@@ -241,7 +241,7 @@ typedef struct fcs_sample_params {
                                            context window around the hole (0 = never): FCS_DEFAULT_CONTEXT_CROP_ABOVE */
     int32_t context_size;               /* inpaint: side the window is shrunk to, at most: FCS_DEFAULT_CONTEXT_SIZE */
     fcs_inpaint_method method;          /* inpaint: FCS_DEFAULT_METHOD */
-    const char *noise_path;             /* inpaint, super-resolve: safetensors with x_T and z_0 … z_{steps-1}
+    const char *noise_path;             /* inpaint, super-resolve, deblur, colorize: safetensors with x_T and z_0 … z_{steps-1}
                                            to use instead of seeded noise (compare with other
                                            implementations); NULL */
     fcs_progress_callback progress;     /* NULL */
@@ -268,6 +268,48 @@ fcs_status fcs_super_resolve(fcs_model *model, const fcs_image *image, int32_t s
 #define FCS_DEFAULT_SAMPLES_PER_LAYER 3
 #define FCS_DEFAULT_RESTARTS 2
 #define FCS_DEFAULT_BLOCK_SIZE 64
+/* ---- any constraint ---------------------------------------------------------------------- */
+
+/* A constraint written by the caller, called before each inner step with estimate = D(x̂0), the
+ * current estimate of the clean image (F32, 3 channels, 0…1 but not clamped, the request's size).
+ * It writes the change the estimate should make into change (F32, 3 channels, the same size,
+ * zero-filled; only its direction matters: fcs normalises it) and may write a per-pixel weight
+ * into weight (F32, 1 channel, filled with 1; the change is multiplied by it, 0 = unconstrained).
+ * fcs carries the change to latent space (the VAE-Newton transport of super-resolution). The
+ * buffers are fcs's and valid only during the call. Return 0 to go on; non-zero cancels: the
+ * request returns FCS_CANCELLED with fcs_last_error naming the value. Runs on the calling thread. */
+typedef int (*fcs_constraint_callback)(const fcs_image *estimate, fcs_image *change, fcs_image *weight, void *user_data);
+
+typedef enum fcs_constraint_kind {
+    FCS_CONSTRAINT_GAUSSIAN_BLUR = 0,   /* deblurring: image = a Gaussian blur of the result (sigma) */
+    FCS_CONSTRAINT_KERNEL_BLUR = 1,     /* deblurring: image = kernel ∗ the result */
+    FCS_CONSTRAINT_LUMINANCE = 2,       /* colourisation: image = the result's Rec. 601 luminance,
+                                           kept exactly */
+    FCS_CONSTRAINT_CALLBACK = 3         /* the caller's callback */
+} fcs_constraint_kind;
+
+#define FCS_DEFAULT_CONSTRAINT_KIND 0               /* FCS_CONSTRAINT_GAUSSIAN_BLUR */
+#define FCS_DEFAULT_SIGMA 1.0f
+
+typedef struct fcs_constraint {
+    fcs_constraint_kind kind;           /* FCS_DEFAULT_CONSTRAINT_KIND */
+    float sigma;                        /* Gaussian blur: σ in pixels, (0, 30], truncated at 4σ: FCS_DEFAULT_SIGMA */
+    const fcs_image *kernel;            /* kernel blur: the point-spread function, its first channel;
+                                           odd sides up to 255, weights ≥ 0, scaled to sum 1; NULL */
+    fcs_constraint_callback callback;   /* callback: NULL */
+    void *callback_user_data;
+    int32_t width, height;              /* callback with image NULL: the size to sample: 0, 0 */
+} fcs_constraint;
+
+fcs_constraint fcs_constraint_default(void);
+
+/* Samples an image that satisfies constraint. Blur and luminance read their measurement from
+ * image; a callback takes only the size and format from image, or, with image NULL, constraint's
+ * width × height (out then F32 RGB). out gets the image's size, format and channels (3 for a
+ * one-channel image under FCS_CONSTRAINT_LUMINANCE; alpha is kept). newton_steps and
+ * learning_rates default as super-resolution's (FCS_DEFAULT_SUPER_RESOLVE_*). params may be NULL for the defaults. */
+fcs_status fcs_solve(fcs_model *model, const fcs_image *image, const fcs_constraint *constraint,
+                     const fcs_sample_params *params, fcs_image *out);
 
 typedef struct fcs_layer_params {
     fcs_sample_params sample;           /* fcs_sample_params_default() with steps FCS_DEFAULT_LAYER_STEPS:

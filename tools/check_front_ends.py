@@ -39,23 +39,27 @@ TASKS = {
     "super_resolve": ("super-resolve", "fcs_super_resolve", "super_resolve", ["fcs_model_params", "fcs_sample_params"]),
     "extract_layers": ("extract-layers", "fcs_extract_layers", "extract_layers",
                        ["fcs_model_params", "fcs_sample_params", "fcs_layer_params"]),
+    # fcs_solve's built-in constraints (Python's solve, a callback, has no CLI or vips form)
+    "deblur": ("deblur", "fcs_deblur", "deblur", ["fcs_model_params", "fcs_sample_params"]),
+    "colorize": ("colorize", "fcs_colorize", "colorize", ["fcs_model_params", "fcs_sample_params"]),
 }
 
 CLI_NAMES = {command for command, _, _, _ in TASKS.values()}
 
 # Arguments of the front ends that are no field: the model's path, the CLI's outputs and threads,
-# super-resolution's factor (an argument of fcs_super_resolve), the images.
+# super-resolution's factor (an argument of fcs_super_resolve), the images, deblurring's blur
+# (fcs_constraint's sigma and kernel).
 OWN_ARGUMENTS = {
-    "cli": {"model", "output", "format", "threads", "json", "help", "scale"},
-    "vips": {"model", "in", "out", "mask", "layer1", "layer2", "scale"},
-    "python": {"self", "image", "mask", "scale", "progress", "path"},
+    "cli": {"model", "output", "format", "threads", "json", "help", "scale", "sigma", "kernel"},
+    "vips": {"model", "in", "out", "mask", "layer1", "layer2", "scale", "sigma", "kernel"},
+    "python": {"self", "image", "mask", "scale", "progress", "path", "sigma", "kernel"},
 }
 
 
 def parse_header(text):
     """(fields by struct: [(name, type, comment)], macros {name: value}, enum names {type: [names by value]})."""
     structs = {}
-    for name, body in re.findall(r"typedef struct (fcs_\w+_params) \{(.*?)\} \1;", text, re.S):
+    for name, body in re.findall(r"typedef struct (fcs_\w+_params|fcs_constraint) \{(.*?)\} \1;", text, re.S):
         fields = re.findall(r"\s*([\w\s*]*?)\b(\w+)\s*;[ \t]*(/\*.*?\*/)?", body, re.S)
         structs[name] = [(field, " ".join(kind.split()), comment or "") for kind, field, comment in fields]
     macros = {name: value for name, value in re.findall(r"^#define (FCS_DEFAULT_\w+)\s+(\S+)", text, re.M)}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Resizer parity fixtures: the PyPI `resize-right` package (the operator the paper's code uses),
 on numpy float32 input with symmetric borders and cubic antialiasing, for the ×2/×4/×8 down- and
-upscaling of super-resolution. Writes Tests/FCSSamplerTests/Fixtures/resizer.safetensors.
+upscaling of super-resolution. Writes Tests/FCSImagingTests/Fixtures/resizer.safetensors.
 
     .venv-tools/bin/pip install resize-right==0.0.2
     .venv-tools/bin/python tools/make_resizer_fixtures.py
@@ -25,7 +25,7 @@ def main():
             out = resize(x, scale_factors=[1, 1, scale, scale], interp_method=interp_methods.cubic,
                          antialiasing=True, pad_mode="symmetric")
             tensors[f"{name}{f}"] = np.ascontiguousarray(out.astype(np.float32))
-    path = ROOT / "Tests/FCSSamplerTests/Fixtures/resizer.safetensors"
+    path = ROOT / "Tests/FCSImagingTests/Fixtures/resizer.safetensors"
     save_file(tensors, str(path))
     print(path.relative_to(ROOT), {k: v.shape for k, v in tensors.items()})
 

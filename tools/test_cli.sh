@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fcs command end to end, on the tiny random model: inpaint / super-resolve / extract-layers on image
+# The fcs command end to end, on the tiny random model: inpaint / super-resolve / deblur / colorize / extract-layers on image
 # files, --json, exit codes and one-line errors, results written whole or not at all, Ctrl-C,
 # and `fcs fetch` against a local stand-in for the Hugging Face hub (tools/fake_hub.py): an
 # interrupted download resumes, a corrupted file is caught by its checksum, a hostile hub
@@ -36,6 +36,19 @@ cmp -s "$T/out.png" "$T/again.png" || fail "same seed, different output"
     "${quick[@]}" --seed 1 2> /dev/null > /dev/null
 "$FCS" super-resolve "$T/in.png" --scale 2 -o "$T/x2v.png" --model "$MODEL" "${quick[@]}" --seed 1 2> /dev/null > /dev/null
 [ "$(size "$T/x2t.png")" = 128x96 ] && ! cmp -s "$T/x2t.png" "$T/x2v.png" || fail "superres with --transport-vae"
+# deblurring (Gaussian and a kernel file) and colourisation: the image's size; a grey input gives colour
+"$FCS" deblur "$T/in.png" --sigma 1.5 -o "$T/sharp.png" --model "$MODEL" "${quick[@]}" > /dev/null 2>&1
+[ "$(size "$T/sharp.png")" = 64x48 ] || fail "deblur --sigma"
+vips black "$T/kernel.v" 5 1 && vips linear "$T/kernel.v" "$T/kernel.png" 1 255 --uchar
+"$FCS" deblur "$T/in.png" --kernel "$T/kernel.png" -o "$T/sharpk.png" --model "$MODEL" "${quick[@]}" > /dev/null 2>&1
+[ "$(size "$T/sharpk.png")" = 64x48 ] || fail "deblur --kernel"
+vips colourspace "$T/in.png" "$T/grey.png" b-w
+"$FCS" colorize "$T/grey.png" -o "$T/colour.png" --model "$MODEL" "${quick[@]}" > /dev/null 2>&1
+[ "$(size "$T/colour.png")" = 64x48 ] && [ "$(vipsheader -f bands "$T/colour.png")" = 3 ] || fail "colorize: a colour image"
+# its luminance is the grey input's (within the rounding of each channel to 8 bits)
+printf '3 1\n0.299 0.587 0.114\n' > "$T/luma.mat"  # Rec. 601, as fcs converts (vips's b-w goes through CIE Y)
+vips recomb "$T/colour.png" "$T/back.v" "$T/luma.mat" && vips subtract "$T/back.v" "$T/grey.png" "$T/diff.v" && vips abs "$T/diff.v" "$T/absdiff.v"
+[ "$(vips max "$T/absdiff.v" | cut -d. -f1)" -le 2 ] || fail "colorize: the luminance changed by $(vips max "$T/absdiff.v")"
 "$FCS" extract-layers "$T/in.png" -o "$T/split" --model "$MODEL" --steps 1 --newton-steps 1 --iterations 1 --samples-per-layer 1 --restarts 1 > /dev/null 2>&1
 for part in layer1 layer2 mask; do [ -f "$T/split-$part.png" ] || fail "no $part"; done
 
@@ -95,6 +108,9 @@ expect_usage_error() {  # EXPECTED-TEXT FCS-ARGUMENTS…: status 64 (a bad argum
 }
 expect_usage_error "sampler \"ddim\" is not one of paper, dpm++2m, lcm" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" --sampler ddim
 expect_usage_error "precision \"fp16\" is not one of auto, fp32, bf16" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" --precision fp16
+expect_usage_error "give one of --kernel and --sigma" deblur "$T/in.png" -o "$T/x.png" --model "$MODEL"
+expect_error "constraint.sigma must be in (0, 30]" deblur "$T/in.png" --sigma 40 -o "$T/x.png" --model "$MODEL"
+expect_error "constraint.kernel is 64×48; its sides must be odd" deblur "$T/in.png" --kernel "$T/in.png" -o "$T/x.png" --model "$MODEL"
 expect_usage_error "scale must be 2, 4 or 8" super-resolve "$T/in.png" --scale 3 -o "$T/x.png" --model "$MODEL"
 expect_usage_error "Missing expected argument '--scale <scale>'" super-resolve "$T/in.png" -o "$T/x.png" --model "$MODEL"
 expect_usage_error "lora-scales has 1 values for 2 --lora-paths files" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" --lora-paths a,b --lora-scales 1

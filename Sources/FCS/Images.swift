@@ -102,6 +102,19 @@ struct InputImage {
         return (rgb, alpha)
     }
 
+    /// The first channel's samples, row-major, in 0…1 for U8 (F32 as given, checked finite).
+    func firstChannel() throws(FCSError) -> [Float] {
+        var values = [Float](repeating: 0, count: width * height)
+        for y in 0..<height {
+            for x in 0..<width {
+                let value = sample(y, x * channels)
+                guard value.isFinite else { throw .invalidArgument("\(name) has NaN or infinite pixels (at \(x), \(y))") }
+                values[y * width + x] = value
+            }
+        }
+        return values
+    }
+
     /// The first channel as a fill mask `[1, 1, H, W]` (1 = fill): at or above half the range.
     func fillMask() throws(FCSError) -> Tensor {
         let mask = Tensor(zeros: [1, 1, height, width])

@@ -1,5 +1,6 @@
 // The three tasks behind the C ABI: convert the caller's images, run the sampler, convert back.
 import CFCS
+import FCSImaging
 import FCSModels
 import FCSSampler
 import FCSTensor
@@ -7,7 +8,7 @@ import FCSTensor
 /// Refuses a request whose images alone (the caller's pixels converted to planes, the copies
 /// inpainting's context window makes, the result) would not fit in memory, before any of them is
 /// allocated: about 64 bytes per pixel in and out. The model's working set is checked by the task.
-private func checkImageMemory(pixels: Int, task: String) throws(FCSError) {
+func checkImageMemory(pixels: Int, task: String) throws(FCSError) {
     try RequestLimits.checkMemory(pixels * 64, task: task)
 }
 

@@ -30,7 +30,8 @@ public struct ConstrainedSampler: Sendable {
     ///     and after each outer step, so values repeat; return false to cancel before the next one.
     /// - Returns: x̂0 of the last step (spec §2.1 note 6), `[1, 4, h, w]`, scaled latents.
     /// - Throws: `.invalidArgument` for bad parameters or noise, `.format` when the denoiser's
-    ///   output is not finite (corrupt weights), `.cancelled` when `progress` says so.
+    ///   output is not finite (corrupt weights), `.cancelled` when `progress` says so, and what
+    ///   the constraint throws.
     public func sample(constraint: Constraint, conditioning: Conditioning?, unconditional: Conditioning? = nil,
                        noise: SamplerNoise, parameters: SamplerParameters,
                        progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> Tensor {
@@ -72,9 +73,9 @@ public struct ConstrainedSampler: Sendable {
             (x0, epsilon) = try predict(x)
             for k in 0..<parameters.newtonSteps {
                 try proceed(progress, step: step, of: timesteps.count)  // the constraint may run networks too (super-resolution's VAE passes)
-                let e = arena.scope {
-                    constraint.errorDirection(predictedClean: Tensor(shape: shape, values: x0), in: arena).toArray()
-                }
+                let e = try arena.scope {
+                    Result { () throws(FCSError) in try constraint.errorDirection(predictedClean: Tensor(shape: shape, values: x0), in: arena).toArray() }
+                }.get()
                 let eMax = e.map(abs).max() ?? 0
                 guard eMax > 0, eMax.isFinite else { break }  // constraint met (or broken): nothing to correct
                 let delta = parameters.finiteDifferenceStep / eMax

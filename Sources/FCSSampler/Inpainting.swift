@@ -2,6 +2,7 @@
 // decode the last x̂0 and, by default, paste the known pixels back with a soft seam (ours: users
 // expect untouched pixels to stay untouched; the paper's notebooks output D(x̂0) as is).
 import CFCS
+import FCSImaging
 import FCSModels
 import FCSTensor
 
@@ -49,7 +50,7 @@ extension DiffusionModel {
     /// - Parameters:
     ///   - image: `[1, 3, H, W]` in [-1, 1], any size; sides that are not multiples of
     ///     ``pixelMultiple`` are reflect-padded for sampling and cropped back, and images larger
-    ///     than `parameters.contextCropAbove` are sampled through a context window (ContextCrop.swift).
+    ///     than `parameters.contextCropAbove` are sampled through a context window (ContextCropInpainting.swift).
     ///   - fillMask: `[1, 1, H, W]`, non-zero = pixels to fill.
     ///   - noise: the sampler's noise (for the padded size); nil draws it from `parameters.seed`.
     /// - Returns: `[1, 3, H, W]` in [-1, 1]. An empty mask returns `image` unchanged.
@@ -90,27 +91,4 @@ extension DiffusionModel {
         }
         return Tensor(shape: image.shape, values: decoded)
     }
-}
-
-/// 1 on every pixel to fill, 0 beyond 2·radius from them, a smooth ramp between: the fill mask
-/// dilated by `radius`, then box-blurred by `radius` (so no fill pixel is blended down).
-func seamAlpha(_ fill: [Float], height: Int, width: Int, radius: Int) -> [Float] {
-    func boxMax(_ source: [Float], horizontal: Bool, average: Bool) -> [Float] {
-        var out = source
-        for y in 0..<height {
-            for x in 0..<width {
-                var accumulated: Float = 0
-                for d in -radius...radius {
-                    let (sy, sx) = horizontal ? (y, min(max(x + d, 0), width - 1)) : (min(max(y + d, 0), height - 1), x)
-                    let v = source[sy * width + sx]
-                    accumulated = average ? accumulated + v : max(accumulated, v)
-                }
-                out[y * width + x] = average ? accumulated / Float(2 * radius + 1) : accumulated
-            }
-        }
-        return out
-    }
-    let binary = fill.map { $0 != 0 ? Float(1) : 0 }
-    let dilated = boxMax(boxMax(binary, horizontal: true, average: false), horizontal: false, average: false)
-    return boxMax(boxMax(dilated, horizontal: true, average: true), horizontal: false, average: true)
 }

@@ -7,6 +7,7 @@
 // keeping the one whose mixture explains x best. Extra samples are independent runs (new noise),
 // not the paper's perturbed intermediate x_t.
 import CFCS
+import FCSImaging
 import FCSModels
 import FCSTensor
 #if canImport(Glibc)

@@ -2,37 +2,12 @@
 // constraint, decode the last x̂0. The constraint's decoder and encoder passes (one and two per
 // inner step) may run on a tiny autoencoder instead of the model's VAE; the final decode is
 // always the VAE's.
-import CFCS
+import FCSImaging
 import FCSModels
 import FCSTensor
 
-public struct SuperResolutionParameters: Sendable {
-    /// K = 10 and λ = 0.5 (VAE-Newton, as ZoomLDM runs it); the paper's decoder-backprop SR used
-    /// λ = 0.1 — set `sampler.learningRates = [0.1]` to compare.
-    public var sampler: SamplerParameters = {
-        var parameters = SamplerParameters()
-        parameters.newtonSteps = Int(FCS_DEFAULT_SUPER_RESOLVE_NEWTON_STEPS)
-        parameters.learningRates = [FCS_DEFAULT_SUPER_RESOLVE_LEARNING_RATE]
-        return parameters
-    }()
-    public var prompt = ""
-    public var seed = UInt64(FCS_DEFAULT_SEED)
-    /// h of the finite difference through the VAE encoder.
-    public var encoderFiniteDifferenceStep: Float = 0.005
-
-    public init() {}
-
-    /// The defaults for `model`. Pixel-space models (the identity codec) take λ = 0.05, ours:
-    /// each inner step moves x_t by λ at its largest element, and a step of 0.5 in [-1, 1] pixels
-    /// is far coarser than in SD's latents; on the demo model's held-out photos
-    /// (tools/quality/ablations.md) λ = 0.05 gives ×4 results 5.8 dB closer to the original
-    /// than 0.5 and fits the low-resolution input to 34 dB instead of 24 (0.02 does as well,
-    /// 0.005 is too small to meet the constraint). Latent models keep 0.5.
-    public init(for model: DiffusionModel) {
-        self.init()
-        if model.codec is IdentityCodec { sampler.learningRates = [FCS_DEFAULT_PIXEL_SUPER_RESOLVE_LEARNING_RATE] }
-    }
-}
+/// Super-resolution is a pixel task: its parameters are theirs.
+public typealias SuperResolutionParameters = PixelTaskParameters
 
 extension DiffusionModel {
     /// Upscales `image` by `factor`. With a ``transportCodec`` the inner loop's VAE passes run on
@@ -52,22 +27,10 @@ extension DiffusionModel {
                                                      noise: noise, progress: progress), scale: factor)
             }
         }
-        let steps = parameters.sampler.steps
-        if image.rank == 4 {
-            try checkRequest(width: image.shape[3] * factor, height: image.shape[2] * factor,
-                             guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), task: "super-resolution")
-        }
-        try proceed(progress, step: 0, of: steps)
         let constraint = try SuperResolutionConstraint(lowResolution: image, factor: factor, codec: transportCodec ?? codec,
                                                        finiteDifferenceStep: parameters.encoderFiniteDifferenceStep)
-        let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.usesClassifierFreeGuidance(denoiser),
-                                                                in: ScratchArena())  // the text encoder's activations, released here
-        let x0 = try sampler(parameters.sampler).sample(
-            constraint: constraint, conditioning: conditioning, unconditional: unconditional,
-            noise: noise ?? .seeded(parameters.seed, shape: constraint.latentShape, steps: parameters.sampler.steps),
-            parameters: parameters.sampler, progress: progress)
-        return Tensor(shape: [1, 3, image.shape[2] * factor, image.shape[3] * factor],
-                      values: try decodeClamped(x0, in: ScratchArena(), shouldContinue: { progress(steps, steps) }))
+        return try sample(constraint, imageShape: [1, 3, image.shape[2] * factor, image.shape[3] * factor], task: "super-resolution",
+                          parameters: parameters, noise: noise, progress: progress)
     }
 }
 

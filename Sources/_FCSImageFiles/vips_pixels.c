@@ -87,6 +87,9 @@ fcs_vips_image_from_pixels(const float *pixels, int width, int height, int chann
 
 	if (channels == 1 && like->Bands != 1)
 		type = full > 255 ? VIPS_INTERPRETATION_GREY16 : VIPS_INTERPRETATION_B_W;
+	/* colour made from grey (colourisation) */
+	if (channels >= 3 && like->Bands < 3)
+		type = full > 255 ? VIPS_INTERPRETATION_RGB16 : VIPS_INTERPRETATION_sRGB;
 	if (!(x = vips_image_new_from_memory_copy(pixels, (size_t) width * height * channels * sizeof(float),
 		      width, height, channels, VIPS_FORMAT_FLOAT)))
 		return NULL;

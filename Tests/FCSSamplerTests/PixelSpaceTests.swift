@@ -1,3 +1,4 @@
+import FCSImaging
 import FCSModels
 @testable import FCSSampler
 import FCSTensor

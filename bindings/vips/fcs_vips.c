@@ -2,6 +2,8 @@
  *
  *   vips fcs_inpaint in mask out [--model M] [--lora-paths A,B --lora-scales 0.8,1] [--steps N] [--seed S] ...
  *   vips fcs_super_resolve in out scale ...
+ *   vips fcs_deblur in out [--sigma 1 | --kernel psf.png] ...
+ *   vips fcs_colorize in out ...
  *   vips fcs_extract_layers in layer1 layer2 mask ...
  *
  * Every optional argument is named as its field of fcs_model_params, fcs_sample_params or
@@ -687,6 +689,145 @@ fcs_super_resolve_op_init(FcsSuperResolveOp *self)
 	(void) self;
 }
 
+/* ---- fcs_deblur and fcs_colorize: fcs_solve with a blur or luminance ---------------------- */
+
+typedef struct _FcsSolveOp {
+	FcsSampleOp parent_instance;
+	VipsImage *in;
+	VipsImage *out;
+	double sigma;       /* fcs_deblur */
+	VipsImage *kernel;  /* fcs_deblur, optional */
+} FcsSolveOp;
+
+typedef FcsSampleOpClass FcsSolveOpClass;
+
+/* fcs_solve on in under constraint (kernel: its pixels, if the op has one) into out. */
+static int
+fcs_solve_op_run(FcsSolveOp *self, const char *domain, fcs_constraint *constraint)
+{
+	VipsObject *object = (VipsObject *) self;
+	fcs_image image = { 0 }, kernel = { 0 }, result = { 0 };
+	fcs_sample_params params = fcs_sample_params_default();
+	FcsVipsProgress progress;
+	VipsImage *like, *kernel_like;
+	fcs_model *model;
+	int status;
+
+	if (!(model = fcs_vips_model(domain, ((FcsSampleOp *) self)->model_args)) ||
+		!fcs_vips_input(object, self->in, &image, &like))
+		return -1;
+	if (self->kernel) {
+		if (!fcs_vips_input(object, self->kernel, &kernel, &kernel_like)) {
+			g_free(image.data);
+			return -1;
+		}
+		constraint->kind = FCS_CONSTRAINT_KERNEL_BLUR;
+		constraint->kernel = &kernel;
+	}
+	fcs_sample_op_fill((FcsSampleOp *) self, &params);
+	fcs_vips_progress_begin(&progress, &self->out, 1, &params);
+	status = fcs_solve(model, &image, constraint, &params, &result);
+	fcs_vips_progress_end(&progress);
+	g_free(image.data);
+	g_free(kernel.data);
+	if (status != FCS_OK)
+		return fcs_vips_error(domain);
+	status = fcs_vips_output(&result, like, self->out);
+	fcs_image_free(&result);
+	return status;
+}
+
+static void
+fcs_solve_op_arguments(FcsSolveOpClass *class, const char *in, const char *out)
+{
+	GObjectClass *gobject_class = G_OBJECT_CLASS(class);
+
+	gobject_class->set_property = vips_object_set_property;
+	gobject_class->get_property = vips_object_get_property;
+	VIPS_ARG_IMAGE(class, "in", 1, "Input", in,
+		VIPS_ARGUMENT_REQUIRED_INPUT, G_STRUCT_OFFSET(FcsSolveOp, in));
+	VIPS_ARG_IMAGE(class, "out", 2, "Output", out,
+		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsSolveOp, out));
+	fcs_sample_op_add_steps(class, fcs_sample_params_default().steps);
+	fcs_sample_op_add_noise_path(class);
+}
+
+typedef FcsSolveOp FcsDeblurOp;
+typedef FcsSolveOpClass FcsDeblurOpClass;
+
+G_DEFINE_TYPE(FcsDeblurOp, fcs_deblur_op, fcs_sample_op_get_type());
+
+static int
+fcs_deblur_op_build(VipsObject *object)
+{
+	FcsSolveOp *self = (FcsSolveOp *) object;
+	fcs_constraint constraint = fcs_constraint_default();
+
+	g_object_set(object, "out", vips_image_new(), NULL);
+	if (VIPS_OBJECT_CLASS(fcs_deblur_op_parent_class)->build(object))
+		return -1;
+	constraint.kind = FCS_CONSTRAINT_GAUSSIAN_BLUR;
+	constraint.sigma = (float) self->sigma;
+	return fcs_solve_op_run(self, "fcs_deblur", &constraint);
+}
+
+static void
+fcs_deblur_op_class_init(FcsDeblurOpClass *class)
+{
+	VipsObjectClass *object_class = VIPS_OBJECT_CLASS(class);
+	fcs_constraint defaults = fcs_constraint_default();
+
+	object_class->nickname = "fcs_deblur";
+	object_class->description = "remove a known blur with Stable Diffusion (fast constrained sampling)";
+	object_class->build = fcs_deblur_op_build;
+	fcs_solve_op_arguments(class, "Blurred image", "Deblurred image");
+	VIPS_ARG_DOUBLE(class, "sigma", 30, "Sigma", "The Gaussian blur's standard deviation in pixels, (0, 30]",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSolveOp, sigma), 0.0, 30.0, defaults.sigma);
+	VIPS_ARG_IMAGE(class, "kernel", 31, "Kernel",
+		"The blur's point-spread function (first band; odd sides up to 255; scaled to sum 1), instead of sigma",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSolveOp, kernel));
+}
+
+static void
+fcs_deblur_op_init(FcsDeblurOp *self)
+{
+	self->sigma = fcs_constraint_default().sigma;
+}
+
+typedef FcsSolveOp FcsColorizeOp;
+typedef FcsSolveOpClass FcsColorizeOpClass;
+
+G_DEFINE_TYPE(FcsColorizeOp, fcs_colorize_op, fcs_sample_op_get_type());
+
+static int
+fcs_colorize_op_build(VipsObject *object)
+{
+	fcs_constraint constraint = fcs_constraint_default();
+
+	g_object_set(object, "out", vips_image_new(), NULL);
+	if (VIPS_OBJECT_CLASS(fcs_colorize_op_parent_class)->build(object))
+		return -1;
+	constraint.kind = FCS_CONSTRAINT_LUMINANCE;
+	return fcs_solve_op_run((FcsSolveOp *) object, "fcs_colorize", &constraint);
+}
+
+static void
+fcs_colorize_op_class_init(FcsColorizeOpClass *class)
+{
+	VipsObjectClass *object_class = VIPS_OBJECT_CLASS(class);
+
+	object_class->nickname = "fcs_colorize";
+	object_class->description = "colour a grey image, keeping its luminance, with Stable Diffusion (fast constrained sampling)";
+	object_class->build = fcs_colorize_op_build;
+	fcs_solve_op_arguments(class, "Grey image", "Colour image");
+}
+
+static void
+fcs_colorize_op_init(FcsColorizeOp *self)
+{
+	(void) self;
+}
+
 /* ---- fcs_extract_layers ----------------------------------------------------------------- */
 
 typedef struct _FcsExtractLayersOp {
@@ -810,6 +951,8 @@ fcs_vips_init(void)
 		return 0;
 	fcs_inpaint_op_get_type();
 	fcs_super_resolve_op_get_type();
+	fcs_deblur_op_get_type();
+	fcs_colorize_op_get_type();
 	fcs_extract_layers_op_get_type();
 	return 0;
 }

@@ -77,6 +77,14 @@ vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/rates.png" "${quick[@]}" --seed 1
 # super-resolution and layers, and a pipe from one operation into the next
 vips fcs_super_resolve "$T/in.png" "$T/x2.png" 2 "${quick[@]}" --seed 1
 [ "$(size "$T/x2.png")" = 128x96 ] || fail "super_resolve size $(size "$T/x2.png")"
+# deblurring (sigma, or a kernel image) and colourisation (grey in, colour out)
+vips fcs_deblur "$T/in.png" "$T/sharp.png" --sigma 1.5 "${quick[@]}" --seed 1
+[ "$(size "$T/sharp.png") $(field "$T/sharp.png" bands)" = "64x48 3" ] || fail "deblur"
+vips black "$T/kernel.v" 5 1 && vips linear "$T/kernel.v" "$T/kernel.png" 1 255 --uchar
+vips fcs_deblur "$T/in.png" "$T/sharpk.png" --kernel "$T/kernel.png" "${quick[@]}" --seed 1
+! cmp -s "$T/sharp.png" "$T/sharpk.png" || fail "deblur --kernel gave the --sigma result"
+vips fcs_colorize "$T/grey.png" "$T/colour.png" "${quick[@]}" --seed 1
+vipsheader "$T/colour.png" | grep -q "64x48 uchar, 3 bands, srgb" || fail "colorize gave $(vipsheader "$T/colour.png")"
 vips fcs_extract_layers "$T/in.png" "$T/l1.png" "$T/l2.png" "$T/m.png" --steps 1 --newton-steps 1 --iterations 1 --samples-per-layer 1 \
     --restarts 1 --block-size 16 --seed 3
 [ "$(size "$T/l1.png") $(size "$T/l2.png") $(size "$T/m.png") $(field "$T/m.png" bands)" = "64x48 64x48 64x48 1" ] || fail "layers"
@@ -109,6 +117,8 @@ grep -q "enum 'FcsSampler' has no member 'ddim', should be one of: paper, dpm++2
 grep -q "enum 'FcsPrecision' has no member 'fp16', should be one of: auto, fp32, bf16" "$T/err" || fail "precision error: $(cat "$T/err")"
 ! vips fcs_super_resolve "$T/in.png" "$T/x3.png" 3 "${quick[@]}" 2> "$T/err" || fail "scale 3 accepted"
 grep -q "scale must be 2, 4 or 8" "$T/err" || fail "scale error: $(cat "$T/err")"
+! vips fcs_deblur "$T/in.png" "$T/x.png" --kernel "$T/in.png" 2> "$T/err" || fail "an even kernel accepted"
+grep -q "constraint.kernel is 64×48; its sides must be odd" "$T/err" || fail "kernel error: $(cat "$T/err")"
 ! vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" --weight-type fp16 2> "$T/err" || fail "weight_type fp16 accepted"
 grep -q "enum 'FcsWeightType' has no member 'fp16', should be one of: f32, f16" "$T/err" || fail "weight_type error: $(cat "$T/err")"
 ! vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" --learning-rates 0.5,x 2> "$T/err" || fail "learning rates 0.5,x accepted"
@@ -127,7 +137,7 @@ cmp -s "$T/out.png" "$T/plugin.png" || fail "--plugin result differs from the VI
 # ... and straight from the build folder, where libfcs.so.0 lies beside the plugin ($ORIGIN);
 # `vips list classes` lists what a plugin adds (`vips -l` runs before --plugin is loaded)
 vips --plugin .build-release/lib/fcs-vips.so list classes > "$T/classes" 2> "$T/err" || fail "--plugin from the build folder: $(cat "$T/err")"
-for op in fcs_inpaint fcs_super_resolve fcs_extract_layers; do grep -q "($op)" "$T/classes" || fail "$op is not listed"; done
+for op in fcs_inpaint fcs_super_resolve fcs_deblur fcs_colorize fcs_extract_layers; do grep -q "($op)" "$T/classes" || fail "$op is not listed"; done
 
 # 3. progress and cancellation in a C host (bindings/vips/test_cancel.c), which is sent SIGINT
 #    about a second into a long inpainting and sets the output's kill flag from another thread

@@ -15,6 +15,7 @@ FCS_PIXEL_U8, FCS_PIXEL_F32 = 0, 1
 WEIGHT_TYPES = ("f32", "f16")
 VARIANTS = ("auto", "fp16", "fp32")
 METHODS = ("constrained", "replacement")
+FCS_CONSTRAINT_GAUSSIAN_BLUR, FCS_CONSTRAINT_KERNEL_BLUR, FCS_CONSTRAINT_LUMINANCE, FCS_CONSTRAINT_CALLBACK = 0, 1, 2, 3
 
 
 class Image(ctypes.Structure):
@@ -41,6 +42,16 @@ class SampleParams(ctypes.Structure):
                 ("context_crop_above", ctypes.c_int32), ("context_size", ctypes.c_int32), ("method", ctypes.c_int),
                 ("noise_path", ctypes.c_char_p), ("progress", ProgressCallback), ("user_data", ctypes.c_void_p),
                 ("sampler", ctypes.c_int)]
+
+
+ConstraintCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(Image), ctypes.POINTER(Image), ctypes.POINTER(Image),
+                                      ctypes.c_void_p)
+
+
+class Constraint(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_int), ("sigma", ctypes.c_float), ("kernel", ctypes.POINTER(Image)),
+                ("callback", ConstraintCallback), ("callback_user_data", ctypes.c_void_p),
+                ("width", ctypes.c_int32), ("height", ctypes.c_int32)]
 
 
 class LayerParams(ctypes.Structure):
@@ -75,6 +86,9 @@ def _load():
                                  ctypes.POINTER(Image)]),
         "fcs_super_resolve": (status, [ptr, ctypes.POINTER(Image), ctypes.c_int32, ctypes.POINTER(SampleParams),
                                        ctypes.POINTER(Image)]),
+        "fcs_constraint_default": (Constraint, []),
+        "fcs_solve": (status, [ptr, ctypes.POINTER(Image), ctypes.POINTER(Constraint), ctypes.POINTER(SampleParams),
+                               ctypes.POINTER(Image)]),
         "fcs_extract_layers": (status, [ptr, ctypes.POINTER(Image), ctypes.POINTER(LayerParams), ctypes.POINTER(Image),
                                         ctypes.POINTER(Image), ctypes.POINTER(Image)]),
     }

@@ -1,4 +1,4 @@
-"""fcs.Model: a loaded Stable Diffusion 1.x model and the three tasks.
+"""fcs.Model: a loaded Stable Diffusion 1.x model and its tasks.
 
 Every keyword argument is named as its field of fcs_model_params, fcs_sample_params or
 fcs_layer_params (Include/fcs.h), and None — the default of each — leaves the field as
@@ -12,8 +12,12 @@ import random
 import signal
 import threading
 
-from ._images import from_fcs_image, to_fcs_image
-from ._library import METHODS, VARIANTS, WEIGHT_TYPES, Image, ProgressCallback, check, lib
+import numpy as np
+
+from ._images import Like, from_fcs_image, to_fcs_image
+from ._library import (FCS_CONSTRAINT_CALLBACK, FCS_CONSTRAINT_GAUSSIAN_BLUR, FCS_CONSTRAINT_KERNEL_BLUR,
+                       FCS_CONSTRAINT_LUMINANCE, METHODS, VARIANTS, WEIGHT_TYPES, ConstraintCallback, Image,
+                       ProgressCallback, check, lib)
 from ._noise import noise_file
 
 
@@ -140,6 +144,77 @@ class Model:
         del keep
         return from_fcs_image(out, like)
 
+    def deblur(self, image, *, sigma=None, kernel=None, seed=None, steps=None, newton_steps=None, learning_rates=None,
+               fd_step=None, prompt=None, guidance_scale=None, official_timesteps=None, noise_path=None, sampler=None,
+               progress=None):
+        """Removes a known blur: a Gaussian of standard deviation sigma (pixels), or kernel, the
+        point-spread function as an H×W array or image (odd sides; scaled to sum 1). The blur's
+        adjoint carries the residual back; K and λ default as super_resolve's."""
+        fields = {name: value for name, value in locals().items() if name in _SAMPLE_FIELDS}
+        if (sigma is None) == (kernel is None):
+            raise ValueError("give one of sigma and kernel")
+        constraint = lib.fcs_constraint_default()
+        keep_kernel = None
+        if kernel is not None:
+            kernel_struct, keep_kernel, _ = to_fcs_image(np.asarray(kernel, dtype=np.float32) if isinstance(kernel, (list, tuple))
+                                                         else kernel, "kernel")
+            constraint.kind, constraint.kernel = FCS_CONSTRAINT_KERNEL_BLUR, ctypes.pointer(kernel_struct)
+        else:
+            constraint.kind, constraint.sigma = FCS_CONSTRAINT_GAUSSIAN_BLUR, sigma
+        result = self._solve(image, constraint, fields, progress)
+        del keep_kernel
+        return result
+
+    def colorize(self, image, *, seed=None, steps=None, newton_steps=None, learning_rates=None, fd_step=None, prompt=None,
+                 guidance_scale=None, official_timesteps=None, noise_path=None, sampler=None, progress=None):
+        """Colours a grey image (of a colour image, its Rec. 601 luminance is used); the result is
+        colour (H×W×3 for a grey array) with the input's luminance. K and λ default as super_resolve's."""
+        fields = {name: value for name, value in locals().items() if name in _SAMPLE_FIELDS}
+        constraint = lib.fcs_constraint_default()
+        constraint.kind = FCS_CONSTRAINT_LUMINANCE
+        return self._solve(image, constraint, fields, progress)
+
+    def solve(self, image_or_shape, constraint, *, seed=None, steps=None, newton_steps=None, learning_rates=None,
+              fd_step=None, prompt=None, guidance_scale=None, official_timesteps=None, noise_path=None, sampler=None,
+              progress=None):
+        """Samples an image under the caller's constraint.
+
+        image_or_shape: an image (only its size, kind and dtype are used) or (height, width); the
+        result is then that kind of image, or an H×W×3 float32 array.
+        constraint: fn(x0) called before each inner step with x0, the current estimate D(x̂0) as an
+        H×W×3 float32 array in 0…1 (not clamped, a copy). It returns the change x0 should make
+        (H×W×3; only its direction matters), or (change, weight) with an H×W weight ≥ 0 that
+        multiplies it (0 = unconstrained). fcs carries the change into the model's latent space
+        (the VAE-Newton transport); the GIL is held only while fn runs. An exception fn raises
+        cancels sampling and is re-raised.
+        """
+        fields = {name: value for name, value in locals().items() if name in _SAMPLE_FIELDS}
+        if not callable(constraint):
+            raise TypeError("constraint must be a callable fn(x0) -> change")
+        description = lib.fcs_constraint_default()
+        description.kind = FCS_CONSTRAINT_CALLBACK
+        image = image_or_shape
+        if isinstance(image_or_shape, tuple) and len(image_or_shape) == 2 and all(isinstance(n, int) for n in image_or_shape):
+            image = None
+            description.height, description.width = image_or_shape
+        return self._solve(image, description, fields, progress, constraint=constraint)
+
+    def _solve(self, image, description, fields, progress, constraint=None):
+        """fcs_solve with description (and the Python constraint behind a callback)."""
+        struct = keep = None
+        like = Like("numpy", np.float32)  # a shape alone: an F32 array
+        if image is not None:
+            struct, keep, like = to_fcs_image(image, "image")
+        with _SampleParams(lib.fcs_sample_params_default(), fields, progress) as params:
+            if constraint is not None:
+                callback = ConstraintCallback(functools.partial(_call_constraint, constraint, params))
+                description.callback = callback
+            out = Image()
+            params.call(lib.fcs_solve, self._model(), ctypes.byref(struct) if struct is not None else None,
+                        ctypes.byref(description), ctypes.byref(params.value), ctypes.byref(out), outputs=[out])
+        del keep
+        return from_fcs_image(out, like)
+
     def extract_layers(self, image, *, hint=None, iterations=None, samples_per_layer=None, restarts=None,
                        block_size=None, seed=None, steps=None, newton_steps=None, learning_rates=None, fd_step=None,
                        prompt=None, guidance_scale=None, official_timesteps=None, sampler=None, progress=None):
@@ -201,6 +276,32 @@ def defaults():
     }
     values.update({name: getattr(layer, name) for name in _LAYER_FIELDS})
     return values
+
+
+def _call_constraint(constraint, params, estimate, change, weight, _user_data):
+    """fcs_constraint_callback for a Python fn(x0): copies D(x̂0) out and fn's change (and weight)
+    in. An exception cannot cross C: it is kept on params, cancels (non-zero), and is re-raised."""
+    try:
+        height, width = estimate.contents.height, estimate.contents.width
+        def view(image, channels):
+            return np.ctypeslib.as_array(ctypes.cast(image.contents.data, ctypes.POINTER(ctypes.c_float)),
+                                         shape=(height, width, channels))
+        answer = constraint(view(estimate, 3).copy())
+        delta, mask = answer if isinstance(answer, tuple) else (answer, None)
+        delta = np.asarray(delta, dtype=np.float32)
+        if delta.shape != (height, width, 3):
+            raise ValueError(f"constraint returned a change of shape {delta.shape}, not {(height, width, 3)}")
+        view(change, 3)[...] = delta
+        if mask is not None:
+            mask = np.asarray(mask, dtype=np.float32)
+            if mask.shape not in ((height, width), (height, width, 1)):
+                raise ValueError(f"constraint returned a weight of shape {mask.shape}, not {(height, width)}")
+            view(weight, 1)[...] = mask.reshape(height, width, 1)
+        return 0
+    except BaseException as error:
+        if params._error is None:
+            params._error = error
+        return 1
 
 
 class _SampleParams:

@@ -181,6 +181,50 @@ def test_super_resolve_and_layers_shapes(model, image):
     assert layer1.shape == layer2.shape == image.shape and ownership.shape == (48, 64)
 
 
+def test_deblur_and_colorize_shapes_and_luminance(model, image):
+    assert model.deblur(image, sigma=1.5, **QUICK).shape == image.shape
+    assert model.deblur(image, kernel=np.ones((1, 5), np.float32), **QUICK).shape == image.shape
+    with pytest.raises(ValueError, match="one of sigma and kernel"):
+        model.deblur(image, **QUICK)
+    with pytest.raises(fcs.InvalidArgumentError, match="odd"):
+        model.deblur(image, kernel=np.ones((2, 2), np.float32), **QUICK)
+    grey = image[:, :, 1]
+    colour = model.colorize(grey, **QUICK)
+    assert colour.shape == (48, 64, 3) and colour.dtype == np.uint8
+    luma = colour.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    assert np.abs(luma - grey).max() <= 1
+
+
+def test_solve_calls_the_constraint_with_the_estimate_and_its_change_steers(model):
+    seen = []
+
+    def towards_grey(x0):
+        seen.append(x0.shape)
+        return 0.5 - x0, np.ones(x0.shape[:2], np.float32)
+
+    settings = dict(steps=3, newton_steps=4, seed=7, learning_rates=[0.5])
+    steered = model.solve((24, 40), constraint=towards_grey, **settings)
+    assert steered.shape == (24, 40, 3) and steered.dtype == np.float32
+    assert seen == [(24, 40, 3)] * 12
+    free = model.solve((24, 40), constraint=towards_grey, **dict(settings, newton_steps=0))
+    assert np.abs(steered - 0.5).mean() < np.abs(free - 0.5).mean()
+    like = model.solve(np.zeros((24, 40, 4), np.uint8), constraint=lambda x0: 0.5 - x0, **QUICK)
+    assert like.shape == (24, 40, 4) and like.dtype == np.uint8
+
+
+def test_solve_reraises_the_constraints_exception_and_checks_its_answer(model):
+    def broken(x0):
+        raise KeyError("mine")
+
+    with pytest.raises(KeyError, match="mine"):
+        model.solve((16, 16), constraint=broken, **QUICK)
+    with pytest.raises(ValueError, match="shape"):
+        model.solve((16, 16), constraint=lambda x0: x0[:8], **QUICK)
+    with pytest.raises(fcs.InvalidArgumentError, match="finite"):
+        model.solve((16, 16), constraint=lambda x0: x0 * np.nan, **QUICK)
+    assert model.solve((16, 16), constraint=lambda x0: -x0, **QUICK).shape == (16, 16, 3), "the model stays usable"
+
+
 def test_transport_vae_changes_super_resolve_and_bad_folders_raise(model, image):
     low = image[:24, :32]
     with fcs.Model(MODEL, transport_vae=TAESD) as transported:

@@ -1,5 +1,5 @@
+import FCSImaging
 import FCSModels
-import FCSSampler
 import FCSTensor
 import Foundation
 import XCTest

@@ -1,7 +1,6 @@
 // Images of any size (design.md): SD 1.x needs sides that are multiples of 64 px (8 px per
 // latent cell × 3 halvings in the UNet). Pad by reflection up to the next multiple, sample, and
 // crop the result back, as stable-diffusion.cpp and the diffusers pipelines' users do by hand.
-import FCSModels
 import FCSTensor
 
 /// Reflect-padding of NCHW tensors on the bottom and right edges, and the crop that undoes it.
