@@ -1,4 +1,5 @@
 import ArgumentParser
+import FCSImaging
 import FCSModels
 import FCSSampler
 import FCSTensor
