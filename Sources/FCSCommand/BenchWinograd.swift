@@ -1,4 +1,5 @@
 import ArgumentParser
+import FCSModels
 import FCSTensor
 #if canImport(Glibc)
 import Glibc
@@ -26,6 +27,9 @@ struct BenchWinograd: ParsableCommand {
     var shapes: ShapeSet = .all
 
     enum ShapeSet: String, ExpressibleByArgument { case unet, vae, all }
+
+    @Flag(help: "Instead: time a UNet forward 512x512 (batch 1) and a VAE decode 512x512 (random SD 1.5 weights) with F(2x2) everywhere and with fcs's choice, alternately, --repeats rounds (wall and CPU seconds, medians).")
+    var networks = false
 
     /// A 3×3 padding-1 layer: `size`² outputs, `inChannels` → `outChannels`, and how many a forward runs.
     struct Shape {
@@ -56,9 +60,10 @@ struct BenchWinograd: ParsableCommand {
         Shape(network: "VAE decode", size: 512, inChannels: 128, outChannels: 128, count: 5),
     ]
 
-    func run() {
+    func run() throws {
         options.apply()
         print("fcs, \(ComputeThreads.count) threads, GEMM kernels \(gemmKernels), \(weights.rawValue) weights")
+        if networks { return try timeNetworks() }
         let selected = shapes == .unet ? Self.unetShapes : shapes == .vae ? Self.vaeShapes : Self.unetShapes + Self.vaeShapes
         let arena = ScratchArena()
         var random = NormalGenerator(seed: 0)
@@ -99,6 +104,52 @@ struct BenchWinograd: ParsableCommand {
         for (network, total) in totals.sorted(by: { $0.key > $1.key }) {
             print("\(network): these layers once per forward, F(2x2) \(format(total.f2, 2)) s, F(4x4) \(format(total.f4, 2)) s (\(format(total.f4 / total.f2, 2))x)")
         }
+    }
+
+    /// The networks built once per variant, then timed in turns, so that a shared machine's load
+    /// falls on both alike; CPU seconds (getrusage) are less sensitive to it than wall seconds.
+    func timeNetworks() throws {
+        var variants: [(name: String, unet: UNet2DConditionModel, vae: AutoencoderKL)] = []
+        for (name, override) in [("F(2x2) everywhere", Conv2d.Algorithm.winograd), ("fcs's choice", nil)] {
+            Conv2d.automaticWinogradOverride = override
+            variants.append((name, try UNet2DConditionModel(config: UNet2DConditionModelConfig(), weights: .random(seed: 2).storing(weights.precision)),
+                             try AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: 3).storing(weights.precision))))
+        }
+        Conv2d.automaticWinogradOverride = nil
+        var random = NormalGenerator(seed: 4)
+        let sample = random.tensor([1, 4, 64, 64]), text = random.tensor([1, 77, 768]), latents = random.tensor([1, 4, 64, 64])
+        let arena = ScratchArena()
+        let rows: [(String, (Int) -> Void)] = [
+            ("UNet forward 512x512, batch 1", { v in arena.scope { _ = variants[v].unet(sample, timestep: 500, encoderHiddenStates: text, in: arena) } }),
+            ("VAE decode 512x512", { v in arena.scope { _ = variants[v].vae.decode(latents, in: arena) } }),
+        ]
+        print("network                       | variant           | wall s (median) | CPU s (median) | runs (wall)")
+        for (name, body) in rows {
+            var wall = [[Double]](repeating: [], count: variants.count), cpu = wall
+            for round in 0...options.repeats {  // round 0 warms up
+                for v in variants.indices {
+                    let start = ContinuousClock.now, cpuStart = processCPUSeconds()
+                    body(v)
+                    if round > 0 {
+                        wall[v].append((ContinuousClock.now - start).seconds)
+                        cpu[v].append(processCPUSeconds() - cpuStart)
+                    }
+                }
+            }
+            for v in variants.indices {
+                let median = { (values: [Double]) in values.sorted()[values.count / 2] }
+                print("\(name.padding(29)) | \(variants[v].name.padding(17)) | \(format(median(wall[v]), 2).leftPadding(15)) | "
+                      + "\(format(median(cpu[v]), 2).leftPadding(14)) | \(wall[v].map { format($0, 2) }.joined(separator: " "))")
+            }
+        }
+    }
+
+    /// User + system CPU seconds of this process so far.
+    func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let seconds = { (t: timeval) in Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// Output `sample` (channel, row, column) of the padding-1 convolution, summed in float64.

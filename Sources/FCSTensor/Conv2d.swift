@@ -19,6 +19,10 @@ public struct Conv2d: Sendable {
         /// Winograd where it applies (3×3, stride 1, at least 16 input and output channels —
         /// below that the transforms cost more than they save), else implicit GEMM.
         case automatic
+        /// As ``automatic``, but F(2×2) where Winograd applies: for layers whose F(4×4) weights
+        /// (4× the direct convolution's, against F(2×2)'s 16/9) would cost more memory than its
+        /// speed is worth.
+        case automaticF2
         case implicitGEMM
         /// F(2×2, 3×3). Only valid for 3×3 kernels with stride 1.
         case winograd
@@ -30,7 +34,7 @@ public struct Conv2d: Sendable {
             switch self {
             case .winograd: 2
             case .winograd4x4: 4
-            case .automatic, .implicitGEMM: nil
+            case .automatic, .automaticF2, .implicitGEMM: nil
             }
         }
 
@@ -80,9 +84,9 @@ public struct Conv2d: Sendable {
         let source = weight.isContiguous ? weight : Tensor(shape: weight.shape, values: weight.toArray())
         let winogradApplies = kernelHeight == 3 && kernelWidth == 3 && stride == 1
         precondition(algorithm.winogradOutputTile == nil || winogradApplies, "Conv2d: Winograd needs a 3×3 kernel and stride 1")
-        if algorithm == .automatic {
-            self.algorithm = winogradApplies && inChannels >= 16 && outChannels >= 16
-                ? Conv2d.automaticWinograd(precision: precision) : .implicitGEMM
+        if algorithm == .automatic || algorithm == .automaticF2 {
+            let winograd = algorithm == .automaticF2 ? .winograd : Conv2d.automaticWinograd(precision: precision)
+            self.algorithm = winogradApplies && inChannels >= 16 && outChannels >= 16 ? winograd : .implicitGEMM
         } else {
             self.algorithm = algorithm
         }

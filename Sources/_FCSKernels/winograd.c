@@ -39,6 +39,11 @@
     void name params { name##_body args; }
 #endif
 
+/* Tiles transformed per pass: a block's output rows (F(4×4): and its m·BLOCK + 2 input columns)
+ * stay in a stack buffer, written (read) as whole rows, so the other half of each transform runs
+ * on contiguous rows. */
+enum { BLOCK = 16 };
+
 /* ---- F(2×2, 3×3) ---- */
 
 void fcs_winograd_f2_weight_transform(const float *w, size_t out_channels, size_t in_channels, float *u) {
@@ -61,9 +66,9 @@ void fcs_winograd_f2_weight_transform(const float *w, size_t out_channels, size_
     }
 }
 
-FCS_INLINE void fcs_winograd_f2_input_transform_body(const float *padded, size_t channels, size_t padded_height,
+FCS_INLINE void fcs_winograd_f2_input_transform_body(const float *restrict padded, size_t channels, size_t padded_height,
                                                      size_t padded_width, size_t tile_row0, size_t tile_rows,
-                                                     size_t tile_cols, float *v, size_t ldv, size_t xi_stride) {
+                                                     size_t tile_cols, float *restrict v, size_t ldv, size_t xi_stride) {
     const size_t plane = padded_height * padded_width;
     for (size_t c = 0; c < channels; c++) {
         for (size_t ty = 0; ty < tile_rows; ty++) {
@@ -95,35 +100,35 @@ FCS_SELECTED_ISA(fcs_winograd_f2_input_transform,
                   size_t tile_rows, size_t tile_cols, float *v, size_t ldv, size_t xi_stride),
                  (padded, channels, padded_height, padded_width, tile_row0, tile_rows, tile_cols, v, ldv, xi_stride))
 
-FCS_INLINE void fcs_winograd_f2_output_transform_body(const float *m, size_t out_channels, size_t ldm,
+FCS_INLINE void fcs_winograd_f2_output_transform_body(const float *restrict m, size_t out_channels, size_t ldm,
                                                       size_t xi_stride, size_t tile_row0, size_t tile_rows,
-                                                      size_t tile_cols, const float *bias, float *y,
+                                                      size_t tile_cols, const float *restrict bias, float *restrict y,
                                                       size_t y_channel_stride, size_t y_row_stride,
                                                       size_t out_height, size_t out_width) {
+    float out[2][2 * BLOCK]; /* A^T m A + bias: a block's two output rows */
     for (size_t o = 0; o < out_channels; o++) {
         const float b = bias ? bias[o] : 0.0f;
         for (size_t ty = 0; ty < tile_rows; ty++) {
             const float *src = m + o * ldm + ty * tile_cols;
-            const size_t row = 2 * (tile_row0 + ty);
-            float *y0 = y + o * y_channel_stride + row * y_row_stride;
-            float *y1 = row + 1 < out_height ? y0 + y_row_stride : 0;
-            for (size_t tx = 0; tx < tile_cols; tx++) {
-                float s[4][2]; /* m A, row by row */
-                for (int i = 0; i < 4; i++) {
-                    const float *mi = src + 4 * i * xi_stride + tx;
-                    const float a = mi[0], bb = mi[xi_stride], c = mi[2 * xi_stride], d = mi[3 * xi_stride];
-                    s[i][0] = a + bb + c;
-                    s[i][1] = bb - c - d;
+            const size_t row = 2 * (tile_row0 + ty), rows = out_height - row < 2 ? 1 : 2;
+            for (size_t tx0 = 0; tx0 < tile_cols; tx0 += BLOCK) {
+                const size_t count = tile_cols - tx0 < BLOCK ? tile_cols - tx0 : BLOCK;
+                for (size_t tx = 0; tx < count; tx++) {
+                    float s[4][2]; /* m A, row by row */
+                    for (int i = 0; i < 4; i++) {
+                        const float *mi = src + 4 * i * xi_stride + tx0 + tx;
+                        const float a = mi[0], bb = mi[xi_stride], c = mi[2 * xi_stride], d = mi[3 * xi_stride];
+                        s[i][0] = a + bb + c;
+                        s[i][1] = bb - c - d;
+                    }
+                    out[0][2 * tx] = s[0][0] + s[1][0] + s[2][0] + b;
+                    out[0][2 * tx + 1] = s[0][1] + s[1][1] + s[2][1] + b;
+                    out[1][2 * tx] = s[1][0] - s[2][0] - s[3][0] + b;
+                    out[1][2 * tx + 1] = s[1][1] - s[2][1] - s[3][1] + b;
                 }
-                const size_t x = 2 * tx;
-                const float v00 = s[0][0] + s[1][0] + s[2][0] + b, v01 = s[0][1] + s[1][1] + s[2][1] + b;
-                const float v10 = s[1][0] - s[2][0] - s[3][0] + b, v11 = s[1][1] - s[2][1] - s[3][1] + b;
-                y0[x] = v00;
-                if (x + 1 < out_width) y0[x + 1] = v01;
-                if (y1) {
-                    y1[x] = v10;
-                    if (x + 1 < out_width) y1[x + 1] = v11;
-                }
+                const size_t x0 = 2 * tx0, width = out_width - x0 < 2 * count ? out_width - x0 : 2 * count;
+                for (size_t i = 0; i < rows; i++)
+                    memcpy(y + o * y_channel_stride + (row + i) * y_row_stride + x0, out[i], width * sizeof(float));
             }
         }
     }
@@ -137,10 +142,6 @@ FCS_SELECTED_ISA(fcs_winograd_f2_output_transform,
                   y_row_stride, out_height, out_width))
 
 /* ---- F(4×4, 3×3) ---- */
-
-/* Tiles transformed per pass: their 4·BLOCK + 2 input columns (and 4·BLOCK output columns) stay
- * in a stack buffer, so the vertical half of each transform runs on contiguous rows. */
-enum { BLOCK = 16 };
 
 /* r = B^T d for one column (or row) of six inputs. */
 FCS_INLINE void input_f4(float d0, float d1, float d2, float d3, float d4, float d5, float r[6]) {
@@ -187,9 +188,9 @@ void fcs_winograd_f4_weight_transform(const float *w, size_t out_channels, size_
     }
 }
 
-FCS_INLINE void fcs_winograd_f4_input_transform_body(const float *padded, size_t channels, size_t padded_height,
+FCS_INLINE void fcs_winograd_f4_input_transform_body(const float *restrict padded, size_t channels, size_t padded_height,
                                                      size_t padded_width, size_t tile_row0, size_t tile_rows,
-                                                     size_t tile_cols, float *v, size_t ldv, size_t xi_stride) {
+                                                     size_t tile_cols, float *restrict v, size_t ldv, size_t xi_stride) {
     const size_t plane = padded_height * padded_width;
     float t[6][4 * BLOCK + 2]; /* B^T d over a block's columns */
     for (size_t c = 0; c < channels; c++) {
@@ -224,9 +225,9 @@ FCS_SELECTED_ISA(fcs_winograd_f4_input_transform,
                   size_t tile_rows, size_t tile_cols, float *v, size_t ldv, size_t xi_stride),
                  (padded, channels, padded_height, padded_width, tile_row0, tile_rows, tile_cols, v, ldv, xi_stride))
 
-FCS_INLINE void fcs_winograd_f4_output_transform_body(const float *m, size_t out_channels, size_t ldm,
+FCS_INLINE void fcs_winograd_f4_output_transform_body(const float *restrict m, size_t out_channels, size_t ldm,
                                                       size_t xi_stride, size_t tile_row0, size_t tile_rows,
-                                                      size_t tile_cols, const float *bias, float *y,
+                                                      size_t tile_cols, const float *restrict bias, float *restrict y,
                                                       size_t y_channel_stride, size_t y_row_stride,
                                                       size_t out_height, size_t out_width) {
     float s[4][6][BLOCK];   /* A^T m over a block's tiles: s[output row][ξ column][tile] */
