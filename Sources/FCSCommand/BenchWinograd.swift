@@ -28,7 +28,7 @@ struct BenchWinograd: ParsableCommand {
 
     enum ShapeSet: String, ExpressibleByArgument { case unet, vae, all }
 
-    @Flag(help: "Instead: time a UNet forward 512x512 (batch 1) and a VAE decode 512x512 (random SD 1.5 weights) with F(2x2) everywhere and with fcs's choice, alternately, --repeats rounds (wall and CPU seconds, medians).")
+    @Flag(help: "Instead: time a UNet forward 512x512 (batch 1) and a VAE decode 512x512 (random SD 1.5 weights) with F(2x2) everywhere and with fcs's choice, alternately, --repeats rounds (wall and CPU seconds: the least of the rounds, the one a shared machine disturbed least).")
     var networks = false
 
     /// A 3×3 padding-1 layer: `size`² outputs, `inChannels` → `outChannels`, and how many a forward runs.
@@ -123,7 +123,7 @@ struct BenchWinograd: ParsableCommand {
             ("UNet forward 512x512, batch 1", { v in arena.scope { _ = variants[v].unet(sample, timestep: 500, encoderHiddenStates: text, in: arena) } }),
             ("VAE decode 512x512", { v in arena.scope { _ = variants[v].vae.decode(latents, in: arena) } }),
         ]
-        print("network                       | variant           | wall s (median) | CPU s (median) | runs (wall)")
+        print("network                       | variant           | wall s (least) | CPU s (least) | rounds (wall)")
         for (name, body) in rows {
             var wall = [[Double]](repeating: [], count: variants.count), cpu = wall
             for round in 0...options.repeats {  // round 0 warms up
@@ -137,9 +137,8 @@ struct BenchWinograd: ParsableCommand {
                 }
             }
             for v in variants.indices {
-                let median = { (values: [Double]) in values.sorted()[values.count / 2] }
-                print("\(name.padding(29)) | \(variants[v].name.padding(17)) | \(format(median(wall[v]), 2).leftPadding(15)) | "
-                      + "\(format(median(cpu[v]), 2).leftPadding(14)) | \(wall[v].map { format($0, 2) }.joined(separator: " "))")
+                print("\(name.padding(29)) | \(variants[v].name.padding(17)) | \(format(wall[v].min() ?? 0, 2).leftPadding(14)) | "
+                      + "\(format(cpu[v].min() ?? 0, 2).leftPadding(13)) | \(wall[v].map { format($0, 2) }.joined(separator: " "))")
             }
         }
     }

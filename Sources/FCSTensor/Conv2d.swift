@@ -17,7 +17,8 @@ import _FCSKernels
 public struct Conv2d: Sendable {
     public enum Algorithm: Sendable {
         /// Winograd where it applies (3×3, stride 1, at least 16 input and output channels —
-        /// below that the transforms cost more than they save), else implicit GEMM.
+        /// below that the transforms cost more than they save), else implicit GEMM. Winograd is
+        /// F(4×4) for float32 weights and F(2×2) for 16-bit ones (see `automaticWinograd`).
         case automatic
         /// As ``automatic``, but F(2×2) where Winograd applies: for layers whose F(4×4) weights
         /// (4× the direct convolution's, against F(2×2)'s 16/9) would cost more memory than its
