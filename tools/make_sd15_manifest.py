@@ -275,17 +275,20 @@ def single_file_layout(unet_sd: dict, vae_sd: dict, text_sd: dict, unet_cfg: dic
     return ldm_shapes, to_diffusers
 
 
-def diffusers_convert(ckpt: dict, unet_cfg: dict, vae_cfg: dict) -> dict:
+def diffusers_convert(ckpt: dict, unet_cfg: dict, vae_cfg: dict, with_clip: bool = True) -> dict:
     """Runs diffusers' own single-file converters. Returns {component: {diffusers_name: tensor}} with the
-    text encoder names given the `text_model.` level (diffusers strips it right after for transformers>=5.6)."""
+    text encoder names given the `text_model.` level (diffusers strips it right after for transformers>=5.6).
+    with_clip=False: UNet and VAE only (SD 2.x's OpenCLIP tower has its own converter, make_sd21_manifest.py)."""
     unet = sfu.convert_ldm_unet_checkpoint(dict(ckpt), config=dict(unet_cfg))
     vae = sfu.convert_ldm_vae_checkpoint(dict(ckpt), config=dict(vae_cfg))
+    if not with_clip:
+        return {"unet": unet, "vae": vae}
     assert sfu.is_clip_model(ckpt), "diffusers would not recognise the CLIP text encoder"
     text = sfu.convert_ldm_clip_checkpoint(dict(ckpt))
     return {"unet": unet, "vae": vae, "text_encoder": text}
 
 
-def verify_with_diffusers(ldm_shapes, to_diffusers, diffusers_shapes, unet_cfg, vae_cfg) -> None:
+def verify_with_diffusers(ldm_shapes, to_diffusers, diffusers_shapes, unet_cfg, vae_cfg, with_clip: bool = True) -> None:
     """Dummy LDM checkpoint: tensor number i is the value i expanded to its LDM shape (no memory).
     diffusers' conversion must return every diffusers name exactly once, with the diffusers shape and
     with the value of the LDM tensor we paired it with."""
@@ -295,9 +298,10 @@ def verify_with_diffusers(ldm_shapes, to_diffusers, diffusers_shapes, unet_cfg, 
         s = ldm_shapes[n]
         ckpt[n] = torch.tensor([float(i)], dtype=torch.float64).reshape([1] * len(s)).expand(s) if s else \
             torch.tensor(float(i), dtype=torch.float64)
-    converted = diffusers_convert(ckpt, unet_cfg, vae_cfg)
+    converted = diffusers_convert(ckpt, unet_cfg, vae_cfg, with_clip)
     index = {n: i for i, n in enumerate(names)}
-    for comp, expect in diffusers_shapes.items():
+    for comp in converted:
+        expect = diffusers_shapes[comp]
         got = converted[comp]
         missing = sorted(set(expect) - set(got))
         extra = sorted(set(got) - set(expect))

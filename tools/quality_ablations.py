@@ -79,7 +79,7 @@ def superres_ablations(model, images, seed):
         rows = []
         for _, image in images:
             low = bicubic(image, 0.25)
-            result = model.superres(low, scale=4, seed=seed, learning_rates=[rate])
+            result = model.super_resolve(low, scale=4, seed=seed, learning_rates=[rate])
             rows.append(scores(result, image)[1:] + (scores(bicubic(result, 0.25), low)[1],))
         mean = np.mean(rows, axis=0)
         lines.append(f"| {rate} | {mean[0]:.2f} | {mean[1]:.3f} | {mean[2]:.2f} |")

@@ -140,7 +140,7 @@ def superres_section(model, images, seeds):
     report = ["\n## Super-resolution ×4 (from bicubic-antialias downsampling)\n",
               "| method | UNet forwards | PSNR (dB) | SSIM | seconds / image |", "|---|---:|---:|---:|---:|"]
     upscalers = {
-        "fcs (K = 10, λ = 0.05, 20 steps)": (420, lambda low, s: model.superres(low, scale=4, steps=20, seed=s)),
+        "fcs (K = 10, λ = 0.05, 20 steps)": (420, lambda low, s: model.super_resolve(low, scale=4, steps=20, seed=s)),
         "bicubic": (0, lambda low, s: bicubic(low, 4)),
         "Lanczos": (0, lambda low, s: np.asarray(Image.fromarray(low).resize((SIZE, SIZE), Image.LANCZOS))),
     }

@@ -86,8 +86,10 @@ def super_resolution_constraint(vae, y, factor, h=0.005):
     return error
 
 
-def sample(unet, error, cond, uncond, x_T, zs, p, observe=None):
-    """The final x̂0; observe(n, k, x0), if given, sees x̂0 of outer step n after k inner steps."""
+def sample(unet, error, cond, uncond, x_T, zs, p, observe=None, prediction_type="epsilon"):
+    """The final x̂0; observe(n, k, x0), if given, sees x̂0 of outer step n after k inner steps.
+    prediction_type "v_prediction": the UNet's output is v (SD 2.x 768-v), x̂0 = √ᾱ·x − √(1−ᾱ)·v and
+    ε = √ᾱ·v + √(1−ᾱ)·x; guidance combines v as it combines ε."""
     betas, alphas_cumprod = schedule()
     stride = 1000 // STEPS
     w = p["guidance_weight"]
@@ -106,6 +108,8 @@ def sample(unet, error, cond, uncond, x_T, zs, p, observe=None):
 
         def predict(x):
             e = eps_tilde(x, unet_t)
+            if prediction_type == "v_prediction":
+                return a.sqrt() * x - (1 - a).sqrt() * e, a.sqrt() * e + (1 - a).sqrt() * x
             return x / a.sqrt() - e * ((1 - a) / a).sqrt(), e
 
         x0, eps = predict(x)

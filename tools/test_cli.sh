@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fcs command end to end, on the tiny random model: inpaint / superres / layers on image
+# The fcs command end to end, on the tiny random model: inpaint / super-resolve / extract-layers on image
 # files, --json, exit codes and one-line errors, results written whole or not at all, Ctrl-C,
 # and `fcs fetch` against a local stand-in for the Hugging Face hub (tools/fake_hub.py): an
 # interrupted download resumes, a corrupted file is caught by its checksum, a hostile hub
@@ -30,13 +30,13 @@ grep -q "step 2/2" "$T/progress" || fail "no progress lines: $(cat "$T/progress"
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/again.png" --model "$MODEL" "${quick[@]}" --seed 1 --json > "$T/json" 2> /dev/null
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["task"] == "inpaint" and d["seed"] == 1, d' "$T/json"
 cmp -s "$T/out.png" "$T/again.png" || fail "same seed, different output"
-"$FCS" superres "$T/in.png" --scale 2 -o "$T/x2.jpg" --model "$MODEL" "${quick[@]}" 2> /dev/null > /dev/null
+"$FCS" super-resolve "$T/in.png" --scale 2 -o "$T/x2.jpg" --model "$MODEL" "${quick[@]}" 2> /dev/null > /dev/null
 [ "$(size "$T/x2.jpg")" = 128x96 ] || fail "superres size"
-"$FCS" superres "$T/in.png" --scale 2 -o "$T/x2t.png" --model "$MODEL" --transport-vae "$PWD/Tests/FCSModelsTests/Fixtures/tiny-taesd" \
+"$FCS" super-resolve "$T/in.png" --scale 2 -o "$T/x2t.png" --model "$MODEL" --transport-vae "$PWD/Tests/FCSModelsTests/Fixtures/tiny-taesd" \
     "${quick[@]}" --seed 1 2> /dev/null > /dev/null
-"$FCS" superres "$T/in.png" --scale 2 -o "$T/x2v.png" --model "$MODEL" "${quick[@]}" --seed 1 2> /dev/null > /dev/null
+"$FCS" super-resolve "$T/in.png" --scale 2 -o "$T/x2v.png" --model "$MODEL" "${quick[@]}" --seed 1 2> /dev/null > /dev/null
 [ "$(size "$T/x2t.png")" = 128x96 ] && ! cmp -s "$T/x2t.png" "$T/x2v.png" || fail "superres with --transport-vae"
-"$FCS" layers "$T/in.png" -o "$T/split" --model "$MODEL" --steps 1 --newton-steps 1 --iterations 1 --samples 1 --restarts 1 > /dev/null 2>&1
+"$FCS" extract-layers "$T/in.png" -o "$T/split" --model "$MODEL" --steps 1 --newton-steps 1 --iterations 1 --samples-per-layer 1 --restarts 1 > /dev/null 2>&1
 for part in layer1 layer2 mask; do [ -f "$T/split-$part.png" ] || fail "no $part"; done
 
 # the outer samplers
@@ -47,16 +47,25 @@ done
 # LoRAs: scale 0 is the base model, a scale changes the output, a bad file is one line naming it
 LORA=$PWD/Tests/FCSModelsTests/Fixtures/tiny-lora
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/lora0.png" --model "$MODEL" "${quick[@]}" --seed 1 \
-    --lora "$LORA/kohya.safetensors:0" --lora "$LORA/peft.safetensors:0" > /dev/null 2>&1
+    --lora-paths "$LORA/kohya.safetensors,$LORA/peft.safetensors" --lora-scales 0,0 > /dev/null 2>&1
 cmp -s "$T/out.png" "$T/lora0.png" || fail "LoRAs at scale 0 changed the output"
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/lora.png" --model "$MODEL" "${quick[@]}" --seed 1 \
-    --lora "$LORA/kohya.safetensors:1.3" --lora "$LORA/peft.safetensors" > /dev/null 2>&1
+    --lora-paths "$LORA/kohya.safetensors,$LORA/peft.safetensors" --lora-scales 1.3,1 > /dev/null 2>&1
 ! cmp -s "$T/out.png" "$T/lora.png" || fail "LoRAs did not change the output"
 set +e
-"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" --model "$MODEL" --lora "$LORA/reference.safetensors" 2> "$T/err"; status=$?
+"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" --model "$MODEL" --lora-paths "$LORA/reference.safetensors" 2> "$T/err"; status=$?
 set -e
 [ $status = 1 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q "reference.safetensors: key .* is no LoRA key" "$T/err" \
     || fail "bad LoRA: status $status, $(cat "$T/err")"
+# a single-file SD 2.x checkpoint: with --config-folder it loads; without, its tiny widths are no known family's
+SD2=$PWD/Tests/FCSModelsTests/Fixtures/tiny-sd2
+"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/sd2.png" --model "$SD2/tiny-sd2.safetensors" --config-folder "$SD2" "${quick[@]}" > /dev/null 2>&1
+[ "$(size "$T/sd2.png")" = 64x48 ] || fail "inpainting with a single file and --config-folder"
+set +e
+"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" --model "$SD2/tiny-sd2.safetensors" 2> "$T/err"; status=$?
+set -e
+[ $status = 1 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q "tiny-sd2.safetensors: .*config folder" "$T/err" \
+    || fail "single file without configs: status $status, $(cat "$T/err")"
 
 # the demo model compiled into fcs
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/demo.png" --model demo --steps 1 --newton-steps 1 --seed 1 > /dev/null 2>&1
@@ -82,7 +91,9 @@ expect_usage_error() {  # EXPECTED-TEXT FCS-ARGUMENTS…: status 64 (a bad argum
 }
 expect_usage_error "sampler \"ddim\" is not one of paper, dpm++2m, lcm" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" --sampler ddim
 expect_usage_error "precision \"fp16\" is not one of auto, fp32, bf16" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" --precision fp16
-expect_usage_error "scale must be 2, 4 or 8" superres "$T/in.png" --scale 3 -o "$T/x.png" --model "$MODEL"
+expect_usage_error "scale must be 2, 4 or 8" super-resolve "$T/in.png" --scale 3 -o "$T/x.png" --model "$MODEL"
+expect_usage_error "Missing expected argument '--scale <scale>'" super-resolve "$T/in.png" -o "$T/x.png" --model "$MODEL"
+expect_usage_error "lora-scales has 1 values for 2 --lora-paths files" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" --lora-paths a,b --lora-scales 1
 expect_usage_error "threads must be 1 … 1024" bench ops --threads 3000000000
 expect_usage_error "repeats must be 1 … 1000" bench ops --repeats 1000000000000000000
 expect_usage_error "latent-sizes must be multiples of 8" bench models --latent-sizes 12
@@ -97,23 +108,23 @@ python3 -c 'import struct, sys, zlib
 def chunk(kind, data): return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40000, 40000, 8, 0, 0, 0, 0))
                        + chunk(b"IDAT", zlib.compress(bytes(40001))) + chunk(b"IEND", b""))' > "$T/huge.png"
-expect_error "40000×40000 pixels is more than fcs reads" superres "$T/huge.png" --scale 2 -o "$T/x.png" --model "$MODEL"
+expect_error "40000×40000 pixels is more than fcs reads" super-resolve "$T/huge.png" --scale 2 -o "$T/x.png" --model "$MODEL"
 # a truncated file is refused, in one line
 head -c 3000 "$T/in.png" > "$T/cut.png"
-expect_error "cut.png: .*read error" superres "$T/cut.png" --scale 2 -o "$T/x.png" --model "$MODEL"
+expect_error "cut.png: .*read error" super-resolve "$T/cut.png" --scale 2 -o "$T/x.png" --model "$MODEL"
 
 # results are whole or absent: a path that cannot be written fails before sampling (one line,
 # no progress) and leaves nothing; layers writes its three files all or none
 mkdir -p "$T/outs/folder.png" "$T/outs/split-mask.png" && touch "$T/outs/file"
 leftovers() { find "$T/outs" -mindepth 1 -not -name folder.png -not -name split-mask.png -not -name file; }
 expect_error "cannot write in $T/outs/missing" inpaint "$T/in.png" "$T/mask.png" -o "$T/outs/missing/x.png" --model "$MODEL" "${quick[@]}"
-expect_error "a folder is in the way" superres "$T/in.png" --scale 2 -o "$T/outs/folder.png" --model "$MODEL" "${quick[@]}"
+expect_error "a folder is in the way" super-resolve "$T/in.png" --scale 2 -o "$T/outs/folder.png" --model "$MODEL" "${quick[@]}"
 expect_error "cannot write in $T/outs/file: not a folder" inpaint "$T/in.png" "$T/mask.png" -o "$T/outs/file/x.png" --model "$MODEL" "${quick[@]}"
-expect_error "split-mask.png: a folder is in the way" layers "$T/in.png" -o "$T/outs/split" --model "$MODEL" --steps 1 --newton-steps 1 --iterations 1 --samples 1 --restarts 1
+expect_error "split-mask.png: a folder is in the way" extract-layers "$T/in.png" -o "$T/outs/split" --model "$MODEL" --steps 1 --newton-steps 1 --iterations 1 --samples-per-layer 1 --restarts 1
 [ -z "$(leftovers)" ] || fail "an unwritable output left files: $(leftovers)"
 # a folder that appears in the way while layers samples: none of the three stays
 : > "$T/late.err"  # made empty before the run starts: the wait below must see this run's progress
-"$FCS" layers "$T/in.png" -o "$T/outs/late" --model "$MODEL" --steps 2 --newton-steps 1 --iterations 4 --samples 1 --restarts 1 \
+"$FCS" extract-layers "$T/in.png" -o "$T/outs/late" --model "$MODEL" --steps 2 --newton-steps 1 --iterations 4 --samples-per-layer 1 --restarts 1 \
     > /dev/null 2> "$T/late.err" & RUN=$!
 until grep -q "step" "$T/late.err" || ! kill -0 $RUN 2> /dev/null; do sleep 0.05; done
 kill -STOP $RUN 2> /dev/null || fail "layers ended before the folder could be put in the way"
@@ -123,7 +134,7 @@ set +e; wait $RUN; status=$?; set -e
 rmdir "$T/outs/late-mask.png"
 [ -z "$(leftovers)" ] || fail "layers left part of its results: $(leftovers)"
 # libvips save options in the name, and the file mode of a file made by open()
-"$FCS" superres "$T/in.png" --scale 2 -o "$T/q.jpg[Q=50]" --model "$MODEL" "${quick[@]}" > /dev/null 2>&1
+"$FCS" super-resolve "$T/in.png" --scale 2 -o "$T/q.jpg[Q=50]" --model "$MODEL" "${quick[@]}" > /dev/null 2>&1
 [ "$(size "$T/q.jpg")" = 128x96 ] || fail "save options in the output name"
 [ "$(stat -c %a "$T/q.jpg")" = "$(printf %o $((0666 & ~0$(umask))))" ] || fail "output mode $(stat -c %a "$T/q.jpg")"
 

@@ -29,8 +29,9 @@ func model(_ handle: OpaquePointer?) throws(FCSError) -> ModelHandle {
 
 @c(fcs_model_params_default)
 public func fcsModelParamsDefault() -> fcs_model_params {
-    fcs_model_params(weight_type: FCS_WEIGHTS_F32, variant: FCS_VARIANT_AUTO, config_folder: nil, transport_vae: nil,
-                     lora_paths: nil, lora_scales: nil, n_loras: 0, precision: FCS_PRECISION_AUTO)
+    fcs_model_params(weight_type: fcs_weight_type(rawValue: UInt32(FCS_DEFAULT_WEIGHT_TYPE)),
+                     variant: fcs_file_variant(rawValue: UInt32(FCS_DEFAULT_VARIANT)), config_folder: nil, transport_vae: nil,
+                     lora_paths: nil, lora_scales: nil, n_loras: 0, precision: fcs_precision(rawValue: UInt32(FCS_DEFAULT_PRECISION)))
 }
 
 @c(fcs_model_load)
@@ -42,18 +43,15 @@ public func fcsModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<
         let reference = try string(path, name: "path")
         let params = params?.pointee ?? fcsModelParamsDefault()
         var options = StableDiffusion.LoadOptions()
-        switch params.weight_type {
-        case FCS_WEIGHTS_F32: options.precision = .float32
-        case FCS_WEIGHTS_F16: options.precision = .float16
-        default: throw .invalidArgument("weight_type \(params.weight_type.rawValue) is neither FCS_WEIGHTS_F32 nor FCS_WEIGHTS_F16")
+        guard let precision = WeightPrecision(params.weight_type) else {
+            throw .invalidArgument("weight_type \(params.weight_type.rawValue) is neither FCS_WEIGHTS_F32 nor FCS_WEIGHTS_F16")
         }
+        options.precision = precision
         options.compute = try computePrecision(params.precision)
-        switch params.variant {
-        case FCS_VARIANT_AUTO: options.variant = .automatic
-        case FCS_VARIANT_FP16: options.variant = .fp16
-        case FCS_VARIANT_FP32: options.variant = .fp32
-        default: throw .invalidArgument("variant \(params.variant.rawValue) is not an fcs_file_variant")
+        guard let variant = StableDiffusion.Variant(params.variant) else {
+            throw .invalidArgument("variant \(params.variant.rawValue) is not an fcs_file_variant")
         }
+        options.variant = variant
         if params.config_folder != nil { options.configFolder = try string(params.config_folder, name: "config_folder") }
         let transport = params.transport_vae == nil ? nil : try string(params.transport_vae, name: "transport_vae")
         options.loras = try loras(params)

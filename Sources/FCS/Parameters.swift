@@ -1,5 +1,5 @@
-// fcs_sample_params / fcs_layer_params: their defaults and their translation into the
-// sampler's parameter types, validating every field.
+// fcs_sample_params / fcs_layer_params: their defaults (the header's FCS_DEFAULT_* macros) and
+// their translation into the sampler's parameter types, validating every field.
 import CFCS
 import FCSSampler
 import FCSTensor
@@ -9,35 +9,30 @@ import Glibc
 
 @c(fcs_sample_params_default)
 public func fcsSampleParamsDefault() -> fcs_sample_params {
-    let defaults = InpaintingParameters()
-    return fcs_sample_params(seed: 0, steps: Int32(defaults.sampler.steps), newton_steps: -1, learning_rates: nil,
-                             n_learning_rates: 0, fd_step: defaults.sampler.finiteDifferenceStep, prompt: nil,
-                             guidance_scale: defaults.sampler.guidanceWeight, official_timesteps: 0,
-                             paste_back: 1, seam_width: Int32(defaults.seamWidth),
-                             context_crop_above: Int32(defaults.contextCropAbove), context_size: Int32(defaults.contextSize),
-                             method: FCS_INPAINT_CONSTRAINED,
-                             noise_path: nil, progress: nil, user_data: nil, sampler: FCS_SAMPLER_PAPER)
+    fcs_sample_params(seed: UInt64(FCS_DEFAULT_SEED), steps: FCS_DEFAULT_STEPS, newton_steps: FCS_DEFAULT_NEWTON_STEPS,
+                      learning_rates: nil, n_learning_rates: 0, fd_step: FCS_DEFAULT_FD_STEP, prompt: nil,
+                      guidance_scale: FCS_DEFAULT_GUIDANCE_SCALE, official_timesteps: FCS_DEFAULT_OFFICIAL_TIMESTEPS,
+                      paste_back: FCS_DEFAULT_PASTE_BACK, seam_width: FCS_DEFAULT_SEAM_WIDTH,
+                      context_crop_above: FCS_DEFAULT_CONTEXT_CROP_ABOVE, context_size: FCS_DEFAULT_CONTEXT_SIZE,
+                      method: fcs_inpaint_method(rawValue: UInt32(FCS_DEFAULT_METHOD)),
+                      noise_path: nil, progress: nil, user_data: nil, sampler: fcs_sampler(rawValue: UInt32(FCS_DEFAULT_SAMPLER)))
 }
-
-/// fcs_sampler's values, in the header's order.
-private let samplers: [(fcs_sampler, OuterSampler)] = [
-    (FCS_SAMPLER_PAPER, .paper), (FCS_SAMPLER_DPMSOLVER_PP_2M, .dpmSolverPlusPlus2M), (FCS_SAMPLER_LCM, .lcm),
-]
 
 /// The outer sampler of a C value.
 func outerSampler(_ sampler: fcs_sampler) throws(FCSError) -> OuterSampler {
-    guard let match = samplers.first(where: { $0.0 == sampler }) else {
-        throw .invalidArgument("sampler \(sampler.rawValue) is not an fcs_sampler (0 … \(samplers.count - 1))")
+    guard let match = OuterSampler(sampler) else {
+        throw .invalidArgument("sampler \(sampler.rawValue) is not an fcs_sampler (0 … \(OuterSampler.allCases.count - 1))")
     }
-    return match.1
+    return match
 }
 
-/// The names, NUL-terminated, that fcs_sampler_name returns (allocated once, never written or freed).
-nonisolated(unsafe) private let samplerNames: [UnsafePointer<CChar>] = samplers.map { UnsafePointer(strdup($0.1.rawValue)!) }
+/// The names, NUL-terminated, that fcs_sampler_name returns, in OuterSampler.allCases' order
+/// (allocated once, never written or freed).
+nonisolated(unsafe) private let samplerNames: [UnsafePointer<CChar>] = OuterSampler.allCases.map { UnsafePointer(strdup($0.rawValue)!) }
 
 @c(fcs_sampler_name)
 public func fcsSamplerName(_ sampler: fcs_sampler) -> UnsafePointer<CChar>? {
-    samplers.firstIndex { $0.0 == sampler }.map { samplerNames[$0] }
+    OuterSampler.allCases.firstIndex { $0.cValue == sampler }.map { samplerNames[$0] }
 }
 
 @c(fcs_sampler_from_name)
@@ -45,20 +40,19 @@ public func fcsSamplerFromName(_ name: UnsafePointer<CChar>?, _ out: UnsafeMutab
     withStatus { () throws(FCSError) in
         guard let out else { throw .invalidArgument("out_sampler is NULL") }
         let text = try string(name, name: "sampler name")
-        guard let match = samplers.first(where: { $0.1.rawValue == text }) else {
+        guard let match = OuterSampler(rawValue: text) else {
             throw .invalidArgument("sampler \"\(text)\" is not one of \(OuterSampler.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        out.pointee = match.0
+        out.pointee = match.cValue
     }
 }
 
 @c(fcs_layer_params_default)
 public func fcsLayerParamsDefault() -> fcs_layer_params {
-    let defaults = LayerExtractionParameters()
     var sample = fcsSampleParamsDefault()
-    sample.steps = Int32(defaults.sampler.steps)
-    return fcs_layer_params(sample: sample, iterations: Int32(defaults.iterations), samples_per_layer: Int32(defaults.samplesPerLayer),
-                            restarts: Int32(defaults.restarts), block_size: Int32(defaults.initialBlockSize), hint: nil)
+    sample.steps = FCS_DEFAULT_LAYER_STEPS
+    return fcs_layer_params(sample: sample, iterations: FCS_DEFAULT_ITERATIONS, samples_per_layer: FCS_DEFAULT_SAMPLES_PER_LAYER,
+                            restarts: FCS_DEFAULT_RESTARTS, block_size: FCS_DEFAULT_BLOCK_SIZE, hint: nil)
 }
 
 /// What every task reads from fcs_sample_params.
@@ -88,8 +82,8 @@ struct CommonParameters {
         guard params.guidance_scale >= 0, params.guidance_scale.isFinite else {
             throw .invalidArgument("guidance_scale must be ≥ 0, not \(params.guidance_scale)")
         }
-        sampler.guidanceWeight = params.guidance_scale
-        sampler.timestepConvention = params.official_timesteps != 0 ? .official : .consistent
+        sampler.guidanceScale = params.guidance_scale
+        sampler.timestepConvention = .init(official: params.official_timesteps != 0)
         sampler.outerSampler = try outerSampler(params.sampler)
         prompt = params.prompt == nil ? "" : try string(params.prompt, name: "prompt")
         seed = params.seed

@@ -58,10 +58,12 @@ func log(_ level: fcs_log_level, _ text: @autoclosure () -> String) {
     text().withCString { callback(level, $0, sink.userData) }
 }
 
+/// "MAJOR.MINOR.PATCH" from the header's FCS_VERSION_* macros (the one place the version is
+/// written), NUL-terminated, allocated once and never freed.
+nonisolated(unsafe) private let version = UnsafePointer(strdup("\(FCS_VERSION_MAJOR).\(FCS_VERSION_MINOR).\(FCS_VERSION_PATCH)")!)
+
 @c(fcs_version)
-public func fcsVersion() -> UnsafePointer<CChar> {
-    UnsafeRawPointer(("0.1.0" as StaticString).utf8Start).assumingMemoryBound(to: CChar.self)
-}
+public func fcsVersion() -> UnsafePointer<CChar> { version }
 
 @c(fcs_last_error)
 public func fcsLastError() -> UnsafePointer<CChar> {

@@ -32,11 +32,10 @@ public func fcsInpaint(_ model: OpaquePointer?, _ image: UnsafePointer<fcs_image
             throw .invalidArgument("context_crop_above must be ≥ 0 and context_size 64 … 8192, not \(params.context_crop_above), \(params.context_size)")
         }
         (parameters.contextCropAbove, parameters.contextSize) = (Int(params.context_crop_above), Int(params.context_size))
-        switch params.method {
-        case FCS_INPAINT_CONSTRAINED: parameters.method = .constrained
-        case FCS_INPAINT_REPLACEMENT: parameters.method = .replacement
-        default: throw .invalidArgument("method \(params.method.rawValue) is not an fcs_inpaint_method")
+        guard let method = InpaintingParameters.Method(params.method) else {
+            throw .invalidArgument("method \(params.method.rawValue) is not an fcs_inpaint_method")
         }
+        parameters.method = method
         let diffusion = handle.model
         log(FCS_LOG_INFO, "inpaint \(input.width)×\(input.height), \(parameters.sampler.steps) steps, K = \(parameters.sampler.newtonSteps)")
         let (rgb, alpha) = try input.pixels()

@@ -121,3 +121,17 @@ private extension String {
         self = String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+/// `fcs bench load --lora FILE[:SCALE]`: the text after the last `:` is the scale when it is a number, so a
+/// path with colons still works.
+extension LoRAReference: ExpressibleByArgument {
+    public init?(argument: String) {
+        if let colon = argument.lastIndex(of: ":"), let scale = Float(argument[argument.index(after: colon)...]) {
+            guard scale.isFinite, colon > argument.startIndex else { return nil }
+            self.init(path: String(argument[..<colon]), scale: scale)
+        } else {
+            guard !argument.isEmpty else { return nil }
+            self.init(path: argument)
+        }
+    }
+}

@@ -117,7 +117,9 @@ private struct JacobianProbe {
     let fp32: DiffusionModel, bf16: DiffusionModel
     let shape: [Int]
     let schedule: NoiseSchedule
-    let conditioning: (fp32: Tensor?, bf16: Tensor?)
+    /// What the probed model's denoiser predicts (its scheduler config's `prediction_type`).
+    let predictionType: PredictionType
+    let conditioning: (fp32: Conditioning?, bf16: Conditioning?)
     /// An on-distribution clean sample: 10 deterministic DDIM steps of the fp32 model from noise.
     let clean: [Float]
     let noise: [Float]
@@ -128,11 +130,9 @@ private struct JacobianProbe {
         let side = 64 / fp32.codec.downsamplingFactor  // a 64² image (latent 8² for SD): cheap on any model
         shape = [1, fp32.codec.latentChannels, side, side]
         schedule = NoiseSchedule(fp32.schedulerConfig)
+        predictionType = try PredictionType(fp32.schedulerConfig)
         let arena = self.arena
-        func states(_ model: DiffusionModel) throws -> Tensor? {
-            guard let tokenizer = model.tokenizer, let textEncoder = model.textEncoder else { return nil }
-            return try textEncoder([tokenizer("")], in: arena)
-        }
+        func states(_ model: DiffusionModel) throws -> Conditioning? { try model.promptEncoder?.encode([""], in: arena)[0] }
         conditioning = (try states(fp32), try states(bf16))
         var random = NormalGenerator(seed: seed)
         noise = random.tensor(shape).toArray()
@@ -140,7 +140,8 @@ private struct JacobianProbe {
         let timesteps = stride(from: 999, through: 99, by: -100).map { $0 }
         var x0 = x
         for (index, t) in timesteps.enumerated() {
-            x0 = Self.predictClean(fp32, x, timestep: t, shape: shape, conditioning: conditioning.fp32, schedule: schedule, arena: arena)
+            x0 = Self.predictClean(fp32, x, timestep: t, shape: shape, conditioning: conditioning.fp32, schedule: schedule,
+                                   predictionType: predictionType, arena: arena)
             let alpha = schedule.alphasCumprod[t], next = index + 1 < timesteps.count ? schedule.alphasCumprod[timesteps[index + 1]] : 1
             let epsilon = zip(x, x0).map { ($0 - alpha.squareRoot() * $1) / (1 - alpha).squareRoot() }
             x = zip(x0, epsilon).map { next.squareRoot() * $0 + (1 - next).squareRoot() * $1 }
@@ -148,17 +149,23 @@ private struct JacobianProbe {
         clean = x0
     }
 
-    /// x̂0 = (x_t − √(1−ᾱ) ε) / √ᾱ (ε-prediction, as the probed models are), under `tape` (recording or replaying) if given.
-    private static func predictClean(_ model: DiffusionModel, _ x: [Float], timestep t: Int, shape: [Int], conditioning: Tensor?,
-                                     schedule: NoiseSchedule, arena: ScratchArena, tape: DifferenceTape? = nil) -> [Float] {
-        let alpha = schedule.alphasCumprod[t]
+    /// x̂0 at x_t from the denoiser's output (ε or v, ``predictionType``), under `tape` (recording or replaying) if given.
+    private func predictClean(_ model: DiffusionModel, _ x: [Float], timestep t: Int, conditioning: Conditioning?,
+                              tape: DifferenceTape? = nil) -> [Float] {
+        Self.predictClean(model, x, timestep: t, shape: shape, conditioning: conditioning, schedule: schedule,
+                          predictionType: predictionType, arena: arena, tape: tape)
+    }
+
+    private static func predictClean(_ model: DiffusionModel, _ x: [Float], timestep t: Int, shape: [Int], conditioning: Conditioning?,
+                                     schedule: NoiseSchedule, predictionType: PredictionType, arena: ScratchArena,
+                                     tape: DifferenceTape? = nil) -> [Float] {
         arena.differenceTape = tape
         defer { arena.differenceTape = nil }
-        let epsilon = arena.scope {
+        let output = arena.scope {
             model.denoiser.predictNoise(Tensor(shape: shape, values: x), timestep: Float(t), conditioning: conditioning,
                                         guidanceWeight: nil, in: arena).toArray()
         }
-        return zip(x, epsilon).map { ($0 - (1 - alpha).squareRoot() * $1) / alpha.squareRoot() }
+        return predictionType.convert(sample: x, modelOutput: output, alphaCumprod: schedule.alphasCumprod[t]).x0
     }
 
     /// Cosines between J·e at each of `steps` — in bf16 as two plain forwards, in bf16 with the
@@ -167,23 +174,21 @@ private struct JacobianProbe {
     func cosines(timestep t: Int, referenceStep: Float, steps: [Float]) -> (bf16: [Float], bf16Tape: [Float], fp32: [Float]) {
         let alpha = schedule.alphasCumprod[t]
         let x = zip(clean, noise).map { alpha.squareRoot() * $0 + (1 - alpha).squareRoot() * $1 }
-        let base32 = Self.predictClean(fp32, x, timestep: t, shape: shape, conditioning: conditioning.fp32, schedule: schedule, arena: arena)
+        let base32 = predictClean(fp32, x, timestep: t, conditioning: conditioning.fp32)
         let width = shape[3]
         let e = base32.indices.map { $0 % width < width / 2 ? clean[$0] - base32[$0] : 0 }
-        func jacobianTimesE(_ model: DiffusionModel, _ states: Tensor?, base: [Float], step: Float, tape: DifferenceTape? = nil) -> [Float] {
+        func jacobianTimesE(_ model: DiffusionModel, _ states: Conditioning?, base: [Float], step: Float, tape: DifferenceTape? = nil) -> [Float] {
             let delta = step / (e.map(abs).max() ?? 1)
             tape?.beginReplay()
-            let perturbed = Self.predictClean(model, zip(x, e).map { $0 + delta * $1 }, timestep: t, shape: shape,
-                                              conditioning: states, schedule: schedule, arena: arena, tape: tape)
+            let perturbed = predictClean(model, zip(x, e).map { $0 + delta * $1 }, timestep: t, conditioning: states, tape: tape)
             return zip(perturbed, base).map { ($0 - $1) / delta }
         }
         let reference = jacobianTimesE(fp32, conditioning.fp32, base: base32, step: referenceStep)
-        let base16 = Self.predictClean(bf16, x, timestep: t, shape: shape, conditioning: conditioning.bf16, schedule: schedule, arena: arena)
+        let base16 = predictClean(bf16, x, timestep: t, conditioning: conditioning.bf16)
         let bf16Cosines = steps.map { cosine(jacobianTimesE(bf16, conditioning.bf16, base: base16, step: $0), reference) }
         let tape = DifferenceTape()
         tape.beginRecording()
-        let recorded = Self.predictClean(bf16, x, timestep: t, shape: shape, conditioning: conditioning.bf16, schedule: schedule,
-                                         arena: arena, tape: tape)
+        let recorded = predictClean(bf16, x, timestep: t, conditioning: conditioning.bf16, tape: tape)
         let tapeCosines = steps.map { cosine(jacobianTimesE(bf16, conditioning.bf16, base: recorded, step: $0, tape: tape), reference) }
         let fp32Cosines = steps.map { cosine(jacobianTimesE(fp32, conditioning.fp32, base: base32, step: $0), reference) }
         return (bf16Cosines, tapeCosines, fp32Cosines)

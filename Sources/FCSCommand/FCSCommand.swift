@@ -6,6 +6,6 @@ struct FCSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fcs",
         abstract: "Fast constrained sampling with Stable Diffusion 1.x on the CPU.",
-        subcommands: [Inpaint.self, SuperResolve.self, Layers.self, Fetch.self, Bench.self]
+        subcommands: [Inpaint.self, SuperResolve.self, ExtractLayers.self, Fetch.self, Bench.self]
     )
 }

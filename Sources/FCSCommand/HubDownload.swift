@@ -1,3 +1,4 @@
+import FCS
 import FCSModels
 import FoundationEssentials
 import _FCSHTTP
@@ -17,6 +18,8 @@ struct HubDownload {
     var endpoint: String
     var token: String?
     var cache: String
+    /// "fcs/" and the library's version.
+    let userAgent = "fcs/" + String(cString: fcsVersion())
 
     init(repository: String, environment: (String) -> String? = { getenv($0).map { String(cString: $0) } }) {
         self.repository = repository
@@ -122,7 +125,7 @@ struct HubDownload {
     private func repositoryInfo() throws -> RepositoryInfo {
         let url = "\(endpoint)/api/models/\(repository)/revision/\(HubNames.percentEncoded(revision, keepingSlashes: false))"
         var response = fcs_http_response()
-        fcs_http_request(url, token, 0, &response)
+        fcs_http_request(url, token, userAgent, 0, &response)
         defer { fcs_http_response_free(&response) }
         try check(response, url)
         let info: RepositoryInfo
@@ -140,7 +143,7 @@ struct HubDownload {
     /// The blob name of a file: its LFS SHA-256 (X-Linked-Etag) or git ETag.
     private func etag(of url: String) throws -> String {
         var response = fcs_http_response()
-        fcs_http_request(url, token, 1, &response)
+        fcs_http_request(url, token, userAgent, 1, &response)
         defer { fcs_http_response_free(&response) }
         try check(response, url, allowRedirect: true)
         var headers: [String: String] = [:]
@@ -163,7 +166,7 @@ struct HubDownload {
         let status = withoutActuallyEscaping({ (done: Int64, total: Int64) in progress(label, done, total) }) { report in
             var box = report
             return withUnsafeMutablePointer(to: &box) { pointer in
-                fcs_http_download(url, token, partial, { done, total, user in
+                fcs_http_download(url, token, userAgent, partial, { done, total, user in
                     user?.assumingMemoryBound(to: ((Int64, Int64) -> Void).self).pointee(done, total)
                     return 0
                 }, pointer, &sha256, &error)

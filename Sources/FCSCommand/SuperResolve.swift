@@ -2,13 +2,14 @@ import ArgumentParser
 import CFCS
 import FCS
 
-/// `fcs superres IMAGE --scale 4 -o OUT`
+/// `fcs super-resolve IMAGE --scale 4 -o OUT`
 struct SuperResolve: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "superres", abstract: "Upscale IMAGE ×2, ×4 or ×8.")
+    static let configuration = CommandConfiguration(commandName: "super-resolve", abstract: "Upscale IMAGE ×2, ×4 or ×8.")
 
     @Argument(help: "The low-resolution image.") var image: String
-    @Option(help: "Upscaling factor: 2, 4 or 8.") var scale: Int32 = 4
+    @Option(help: "Upscaling factor: 2, 4 or 8.") var scale: Int32
     @Option(name: .shortAndLong, help: "Output file; its suffix picks the format.") var output: String
+    @OptionGroup var noise: NoiseOption
     @OptionGroup var sampling: SamplingOptions
 
     func validate() throws {
@@ -17,7 +18,7 @@ struct SuperResolve: ParsableCommand {
 
     func run() throws {
         let input = try ImageFile(image), outputs = try OutputFiles([output])
-        try sampling.run(task: "superres", label: "superres ×\(scale)", outputs: outputs) { model, params in
+        try sampling.run(task: "super-resolve", label: "super-resolve ×\(scale)", noisePath: noise.noisePath, outputs: outputs) { model, params in
             var (buffer, result) = (input.image, fcs_image())
             try check(fcsSuperResolve(model, &buffer, scale, &params, &result))
             try outputs.write(&result, like: input)

@@ -1,7 +1,7 @@
 import FCSTensor
 import FoundationEssentials
 
-/// The networks of a Stable Diffusion 1.x model, loaded once and shared (read-only) by every
+/// The networks of a Stable Diffusion 1.x or 2.x model, loaded once and shared (read-only) by every
 /// sampling call.
 public struct StableDiffusion: Sendable {
     public let tokenizer: CLIPTokenizer
@@ -24,15 +24,16 @@ public struct StableDiffusion: Sendable {
     }
 
     public struct LoadOptions: Sendable {
-        public var variant: Variant = .automatic
+        public var variant = LoadOptions.headerDefaults.variant
         /// How layers keep their weights when they compute in float32 (``WeightPrecision/float16``
         /// halves the memory): the weights setting.
-        public var precision: WeightPrecision = .float32
+        public var precision = LoadOptions.headerDefaults.precision
         /// The arithmetic layers run in; with ``precision`` it gives ``layerPrecision``.
-        public var compute: ComputePrecision = .automatic
-        /// For single-file checkpoints: a diffusers folder whose `*/config.json` and `tokenizer/`
-        /// describe the model, as diffusers' `from_single_file(config:)`. nil: SD 1.5's configs
-        /// and the CLIP vocabulary built into fcs.
+        public var compute = LoadOptions.headerDefaults.compute
+        /// For single-file checkpoints: a diffusers folder whose `*/config.json`, `tokenizer/` and
+        /// `scheduler/scheduler_config.json` describe the model, as diffusers' `from_single_file(config:)`;
+        /// what it lacks (or all, when nil) is inferred from the file's tensors. SD 2.x files need
+        /// at least the scheduler config: their weights do not say whether they predict ε or v.
         public var configFolder: String?
         /// LoRA files merged into the UNet and text encoder weights at load, in order (see
         /// ``LoRAReference``). Every update of every file must land on a module.
@@ -72,7 +73,6 @@ public struct StableDiffusion: Sendable {
         try ModelIndex.read(folder: folder).require(
             ["unet": ["UNet2DConditionModel"], "vae": ["AutoencoderKL"], "text_encoder": ["CLIPTextModel"],
              "tokenizer": ["CLIPTokenizer", "CLIPTokenizerFast"]], source: folder + "/model_index.json")
-        let schedulerConfig = try SchedulerConfig.read(folder: folder)
         let configs = try StableDiffusionConfigs(folder: folder)
         func weights(_ component: String, base: String) throws(FCSError) -> WeightReader {
             try componentWeights(folder, component, base: base, options: options)
@@ -90,30 +90,30 @@ public struct StableDiffusion: Sendable {
             try rejectLeftovers(reader, "\(folder)/\(component)")
         }
         try loras.requireAllMerged()
-        return StableDiffusion(tokenizer: configs.tokenizer, textEncoder: textEncoder, unet: unet, vae: vae, schedulerConfig: schedulerConfig)
+        return StableDiffusion(tokenizer: configs.tokenizer, textEncoder: textEncoder, unet: unet, vae: vae, schedulerConfig: configs.scheduler)
     }
 
-    /// An original SD 1.x checkpoint, with SD 1.5's configs and the CLIP vocabulary built into
-    /// fcs unless `options.configFolder` says otherwise.
+    /// An original SD 1.x / 2.x checkpoint, with the configs `options.configFolder` has and the
+    /// others inferred from its tensors (``StableDiffusionConfigs/init(singleFile:configFolder:)``).
     private static func loadSingleFile(_ path: String, options: LoadOptions) throws(FCSError) -> StableDiffusion {
         let file = try SafeTensorsFile(path: path)
-        let configs = if let folder = options.configFolder { try StableDiffusionConfigs(folder: folder) } else { try StableDiffusionConfigs.builtIn() }
+        let configs = try StableDiffusionConfigs(singleFile: file, configFolder: options.configFolder)
         let loras = try LoRAMerge(options.loras), precision = options.layerPrecision
-        let textWeights = SingleFileCheckpoint.weights(file, component: .textEncoder).storing(precision)
+        let textLayers = configs.text.numHiddenLayers
+        let textWeights = SingleFileCheckpoint.weights(file, component: .textEncoder, textLayers: textLayers).storing(precision)
             .merging(loras, as: .textEncoder)
         let textEncoder = try TextEncoder(config: configs.text, weights: textWeights) { () throws(FCSError) in
-            SingleFileCheckpoint.weights(try SafeTensorsFile(path: path), component: .textEncoder).storing(options.precision)
-                .merging(try LoRAMerge(options.loras), as: .textEncoder)
+            SingleFileCheckpoint.weights(try SafeTensorsFile(path: path), component: .textEncoder, textLayers: textLayers)
+                .storing(precision).merging(try LoRAMerge(options.loras), as: .textEncoder)
         }
         let unetWeights = SingleFileCheckpoint.weights(file, component: .unet, layersPerBlock: configs.unet.layersPerBlock)
             .storing(precision).merging(loras, as: .unet)
         let vaeWeights = SingleFileCheckpoint.weights(file, component: .vae, vaeLevels: configs.vae.blockOutChannels.count)
             .storing(precision)
-        let schedulerConfig = if let folder = options.configFolder { try SchedulerConfig.read(folder: folder) } else { SchedulerConfig() }
         let model = StableDiffusion(tokenizer: configs.tokenizer,
                                     textEncoder: textEncoder,
                                     unet: try UNet2DConditionModel(config: configs.unet, weights: unetWeights),
-                                    vae: try AutoencoderKL(config: configs.vae, weights: vaeWeights), schedulerConfig: schedulerConfig)
+                                    vae: try AutoencoderKL(config: configs.vae, weights: vaeWeights), schedulerConfig: configs.scheduler)
         for reader in [textWeights, unetWeights, vaeWeights] { try rejectLeftovers(reader, path) }
         try loras.requireAllMerged()
         return model

@@ -22,23 +22,23 @@ public struct ConstrainedSampler: Sendable {
     }
 
     /// - Parameters:
-    ///   - conditioning: the text encoder's states for the prompt, `[1, 77, d]`; nil for an
+    ///   - conditioning: the prompt's conditioning (text states `[1, 77, d]`, …); nil for an
     ///     unconditional (pixel-space) denoiser.
-    ///   - unconditional: the states for "", needed when guidance is on.
+    ///   - unconditional: the conditioning of "", needed when guidance is on.
     ///   - noise: x_T and one z per outer step, shaped like `constraint.latentShape`.
     ///   - progress: called with (completed outer steps, steps) before every network evaluation
     ///     and after each outer step, so values repeat; return false to cancel before the next one.
     /// - Returns: x̂0 of the last step (spec §2.1 note 6), `[1, 4, h, w]`, scaled latents.
     /// - Throws: `.invalidArgument` for bad parameters or noise, `.format` when the denoiser's
     ///   output is not finite (corrupt weights), `.cancelled` when `progress` says so.
-    public func sample(constraint: Constraint, conditioning: Tensor?, unconditional: Tensor? = nil,
+    public func sample(constraint: Constraint, conditioning: Conditioning?, unconditional: Conditioning? = nil,
                        noise: SamplerNoise, parameters: SamplerParameters,
                        progress: (Int, Int) -> Bool = { _, _ in true }) throws(FCSError) -> Tensor {
         try parameters.validate()
         let timesteps = try scheduler.timesteps(steps: parameters.steps), shape = constraint.latentShape
         try noise.check(shape: shape, steps: timesteps.count)
         // classifier-free guidance, unless the network takes w itself (LCM: always, as diffusers' pipeline passes it)
-        let guided = parameters.usesClassifierFreeGuidance(unet), embeddedWeight = unet.embedsGuidance ? parameters.guidanceWeight : nil
+        let guided = parameters.usesClassifierFreeGuidance(unet), embeddedWeight = unet.embedsGuidance ? parameters.guidanceScale : nil
         guard !guided || (unconditional != nil && conditioning != nil) else {
             throw .invalidArgument("guidance needs a text-conditioned model and the unconditional text states")
         }
@@ -65,7 +65,7 @@ public struct ConstrainedSampler: Sendable {
                 defer { arena.differenceTape = nil }  // the constraint's own networks run without it
                 return arena.scope {
                     let output = guidedOutput(latent, shape: shape, timestep: unetTimestep, conditioning: conditioning, unconditional: unconditional,
-                                              weight: guided ? parameters.guidanceWeight : nil, embeddedWeight: embeddedWeight, arena: arena)
+                                              weight: guided ? parameters.guidanceScale : nil, embeddedWeight: embeddedWeight, arena: arena)
                     return scheduler.prediction(sample: latent, modelOutput: output, timestep: t)
                 }
             }
@@ -98,24 +98,17 @@ public struct ConstrainedSampler: Sendable {
 
     /// The guided model output ε̃: the conditional prediction, or (1 + w)·ε(c) − w·ε(∅) in one
     /// batch of 2 when guided (spec §2.4; for v-prediction the same combination of v).
-    private func guidedOutput(_ latent: [Float], shape: [Int], timestep: Float, conditioning: Tensor?, unconditional: Tensor?,
+    private func guidedOutput(_ latent: [Float], shape: [Int], timestep: Float, conditioning: Conditioning?, unconditional: Conditioning?,
                                weight: Float?, embeddedWeight: Float?, arena: ScratchArena) -> [Float] {
         guard let weight, let unconditional, let conditioning else {
             return unet.predictNoise(Tensor(shape: shape, values: latent), timestep: timestep, conditioning: conditioning,
                                      guidanceWeight: embeddedWeight, in: arena).toArray()
         }
         let batch = Tensor(shape: [2] + shape.dropFirst(), values: latent + latent)
-        let states = concatBatch(unconditional, conditioning, arena: arena)
-        let out = unet.predictNoise(batch, timestep: timestep, conditioning: states, in: arena).toArray()
+        let out = unet.predictNoise(batch, timestep: timestep, conditioning: conditioning.guidanceBatch(unconditional: unconditional, in: arena),
+                                    in: arena).toArray()
         let half = latent.count
         return (0..<half).map { (1 + weight) * out[half + $0] - weight * out[$0] }
-    }
-
-    private func concatBatch(_ a: Tensor, _ b: Tensor, arena: ScratchArena) -> Tensor {
-        let out = arena.tensor([2] + a.shape.dropFirst())
-        out.data.update(from: a.data, count: a.count)
-        (out.data + a.count).update(from: b.data, count: b.count)
-        return out
     }
 }
 

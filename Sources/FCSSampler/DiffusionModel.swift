@@ -10,18 +10,17 @@ import Glibc
 public struct DiffusionModel: Sendable {
     public let denoiser: any NoisePredictor
     public let codec: any LatentCodec
-    public let tokenizer: CLIPTokenizer?
-    public let textEncoder: TextEncoder?
+    /// Prompts → the denoiser's conditioning; nil for models without text conditioning.
+    public let promptEncoder: (any PromptEncoder)?
     /// A cheaper codec into the same latent space (TAESD) for super-resolution's inner-loop VAE
     /// passes; nil = ``codec``. See ``transporting(with:source:)``.
     public let transportCodec: (any LatentCodec)?
     /// The diffusion process the denoiser was trained on, which the outer samplers follow.
     public let schedulerConfig: SchedulerConfig
 
-    public init(denoiser: any NoisePredictor, codec: any LatentCodec, tokenizer: CLIPTokenizer? = nil,
-                textEncoder: TextEncoder? = nil, transportCodec: (any LatentCodec)? = nil,
-                schedulerConfig: SchedulerConfig = SchedulerConfig()) {
-        (self.denoiser, self.codec, self.tokenizer, self.textEncoder) = (denoiser, codec, tokenizer, textEncoder)
+    public init(denoiser: any NoisePredictor, codec: any LatentCodec, promptEncoder: (any PromptEncoder)? = nil,
+                transportCodec: (any LatentCodec)? = nil, schedulerConfig: SchedulerConfig = SchedulerConfig()) {
+        (self.denoiser, self.codec, self.promptEncoder) = (denoiser, codec, promptEncoder)
         self.transportCodec = transportCodec
         self.schedulerConfig = schedulerConfig
     }
@@ -72,17 +71,17 @@ public struct DiffusionModel: Sendable {
         try RequestLimits.checkMemory(estimatedWorkingSetBytes(height: height, width: width, guided: guided), task: "\(task) at \(width)×\(height)")
     }
 
-    /// The text states for `prompt` (and for "" when guidance is on); nil for models without
+    /// The conditioning of `prompt` (and of "" when guidance is on); nil for models without
     /// text conditioning, which accept only the empty prompt and no guidance.
-    func conditioning(prompt: String, guided: Bool, in arena: ScratchArena) throws(FCSError) -> (Tensor?, unconditional: Tensor?) {
-        guard let tokenizer, let textEncoder else {
+    func conditioning(prompt: String, guided: Bool, in arena: ScratchArena) throws(FCSError) -> (Conditioning?, unconditional: Conditioning?) {
+        guard let promptEncoder else {
             guard prompt.isEmpty, !guided else {
                 throw .invalidArgument("this model has no text conditioning: prompt and guidance are not available")
             }
             return (nil, nil)
         }
-        let states = try textEncoder.encode([[tokenizer(prompt)]] + (guided ? [[tokenizer("")]] : []), in: arena)
-        return (states[0], guided ? states[1] : nil)
+        let encoded = try promptEncoder.encode([prompt] + (guided ? [""] : []), in: arena)
+        return (encoded[0], guided ? encoded[1] : nil)
     }
 
     /// D(x̂0 / s) clamped to [-1, 1]; `shouldContinue` is asked before each piece of the decoder's work.
@@ -95,7 +94,8 @@ public struct DiffusionModel: Sendable {
 extension StableDiffusion {
     /// The model as the sampling tasks use it.
     public var diffusionModel: DiffusionModel {
-        DiffusionModel(denoiser: unet, codec: vae, tokenizer: tokenizer, textEncoder: textEncoder, schedulerConfig: schedulerConfig)
+        DiffusionModel(denoiser: unet, codec: vae, promptEncoder: CLIPPromptEncoder(tokenizer: tokenizer, textEncoder: textEncoder),
+                       schedulerConfig: schedulerConfig)
     }
 
     public var pixelMultiple: Int { diffusionModel.pixelMultiple }

@@ -1,6 +1,7 @@
 // Inpainting end to end (spec §3.2): encode the prompt, constrain on the known pixels, sample,
 // decode the last x̂0 and, by default, paste the known pixels back with a soft seam (ours: users
 // expect untouched pixels to stay untouched; the paper's notebooks output D(x̂0) as is).
+import CFCS
 import FCSModels
 import FCSTensor
 
@@ -11,22 +12,34 @@ public struct InpaintingParameters: Sendable {
         case constrained
         /// The replacement baseline (``ReplacementProjection``), for comparisons; one forward per step.
         case replacement
+
+        /// The method of a C fcs_inpaint_method value; nil for a value that is none.
+        public init?(_ value: fcs_inpaint_method) {
+            switch value {
+            case FCS_INPAINT_CONSTRAINED: self = .constrained
+            case FCS_INPAINT_REPLACEMENT: self = .replacement
+            default: return nil
+            }
+        }
+
+        /// The header's FCS_DEFAULT_METHOD (a valid value: FCSSamplerTests checks it).
+        static let headerDefault = Method(fcs_inpaint_method(rawValue: UInt32(FCS_DEFAULT_METHOD)))!
     }
 
     public var sampler = SamplerParameters()
-    public var method = Method.constrained
+    public var method = Method.headerDefault
     /// The text prompt; "" (no caption) as in the paper.
     public var prompt = ""
-    public var seed: UInt64 = 0
+    public var seed = UInt64(FCS_DEFAULT_SEED)
     /// Keep the known pixels exactly, blending into the generated ones over a seam.
-    public var pasteBack = true
+    public var pasteBack = FCS_DEFAULT_PASTE_BACK != 0
     /// Width in pixels of the blend between generated and known pixels.
-    public var seamWidth = 8
+    public var seamWidth = Int(FCS_DEFAULT_SEAM_WIDTH)
     /// Images with a longer side than this are inpainted through a context window around the
     /// hole (0: never); such results always keep the known pixels outside the window and seam.
-    public var contextCropAbove = 1024
+    public var contextCropAbove = Int(FCS_DEFAULT_CONTEXT_CROP_ABOVE)
     /// The side the context window is shrunk to, at most (SD 1.x's native 512).
-    public var contextSize = 512
+    public var contextSize = Int(FCS_DEFAULT_CONTEXT_SIZE)
 
     public init() {}
 }

@@ -6,6 +6,7 @@
 // sets m to the posterior probability that layer 1 produced x's pixel; several random starts,
 // keeping the one whose mixture explains x best. Extra samples are independent runs (new noise),
 // not the paper's perturbed intermediate x_t.
+import CFCS
 import FCSModels
 import FCSTensor
 #if canImport(Glibc)
@@ -16,16 +17,16 @@ public struct LayerExtractionParameters: Sendable {
     /// The sampler for each layer sample (fewer steps than inpainting: many samples are drawn).
     public var sampler: SamplerParameters = {
         var parameters = SamplerParameters()
-        parameters.steps = 10
+        parameters.steps = Int(FCS_DEFAULT_LAYER_STEPS)
         return parameters
     }()
-    public var iterations = 3
-    public var samplesPerLayer = 3
-    public var restarts = 2
+    public var iterations = Int(FCS_DEFAULT_ITERATIONS)
+    public var samplesPerLayer = Int(FCS_DEFAULT_SAMPLES_PER_LAYER)
+    public var restarts = Int(FCS_DEFAULT_RESTARTS)
     public var prompt = ""
-    public var seed: UInt64 = 0
+    public var seed = UInt64(FCS_DEFAULT_SEED)
     /// Side of the random initial mask's blocks, in pixels (a multiple of 8).
-    public var initialBlockSize = 64
+    public var initialBlockSize = Int(FCS_DEFAULT_BLOCK_SIZE)
 
     public init() {}
 }

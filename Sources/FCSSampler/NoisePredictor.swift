@@ -18,9 +18,9 @@ public protocol NoisePredictor: Sendable {
     /// ε_θ(x_t, t, c[, w]).
     /// - Parameters:
     ///   - sample: x_t, `[B, C, h, w]`.
-    ///   - conditioning: the text encoder's states `[B, 77, d]`; nil for an unconditional model.
+    ///   - conditioning: the prompt's conditioning (text states `[B, 77, d]`, …); nil for an unconditional model.
     ///   - guidanceWeight: w (diffusers' `guidance_scale − 1`) for a network that ``embedsGuidance``; nil otherwise.
-    func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor
+    func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Conditioning?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor
 
     /// An upper estimate of the scratch memory one forward over `batch` samples of
     /// `height` × `width` needs, in bytes (the weights are not counted: they are loaded already).
@@ -31,7 +31,7 @@ extension NoisePredictor {
     public var embedsGuidance: Bool { false }
 
     /// ε_θ(x_t, t, c) with no guidance input.
-    public func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, in arena: ScratchArena) -> Tensor {
+    public func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Conditioning?, in arena: ScratchArena) -> Tensor {
         predictNoise(sample, timestep: timestep, conditioning: conditioning, guidanceWeight: nil, in: arena)
     }
 }
@@ -53,10 +53,10 @@ extension UNet2DConditionModel: NoisePredictor {
 
     public var embedsGuidance: Bool { config.timeCondProjDim != nil }
 
-    public func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
+    public func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Conditioning?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
         guard let conditioning else { preconditionFailure("UNet2DConditionModel needs text conditioning") }
         let timestepCond = config.timeCondProjDim.map { guidanceScaleEmbedding([guidanceWeight ?? 0], embeddingDim: $0) }
-        return self(sample, timestep: timestep, encoderHiddenStates: conditioning, timestepCond: timestepCond, in: arena)
+        return self(sample, timestep: timestep, encoderHiddenStates: conditioning.textStates, timestepCond: timestepCond, in: arena)
     }
 
     public func estimatedWorkingSetBytes(height: Int, width: Int, batch: Int) -> Int {
@@ -68,7 +68,7 @@ extension UNet2DConditionModel: NoisePredictor {
 extension UNet2DModel: NoisePredictor {
     public var downsamplings: Int { config.blockOutChannels.count - 1 }
 
-    public func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
+    public func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Conditioning?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
         self(sample, timesteps: [Float](repeating: timestep, count: sample.shape[0]), in: arena)
     }
 

@@ -1,7 +1,7 @@
 // The largest request each task takes, so that no call can run for days or be killed by the
 // kernel half-way: a size limit on what a model samples at once, and a check of the estimated
 // working set against the memory the process may still use (MemAvailable, and the cgroup's limit
-// when there is one). Callers wanting more split the image into tiles (README "Large images").
+// when there is one). Callers wanting more split the image into tiles (docs/sampling.md, "Large images").
 import FCSTensor
 #if canImport(Glibc)
 import Glibc

@@ -1,8 +1,9 @@
+import CFCS
 import FCSModels
 import FCSTensor
 
 /// The knobs of the constrained sampler (spec §2.1–§2.4), with the official inpainting
-/// notebook's values as defaults.
+/// notebook's values as defaults (Include/fcs.h's FCS_DEFAULT_* macros).
 public struct SamplerParameters: Sendable {
     /// How the UNet's timestep and ᾱ's index relate.
     public enum TimestepConvention: Sendable {
@@ -10,35 +11,39 @@ public struct SamplerParameters: Sendable {
         case consistent
         /// As the official notebooks: the UNet sees t (1000 … 50) while ᾱ is read at t − 1.
         case official
+
+        /// The convention of C's official_timesteps flag.
+        public init(official: Bool) { self = official ? .official : .consistent }
     }
 
     /// Outer (denoising) steps; the scheduler spaces their timesteps (``Scheduler/timesteps(steps:)``).
-    public var steps = 20
+    public var steps = Int(FCS_DEFAULT_STEPS)
     /// K, inner inexact-Newton steps per outer step (each costs 2 UNet forwards).
-    public var newtonSteps = 5
+    public var newtonSteps = Int(FCS_DEFAULT_INPAINT_NEWTON_STEPS)
     /// λ_1 … λ_K; the last value repeats if there are fewer than K. nil: `linspace(0.5, 0.1, K)`,
     /// as the official notebooks write it (0.5, 0.4, 0.3, 0.2, 0.1 for K = 5).
     public var learningRates: [Float]?
     /// h: the ∞-norm of the finite-difference perturbation of x_t.
-    public var finiteDifferenceStep: Float = 0.005
+    public var finiteDifferenceStep: Float = FCS_DEFAULT_FD_STEP
     /// w of ε̃ = (1 + w)·ε(c) − w·ε(∅); as in the official code, guidance is on only when w > 1.
     /// A network that takes w as an input (an LCM UNet) gets it with every forward instead.
-    public var guidanceWeight: Float = 0
-    public var timestepConvention = TimestepConvention.consistent
+    public var guidanceScale: Float = FCS_DEFAULT_GUIDANCE_SCALE
+    public var timestepConvention = TimestepConvention(official: FCS_DEFAULT_OFFICIAL_TIMESTEPS != 0)
     /// The outer step: the paper's by default.
-    public var outerSampler = OuterSampler.paper
+    public var outerSampler = OuterSampler.headerDefault
 
     public init() {}
 
     /// Whether sampling with `denoiser` runs classifier-free guidance (w > 1, and the network does
     /// not take w as an input).
-    public func usesClassifierFreeGuidance(_ denoiser: any NoisePredictor) -> Bool { guidanceWeight > 1 && !denoiser.embedsGuidance }
+    public func usesClassifierFreeGuidance(_ denoiser: any NoisePredictor) -> Bool { guidanceScale > 1 && !denoiser.embedsGuidance }
 
     /// λ of inner step `k` (0-based).
     public func learningRate(innerStep k: Int) -> Float {
         if let learningRates, !learningRates.isEmpty { return learningRates[min(k, learningRates.count - 1)] }
-        guard newtonSteps > 1 else { return 0.5 }  // numpy's linspace(0.5, 0.1, 1) is [0.5]
-        return Float(0.5 + Double(k) * (0.1 - 0.5) / Double(newtonSteps - 1))
+        let (first, last) = (Double(FCS_DEFAULT_INPAINT_LEARNING_RATE_FIRST), Double(FCS_DEFAULT_INPAINT_LEARNING_RATE_LAST))
+        guard newtonSteps > 1 else { return Float(first) }  // numpy's linspace(first, last, 1) is [first]
+        return Float(first + Double(k) * (last - first) / Double(newtonSteps - 1))
     }
 
     func validate() throws(FCSError) {
@@ -50,7 +55,7 @@ public struct SamplerParameters: Sendable {
         guard finiteDifferenceStep > 0, finiteDifferenceStep.isFinite else {
             throw .invalidArgument("finite-difference step h must be positive, not \(finiteDifferenceStep)")
         }
-        guard guidanceWeight.isFinite, guidanceWeight >= 0 else { throw .invalidArgument("guidance weight must be ≥ 0") }
+        guard guidanceScale.isFinite, guidanceScale >= 0 else { throw .invalidArgument("guidance_scale must be ≥ 0, not \(guidanceScale)") }
     }
 }
 

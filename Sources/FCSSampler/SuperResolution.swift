@@ -2,6 +2,7 @@
 // constraint, decode the last x̂0. The constraint's decoder and encoder passes (one and two per
 // inner step) may run on a tiny autoencoder instead of the model's VAE; the final decode is
 // always the VAE's.
+import CFCS
 import FCSModels
 import FCSTensor
 
@@ -10,12 +11,12 @@ public struct SuperResolutionParameters: Sendable {
     /// λ = 0.1 — set `sampler.learningRates = [0.1]` to compare.
     public var sampler: SamplerParameters = {
         var parameters = SamplerParameters()
-        parameters.newtonSteps = 10
-        parameters.learningRates = [0.5]
+        parameters.newtonSteps = Int(FCS_DEFAULT_SUPER_RESOLVE_NEWTON_STEPS)
+        parameters.learningRates = [FCS_DEFAULT_SUPER_RESOLVE_LEARNING_RATE]
         return parameters
     }()
     public var prompt = ""
-    public var seed: UInt64 = 0
+    public var seed = UInt64(FCS_DEFAULT_SEED)
     /// h of the finite difference through the VAE encoder.
     public var encoderFiniteDifferenceStep: Float = 0.005
 
@@ -29,7 +30,7 @@ public struct SuperResolutionParameters: Sendable {
     /// 0.005 is too small to meet the constraint). Latent models keep 0.5.
     public init(for model: DiffusionModel) {
         self.init()
-        if model.codec is IdentityCodec { sampler.learningRates = [0.05] }
+        if model.codec is IdentityCodec { sampler.learningRates = [FCS_DEFAULT_PIXEL_SUPER_RESOLVE_LEARNING_RATE] }
     }
 }
 
@@ -97,7 +98,7 @@ extension DiffusionModel {
               config.encoderDownsamplingFactor == codec.downsamplingFactor, config.decoderUpsamplingFactor == codec.downsamplingFactor else {
             throw .invalidArgument("\(source): its latents (\(config.latentChannels) channels, encoder 1/\(config.encoderDownsamplingFactor), decoder ×\(config.decoderUpsamplingFactor)) are not the model's (\(codec.latentChannels) channels, 1/\(codec.downsamplingFactor))")
         }
-        return DiffusionModel(denoiser: denoiser, codec: codec, tokenizer: tokenizer, textEncoder: textEncoder, transportCodec: transport,
+        return DiffusionModel(denoiser: denoiser, codec: codec, promptEncoder: promptEncoder, transportCodec: transport,
                               schedulerConfig: schedulerConfig)
     }
 }

@@ -43,7 +43,7 @@ public struct TiledNoisePredictor: NoisePredictor {
 
     public var embedsGuidance: Bool { denoiser.embedsGuidance }
 
-    public func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
+    public func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Conditioning?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
         let (channels, height, width) = (sample.shape[1], sample.shape[2], sample.shape[3])
         guard sample.shape[0] == 1, height > tile || width > tile else {
             return denoiser.predictNoise(sample, timestep: timestep, conditioning: conditioning, guidanceWeight: guidanceWeight, in: arena)
@@ -51,7 +51,7 @@ public struct TiledNoisePredictor: NoisePredictor {
         let (rows, columns) = (origins(height), origins(width))
         let (tileHeight, tileWidth) = (min(tile, height), min(tile, width))
         let positions = rows.flatMap { y in columns.map { x in (y, x) } }
-        let groupSize = conditioning == nil ? batch : 1  // text states are for one sample
+        let groupSize = conditioning == nil ? batch : 1  // the conditioning is for one sample
         let source = sample.toArray()
         var sum = [Float](repeating: 0, count: source.count), weights = [Float](repeating: 0, count: height * width)
         for first in stride(from: 0, to: positions.count, by: groupSize) {

@@ -51,7 +51,7 @@ append_header(char *chunk, size_t size, size_t count, void *user_data)
 }
 
 static CURL *
-start(const char *url, const char *token, struct curl_slist **headers, char *error)
+start(const char *url, const char *token, const char *user_agent, struct curl_slist **headers, char *error)
 {
     static int initialised;
     CURL *curl;
@@ -63,7 +63,7 @@ start(const char *url, const char *token, struct curl_slist **headers, char *err
     if (!(curl = curl_easy_init()))
         return NULL;
     curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "fcs/0.1.0");
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, user_agent);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 20L);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L); /* give up after 60 s without a byte */
@@ -84,7 +84,7 @@ start(const char *url, const char *token, struct curl_slist **headers, char *err
 }
 
 void
-fcs_http_request(const char *url, const char *token, int head, fcs_http_response *response)
+fcs_http_request(const char *url, const char *token, const char *user_agent, int head, fcs_http_response *response)
 {
     buffer body = { 0 }, headers = { 0 };
     struct curl_slist *list;
@@ -92,7 +92,7 @@ fcs_http_request(const char *url, const char *token, int head, fcs_http_response
     CURLcode code;
 
     memset(response, 0, sizeof *response);
-    if (!(curl = start(url, token, &list, response->error))) {
+    if (!(curl = start(url, token, user_agent, &list, response->error))) {
         snprintf(response->error, sizeof response->error, "libcurl did not start");
         return;
     }
@@ -182,7 +182,7 @@ hash_existing(FILE *file, EVP_MD_CTX *hash, int64_t *size)
 }
 
 long
-fcs_http_download(const char *url, const char *token, const char *path, fcs_http_progress progress,
+fcs_http_download(const char *url, const char *token, const char *user_agent, const char *path, fcs_http_progress progress,
                   void *user_data, char sha256_hex[65], char error[256])
 {
     download d = { 0 };
@@ -206,7 +206,7 @@ fcs_http_download(const char *url, const char *token, const char *path, fcs_http
     }
     d.progress = progress;
     d.user_data = user_data;
-    if (!(d.curl = start(url, token, &list, error))) {
+    if (!(d.curl = start(url, token, user_agent, &list, error))) {
         snprintf(error, 256, "libcurl did not start");
         goto done;
     }

@@ -118,4 +118,43 @@ final class CLIPTokenizerTests: XCTestCase {
         XCTAssertEqual(tokenizer("a photo", maxLength: -5), [])
         XCTAssertEqual(tokenizer("a photo", maxLength: 1), [tokenizer.eosTokenID])
     }
+
+    /// A copy of the small vocabulary's folder with `files` (name → JSON text) beside it.
+    private func tokenizerFolder(_ files: [String: String]) throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fcs-tokenizer-\(UUID())").path
+        try FileManager.default.copyItem(atPath: fixtures + "/small", toPath: folder)
+        for (name, text) in files { try Data(text.utf8).write(to: URL(fileURLWithPath: folder + "/" + name)) }
+        return folder
+    }
+
+    func test_padToken_isReadAsTransformersReadsIt() throws {
+        let sd2 = try tokenizerFolder(["tokenizer_config.json": #"{"pad_token": "!", "tokenizer_class": "CLIPTokenizer"}"#,
+                                       "special_tokens_map.json": #"{"pad_token": {"content": "!", "lstrip": false}}"#])
+        defer { try? FileManager.default.removeItem(atPath: sd2) }
+        let tokenizer = try CLIPTokenizer(folder: sd2)
+        XCTAssertEqual(tokenizer.padTokenID, 0)  // "!" is the first byte symbol
+        let padded = tokenizer("a photo")
+        XCTAssertEqual(padded.count, 77)
+        XCTAssertEqual(Array(padded.prefix(tokenizer.encode("a photo").count)), tokenizer.encode("a photo"))
+        XCTAssertEqual(padded.last, 0)
+        // special_tokens_map.json overrides tokenizer_config.json, unless that has added_tokens_decoder
+        let cases: [([String: String], String)] = [
+            ([:], CLIPTokenizer.endOfText),
+            (["tokenizer_config.json": #"{"pad_token": "!"}"#, "special_tokens_map.json": #"{"pad_token": "<|endoftext|>"}"#], CLIPTokenizer.endOfText),
+            (["tokenizer_config.json": #"{"pad_token": "!", "added_tokens_decoder": {}}"#,
+              "special_tokens_map.json": #"{"pad_token": "<|endoftext|>"}"#], "!"),
+            (["special_tokens_map.json": #"{"bos_token": "<|startoftext|>"}"#], CLIPTokenizer.endOfText),
+        ]
+        for (files, expected) in cases {
+            let folder = try tokenizerFolder(files)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            XCTAssertEqual(try PadToken.read(folder: folder), expected, "\(files)")
+        }
+        for (files, word) in [(["tokenizer_config.json": #"{"pad_token": 5}"#], "tokenizer_config.json"),
+                              (["special_tokens_map.json": #"{"pad_token": "<pad>"}"#], "<pad>")] {
+            let folder = try tokenizerFolder(files)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            assertFCSError(try CLIPTokenizer(folder: folder), naming: [word], "\(files)")
+        }
+    }
 }

@@ -69,7 +69,8 @@ final class ConfigValidationTests: TemporaryFolderTestCase {
             Case("cross_attention_dim", "[32, 32]"),
             Case("cross_attention_dim", "[32, 32, 64, 32]"),
             Case("transformer_layers_per_block", "[1, 1]"),
-            Case("transformer_layers_per_block", "[1, 2, 1, 1]"),
+            Case("transformer_layers_per_block", "[1, 2, 0, 1]"),
+            Case("reverse_transformer_layers_per_block", "[[1, 1], [1, 1], [1, 1], [1, 1]]"),
             Case("sample_size", "7"),                      // does not halve through 4 blocks
             Case("downsample_padding", "2"),
             Case("downsample_padding", "-1"),

@@ -49,6 +49,27 @@ final class UNet2DConditionModelTests: XCTestCase {
                        try folderModel()(sample, timestep: 500, encoderHiddenStates: text, in: arena).toArray())
     }
 
+    /// A per-level transformer depth (tools/make_tiny_unet_levels.py: [1, 2, 3, 1]): up blocks mirror
+    /// it and the mid block takes its last entry, as diffusers builds them.
+    func test_perLevelTransformerDepth_matchesDiffusers() throws {
+        let folder = Bundle.module.resourcePath! + "/Fixtures/tiny-unet-levels"
+        let config = try JSONDecoder().decode(UNet2DConditionModelConfig.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
+        XCTAssertEqual(config.transformerLayersPerBlock, [1, 2, 3, 1])
+        let weights = WeightReader(file: try SafeTensorsFile(path: folder + "/diffusion_pytorch_model.safetensors"))
+        let unet = try UNet2DConditionModel(config: config, weights: weights)
+        XCTAssertEqual(weights.unreadTensors(), [])
+        let reference = try SafeTensorsFile(path: folder + "/reference.safetensors"), arena = ScratchArena()
+        for t in [999, 0] {
+            let out = unet(try reference.tensor("sample"), timestep: Float(t), encoderHiddenStates: try reference.tensor("text"), in: arena)
+            XCTAssertLessThanOrEqual(maxError(out, try reference.tensor("t\(t).out")), 1e-4, "t = \(t)")
+        }
+        var flat = config
+        flat.transformerLayersPerBlock = [1]  // the file's extra blocks are then left over
+        let reader = WeightReader(file: try SafeTensorsFile(path: folder + "/diffusion_pytorch_model.safetensors"))
+        _ = try UNet2DConditionModel(config: flat, weights: reader)
+        XCTAssertFalse(reader.unreadTensors().isEmpty)
+    }
+
     /// An LCM-shaped UNet (time_cond_proj_dim) with the guidance-scale embedding as timestep_cond
     /// (tools/make_tiny_lcm_unet.py).
     func test_lcmUNet_withTheGuidanceScaleEmbedding_matchesDiffusers() throws {

@@ -19,8 +19,8 @@ final class ConstrainedSamplerTests: XCTestCase {
         let h: Float
     }
 
-    private func textStates(_ model: StableDiffusion, _ prompt: String) throws -> Tensor {
-        try model.textEncoder([model.tokenizer(prompt)], in: ScratchArena()).copy()
+    private func textStates(_ model: StableDiffusion, _ prompt: String) throws -> Conditioning {
+        Conditioning(textStates: try model.textEncoder([model.tokenizer(prompt)], in: ScratchArena()).copy())
     }
 
     func test_finalLatents_matchTheReferenceImplementation() throws {
@@ -38,7 +38,7 @@ final class ConstrainedSamplerTests: XCTestCase {
             parameters.newtonSteps = c.newton_steps
             parameters.learningRates = c.learning_rates
             parameters.finiteDifferenceStep = c.h
-            parameters.guidanceWeight = c.guidance_weight
+            parameters.guidanceScale = c.guidance_weight
             parameters.timestepConvention = c.convention == "official" ? .official : .consistent
             let x0 = try sampler.sample(constraint: constraint, conditioning: try textStates(model, c.prompt),
                                         unconditional: try textStates(model, ""), noise: noise, parameters: parameters).toArray()
@@ -86,13 +86,13 @@ extension Tensor {
 final class ConstrainedSamplerBehaviourTests: XCTestCase {
     private static let model = TinySD.model
 
-    private func setUp(_ model: StableDiffusion) throws -> (InpaintingConstraint, Tensor) {
+    private func setUp(_ model: StableDiffusion) throws -> (InpaintingConstraint, Conditioning) {
         var random = NormalGenerator(seed: 11)
         let image = Tensor(shape: [1, 3, 64, 64], values: random.tensor([1, 3, 64, 64], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
         var fill = [Float](repeating: 0, count: 64 * 64)
         for y in 0..<64 { for x in 32..<64 { fill[y * 64 + x] = 1 } }
         let constraint = try InpaintingConstraint(image: image, fillMask: Tensor(shape: [1, 1, 64, 64], values: fill), codec: model.vae)
-        let text = try model.textEncoder([model.tokenizer("")], in: ScratchArena()).copy()
+        let text = Conditioning(textStates: try model.textEncoder([model.tokenizer("")], in: ScratchArena()).copy())
         return (constraint, text)
     }
 
@@ -157,7 +157,7 @@ final class ConstrainedSamplerBehaviourTests: XCTestCase {
         parameters.finiteDifferenceStep = 0
         XCTAssertThrowsError(try sampler.sample(constraint: constraint, conditioning: text, noise: noise, parameters: parameters))
         parameters.finiteDifferenceStep = 0.005
-        parameters.guidanceWeight = 3  // guidance without unconditional states
+        parameters.guidanceScale = 3  // guidance without unconditional states
         XCTAssertThrowsError(try sampler.sample(constraint: constraint, conditioning: text, noise: noise, parameters: parameters))
     }
 
@@ -168,7 +168,7 @@ final class ConstrainedSamplerBehaviourTests: XCTestCase {
         init(_ wrapped: any NoisePredictor) { self.wrapped = wrapped }
         var downsamplings: Int { wrapped.downsamplings }
         var embedsGuidance: Bool { wrapped.embedsGuidance }
-        func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
+        func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Conditioning?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
             forwards += 1
             return wrapped.predictNoise(sample, timestep: timestep, conditioning: conditioning, guidanceWeight: guidanceWeight, in: arena)
         }

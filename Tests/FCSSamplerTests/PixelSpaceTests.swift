@@ -19,7 +19,7 @@ final class PixelSpaceTests: XCTestCase {
     func test_load_findsThePixelSpaceModel() throws {
         let model = try Self.model.get()
         XCTAssertTrue((model.denoiser as? TiledNoisePredictor)?.denoiser is UNet2DModel && model.codec is IdentityCodec
-                      && model.textEncoder == nil)
+                      && model.promptEncoder == nil)
         XCTAssertTrue(try DiffusionModel.load(TinySD.tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path).codec is AutoencoderKL)
     }
 
@@ -85,7 +85,7 @@ final class PixelSpaceTests: XCTestCase {
     /// A denoiser that returns its input: tiling it must give the input back, whatever the tiles.
     private struct Echo: NoisePredictor {
         var downsamplings: Int { 0 }
-        func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
+        func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Conditioning?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
             Tensor(shape: sample.shape, values: sample.toArray())
         }
         func estimatedWorkingSetBytes(height: Int, width: Int, batch: Int) -> Int { 4 * 3 * height * width * batch }

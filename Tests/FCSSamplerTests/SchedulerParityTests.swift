@@ -64,7 +64,7 @@ final class OuterSamplerTests: XCTestCase {
         let cases = try JSONDecoder().decode([String: Int].self, from: Data(reference.metadata["cases"]!.utf8))
         let newton = try JSONDecoder().decode(Newton.self, from: Data(reference.metadata["newton"]!.utf8))
         let constraint = try InpaintingConstraint(image: try inputs.tensor("image"), fillMask: try inputs.tensor("fill_mask"), codec: model.vae)
-        let text = try model.textEncoder([model.tokenizer("")], in: ScratchArena()).copy()
+        let text = Conditioning(textStates: try model.textEncoder([model.tokenizer("")], in: ScratchArena()).copy())
         XCTAssertEqual(cases.count, 2)
         for (name, steps) in cases {
             let sampler = try XCTUnwrap(OuterSampler(rawValue: name))
@@ -88,7 +88,7 @@ final class EmbeddedGuidanceTests: XCTestCase {
         var calls: [(batch: Int, weight: Float?)] = []
         var downsamplings: Int { 0 }
         var embedsGuidance: Bool { true }
-        func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Tensor?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
+        func predictNoise(_ sample: Tensor, timestep: Float, conditioning: Conditioning?, guidanceWeight: Float?, in arena: ScratchArena) -> Tensor {
             calls.append((sample.shape[0], guidanceWeight))
             return Tensor(shape: sample.shape, values: sample.toArray().map { 0.1 * $0 })
         }
@@ -99,9 +99,9 @@ final class EmbeddedGuidanceTests: XCTestCase {
         let recorder = Recorder()
         let constraint = try InpaintingConstraint(image: Tensor(zeros: [1, 3, 8, 8]), fillMask: Tensor(zeros: [1, 1, 8, 8]), codec: IdentityCodec())
         var parameters = SamplerParameters()
-        (parameters.steps, parameters.newtonSteps, parameters.guidanceWeight, parameters.outerSampler) = (4, 1, 7.5, .lcm)
+        (parameters.steps, parameters.newtonSteps, parameters.guidanceScale, parameters.outerSampler) = (4, 1, 7.5, .lcm)
         XCTAssertFalse(parameters.usesClassifierFreeGuidance(recorder))
-        let text = Tensor(zeros: [1, 77, 8])
+        let text = Conditioning(textStates: Tensor(zeros: [1, 77, 8]))
         _ = try ConstrainedSampler(unet: recorder, scheduler: LCMScheduler()).sample(
             constraint: constraint, conditioning: text, noise: .seeded(1, shape: [1, 3, 8, 8], steps: 4), parameters: parameters)
         XCTAssertFalse(recorder.calls.isEmpty)

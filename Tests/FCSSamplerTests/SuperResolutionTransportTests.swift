@@ -51,7 +51,7 @@ final class SuperResolutionTransportTests: XCTestCase {
         parameters.finiteDifferenceStep = c.h
         let (conditioning, _) = try plain.conditioning(prompt: "", guided: false, in: ScratchArena())
         let x0 = try ConstrainedSampler(unet: plain.denoiser).sample(
-            constraint: constraint, conditioning: conditioning?.copy(),
+            constraint: constraint, conditioning: conditioning,
             noise: try SamplerNoise(contentsOf: referencePath, steps: steps), parameters: parameters).toArray()
         let expected = try reference.tensor("superres.x0").toArray()
         let scale = expected.map(abs).max()!, error = zip(x0, expected).map { abs($0 - $1) }.max()!

@@ -64,7 +64,7 @@ final class CABIImageTests: XCTestCase {
         XCTAssertTrue(lastError.contains("NaN"), lastError)
     }
 
-    /// The seed contract (README: SplitMix64 + Box–Muller, in double, rounded to float): values
+    /// The seed contract (docs/sampling.md: SplitMix64 + Box–Muller, in double, rounded to float): values
     /// computed by an independent implementation of that description (Python's float64 math).
     func test_normalGenerator_goldenValues() {
         var generator = NormalGenerator(seed: 42)

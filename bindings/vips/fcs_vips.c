@@ -1,13 +1,14 @@
 /* fcs_vips.c — libvips operations over libfcs:
  *
- *   vips fcs_inpaint in mask out [--model M] [--lora FILE[:SCALE],...] [--steps N] [--seed S] [--prompt P] ...
- *   vips fcs_superres in out [--scale 4] ...
- *   vips fcs_layers in layer1 layer2 mask ...
+ *   vips fcs_inpaint in mask out [--model M] [--lora-paths A,B --lora-scales 0.8,1] [--steps N] [--seed S] ...
+ *   vips fcs_super_resolve in out scale ...
+ *   vips fcs_extract_layers in layer1 layer2 mask ...
  *
- * The model comes from --model or the FCS_MODEL environment variable, with the LoRA files of
- * --lora FILE[:SCALE],… merged in, and is loaded once per process for each model, --lora string,
- * --precision and fcs_superres --transport-vae (kept for the process's life: hosts like pyvips
- * call an operation many times).
+ * Every optional argument is named as its field of fcs_model_params, fcs_sample_params or
+ * fcs_layer_params, and its default is that of fcs_*_params_default() (the header's FCS_DEFAULT_*
+ * macros). The model comes from --model or the FCS_MODEL environment variable, with the LoRA files
+ * of --lora-paths merged in, and is loaded once per process for each model and set of model
+ * arguments (kept for the process's life: hosts like pyvips call an operation many times).
  *
  * Sampling needs the whole image, so build() materialises the input, runs fcs, and wraps the
  * result as a memory image (the "whole-image" shape of shared/spec/vips-and-abi.md §5). While fcs
@@ -34,80 +35,116 @@
 #include "fcs.h"
 #include "vips_pixels.h"
 
-/* ---- models, loaded once per path, LoRA list and transport autoencoder ------------------- */
+/* ---- models, loaded once per path and model arguments ----------------------------------- */
 
 static GMutex fcs_vips_models_lock;
-static GHashTable *fcs_vips_models; /* "<precision>:<strlen(path)>:<path><strlen(lora)>:<lora><transport_vae>" -> fcs_model* */
+static GHashTable *fcs_vips_models; /* the model arguments, as fcs_vips_model writes them -> fcs_model* */
 
-/* Loads path with the LoRA files of lora: "FILE[:SCALE],FILE[:SCALE]…" as the fcs command's
- * --lora (the text after a file's last ':' is its scale when it is a number; default 1); NULL or
- * "" for none; transport_vae (NULL or "" for the model's own VAE); and the compute precision.
- * fcs validates them. */
-static fcs_status
-fcs_vips_load(const char *path, const char *lora, const char *transport_vae, fcs_precision precision, fcs_model **model)
+/* The model arguments, as the operation's strings: comma-separated lists for the LoRA files and
+ * their scales (NULL or "" for none; scales default to 1 each). fcs validates every value. */
+typedef struct _FcsVipsModelArgs {
+	const char *path;
+	fcs_weight_type weight_type;
+	fcs_file_variant variant;
+	const char *config_folder;
+	const char *transport_vae;
+	const char *lora_paths;
+	const char *lora_scales;
+	fcs_precision precision;
+} FcsVipsModelArgs;
+
+/* The numbers of a comma-separated list ("0.5,0.3") in a new array (g_free), *n of them; NULL
+ * (with a vips error naming the argument) when an item is no number. "" or NULL: none. */
+static float *
+fcs_vips_numbers(const char *domain, const char *name, const char *text, int *n)
 {
-	char **items = g_strsplit(lora ? lora : "", ",", -1);
-	int n = lora && *lora ? (int) g_strv_length(items) : 0, i;
-	const char **paths = g_new0(const char *, n + 1);
-	float *scales = g_new0(float, n + 1);
-	fcs_model_params params = fcs_model_params_default();
-	fcs_status status;
+	char **items = g_strsplit(text ? text : "", ",", -1);
+	int count = text && *text ? (int) g_strv_length(items) : 0, i;
+	float *values = g_new0(float, count + 1);
+	char *end;
 
-	for (i = 0; i < n; i++) {
-		char *colon = strrchr(items[i], ':'), *end;
-		double scale = 1.0;
-
-		if (colon) {
-			scale = g_ascii_strtod(colon + 1, &end);
-			if (end != colon + 1 && *end == '\0')
-				*colon = '\0';
-			else
-				scale = 1.0;
+	for (i = 0; i < count; i++) {
+		values[i] = (float) g_ascii_strtod(items[i], &end);
+		if (end == items[i] || *end != '\0') {
+			vips_error(domain, "%s must be numbers separated by commas, not \"%s\"", name, text);
+			g_free(values);
+			g_strfreev(items);
+			return NULL;
 		}
-		paths[i] = items[i];
-		scales[i] = (float) scale;
 	}
-	params.lora_paths = paths;
+	g_strfreev(items);
+	*n = count;
+	return values;
+}
+
+/* Loads args->path with args' model parameters; -1 with a vips error on failure. */
+static int
+fcs_vips_load(const char *domain, const FcsVipsModelArgs *args, fcs_model **model)
+{
+	const char *text = args->lora_paths ? args->lora_paths : "";
+	char **paths = g_strsplit(text, ",", -1);
+	int n = *text ? (int) g_strv_length(paths) : 0, n_scales = 0, i;
+	float *scales = NULL;
+	fcs_model_params params = fcs_model_params_default();
+	int status = -1;
+
+	if (args->lora_scales && *args->lora_scales) {
+		if (!(scales = fcs_vips_numbers(domain, "lora_scales", args->lora_scales, &n_scales)))
+			goto done;
+		if (n_scales != n) {
+			vips_error(domain, "lora_scales has %d values for %d lora_paths files", n_scales, n);
+			goto done;
+		}
+	} else {
+		scales = g_new0(float, n + 1);
+		for (i = 0; i < n; i++)
+			scales[i] = 1.0f;
+	}
+	params.weight_type = args->weight_type;
+	params.variant = args->variant;
+	params.config_folder = args->config_folder && *args->config_folder ? args->config_folder : NULL;
+	params.transport_vae = args->transport_vae && *args->transport_vae ? args->transport_vae : NULL;
+	params.lora_paths = (const char *const *) paths;
 	params.lora_scales = scales;
 	params.n_loras = n;
-	if (transport_vae && *transport_vae)
-		params.transport_vae = transport_vae;
-	params.precision = precision;
-	status = fcs_model_load(path, &params, model);
-	g_free(paths);
+	params.precision = args->precision;
+	if (fcs_model_load(args->path, &params, model) == FCS_OK)
+		status = 0;
+	else
+		vips_error(domain, "%s", fcs_last_error());
+done:
 	g_free(scales);
-	g_strfreev(items);
+	g_strfreev(paths);
 	return status;
 }
 
-/* The loaded model for path (or FCS_MODEL), lora and transport_vae (NULL or "" for none) in precision. */
+/* The loaded model for args (args->path NULL or "": FCS_MODEL). */
 static fcs_model *
-fcs_vips_model(const char *domain, const char *path, const char *lora, const char *transport_vae, fcs_precision precision)
+fcs_vips_model(const char *domain, FcsVipsModelArgs args)
 {
 	fcs_model *model;
 	char *key;
 
-	if (!path || !*path)
-		path = g_getenv("FCS_MODEL");
-	if (!path || !*path) {
+	if (!args.path || !*args.path)
+		args.path = g_getenv("FCS_MODEL");
+	if (!args.path || !*args.path) {
 		vips_error(domain, "%s", "no model: give --model PATH (a diffusers folder, "
 			".safetensors file or hub-cache name) or set FCS_MODEL");
 		return NULL;
 	}
-	lora = lora ? lora : "";
-	transport_vae = transport_vae ? transport_vae : "";
-	/* the length prefixes keep the key unambiguous whatever characters the paths hold */
-	key = g_strdup_printf("%d:%zu:%s%zu:%s%s", (int) precision, strlen(path), path, strlen(lora), lora, transport_vae);
+	/* the length prefixes keep the key unambiguous whatever characters the strings hold */
+#define FCS_VIPS_KEY_PART(s) strlen((s) ? (s) : ""), (s) ? (s) : ""
+	key = g_strdup_printf("%d:%d:%d:%zu:%s%zu:%s%zu:%s%zu:%s%zu:%s", (int) args.weight_type, (int) args.variant,
+		(int) args.precision, FCS_VIPS_KEY_PART(args.path), FCS_VIPS_KEY_PART(args.config_folder),
+		FCS_VIPS_KEY_PART(args.transport_vae), FCS_VIPS_KEY_PART(args.lora_paths), FCS_VIPS_KEY_PART(args.lora_scales));
+#undef FCS_VIPS_KEY_PART
 	g_mutex_lock(&fcs_vips_models_lock);
 	if (!fcs_vips_models)
 		fcs_vips_models = g_hash_table_new(g_str_hash, g_str_equal);
 	model = g_hash_table_lookup(fcs_vips_models, key);
-	if (!model) {
-		if (fcs_vips_load(path, lora, transport_vae, precision, &model) == FCS_OK) {
-			g_hash_table_insert(fcs_vips_models, key, model);
-			key = NULL;
-		} else
-			vips_error(domain, "%s", fcs_last_error());
+	if (!model && fcs_vips_load(domain, &args, &model) == 0) {
+		g_hash_table_insert(fcs_vips_models, key, model);
+		key = NULL;
 	}
 	g_mutex_unlock(&fcs_vips_models_lock);
 	g_free(key);
@@ -213,27 +250,97 @@ fcs_vips_error(const char *domain)
 	return -1;
 }
 
+/* ---- the enum-valued arguments as GEnum types, by the names fcs gives their values -------- */
+
+/* The names of fcs_weight_type, fcs_file_variant and fcs_inpaint_method values, indexed by value,
+ * as the header's comments give them; fcs_sampler and fcs_precision have fcs's name functions. */
+static const char *fcs_vips_weight_types[] = { "f32", "f16", NULL };
+static const char *fcs_vips_variants[] = { "auto", "fp16", "fp32", NULL };
+static const char *fcs_vips_methods[] = { "constrained", "replacement", NULL };
+
+/* A GEnum type whose values 0, 1, … have the static names names[i] (nick and name), registered
+ * once, so that vips shows the choices and the default and parses the names itself. As libvips'
+ * own enums it ends with a "last" value that vips does not list (fcs refuses it). */
+static GType
+fcs_vips_enum(const char *type_name, const char *const *names)
+{
+	GType type = g_type_from_name(type_name);
+	GEnumValue *values;
+	int n, i;
+
+	if (type)
+		return type;
+	for (n = 0; names[n]; n++)
+		;
+	values = g_new0(GEnumValue, n + 2); /* the type's, for the process's life */
+	for (i = 0; i <= n; i++) {
+		values[i].value = i;
+		values[i].value_name = i < n ? names[i] : "last";
+		values[i].value_nick = i < n ? names[i] : "last";
+	}
+	return g_enum_register_static(type_name, values);
+}
+
+/* The names of the values 0, 1, … of an enum with a name function, until it returns NULL. */
+static const char **
+fcs_vips_names(const char *(*name)(int), const char **names, int capacity)
+{
+	int i;
+
+	for (i = 0; i < capacity - 1 && name(i); i++)
+		names[i] = name(i);
+	names[i] = NULL;
+	return names;
+}
+
+static const char *fcs_vips_sampler_name(int value) { return fcs_sampler_name((fcs_sampler) value); }
+static const char *fcs_vips_precision_name(int value) { return fcs_precision_name((fcs_precision) value); }
+
 /* ---- the shared base class: model and sampling parameters ------------------------------- */
 
 typedef struct _FcsSampleOp {
 	VipsOperation parent_instance;
+
+	/* fcs_model_params, and the model's path */
 	char *model;
+	int weight_type;
+	int variant;
+	char *config_folder;
+	char *transport_vae;
+	char *lora_paths;
+	char *lora_scales;
+	int precision;
+
+	/* fcs_sample_params */
+	guint64 seed;
 	int steps;
 	int newton_steps;
-	guint64 seed;
-	char *prompt;
-	double guidance;
+	char *learning_rates;
 	double fd_step;
-	char *sampler;
-	fcs_sampler sampler_value;  /* sampler, read in build */
-	char *lora;
-	char *precision;
-	fcs_precision precision_value;  /* precision, read in build */
+	char *prompt;
+	double guidance_scale;
+	int official_timesteps;
+	char *noise_path;
+	int sampler;
+
+	/* read in build */
+	FcsVipsModelArgs model_args;
+	float *learning_rates_value; /* g_free in dispose */
+	int n_learning_rates;
 } FcsSampleOp;
 
 typedef VipsOperationClass FcsSampleOpClass;
 
 G_DEFINE_ABSTRACT_TYPE(FcsSampleOp, fcs_sample_op, VIPS_TYPE_OPERATION);
+
+static void
+fcs_sample_op_dispose(GObject *gobject)
+{
+	FcsSampleOp *self = (FcsSampleOp *) gobject;
+
+	VIPS_FREE(self->learning_rates_value);
+	G_OBJECT_CLASS(fcs_sample_op_parent_class)->dispose(gobject);
+}
 
 /* Results depend on the seed: without one they are random and must not be cached. */
 static VipsOperationFlags
@@ -246,33 +353,64 @@ fcs_sample_op_get_flags(VipsOperation *operation)
 	return flags;
 }
 
+/* Copies the sampling arguments into params, which starts as fcs_sample_params_default() (or the
+ * task's own default struct); an unset seed draws a new one. */
 static void
-fcs_sample_op_fill(FcsSampleOp *self, fcs_sample_params *params, int default_steps)
+fcs_sample_op_fill(FcsSampleOp *self, fcs_sample_params *params)
 {
-	params->steps = vips_object_argument_isset(VIPS_OBJECT(self), "steps") ? self->steps : default_steps;
-	params->newton_steps = self->newton_steps;
 	params->seed = vips_object_argument_isset(VIPS_OBJECT(self), "seed")
 		? self->seed
 		: ((uint64_t) g_random_int() << 32) | g_random_int();
-	params->prompt = self->prompt;
-	params->guidance_scale = (float) self->guidance;
+	params->steps = self->steps;
+	params->newton_steps = self->newton_steps;
+	params->learning_rates = self->n_learning_rates ? self->learning_rates_value : NULL;
+	params->n_learning_rates = self->n_learning_rates;
 	params->fd_step = (float) self->fd_step;
-	params->sampler = self->sampler_value;
+	params->prompt = self->prompt;
+	params->guidance_scale = (float) self->guidance_scale;
+	params->official_timesteps = self->official_timesteps;
+	params->noise_path = self->noise_path && *self->noise_path ? self->noise_path : NULL;
+	params->sampler = (fcs_sampler) self->sampler;
 }
 
-/* Reads the sampler's and the precision's names before a subclass loads anything: a bad name
- * fails the build. */
+/* Reads the lists before a subclass loads anything: a bad one fails the build. */
 static int
 fcs_sample_op_build(VipsObject *object)
 {
 	FcsSampleOp *self = (FcsSampleOp *) object;
+	const char *domain = VIPS_OBJECT_GET_CLASS(object)->nickname;
 
 	if (VIPS_OBJECT_CLASS(fcs_sample_op_parent_class)->build(object))
 		return -1;
-	if (fcs_sampler_from_name(self->sampler, &self->sampler_value) != FCS_OK ||
-		fcs_precision_from_name(self->precision, &self->precision_value) != FCS_OK)
-		return fcs_vips_error(VIPS_OBJECT_GET_CLASS(object)->nickname);
+	VIPS_FREE(self->learning_rates_value);
+	if (!(self->learning_rates_value = fcs_vips_numbers(domain, "learning_rates", self->learning_rates, &self->n_learning_rates)))
+		return -1;
+	self->model_args.path = self->model;
+	self->model_args.weight_type = (fcs_weight_type) self->weight_type;
+	self->model_args.variant = (fcs_file_variant) self->variant;
+	self->model_args.precision = (fcs_precision) self->precision;
+	self->model_args.config_folder = self->config_folder;
+	self->model_args.transport_vae = self->transport_vae;
+	self->model_args.lora_paths = self->lora_paths;
+	self->model_args.lora_scales = self->lora_scales;
 	return 0;
+}
+
+/* "steps" is declared by each task: its default differs (fcs_layer_params' sample.steps). */
+static void
+fcs_sample_op_add_steps(VipsOperationClass *class, int default_steps)
+{
+	VIPS_ARG_INT(class, "steps", 21, "Steps", "Outer denoising steps",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, steps), 1, 1000, default_steps);
+}
+
+/* "noise_path", for the tasks that take one (layer extraction draws many samples). */
+static void
+fcs_sample_op_add_noise_path(VipsOperationClass *class)
+{
+	VIPS_ARG_STRING(class, "noise_path", 28, "Noise path",
+		"A safetensors file with x_T and z_0 ... z_{steps-1}: the sampler's noise instead of the seed's",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, noise_path), NULL);
 }
 
 static void
@@ -280,7 +418,11 @@ fcs_sample_op_class_init(FcsSampleOpClass *class)
 {
 	GObjectClass *gobject_class = G_OBJECT_CLASS(class);
 	VipsObjectClass *object_class = VIPS_OBJECT_CLASS(class);
+	fcs_model_params model = fcs_model_params_default();
+	fcs_sample_params sample = fcs_sample_params_default();
+	static const char *samplers[16], *precisions[16];
 
+	gobject_class->dispose = fcs_sample_op_dispose;
 	gobject_class->set_property = vips_object_set_property;
 	gobject_class->get_property = vips_object_get_property;
 	object_class->nickname = "fcs_sample";
@@ -288,43 +430,76 @@ fcs_sample_op_class_init(FcsSampleOpClass *class)
 	object_class->build = fcs_sample_op_build;
 	class->get_flags = fcs_sample_op_get_flags;
 
-	VIPS_ARG_STRING(class, "model", 20, "Model",
+	VIPS_ARG_STRING(class, "model", 10, "Model",
 		"Diffusers folder, .safetensors checkpoint or hub-cache name (default: $FCS_MODEL)",
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, model), NULL);
-	VIPS_ARG_INT(class, "steps", 21, "Steps", "Denoising steps (default 20; 10 for fcs_layers)",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, steps), 1, 1000, 20);
-	VIPS_ARG_INT(class, "newton_steps", 22, "Newton steps",
-		"Inner correction steps K per step (-1: the task's default, 5 inpaint, 10 SR)",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, newton_steps), -1, 100, -1);
-	VIPS_ARG_UINT64(class, "seed", 23, "Seed", "Random seed (default: a new one each call)",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, seed), 0, G_MAXUINT64, 0);
-	VIPS_ARG_STRING(class, "prompt", 24, "Prompt", "Text prompt (default: none, as the paper)",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, prompt), "");
-	VIPS_ARG_DOUBLE(class, "guidance", 25, "Guidance", "Classifier-free guidance scale, on when > 1",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, guidance), 0.0, 100.0, 0.0);
-	VIPS_ARG_DOUBLE(class, "fd_step", 26, "Finite-difference step", "h of the Jacobian finite difference",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, fd_step), 1e-6, 1.0, 0.005);
-	VIPS_ARG_STRING(class, "sampler", 27, "Sampler",
-		"Outer sampler: paper, dpm++2m (DPM-Solver++(2M), about 10 steps) or lcm (LCM checkpoints, 4-8 steps)",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, sampler), "paper");
-	VIPS_ARG_STRING(class, "lora", 28, "LoRA",
-		"LoRA .safetensors files merged into the model at load, FILE[:SCALE] comma-separated (default: none)",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, lora), NULL);
-	VIPS_ARG_STRING(class, "precision", 29, "Precision",
+	VIPS_ARG_ENUM(class, "weight_type", 11, "Weight type",
+		"Weights in memory for fp32 compute: f32 (fastest) or f16 (less memory)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, weight_type),
+		fcs_vips_enum("FcsWeightType", fcs_vips_weight_types), model.weight_type);
+	VIPS_ARG_ENUM(class, "variant", 12, "Variant",
+		"Which files of a diffusers folder to read: auto (*.safetensors, else *.fp16.safetensors), fp16 or fp32",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, variant),
+		fcs_vips_enum("FcsFileVariant", fcs_vips_variants), model.variant);
+	VIPS_ARG_STRING(class, "config_folder", 13, "Config folder",
+		"Single-file checkpoints: a diffusers folder with the configs and tokenizer (default: SD 1.5's, built in)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, config_folder), NULL);
+	VIPS_ARG_STRING(class, "transport_vae", 14, "Transport VAE",
+		"fcs_super_resolve: a diffusers AutoencoderTiny (TAESD) folder for the inner loop's VAE passes; the final "
+		"decode stays the model's VAE (default: the model's VAE throughout; quality untested)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, transport_vae), NULL);
+	VIPS_ARG_STRING(class, "lora_paths", 15, "LoRA paths",
+		"LoRA .safetensors files merged into the model at load, comma-separated (default: none)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, lora_paths), NULL);
+	VIPS_ARG_STRING(class, "lora_scales", 16, "LoRA scales",
+		"The LoRA files' scales, comma-separated, one per file (default: 1 each)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, lora_scales), NULL);
+	VIPS_ARG_ENUM(class, "precision", 17, "Precision",
 		"Compute precision: auto (fp32 for now), fp32, or bf16 (bf16 products, fp32 sums: about twice as fast "
 		"with AVX512_BF16; not the default until it passes the gate of `fcs bench precision`)",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, precision), "auto");
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, precision),
+		fcs_vips_enum("FcsPrecision", fcs_vips_names(fcs_vips_precision_name, precisions, 16)), model.precision);
+
+	VIPS_ARG_UINT64(class, "seed", 20, "Seed", "Random seed (default: a new one each call)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, seed), 0, G_MAXUINT64, sample.seed);
+	VIPS_ARG_INT(class, "newton_steps", 22, "Newton steps",
+		"Inner correction steps K per step (-1: the task's default)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, newton_steps), -1, 100, sample.newton_steps);
+	VIPS_ARG_STRING(class, "learning_rates", 23, "Learning rates",
+		"Learning rates of the inner steps, comma-separated, the last repeating (default: the task's)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, learning_rates), NULL);
+	VIPS_ARG_DOUBLE(class, "fd_step", 24, "Finite-difference step", "h of the Jacobian finite difference",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, fd_step), 1e-6, 1.0, sample.fd_step);
+	VIPS_ARG_STRING(class, "prompt", 25, "Prompt", "Text prompt (default: none, as the paper)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, prompt), "");
+	VIPS_ARG_DOUBLE(class, "guidance_scale", 26, "Guidance scale", "Classifier-free guidance scale, on when > 1",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, guidance_scale), 0.0, 100.0, sample.guidance_scale);
+	VIPS_ARG_INT(class, "official_timesteps", 27, "Official timesteps",
+		"1: the official notebooks' UNet timestep t instead of t - 1",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, official_timesteps), 0, 1, sample.official_timesteps);
+	VIPS_ARG_ENUM(class, "sampler", 29, "Sampler",
+		"Outer sampler: paper, dpm++2m (DPM-Solver++(2M), about 10 steps) or lcm (LCM checkpoints, 4-8 steps)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, sampler),
+		fcs_vips_enum("FcsSampler", fcs_vips_names(fcs_vips_sampler_name, samplers, 16)), sample.sampler);
 }
 
 static void
 fcs_sample_op_init(FcsSampleOp *self)
 {
-	self->steps = 20;
-	self->newton_steps = -1;
+	fcs_model_params model = fcs_model_params_default();
+	fcs_sample_params sample = fcs_sample_params_default();
+
+	self->weight_type = model.weight_type;
+	self->variant = model.variant;
+	self->precision = model.precision;
+	self->seed = sample.seed;
+	self->steps = sample.steps;
+	self->newton_steps = sample.newton_steps;
+	self->fd_step = sample.fd_step;
 	self->prompt = g_strdup("");
-	self->fd_step = 0.005;
-	self->sampler = g_strdup("paper");
-	self->precision = g_strdup("auto");
+	self->guidance_scale = sample.guidance_scale;
+	self->official_timesteps = sample.official_timesteps;
+	self->sampler = sample.sampler;
 }
 
 /* ---- fcs_inpaint ------------------------------------------------------------------------ */
@@ -334,7 +509,11 @@ typedef struct _FcsInpaintOp {
 	VipsImage *in;
 	VipsImage *mask;
 	VipsImage *out;
-	gboolean no_paste_back;
+	int paste_back;
+	int seam_width;
+	int context_crop_above;
+	int context_size;
+	int method;
 } FcsInpaintOp;
 
 typedef FcsSampleOpClass FcsInpaintOpClass;
@@ -356,8 +535,7 @@ fcs_inpaint_op_build(VipsObject *object)
 	if (VIPS_OBJECT_CLASS(fcs_inpaint_op_parent_class)->build(object))
 		return -1;
 	if (vips_check_size_same("fcs_inpaint", self->in, self->mask) ||
-		!(model = fcs_vips_model("fcs_inpaint", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora, NULL,
-			((FcsSampleOp *) self)->precision_value)))
+		!(model = fcs_vips_model("fcs_inpaint", ((FcsSampleOp *) self)->model_args)))
 		return -1;
 	if (!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
@@ -365,8 +543,12 @@ fcs_inpaint_op_build(VipsObject *object)
 		g_free(image.data);
 		return -1;
 	}
-	fcs_sample_op_fill((FcsSampleOp *) self, &params, 20);
-	params.paste_back = !self->no_paste_back;
+	fcs_sample_op_fill((FcsSampleOp *) self, &params);
+	params.paste_back = self->paste_back;
+	params.seam_width = self->seam_width;
+	params.context_crop_above = self->context_crop_above;
+	params.context_size = self->context_size;
+	params.method = (fcs_inpaint_method) self->method;
 	fcs_vips_progress_begin(&progress, &self->out, 1, &params);
 	status = fcs_inpaint(model, &image, &mask, &params, &result);
 	fcs_vips_progress_end(&progress);
@@ -384,6 +566,7 @@ fcs_inpaint_op_class_init(FcsInpaintOpClass *class)
 {
 	GObjectClass *gobject_class = G_OBJECT_CLASS(class);
 	VipsObjectClass *object_class = VIPS_OBJECT_CLASS(class);
+	fcs_sample_params sample = fcs_sample_params_default();
 
 	gobject_class->set_property = vips_object_set_property;
 	gobject_class->get_property = vips_object_get_property;
@@ -398,35 +581,53 @@ fcs_inpaint_op_class_init(FcsInpaintOpClass *class)
 		VIPS_ARGUMENT_REQUIRED_INPUT, G_STRUCT_OFFSET(FcsInpaintOp, mask));
 	VIPS_ARG_IMAGE(class, "out", 3, "Output", "Filled image",
 		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsInpaintOp, out));
-	VIPS_ARG_BOOL(class, "no_paste_back", 30, "No paste-back",
-		"Output the sampler's image as is, as the paper (default: known pixels kept exactly, soft seam)",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsInpaintOp, no_paste_back), FALSE);
+	fcs_sample_op_add_steps(class, sample.steps);
+	fcs_sample_op_add_noise_path(class);
+	/* an int, as the C field: libvips wants boolean arguments to default to false */
+	VIPS_ARG_INT(class, "paste_back", 30, "Paste back",
+		"1: keep the known pixels exactly, blended over a seam; 0: the sampler's image as is, as the paper",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsInpaintOp, paste_back), 0, 1, sample.paste_back);
+	VIPS_ARG_INT(class, "seam_width", 31, "Seam width", "Width of the seam in pixels",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsInpaintOp, seam_width), 1, 256, sample.seam_width);
+	VIPS_ARG_INT(class, "context_crop_above", 32, "Context crop above",
+		"Images with a longer side are sampled through a context window around the hole (0: never)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsInpaintOp, context_crop_above), 0, 1 << 28, sample.context_crop_above);
+	VIPS_ARG_INT(class, "context_size", 33, "Context size", "The side the context window is shrunk to, at most",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsInpaintOp, context_size), 64, 8192, sample.context_size);
+	VIPS_ARG_ENUM(class, "method", 34, "Method", "constrained (fcs) or replacement (the baseline, for comparisons)",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsInpaintOp, method),
+		fcs_vips_enum("FcsInpaintMethod", fcs_vips_methods), sample.method);
 }
 
 static void
 fcs_inpaint_op_init(FcsInpaintOp *self)
 {
-	(void) self;
+	fcs_sample_params sample = fcs_sample_params_default();
+
+	self->paste_back = sample.paste_back;
+	self->seam_width = sample.seam_width;
+	self->context_crop_above = sample.context_crop_above;
+	self->context_size = sample.context_size;
+	self->method = sample.method;
 }
 
-/* ---- fcs_superres ----------------------------------------------------------------------- */
+/* ---- fcs_super_resolve ------------------------------------------------------------------ */
 
-typedef struct _FcsSuperresOp {
+typedef struct _FcsSuperResolveOp {
 	FcsSampleOp parent_instance;
 	VipsImage *in;
 	VipsImage *out;
 	int scale;
-	char *transport_vae;
-} FcsSuperresOp;
+} FcsSuperResolveOp;
 
-typedef FcsSampleOpClass FcsSuperresOpClass;
+typedef FcsSampleOpClass FcsSuperResolveOpClass;
 
-G_DEFINE_TYPE(FcsSuperresOp, fcs_superres_op, fcs_sample_op_get_type());
+G_DEFINE_TYPE(FcsSuperResolveOp, fcs_super_resolve_op, fcs_sample_op_get_type());
 
 static int
-fcs_superres_op_build(VipsObject *object)
+fcs_super_resolve_op_build(VipsObject *object)
 {
-	FcsSuperresOp *self = (FcsSuperresOp *) object;
+	FcsSuperResolveOp *self = (FcsSuperResolveOp *) object;
 	fcs_image image = { 0 }, result = { 0 };
 	fcs_sample_params params = fcs_sample_params_default();
 	FcsVipsProgress progress;
@@ -435,30 +636,29 @@ fcs_superres_op_build(VipsObject *object)
 	int status;
 
 	g_object_set(object, "out", vips_image_new(), NULL);
-	if (VIPS_OBJECT_CLASS(fcs_superres_op_parent_class)->build(object))
+	if (VIPS_OBJECT_CLASS(fcs_super_resolve_op_parent_class)->build(object))
 		return -1;
 	if (self->scale != 2 && self->scale != 4 && self->scale != 8) {
-		vips_error("fcs_superres", "scale must be 2, 4 or 8, not %d", self->scale);
+		vips_error("fcs_super_resolve", "scale must be 2, 4 or 8, not %d", self->scale);
 		return -1;
 	}
-	if (!(model = fcs_vips_model("fcs_superres", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora, self->transport_vae,
-			((FcsSampleOp *) self)->precision_value)) ||
+	if (!(model = fcs_vips_model("fcs_super_resolve", ((FcsSampleOp *) self)->model_args)) ||
 		!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
-	fcs_sample_op_fill((FcsSampleOp *) self, &params, 20);
+	fcs_sample_op_fill((FcsSampleOp *) self, &params);
 	fcs_vips_progress_begin(&progress, &self->out, 1, &params);
 	status = fcs_super_resolve(model, &image, self->scale, &params, &result);
 	fcs_vips_progress_end(&progress);
 	g_free(image.data);
 	if (status != FCS_OK)
-		return fcs_vips_error("fcs_superres");
+		return fcs_vips_error("fcs_super_resolve");
 	status = fcs_vips_output(&result, like, self->out);
 	fcs_image_free(&result);
 	return status;
 }
 
 static void
-fcs_superres_op_class_init(FcsSuperresOpClass *class)
+fcs_super_resolve_op_class_init(FcsSuperResolveOpClass *class)
 {
 	GObjectClass *gobject_class = G_OBJECT_CLASS(class);
 	VipsObjectClass *object_class = VIPS_OBJECT_CLASS(class);
@@ -466,31 +666,30 @@ fcs_superres_op_class_init(FcsSuperresOpClass *class)
 	gobject_class->set_property = vips_object_set_property;
 	gobject_class->get_property = vips_object_get_property;
 
-	object_class->nickname = "fcs_superres";
+	object_class->nickname = "fcs_super_resolve";
 	object_class->description = "upscale ×2, ×4 or ×8 with Stable Diffusion (fast constrained sampling)";
-	object_class->build = fcs_superres_op_build;
+	object_class->build = fcs_super_resolve_op_build;
 
 	VIPS_ARG_IMAGE(class, "in", 1, "Input", "Low-resolution image",
-		VIPS_ARGUMENT_REQUIRED_INPUT, G_STRUCT_OFFSET(FcsSuperresOp, in));
+		VIPS_ARGUMENT_REQUIRED_INPUT, G_STRUCT_OFFSET(FcsSuperResolveOp, in));
 	VIPS_ARG_IMAGE(class, "out", 2, "Output", "Upscaled image",
-		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsSuperresOp, out));
-	VIPS_ARG_INT(class, "scale", 30, "Scale", "Upscaling factor: 2, 4 or 8",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSuperresOp, scale), 2, 8, 4);
-	VIPS_ARG_STRING(class, "transport_vae", 31, "Transport VAE",
-		"Diffusers AutoencoderTiny (TAESD) folder for the inner loop's VAE passes; the final decode "
-		"stays the model's VAE (default: the model's VAE throughout; quality untested)",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSuperresOp, transport_vae), NULL);
+		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsSuperResolveOp, out));
+	/* required, as in fcs_super_resolve(): the library has no default factor */
+	VIPS_ARG_INT(class, "scale", 3, "Scale", "Upscaling factor: 2, 4 or 8",
+		VIPS_ARGUMENT_REQUIRED_INPUT, G_STRUCT_OFFSET(FcsSuperResolveOp, scale), 2, 8, 2);
+	fcs_sample_op_add_steps(class, fcs_sample_params_default().steps);
+	fcs_sample_op_add_noise_path(class);
 }
 
 static void
-fcs_superres_op_init(FcsSuperresOp *self)
+fcs_super_resolve_op_init(FcsSuperResolveOp *self)
 {
-	self->scale = 4;
+	(void) self;
 }
 
-/* ---- fcs_layers ------------------------------------------------------------------------- */
+/* ---- fcs_extract_layers ----------------------------------------------------------------- */
 
-typedef struct _FcsLayersOp {
+typedef struct _FcsExtractLayersOp {
 	FcsSampleOp parent_instance;
 	VipsImage *in;
 	VipsImage *layer1;
@@ -498,18 +697,19 @@ typedef struct _FcsLayersOp {
 	VipsImage *mask;
 	VipsImage *hint;
 	int iterations;
-	int samples;
+	int samples_per_layer;
 	int restarts;
-} FcsLayersOp;
+	int block_size;
+} FcsExtractLayersOp;
 
-typedef FcsSampleOpClass FcsLayersOpClass;
+typedef FcsSampleOpClass FcsExtractLayersOpClass;
 
-G_DEFINE_TYPE(FcsLayersOp, fcs_layers_op, fcs_sample_op_get_type());
+G_DEFINE_TYPE(FcsExtractLayersOp, fcs_extract_layers_op, fcs_sample_op_get_type());
 
 static int
-fcs_layers_op_build(VipsObject *object)
+fcs_extract_layers_op_build(VipsObject *object)
 {
-	FcsLayersOp *self = (FcsLayersOp *) object;
+	FcsExtractLayersOp *self = (FcsExtractLayersOp *) object;
 	fcs_image image = { 0 }, hint = { 0 }, results[3] = { { 0 }, { 0 }, { 0 } };
 	fcs_layer_params params = fcs_layer_params_default();
 	FcsVipsProgress progress;
@@ -518,21 +718,21 @@ fcs_layers_op_build(VipsObject *object)
 	int status, i;
 
 	g_object_set(object, "layer1", vips_image_new(), "layer2", vips_image_new(), "mask", vips_image_new(), NULL);
-	if (VIPS_OBJECT_CLASS(fcs_layers_op_parent_class)->build(object))
+	if (VIPS_OBJECT_CLASS(fcs_extract_layers_op_parent_class)->build(object))
 		return -1;
-	if (!(model = fcs_vips_model("fcs_layers", ((FcsSampleOp *) self)->model, ((FcsSampleOp *) self)->lora, NULL,
-			((FcsSampleOp *) self)->precision_value)) ||
+	if (!(model = fcs_vips_model("fcs_extract_layers", ((FcsSampleOp *) self)->model_args)) ||
 		!fcs_vips_input(object, self->in, &image, &like))
 		return -1;
-	if (self->hint && (vips_check_size_same("fcs_layers", self->in, self->hint) ||
+	if (self->hint && (vips_check_size_same("fcs_extract_layers", self->in, self->hint) ||
 		    !fcs_vips_input(object, self->hint, &hint, &hint_like))) {
 		g_free(image.data);
 		return -1;
 	}
-	fcs_sample_op_fill((FcsSampleOp *) self, &params.sample, params.sample.steps);
+	fcs_sample_op_fill((FcsSampleOp *) self, &params.sample);
 	params.iterations = self->iterations;
-	params.samples_per_layer = self->samples;
+	params.samples_per_layer = self->samples_per_layer;
 	params.restarts = self->restarts;
+	params.block_size = self->block_size;
 	params.hint = self->hint ? &hint : NULL;
 	outs[0] = self->layer1;
 	outs[1] = self->layer2;
@@ -543,7 +743,7 @@ fcs_layers_op_build(VipsObject *object)
 	g_free(image.data);
 	g_free(hint.data);
 	if (status != FCS_OK)
-		return fcs_vips_error("fcs_layers");
+		return fcs_vips_error("fcs_extract_layers");
 	status = 0;
 	for (i = 0; i < 3; i++)
 		status = status || fcs_vips_output(&results[i], like, outs[i]);
@@ -553,45 +753,50 @@ fcs_layers_op_build(VipsObject *object)
 }
 
 static void
-fcs_layers_op_class_init(FcsLayersOpClass *class)
+fcs_extract_layers_op_class_init(FcsExtractLayersOpClass *class)
 {
 	GObjectClass *gobject_class = G_OBJECT_CLASS(class);
 	VipsObjectClass *object_class = VIPS_OBJECT_CLASS(class);
+	fcs_layer_params layer = fcs_layer_params_default();
 
 	gobject_class->set_property = vips_object_set_property;
 	gobject_class->get_property = vips_object_get_property;
 
-	object_class->nickname = "fcs_layers";
+	object_class->nickname = "fcs_extract_layers";
 	object_class->description = "split an image into two layers and a soft mask (fast constrained sampling)";
-	object_class->build = fcs_layers_op_build;
+	object_class->build = fcs_extract_layers_op_build;
 
 	VIPS_ARG_IMAGE(class, "in", 1, "Input", "Image to split",
-		VIPS_ARGUMENT_REQUIRED_INPUT, G_STRUCT_OFFSET(FcsLayersOp, in));
+		VIPS_ARGUMENT_REQUIRED_INPUT, G_STRUCT_OFFSET(FcsExtractLayersOp, in));
 	VIPS_ARG_IMAGE(class, "layer1", 2, "Layer 1", "First layer",
-		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsLayersOp, layer1));
+		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsExtractLayersOp, layer1));
 	VIPS_ARG_IMAGE(class, "layer2", 3, "Layer 2", "Second layer",
-		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsLayersOp, layer2));
+		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsExtractLayersOp, layer2));
 	VIPS_ARG_IMAGE(class, "mask", 4, "Mask", "Ownership of layer 1 (white = layer 1)",
-		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsLayersOp, mask));
+		VIPS_ARGUMENT_REQUIRED_OUTPUT, G_STRUCT_OFFSET(FcsExtractLayersOp, mask));
+	fcs_sample_op_add_steps(class, layer.sample.steps);
 	VIPS_ARG_IMAGE(class, "hint", 30, "Hint", "Initial mask of layer 1, instead of a random start",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsLayersOp, hint));
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsExtractLayersOp, hint));
 	VIPS_ARG_INT(class, "iterations", 31, "Iterations", "EM iterations",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsLayersOp, iterations), 1, 100, 3);
-	VIPS_ARG_INT(class, "samples", 32, "Samples", "Samples per layer and iteration",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsLayersOp, samples), 1, 100, 3);
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsExtractLayersOp, iterations), 1, 100, layer.iterations);
+	VIPS_ARG_INT(class, "samples_per_layer", 32, "Samples per layer", "Samples per layer and iteration",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsExtractLayersOp, samples_per_layer), 1, 100, layer.samples_per_layer);
 	VIPS_ARG_INT(class, "restarts", 33, "Restarts", "Random starts, the best kept",
-		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsLayersOp, restarts), 1, 100, 2);
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsExtractLayersOp, restarts), 1, 100, layer.restarts);
+	VIPS_ARG_INT(class, "block_size", 34, "Block size", "Side of the random initial mask's blocks, in pixels",
+		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsExtractLayersOp, block_size), 8, 2048, layer.block_size);
 }
 
 static void
-fcs_layers_op_init(FcsLayersOp *self)
+fcs_extract_layers_op_init(FcsExtractLayersOp *self)
 {
-	fcs_layer_params defaults = fcs_layer_params_default();
+	fcs_layer_params layer = fcs_layer_params_default();
 
-	self->iterations = defaults.iterations;
-	self->samples = defaults.samples_per_layer;
-	self->restarts = defaults.restarts;
-	((FcsSampleOp *) self)->steps = defaults.sample.steps;
+	self->iterations = layer.iterations;
+	self->samples_per_layer = layer.samples_per_layer;
+	self->restarts = layer.restarts;
+	self->block_size = layer.block_size;
+	((FcsSampleOp *) self)->steps = layer.sample.steps;
 }
 
 /* ---- registration ----------------------------------------------------------------------- */
@@ -604,8 +809,8 @@ fcs_vips_init(void)
 	if (g_type_from_name("FcsSampleOp"))
 		return 0;
 	fcs_inpaint_op_get_type();
-	fcs_superres_op_get_type();
-	fcs_layers_op_get_type();
+	fcs_super_resolve_op_get_type();
+	fcs_extract_layers_op_get_type();
 	return 0;
 }
 

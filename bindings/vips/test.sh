@@ -34,7 +34,7 @@ for f in "$SYSTEM_LIBDIR/vips-modules-$MINOR"/*.so; do [ -e "$f" ] && ln -s "$f"
 cp -P "$STAGE$SYSTEM_LIBDIR"/libfcs.so* "$T/home/$(basename "$SYSTEM_LIBDIR")/"
 export VIPSHOME=$T/home
 vips -l operation | grep -q "fcs_inpaint" || fail "VIPSHOME: fcs_inpaint not listed"
-vips -l operation | grep -q "fcs_superres" || fail "VIPSHOME: fcs_superres not listed"
+vips -l operation | grep -q "fcs_super_resolve" || fail "VIPSHOME: fcs_super_resolve not listed"
 vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/out.png" "${quick[@]}" --seed 1
 [ "$(size "$T/out.png")" = 64x48 ] || fail "inpaint size $(size "$T/out.png")"
 [ "$(field "$T/out.png" bands)" = 3 ] || fail "inpaint bands"
@@ -48,6 +48,12 @@ vips resize "$T/in.png" "$T/big.png" 4 && vips resize "$T/mask.png" "$T/bigmask.
 VIPS_CONCURRENCY=1 vips fcs_inpaint "$T/big.png" "$T/bigmask.png" "$T/c1.png" "${quick[@]}" --seed 1
 VIPS_CONCURRENCY=4 vips fcs_inpaint "$T/big.png" "$T/bigmask.png" "$T/c4.png" "${quick[@]}" --seed 1
 cmp -s "$T/c1.png" "$T/c4.png" || fail "VIPS_CONCURRENCY=1 and 4 give different pixels"
+# a single-file SD 2.x checkpoint with the configs of config_folder
+SD2=$PWD/Tests/FCSModelsTests/Fixtures/tiny-sd2
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/sd2.png" --model "$SD2/tiny-sd2.safetensors" --config-folder "$SD2" "${quick[@]}" --seed 1
+[ "$(size "$T/sd2.png")" = 64x48 ] || fail "single file with config_folder"
+! vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" --model "$SD2/tiny-sd2.safetensors" "${quick[@]}" 2> "$T/err" \
+    && grep -q "config folder" "$T/err" || fail "single file without configs: $(cat "$T/err")"
 
 # formats: alpha kept, 16-bit stays 16-bit, grey stays grey
 vips fcs_inpaint "$T/rgba.png" "$T/mask.png" "$T/rgba-out.png" "${quick[@]}" --seed 1
@@ -62,40 +68,51 @@ vipsheader "$T/float-out.v" | grep -q "float, 3 bands, srgb" || fail "float beca
 vips fcs_inpaint "$T/grey.png" "$T/mask.png" "$T/grey-out.png" "${quick[@]}" --seed 1
 [ "$(field "$T/grey-out.png" bands)" = 1 ] || fail "grey became $(field "$T/grey-out.png" bands) bands"
 
+# inpainting's own arguments: paste_back 0 lets the known pixels change, learning rates are read
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/free.png" "${quick[@]}" --seed 1 --paste-back 0
+[ "$(vips getpoint "$T/free.png" 2 40)" != "$(vips getpoint "$T/in.png" 2 40)" ] || fail "--paste-back 0 kept the known pixels"
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/rates.png" "${quick[@]}" --seed 1 --learning-rates 0.2
+! cmp -s "$T/out.png" "$T/rates.png" || fail "--learning-rates 0.2 gave the default's pixels"
+
 # super-resolution and layers, and a pipe from one operation into the next
-vips fcs_superres "$T/in.png" "$T/x2.png" --scale 2 "${quick[@]}" --seed 1
-[ "$(size "$T/x2.png")" = 128x96 ] || fail "superres size $(size "$T/x2.png")"
-vips fcs_layers "$T/in.png" "$T/l1.png" "$T/l2.png" "$T/m.png" --steps 1 --newton-steps 1 --iterations 1 --samples 1 --restarts 1 --seed 3
+vips fcs_super_resolve "$T/in.png" "$T/x2.png" 2 "${quick[@]}" --seed 1
+[ "$(size "$T/x2.png")" = 128x96 ] || fail "super_resolve size $(size "$T/x2.png")"
+vips fcs_extract_layers "$T/in.png" "$T/l1.png" "$T/l2.png" "$T/m.png" --steps 1 --newton-steps 1 --iterations 1 --samples-per-layer 1 \
+    --restarts 1 --block-size 16 --seed 3
 [ "$(size "$T/l1.png") $(size "$T/l2.png") $(size "$T/m.png") $(field "$T/m.png" bands)" = "64x48 64x48 64x48 1" ] || fail "layers"
-vips extract_area "$T/in.png" .png 0 0 32 24 | vips fcs_superres stdin "$T/piped.png" --scale 2 "${quick[@]}" --seed 1
-[ "$(size "$T/piped.png")" = 64x48 ] || fail "piped superres size"
+vips extract_area "$T/in.png" .png 0 0 32 24 | vips fcs_super_resolve stdin "$T/piped.png" 2 "${quick[@]}" --seed 1
+[ "$(size "$T/piped.png")" = 64x48 ] || fail "piped super_resolve size"
 
 # the outer samplers
 vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/dpm.png" --sampler dpm++2m --steps 3 --newton-steps 1 --seed 1
 ! cmp -s "$T/out.png" "$T/dpm.png" || fail "--sampler dpm++2m gave the paper's pixels"
-vips fcs_superres "$T/in.png" "$T/lcm.png" --scale 2 --sampler lcm "${quick[@]}" --seed 1
-[ "$(size "$T/lcm.png")" = 128x96 ] || fail "superres with --sampler lcm"
+vips fcs_super_resolve "$T/in.png" "$T/lcm.png" 2 --sampler lcm "${quick[@]}" --seed 1
+[ "$(size "$T/lcm.png")" = 128x96 ] || fail "super_resolve with --sampler lcm"
 # the compute precision: fp32 is auto's pixels, bf16 others (a model loaded per precision)
 vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/fp32.png" "${quick[@]}" --seed 1 --precision fp32
 cmp -s "$T/out.png" "$T/fp32.png" || fail "--precision fp32 differs from the default (auto)"
 vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/bf16.png" "${quick[@]}" --seed 1 --precision bf16
 ! cmp -s "$T/out.png" "$T/bf16.png" || fail "--precision bf16 gave fp32's pixels"
-# LoRAs: --lora FILE[:SCALE],… (scale 0 is the base model); a file that is no LoRA is named
+# LoRAs: --lora-paths A,B --lora-scales 0.8,1 (scale 0 is the base model); a file that is no LoRA is named
 LORA=$PWD/Tests/FCSModelsTests/Fixtures/tiny-lora
-vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/lora0.png" "${quick[@]}" --seed 1 --lora "$LORA/kohya.safetensors:0,$LORA/peft.safetensors:0"
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/lora0.png" "${quick[@]}" --seed 1 --lora-paths "$LORA/kohya.safetensors,$LORA/peft.safetensors" --lora-scales 0,0
 cmp -s "$T/out.png" "$T/lora0.png" || fail "LoRAs at scale 0 changed the pixels"
-vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/lora.png" "${quick[@]}" --seed 1 --lora "$LORA/kohya.safetensors:1.3,$LORA/peft.safetensors"
+vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/lora.png" "${quick[@]}" --seed 1 --lora-paths "$LORA/kohya.safetensors,$LORA/peft.safetensors" --lora-scales 1.3,1
 ! cmp -s "$T/out.png" "$T/lora.png" || fail "LoRAs did not change the pixels"
-! vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" --lora "$LORA/reference.safetensors" 2> "$T/err" || fail "bad LoRA accepted"
+! vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" --lora-paths "$LORA/reference.safetensors" 2> "$T/err" || fail "bad LoRA accepted"
 grep -q "reference.safetensors: key .* is no LoRA key" "$T/err" || fail "LoRA error: $(cat "$T/err")"
 
 # errors: one clear line, non-zero exit
 ! vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" --sampler ddim 2> "$T/err" || fail "sampler ddim accepted"
-grep -q 'sampler "ddim" is not one of paper, dpm++2m, lcm' "$T/err" || fail "sampler error: $(cat "$T/err")"
-! vips fcs_superres "$T/in.png" "$T/x.png" --precision fp16 2> "$T/err" || fail "precision fp16 accepted"
-grep -q 'precision "fp16" is not one of auto, fp32, bf16' "$T/err" || fail "precision error: $(cat "$T/err")"
-! vips fcs_superres "$T/in.png" "$T/x3.png" --scale 3 "${quick[@]}" 2> "$T/err" || fail "scale 3 accepted"
+grep -q "enum 'FcsSampler' has no member 'ddim', should be one of: paper, dpm++2m, lcm" "$T/err" || fail "sampler error: $(cat "$T/err")"
+! vips fcs_super_resolve "$T/in.png" "$T/x.png" 2 --precision fp16 2> "$T/err" || fail "precision fp16 accepted"
+grep -q "enum 'FcsPrecision' has no member 'fp16', should be one of: auto, fp32, bf16" "$T/err" || fail "precision error: $(cat "$T/err")"
+! vips fcs_super_resolve "$T/in.png" "$T/x3.png" 3 "${quick[@]}" 2> "$T/err" || fail "scale 3 accepted"
 grep -q "scale must be 2, 4 or 8" "$T/err" || fail "scale error: $(cat "$T/err")"
+! vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" --weight-type fp16 2> "$T/err" || fail "weight_type fp16 accepted"
+grep -q "enum 'FcsWeightType' has no member 'fp16', should be one of: f32, f16" "$T/err" || fail "weight_type error: $(cat "$T/err")"
+! vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" --learning-rates 0.5,x 2> "$T/err" || fail "learning rates 0.5,x accepted"
+grep -q 'learning_rates must be numbers separated by commas' "$T/err" || fail "learning_rates error: $(cat "$T/err")"
 ! FCS_MODEL=/nonexistent vips fcs_inpaint "$T/in.png" "$T/mask.png" "$T/x.png" 2> "$T/err" || fail "missing model accepted"
 grep -q "/nonexistent" "$T/err" || fail "model error: $(cat "$T/err")"
 vips black "$T/small.png" 32 32
@@ -110,7 +127,7 @@ cmp -s "$T/out.png" "$T/plugin.png" || fail "--plugin result differs from the VI
 # ... and straight from the build folder, where libfcs.so.0 lies beside the plugin ($ORIGIN);
 # `vips list classes` lists what a plugin adds (`vips -l` runs before --plugin is loaded)
 vips --plugin .build-release/lib/fcs-vips.so list classes > "$T/classes" 2> "$T/err" || fail "--plugin from the build folder: $(cat "$T/err")"
-for op in fcs_inpaint fcs_superres fcs_layers; do grep -q "($op)" "$T/classes" || fail "$op is not listed"; done
+for op in fcs_inpaint fcs_super_resolve fcs_extract_layers; do grep -q "($op)" "$T/classes" || fail "$op is not listed"; done
 
 # 3. progress and cancellation in a C host (bindings/vips/test_cancel.c), which is sent SIGINT
 #    about a second into a long inpainting and sets the output's kill flag from another thread

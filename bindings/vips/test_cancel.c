@@ -6,7 +6,7 @@
  *    though fcs calls its progress callback before every network forward) and posteval on its
  *    output image;
  * 2. a kill from an eval handler: vips_image_set_kill() on the output when step 1 is reported
- *    makes the operation (fcs_inpaint, fcs_superres, fcs_layers) fail with an error saying it was
+ *    makes the operation (fcs_inpaint, fcs_super_resolve, fcs_extract_layers) fail with an error saying it was
  *    cancelled, before step 2 is reported;
  * 3. a kill from another thread on SIGINT: the program prints "sampling" when a long inpainting
  *    has started and waits for a SIGINT from the test script; a watcher thread then sets the
@@ -203,14 +203,14 @@ main(int argc, char **argv)
 	{
 		VipsImage *big, *layer1, *layer2, *ownership;
 		reset_run(1);
-		status = vips_call("fcs_superres", in, &big, "model", argv[2], "scale", 2, "steps", 50, "newton_steps", 1, NULL);
-		CHECK(status != 0 && evals == 1 && strstr(vips_error_buffer(), "cancelled"), "fcs_superres killed at step 1");
+		status = vips_call("fcs_super_resolve", in, &big, 2, "model", argv[2], "steps", 50, "newton_steps", 1, NULL);
+		CHECK(status != 0 && evals == 1 && strstr(vips_error_buffer(), "cancelled"), "fcs_super_resolve killed at step 1");
 		if (!status)
 			g_object_unref(big);
 		reset_run(1);
-		status = vips_call("fcs_layers", in, &layer1, &layer2, &ownership, "model", argv[2], "steps", 2, "newton_steps", 1,
-			"iterations", 20, "samples", 1, "restarts", 1, NULL);
-		CHECK(status != 0 && evals == 1 && strstr(vips_error_buffer(), "cancelled"), "fcs_layers killed at step 1");
+		status = vips_call("fcs_extract_layers", in, &layer1, &layer2, &ownership, "model", argv[2], "steps", 2, "newton_steps", 1,
+			"iterations", 20, "samples_per_layer", 1, "restarts", 1, NULL);
+		CHECK(status != 0 && evals == 1 && strstr(vips_error_buffer(), "cancelled"), "fcs_extract_layers killed at step 1");
 		if (!status) {
 			g_object_unref(layer1);
 			g_object_unref(layer2);

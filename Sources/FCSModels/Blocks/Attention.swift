@@ -1,5 +1,5 @@
 // Port of diffusers.models.attention_processor.Attention with AttnProcessor2_0, in the two
-// configurations SD 1.x uses:
+// configurations SD 1.x and 2.x use:
 // * UNet transformer blocks: token input [B, N, C], no q/k/v bias, self- or cross-attention;
 // * the VAE's mid-block: spatial input [B, C, H, W], q/k/v bias, GroupNorm before, one head,
 //   residual connection (`residual_connection=True`, `rescale_output_factor=1`).
@@ -10,13 +10,17 @@ struct Attention: Sendable {
     let toQ, toK, toV: Linear  // to_q, to_k, to_v
     let toOut: Linear          // to_out.0
     let heads: Int
+    /// diffusers' `upcast_attention`: q·k and the softmax in float32 even when the layers run in
+    /// bf16 (SD 2.1's attention logits are large enough that 8-bit mantissas move them visibly).
+    let upcast: Bool
 
     /// - Parameters:
     ///   - crossAttentionDim: the context's width for cross-attention, nil for self-attention.
     ///   - bias: whether to_q / to_k / to_v have a bias.
     ///   - normNumGroups: GroupNorm groups applied to the input first (the VAE), or nil.
+    ///   - upcast: diffusers' `upcast_attention` (see ``upcast``).
     init(_ weights: WeightReader, queryDim: Int, crossAttentionDim: Int? = nil, heads: Int, dimHead: Int,
-         bias: Bool = false, normNumGroups: Int? = nil, eps: Float = 1e-5) throws(FCSError) {
+         bias: Bool = false, normNumGroups: Int? = nil, eps: Float = 1e-5, upcast: Bool = false) throws(FCSError) {
         let inner = heads * dimHead
         groupNorm = try normNumGroups.map { (groups: Int) throws(FCSError) in
             GroupNorm(groups: groups, weight: try weights.tensor("group_norm.weight", shape: [queryDim]),
@@ -27,6 +31,7 @@ struct Attention: Sendable {
         toV = try weights.linear("to_v", in: crossAttentionDim ?? queryDim, out: inner, bias: bias)
         toOut = try weights.linear("to_out.0", in: inner, out: queryDim)
         self.heads = heads
+        self.upcast = upcast
     }
 
     /// Token input.
@@ -52,7 +57,8 @@ struct Attention: Sendable {
 
     private func attend(_ hiddenStates: Tensor, context: Tensor, in arena: ScratchArena) -> Tensor {
         let attended = scaledDotProductAttention(query: toQ(hiddenStates, in: arena), key: toK(context, in: arena),
-                                                 value: toV(context, in: arena), heads: heads, precision: toQ.precision,
+                                                 value: toV(context, in: arena), heads: heads,
+                                                 precision: upcast ? .float32 : toQ.precision,
                                                  in: arena)
         return toOut(attended, in: arena)
     }

@@ -25,10 +25,20 @@ public struct WeightReader: Sendable {
     struct KeyMapping: Sendable {
         /// diffusers name → file key.
         let names: [String: String]
+        /// diffusers name → the part of a file tensor that holds it, for tensors the file keeps
+        /// stacked (OpenCLIP's fused `in_proj` of q, k and v).
+        var parts: [String: TensorPart] = [:]
         /// The file keys this reader answers for: those no layer reads are ``unreadTensors()``.
         let keys: [String]
         /// What messages call the keys (e.g. "the unet keys model.diffusion_model.…").
         let layout: String?
+    }
+
+    /// Part `index` of `count` equal parts along the first axis of the file tensor `key`.
+    struct TensorPart: Sendable, Equatable {
+        let key: String
+        let index: Int
+        let count: Int
     }
 
     /// Collects the file keys the layers asked for (model construction is single-threaded).
@@ -45,8 +55,9 @@ public struct WeightReader: Sendable {
 
     /// A reader over the part of `file` that is `keys`, served under diffusers names by `names`.
     /// - Parameter layout: what messages call those keys.
-    init(file: SafeTensorsFile, names: [String: String], keys: [String], layout: String) {
-        self.init(source: .file(file, mapping: KeyMapping(names: names, keys: keys, layout: layout)), prefix: "", precision: .float32)
+    init(file: SafeTensorsFile, names: [String: String], parts: [String: TensorPart] = [:], keys: [String], layout: String) {
+        self.init(source: .file(file, mapping: KeyMapping(names: names, parts: parts, keys: keys, layout: layout)), prefix: "",
+                  precision: .float32)
     }
 
     /// Random weights, uniform in ±`scale`·√3 (standard deviation `scale`), seeded per tensor
@@ -110,7 +121,8 @@ public struct WeightReader: Sendable {
 
     /// The file key of the diffusers name `name`, nil if the mapping has none.
     private func key(_ name: String, in mapping: KeyMapping?) -> String? {
-        mapping.map { $0.names[name] } ?? name
+        guard let mapping else { return name }
+        return mapping.names[name] ?? mapping.parts[name]?.key
     }
 
     private func randomTensor(name: String, shape: [Int], seed: UInt64, scale: Float) -> Tensor {
@@ -130,12 +142,19 @@ public struct WeightReader: Sendable {
         }
         var stored = info.shape
         while stored.count > shape.count && stored.last == 1 { stored.removeLast() }
-        guard stored == shape else {
-            let diffusersName = key == name ? "" : " (\(name))"
-            throw .format("\(file.path): tensor \(key)\(diffusersName) has shape \(info.shape), expected \(shape)")
+        let part = mapping?.parts[name]
+        let expected = part.map { [$0.count * (shape.first ?? 0)] + shape.dropFirst() } ?? shape
+        guard stored == expected else {
+            let diffusersName = key == name ? "" : " (\(name)\(part.map { ", part \($0.index + 1) of \($0.count)" } ?? ""))"
+            throw .format("\(file.path): tensor \(key)\(diffusersName) has shape \(info.shape), expected \(expected)")
         }
         readKeys.keys.insert(key)
-        return try file.tensor(key).reshaped(shape)
+        let whole = try file.tensor(key)
+        guard let part else { return whole.reshaped(shape) }
+        let count = whole.count / part.count
+        let slice = Tensor(zeros: shape)
+        slice.data.update(from: whole.data + part.index * count, count: count)
+        return slice
     }
 
     /// `nn.Linear` weights `[out, in]` and bias `[out]`.

@@ -8,8 +8,8 @@ import FoundationEssentials
 /// Matches transformers' `CLIPTokenizer` (tokenization_clip.py, transformers 5.23, backed by
 /// `tokenizers`): normalise (NFC, every run of white space to one space, lower case), split into
 /// words by CLIP's pattern, BPE each word, then `<|startoftext|>` … `<|endoftext|>`. The
-/// pipeline form (``callAsFunction(_:maxLength:)``) truncates and pads to 77 with
-/// `<|endoftext|>`, as diffusers' `StableDiffusionPipeline` asks it to.
+/// pipeline form (``callAsFunction(_:maxLength:)``) truncates and pads to 77 with the pad token
+/// (`<|endoftext|>` for SD 1.x, `!` for SD 2.x), as diffusers' `StableDiffusionPipeline` asks it to.
 public struct CLIPTokenizer: Sendable {
     public static let startOfText = "<|startoftext|>"
     public static let endOfText = "<|endoftext|>"
@@ -18,17 +18,20 @@ public struct CLIPTokenizer: Sendable {
     private let bpe: BytePairEncoding
     public let bosTokenID: Int32
     public let eosTokenID: Int32
-    /// Unknown symbols and padding both use `<|endoftext|>`, as SD's tokenizer_config says.
+    /// What fills a prompt up to 77 tokens: `<|endoftext|>` in SD 1.x's tokenizer files, `!`
+    /// (id 0) in SD 2.x's; unknown symbols are `<|endoftext|>` in both.
     public let padTokenID: Int32
     /// The largest id the tokenizer produces: the text encoder's vocabulary must hold it.
     let largestTokenID: Int32
 
     /// From a diffusers `tokenizer/` folder's `vocab.json` and `merges.txt`.
+    /// - Parameter padToken: the token prompts are padded with (``PadToken/read(folder:)``).
     /// - Throws: `.io` for a file that cannot be read; `.format` naming the file for a
     ///   vocabulary that is not a JSON object of token → id from 0 to
-    ///   ``ConfigLimits/maxVocabulary``, lacks the special tokens, or misses a symbol that a
-    ///   merge makes or merges, and for merges that are not two symbols a line, or none at all.
-    public init(vocabularyPath: String, mergesPath: String) throws(FCSError) {
+    ///   ``ConfigLimits/maxVocabulary``, lacks the special tokens or the pad token, or misses a
+    ///   symbol that a merge makes or merges, and for merges that are not two symbols a line, or
+    ///   none at all.
+    public init(vocabularyPath: String, mergesPath: String, padToken: String = endOfText) throws(FCSError) {
         let vocabulary = try Self.readVocabulary(vocabularyPath)
         let lines = String(decoding: try readFile(mergesPath), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         let merges = try Self.parseMerges(lines.dropFirst(lines.first?.hasPrefix("#version") == true ? 1 : 0), path: mergesPath)
@@ -39,7 +42,14 @@ public struct CLIPTokenizer: Sendable {
                 throw .format("\(mergesPath): merge \(line + 1) (\"\(first) \(second)\") uses \"\(symbol)\", which \(vocabularyPath) lacks")
             }
         }
-        try self.init(vocabulary: vocabulary, merges: merges, source: vocabularyPath)
+        try self.init(vocabulary: vocabulary, merges: merges, padToken: padToken, source: vocabularyPath)
+    }
+
+    /// A diffusers `tokenizer/` folder: `vocab.json`, `merges.txt` and the pad token its
+    /// `special_tokens_map.json` / `tokenizer_config.json` name.
+    public init(folder: String) throws(FCSError) {
+        try self.init(vocabularyPath: folder + "/vocab.json", mergesPath: folder + "/merges.txt",
+                      padToken: try PadToken.read(folder: folder))
     }
 
     private static func readVocabulary(_ path: String) throws(FCSError) -> [String: Int32] {
@@ -52,12 +62,13 @@ public struct CLIPTokenizer: Sendable {
         return vocabulary
     }
 
-    /// SD 1.x's vocabulary, OpenAI CLIP's `bpe_simple_vocab_16e6.txt.gz`, which is compiled into
-    /// fcs: for single-file checkpoints, which carry no tokenizer.
-    public static func openAICLIP() throws(FCSError) -> CLIPTokenizer {
+    /// SD 1.x's and SD 2.x's vocabulary, OpenAI CLIP's `bpe_simple_vocab_16e6.txt.gz` (which
+    /// OpenCLIP ships too), compiled into fcs: for single-file checkpoints, which carry no tokenizer.
+    /// - Parameter padToken: `<|endoftext|>` for SD 1.x, `!` for SD 2.x (their tokenizer files' pad tokens).
+    public static func openAICLIP(padToken: String = endOfText) throws(FCSError) -> CLIPTokenizer {
         let gzip = UnsafeRawBufferPointer(start: fcs_clip_bpe_vocabulary(), count: fcs_clip_bpe_vocabulary_size())
         return try CLIPTokenizer(bpeMerges: try gunzipIfCompressed(gzip, source: "built-in CLIP vocabulary"),
-                                 source: "built-in CLIP vocabulary")
+                                 padToken: padToken, source: "built-in CLIP vocabulary")
     }
 
     /// From a file in OpenAI CLIP's `bpe_simple_vocab_16e6.txt(.gz)` format. The vocabulary is
@@ -67,7 +78,7 @@ public struct CLIPTokenizer: Sendable {
         try self.init(bpeMerges: try readFile(path), source: path)
     }
 
-    private init(bpeMerges bytes: [UInt8], source: String) throws(FCSError) {
+    private init(bpeMerges bytes: [UInt8], padToken: String = endOfText, source: String) throws(FCSError) {
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         // CLIP keeps merges 1 ..< 49152 - 256 - 2 + 1 (line 0 is the version header)
         guard lines.count > 48894 else { throw .format("\(source): expected CLIP's 48,894 merges, found \(max(0, lines.count - 1)) lines") }
@@ -78,16 +89,19 @@ public struct CLIPTokenizer: Sendable {
         symbols += [Self.startOfText, Self.endOfText]
         var vocabulary = [String: Int32](minimumCapacity: symbols.count)
         for (id, symbol) in symbols.enumerated() { vocabulary[symbol] = Int32(id) }
-        try self.init(vocabulary: vocabulary, merges: merges, source: source)
+        try self.init(vocabulary: vocabulary, merges: merges, padToken: padToken, source: source)
     }
 
-    private init(vocabulary: [String: Int32], merges: [(String, String)], source: String) throws(FCSError) {
+    private init(vocabulary: [String: Int32], merges: [(String, String)], padToken: String, source: String) throws(FCSError) {
         guard let bos = vocabulary[Self.startOfText], let eos = vocabulary[Self.endOfText] else {
             throw .format("\(source): vocabulary lacks \(Self.startOfText) or \(Self.endOfText)")
         }
+        guard let pad = vocabulary[padToken] else {
+            throw .format("\(source): vocabulary lacks the pad token \"\(padToken)\"")
+        }
         self.vocabulary = vocabulary
         bpe = BytePairEncoding(merges: merges)
-        (bosTokenID, eosTokenID, padTokenID) = (bos, eos, eos)
+        (bosTokenID, eosTokenID, padTokenID) = (bos, eos, pad)
         largestTokenID = vocabulary.values.max() ?? eos
     }
 
@@ -109,13 +123,13 @@ public struct CLIPTokenizer: Sendable {
                 ids.append(word == Self.startOfText ? bosTokenID : eosTokenID)
                 continue
             }
-            ids += bpe.encode(word: word).map { vocabulary[$0] ?? padTokenID }
+            ids += bpe.encode(word: word).map { vocabulary[$0] ?? eosTokenID }  // the unknown token
         }
         return ids + [eosTokenID]
     }
 
     /// The text encoder's input: ``encode(_:)`` truncated to `maxLength` (keeping
-    /// `<|endoftext|>` last) and padded with `<|endoftext|>` to exactly `maxLength` (none for
+    /// `<|endoftext|>` last) and padded with the pad token to exactly `maxLength` (none for
     /// a `maxLength` below 1).
     public func callAsFunction(_ text: String, maxLength: Int = 77) -> [Int32] {
         guard maxLength >= 1 else { return [] }

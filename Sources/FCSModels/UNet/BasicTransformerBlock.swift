@@ -8,11 +8,13 @@ struct BasicTransformerBlock: Sendable {
     let attn2: Attention  // cross, to the text encoder's states
     let ff: FeedForward
 
-    init(_ weights: WeightReader, dim: Int, heads: Int, dimHead: Int, crossAttentionDim: Int) throws(FCSError) {
+    /// - Parameter upcastAttention: diffusers' `upcast_attention` (SD 2.1), for both attentions.
+    init(_ weights: WeightReader, dim: Int, heads: Int, dimHead: Int, crossAttentionDim: Int, upcastAttention: Bool) throws(FCSError) {
         norm1 = try weights.layerNorm("norm1", features: dim, eps: 1e-5)
-        attn1 = try Attention(weights.scoped("attn1"), queryDim: dim, heads: heads, dimHead: dimHead)
+        attn1 = try Attention(weights.scoped("attn1"), queryDim: dim, heads: heads, dimHead: dimHead, upcast: upcastAttention)
         norm2 = try weights.layerNorm("norm2", features: dim, eps: 1e-5)
-        attn2 = try Attention(weights.scoped("attn2"), queryDim: dim, crossAttentionDim: crossAttentionDim, heads: heads, dimHead: dimHead)
+        attn2 = try Attention(weights.scoped("attn2"), queryDim: dim, crossAttentionDim: crossAttentionDim, heads: heads, dimHead: dimHead,
+                              upcast: upcastAttention)
         norm3 = try weights.layerNorm("norm3", features: dim, eps: 1e-5)
         ff = try FeedForward(weights.scoped("ff"), dim: dim)
     }

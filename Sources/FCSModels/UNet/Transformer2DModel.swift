@@ -14,7 +14,7 @@ struct Transformer2DModel: Sendable {
     let transformerBlocks: [BasicTransformerBlock]
 
     init(_ weights: WeightReader, heads: Int, dimHead: Int, inChannels: Int, layers: Int, crossAttentionDim: Int,
-         normNumGroups: Int, useLinearProjection: Bool) throws(FCSError) {
+         normNumGroups: Int, useLinearProjection: Bool, upcastAttention: Bool) throws(FCSError) {
         let inner = heads * dimHead
         norm = GroupNorm(groups: normNumGroups, weight: try weights.tensor("norm.weight", shape: [inChannels]),
                          bias: try weights.tensor("norm.bias", shape: [inChannels]), eps: 1e-6)
@@ -28,7 +28,8 @@ struct Transformer2DModel: Sendable {
         var blocks: [BasicTransformerBlock] = []
         for i in 0..<layers {
             blocks.append(try BasicTransformerBlock(weights.scoped("transformer_blocks.\(i)"), dim: inner, heads: heads,
-                                                    dimHead: dimHead, crossAttentionDim: crossAttentionDim))
+                                                    dimHead: dimHead, crossAttentionDim: crossAttentionDim,
+                                                    upcastAttention: upcastAttention))
         }
         transformerBlocks = blocks
     }

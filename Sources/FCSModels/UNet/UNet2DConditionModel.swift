@@ -29,12 +29,14 @@ public struct UNet2DConditionModel: Sendable {
         outputSize >= 64 ? .preferred(forOutputSize: outputSize) : outputSize >= 32 ? .automaticF2 : .implicitGEMM
     }
 
-    /// The Transformer2DModels of the blocks at one level.
-    static func crossAttention(heads: Int, config: UNet2DConditionModelConfig) -> BlockAttention.Factory {
-        { (weights: WeightReader, channels: Int) throws(FCSError) in
+    /// The Transformer2DModels of the blocks at down-block level `level` (or the up level mirroring it).
+    static func crossAttention(level: Int, config: UNet2DConditionModelConfig) -> BlockAttention.Factory {
+        let heads = config.heads(level: level), layers = config.transformerLayers(level: level)
+        return { (weights: WeightReader, channels: Int) throws(FCSError) in
             .transformer(try Transformer2DModel(weights, heads: heads, dimHead: channels / heads, inChannels: channels,
-                                                layers: config.transformerLayersPerBlock, crossAttentionDim: config.crossAttentionDim,
-                                                normNumGroups: config.normNumGroups, useLinearProjection: config.useLinearProjection))
+                                                layers: layers, crossAttentionDim: config.crossAttentionDim,
+                                                normNumGroups: config.normNumGroups, useLinearProjection: config.useLinearProjection,
+                                                upcastAttention: config.upcastAttention))
         }
     }
 
@@ -52,7 +54,7 @@ public struct UNet2DConditionModel: Sendable {
 
         // validate() admits only CrossAttn*Block2D and plain *Block2D
         func attention(_ type: String, level: Int) -> BlockAttention.Factory? {
-            type.hasPrefix("CrossAttn") ? Self.crossAttention(heads: config.heads(level: level), config: config) : nil
+            type.hasPrefix("CrossAttn") ? Self.crossAttention(level: level, config: config) : nil
         }
         var downBlocks: [DownBlock2D] = []
         for (level, type) in config.downBlockTypes.enumerated() {
@@ -67,7 +69,7 @@ public struct UNet2DConditionModel: Sendable {
         self.downBlocks = downBlocks
         midBlock = try UNetMidBlock2DCrossAttn(weights.scoped("mid_block"), channels: channels[levels - 1], tembChannels: timeEmbedDim,
                                                convAlgorithm: Self.convAlgorithm(forOutputSize: config.sampleSize >> (levels - 1)),
-                                               crossAttention: Self.crossAttention(heads: config.heads(level: levels - 1), config: config),
+                                               crossAttention: Self.crossAttention(level: levels - 1, config: config),
                                                config: config)
         let reversed = Array(channels.reversed())
         var upBlocks: [UpBlock2D] = []

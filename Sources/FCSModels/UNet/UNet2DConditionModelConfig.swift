@@ -1,8 +1,8 @@
-// diffusers' UNet2DConditionModel config.json (the fields SD 1.x-shaped models use), with
+// diffusers' UNet2DConditionModel config.json (the fields SD 1.x- and 2.x-shaped models use), with
 // SD 1.5's values as defaults.
 import FCSTensor
 
-/// The `unet/config.json` of a diffusers Stable Diffusion 1.x model. Decoding it checks types
+/// The `unet/config.json` of a diffusers Stable Diffusion 1.x or 2.x model. Decoding it checks types
 /// only; the model checks the values (see ``ConfigLimits``) before building anything.
 public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
     public var sampleSize = 64
@@ -22,14 +22,18 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
     public var normEps: Float = 1e-5
     /// diffusers allows one per block; fcs reads a list only if all its entries are equal.
     public var crossAttentionDim = 768
-    /// As ``crossAttentionDim``: one value, or a list of equal ones.
-    public var transformerLayersPerBlock = 1
+    /// Transformer blocks in each Transformer2DModel: one value, or one per down block (SDXL's
+    /// `[1, 2, 10]`); up blocks mirror the list and the mid block takes its last entry, as diffusers
+    /// builds them.
+    public var transformerLayersPerBlock = [1]
     /// diffusers' historical quirk: for SD 1.x, `attention_head_dim` holds the number of heads
     /// (8); the head width is channels / heads. One value, or one per down block.
     public var attentionHeadDim = [8]
     /// When present, the number of heads (and `attentionHeadDim` is ignored), as diffusers reads it.
     public var numAttentionHeads: [Int]?
     public var useLinearProjection = false
+    /// q·k and the softmax in float32 in bf16 runs (SD 2.1's UNets set it; fp32 runs are unchanged).
+    public var upcastAttention = false
     /// The width of the guidance-scale embedding added to the time embedding through
     /// `time_embedding.cond_proj` (LCM-distilled UNets: 256); nil for SD's UNets.
     public var timeCondProjDim: Int?
@@ -45,8 +49,10 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
         case downsamplePadding = "downsample_padding", midBlockScaleFactor = "mid_block_scale_factor"
         case actFn = "act_fn", normNumGroups = "norm_num_groups", normEps = "norm_eps"
         case crossAttentionDim = "cross_attention_dim", transformerLayersPerBlock = "transformer_layers_per_block"
+        case reverseTransformerLayersPerBlock = "reverse_transformer_layers_per_block"
         case attentionHeadDim = "attention_head_dim", numAttentionHeads = "num_attention_heads"
-        case useLinearProjection = "use_linear_projection", timeCondProjDim = "time_cond_proj_dim"
+        case useLinearProjection = "use_linear_projection", upcastAttention = "upcast_attention"
+        case timeCondProjDim = "time_cond_proj_dim"
     }
 
     public init(from decoder: Decoder) throws {
@@ -69,11 +75,15 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
         normNumGroups = try c.integer(.normNumGroups) ?? d.normNumGroups
         normEps = try c.float(.normEps) ?? d.normEps
         crossAttentionDim = try Self.oneValue(c, .crossAttentionDim, blocks: blockOutChannels.count) ?? d.crossAttentionDim
-        transformerLayersPerBlock = try Self.oneValue(c, .transformerLayersPerBlock, blocks: blockOutChannels.count)
-            ?? d.transformerLayersPerBlock
+        transformerLayersPerBlock = try c.integers(.transformerLayersPerBlock) ?? d.transformerLayersPerBlock
+        if c.contains(.reverseTransformerLayersPerBlock), try !c.decodeNil(forKey: .reverseTransformerLayersPerBlock) {
+            throw DecodingError.dataCorruptedError(forKey: .reverseTransformerLayersPerBlock, in: c,
+                                                   debugDescription: "is set; fcs supports only null (up blocks mirror transformer_layers_per_block)")
+        }
         attentionHeadDim = try c.integers(.attentionHeadDim) ?? d.attentionHeadDim
         numAttentionHeads = try c.integers(.numAttentionHeads)
         useLinearProjection = try c.decodeIfPresent(Bool.self, forKey: .useLinearProjection) ?? d.useLinearProjection
+        upcastAttention = try c.decodeIfPresent(Bool.self, forKey: .upcastAttention) ?? d.upcastAttention
         timeCondProjDim = try c.integer(.timeCondProjDim)
     }
 
@@ -96,6 +106,11 @@ public struct UNet2DConditionModelConfig: Decodable, Sendable, Equatable {
         let values = numAttentionHeads ?? attentionHeadDim
         return values.count == 1 ? values[0] : values[level]
     }
+
+    /// Transformer blocks per Transformer2DModel at down-block level `level` (the up path mirrors it).
+    func transformerLayers(level: Int) -> Int {
+        transformerLayersPerBlock.count == 1 ? transformerLayersPerBlock[0] : transformerLayersPerBlock[level]
+    }
 }
 
 extension UNet2DConditionModelConfig: ValidatedConfig {
@@ -113,7 +128,10 @@ extension UNet2DConditionModelConfig: ValidatedConfig {
         try check.channels(crossAttentionDim, "cross_attention_dim")
         if let timeCondProjDim { try check.channels(timeCondProjDim, "time_cond_proj_dim") }
         try check.layers(layersPerBlock, "layers_per_block")
-        try check.layers(transformerLayersPerBlock, "transformer_layers_per_block")
+        try check.oneOrOnePerBlock(transformerLayersPerBlock.count, "transformer_layers_per_block", blocks: blocks)
+        for (level, layers) in transformerLayersPerBlock.enumerated() {
+            try check.layers(layers, transformerLayersPerBlock.count == 1 ? "transformer_layers_per_block" : "transformer_layers_per_block[\(level)]")
+        }
         try check.known(downsamplePadding, "downsample_padding", [0, 1])
         try check.finite(freqShift, "freq_shift")
         try check.finitePositive(midBlockScaleFactor, "mid_block_scale_factor")

@@ -3,14 +3,17 @@ super-resolution and layer extraction, through libfcs.
 
     import fcs
     model = fcs.Model("path/to/stable-diffusion-v1-5")
-    out = model.inpaint(image, mask, steps=20, seed=0)
+    out = model.inpaint(image, mask, seed=0)
+
+Keyword arguments are named as the C fields of Include/fcs.h; None means the library's default
+(fcs.defaults() lists them).
 
 With multiprocessing, use the "spawn" (or "forkserver") start method: libfcs's threads do not
 survive fork().
 """
 from ._library import lib as _lib
 from .errors import Cancelled, FCSError, FCSFileError, FCSMemoryError, FormatError, InvalidArgumentError
-from .model import Model
+from .model import Model, defaults
 
 __version__ = _lib.fcs_version().decode()
 
@@ -25,5 +28,5 @@ def get_num_threads():
     return _lib.fcs_get_num_threads()
 
 
-__all__ = ["Model", "FCSError", "InvalidArgumentError", "FCSFileError", "FormatError", "FCSMemoryError", "Cancelled",
+__all__ = ["Model", "defaults", "FCSError", "InvalidArgumentError", "FCSFileError", "FormatError", "FCSMemoryError", "Cancelled",
            "set_num_threads", "get_num_threads", "__version__"]

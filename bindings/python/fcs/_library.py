@@ -10,9 +10,11 @@ from pathlib import Path
 from .errors import raise_for_status
 
 FCS_PIXEL_U8, FCS_PIXEL_F32 = 0, 1
-FCS_WEIGHTS_F32, FCS_WEIGHTS_F16 = 0, 1
-FCS_VARIANT_AUTO, FCS_VARIANT_FP16, FCS_VARIANT_FP32 = 0, 1, 2
-FCS_INPAINT_CONSTRAINED, FCS_INPAINT_REPLACEMENT = 0, 1
+# The names of fcs_weight_type, fcs_file_variant and fcs_inpaint_method values, indexed by value,
+# as the header's comments give them (fcs_sampler and fcs_precision have fcs_*_name functions).
+WEIGHT_TYPES = ("f32", "f16")
+VARIANTS = ("auto", "fp16", "fp32")
+METHODS = ("constrained", "replacement")
 
 
 class Image(ctypes.Structure):
@@ -61,10 +63,12 @@ def _load():
         "fcs_get_num_threads": (ctypes.c_int32, []),
         "fcs_image_free": (None, [ctypes.POINTER(Image)]),
         "fcs_model_params_default": (ModelParams, []),
+        "fcs_precision_name": (ctypes.c_char_p, [ctypes.c_int]),
         "fcs_precision_from_name": (status, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]),
         "fcs_model_load": (status, [ctypes.c_char_p, ctypes.POINTER(ModelParams), ctypes.POINTER(ptr)]),
         "fcs_model_free": (None, [ptr]),
         "fcs_sample_params_default": (SampleParams, []),
+        "fcs_sampler_name": (ctypes.c_char_p, [ctypes.c_int]),
         "fcs_sampler_from_name": (status, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]),
         "fcs_layer_params_default": (LayerParams, []),
         "fcs_inpaint": (status, [ptr, ctypes.POINTER(Image), ctypes.POINTER(Image), ctypes.POINTER(SampleParams),

@@ -1,4 +1,10 @@
-"""fcs.Model: a loaded Stable Diffusion 1.x model and the three tasks."""
+"""fcs.Model: a loaded Stable Diffusion 1.x model and the three tasks.
+
+Every keyword argument is named as its field of fcs_model_params, fcs_sample_params or
+fcs_layer_params (Include/fcs.h), and None — the default of each — leaves the field as
+fcs_*_params_default() sets it: the header's FCS_DEFAULT_* values (fcs.defaults() lists them).
+The one exception is seed: None draws a new random one, as the fcs command and vips do.
+"""
 import ctypes
 import functools
 import os
@@ -7,20 +13,22 @@ import signal
 import threading
 
 from ._images import from_fcs_image, to_fcs_image
-from ._library import (FCS_INPAINT_CONSTRAINED, FCS_INPAINT_REPLACEMENT, FCS_VARIANT_AUTO, FCS_VARIANT_FP16,
-                       FCS_VARIANT_FP32, FCS_WEIGHTS_F16, FCS_WEIGHTS_F32,
-                       Image, LayerParams, ProgressCallback, SampleParams, check, lib)
+from ._library import METHODS, VARIANTS, WEIGHT_TYPES, Image, ProgressCallback, check, lib
 from ._noise import noise_file
 
-_WEIGHTS = {"float32": FCS_WEIGHTS_F32, "float16": FCS_WEIGHTS_F16}
-_VARIANTS = {"auto": FCS_VARIANT_AUTO, "fp16": FCS_VARIANT_FP16, "fp32": FCS_VARIANT_FP32}
-_METHODS = {"constrained": FCS_INPAINT_CONSTRAINED, "replacement": FCS_INPAINT_REPLACEMENT}
+
+def _choice(argument, names, name):
+    """The C value of an enum-valued argument given by name."""
+    if name not in names:
+        raise ValueError(f"{argument} must be one of {list(names)}, not {name!r}")
+    return names.index(name)
 
 
-def _lora(entry):
-    """A loras= entry as (encoded path, scale)."""
-    path, scale = (entry, 1.0) if isinstance(entry, (str, bytes, os.PathLike)) else tuple(entry)
-    return os.fsencode(path), float(scale)
+def _named(argument, from_name, name):
+    """The C value of a sampler or precision name, by fcs's own fcs_*_from_name."""
+    value = ctypes.c_int()
+    check(from_name(str(name).encode(), ctypes.byref(value)))
+    return value.value
 
 
 class Model:
@@ -28,36 +36,45 @@ class Model:
     is released while fcs runs).
 
     path: a diffusers folder, a single-file .safetensors checkpoint, or a model name already in
-    the Hugging Face hub cache. weights: "float32" (fastest) or "float16" (less memory), for fp32
-    compute. precision: the compute precision, "auto" (fcs's choice for this CPU: fp32 for now),
-    "fp32", or "bf16" (bfloat16 products with float32 sums, bf16 weights: about twice as fast on
-    CPUs with AVX512_BF16, slower without; not the default until it passes the gate of
-    `fcs bench precision`).
+    the Hugging Face hub cache ("demo": the small model built into fcs). weight_type: "f32"
+    (fastest) or "f16" (less memory), for fp32 compute. variant: which files of a diffusers folder
+    to read, "auto", "fp16" or "fp32". precision: the compute precision, "auto" (fcs's choice for
+    this CPU: fp32 for now), "fp32", or "bf16" (bfloat16 products with float32 sums, bf16 weights:
+    about twice as fast on CPUs with AVX512_BF16, slower without; not the default until it passes
+    the gate of `fcs bench precision`).
+    config_folder: for a single-file checkpoint, a diffusers folder with any of unet/, vae/,
+    text_encoder/ config.json, tokenizer/ and scheduler/scheduler_config.json; what it lacks (all,
+    for None) is inferred from the file's tensors. SD 2.x files need the scheduler config: their
+    weights do not say whether they predict epsilon or v.
     transport_vae: a diffusers AutoencoderTiny (TAESD) folder or hub-cache name, e.g.
     "madebyollin/taesd", that super-resolution's inner loop uses instead of the model's VAE (the
     final decode stays the VAE's); None = the VAE throughout. Its effect on quality is untested.
-    loras: LoRA .safetensors files (diffusers/PEFT or kohya format, e.g. LCM-LoRA) merged into the
-    weights at load, each a path (scale 1) or a (path, scale) pair: W += scale * alpha / rank * up @ down.
+    lora_paths: LoRA .safetensors files (diffusers/PEFT or kohya format, e.g. LCM-LoRA) merged into
+    the weights at load, W += scale * alpha / rank * up @ down, with lora_scales (one per file;
+    None: 1 each).
     """
 
-    def __init__(self, path, *, weights="float32", precision="auto", variant="auto", config_folder=None,
-                 transport_vae=None, loras=()):
-        if weights not in _WEIGHTS or variant not in _VARIANTS:
-            raise ValueError(f"weights must be one of {list(_WEIGHTS)}, variant one of {list(_VARIANTS)}")
+    def __init__(self, path, *, weight_type=None, variant=None, config_folder=None, transport_vae=None,
+                 lora_paths=None, lora_scales=None, precision=None):
         params = lib.fcs_model_params_default()
-        params.weight_type, params.variant = _WEIGHTS[weights], _VARIANTS[variant]
-        precision_value = ctypes.c_int()
-        check(lib.fcs_precision_from_name(str(precision).encode(), ctypes.byref(precision_value)))
-        params.precision = precision_value.value
+        if weight_type is not None:
+            params.weight_type = _choice("weight_type", WEIGHT_TYPES, weight_type)
+        if variant is not None:
+            params.variant = _choice("variant", VARIANTS, variant)
+        if precision is not None:
+            params.precision = _named("precision", lib.fcs_precision_from_name, precision)
         if config_folder is not None:
             params.config_folder = os.fsencode(config_folder)
         if transport_vae is not None:
             params.transport_vae = os.fsencode(transport_vae)
-        pairs = [_lora(entry) for entry in loras]
-        paths = (ctypes.c_char_p * len(pairs))(*(p for p, _ in pairs))
-        scales = (ctypes.c_float * len(pairs))(*(s for _, s in pairs))
-        if pairs:
-            params.lora_paths, params.lora_scales, params.n_loras = paths, scales, len(pairs)
+        paths = [os.fsencode(path) for path in (lora_paths or ())]
+        scales = [1.0] * len(paths) if lora_scales is None else [float(scale) for scale in lora_scales]
+        if len(scales) != len(paths):
+            raise ValueError(f"lora_scales has {len(scales)} values for {len(paths)} lora_paths")
+        path_array = (ctypes.c_char_p * len(paths))(*paths)
+        scale_array = (ctypes.c_float * len(scales))(*scales)
+        if paths:
+            params.lora_paths, params.lora_scales, params.n_loras = path_array, scale_array, len(paths)
         handle = ctypes.c_void_p()
         check(lib.fcs_model_load(os.fsencode(path), ctypes.byref(params), ctypes.byref(handle)))
         self._handle = handle
@@ -82,72 +99,108 @@ class Model:
             raise ValueError("the model was closed")
         return self._handle
 
-    def inpaint(self, image, mask, *, steps=20, seed=None, prompt="", newton_steps=None, learning_rates=None,
-                fd_step=0.005, guidance_scale=0.0, paste_back=True, seam_width=8, official_timesteps=False,
-                noise=None, progress=None, method="constrained", sampler="paper"):
-        """Fills the pixels where mask is set (≥ half its range: white) and returns the image.
+    def inpaint(self, image, mask, *, seed=None, steps=None, newton_steps=None, learning_rates=None, fd_step=None,
+                prompt=None, guidance_scale=None, official_timesteps=None, paste_back=None, seam_width=None,
+                context_crop_above=None, context_size=None, method=None, noise_path=None, sampler=None, progress=None):
+        """Fills the pixels where mask is set (≥ half its range: white, or True) and returns the image.
 
-        image: H×W×C (C = 1, 3, 4) uint8 or float32 0…1 array, PIL or pyvips image; alpha kept.
-        seed: None draws a random one. newton_steps (K, default 5) and learning_rates (default
-        0.5 … 0.1) are the inner correction loop. paste_back keeps known pixels exactly.
-        noise: a safetensors path or dict with x_T and z_0 … z_{steps-1} instead of the seed.
-        progress: True for a tqdm bar, or a callable(step, total), called once as each step
-        completes, that returns False to cancel (fcs.Cancelled). An exception it raises, or
-        Ctrl-C, cancels within one network forward and is re-raised.
+        image: H×W×C (C = 1, 3, 4) numpy array (uint8, uint16, float 0…1 or bool), PIL or pyvips
+        image; the result has its kind, dtype and channels (alpha kept). seed: None draws a random
+        one. newton_steps (K) and learning_rates are the inner correction loop. paste_back keeps
+        known pixels exactly, with a seam of seam_width pixels; images whose longer side exceeds
+        context_crop_above are sampled through a context window of at most context_size.
+        noise_path: a safetensors path, or a dict of arrays, with x_T and z_0 … z_{steps-1}
+        instead of the seed's noise. progress: True for a tqdm bar, or a callable(step, total),
+        called once as each step completes, that returns False to cancel (fcs.Cancelled). An
+        exception it raises, or Ctrl-C, cancels within one network forward and is re-raised.
         method: "constrained" (fcs) or "replacement" (the baseline, for comparisons).
         sampler: the outer step, "paper" (the paper's), "dpm++2m" (DPM-Solver++(2M), about 10
         steps) or "lcm" (LCM checkpoints, 4–8 steps); the other tasks take it too.
         """
-        if method not in _METHODS:
-            raise ValueError(f"method must be one of {list(_METHODS)}")
-        struct, keep_image, kind = to_fcs_image(image, "image")
+        fields = {name: value for name, value in locals().items() if name in _SAMPLE_FIELDS}
+        struct, keep_image, like = to_fcs_image(image, "image")
         mask_struct, keep_mask, _ = to_fcs_image(mask, "mask")
-        with _SampleParams(steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
-                           official_timesteps, noise, progress, sampler) as params:
-            params.value.paste_back, params.value.seam_width = int(bool(paste_back)), seam_width
-            params.value.method = _METHODS[method]
+        with _SampleParams(lib.fcs_sample_params_default(), fields, progress) as params:
             out = Image()
             params.call(lib.fcs_inpaint, self._model(), ctypes.byref(struct), ctypes.byref(mask_struct),
                         ctypes.byref(params.value), ctypes.byref(out), outputs=[out])
         del keep_image, keep_mask
-        return from_fcs_image(out, kind)
+        return from_fcs_image(out, like)
 
-    def superres(self, image, scale=4, *, steps=20, seed=None, prompt="", newton_steps=None, learning_rates=None,
-                 fd_step=0.005, guidance_scale=0.0, official_timesteps=False, noise=None, progress=None, sampler="paper"):
-        """Upscales image by scale (2, 4 or 8); K defaults to 10 and λ to 0.5 (VAE-Newton; 0.05 for pixel-space models)."""
-        struct, keep, kind = to_fcs_image(image, "image")
-        with _SampleParams(steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
-                           official_timesteps, noise, progress, sampler) as params:
+    def super_resolve(self, image, scale, *, seed=None, steps=None, newton_steps=None, learning_rates=None,
+                      fd_step=None, prompt=None, guidance_scale=None, official_timesteps=None, noise_path=None,
+                      sampler=None, progress=None):
+        """Upscales image by scale (2, 4 or 8): VAE-Newton, with the task's K and λ unless given."""
+        fields = {name: value for name, value in locals().items() if name in _SAMPLE_FIELDS}
+        struct, keep, like = to_fcs_image(image, "image")
+        with _SampleParams(lib.fcs_sample_params_default(), fields, progress) as params:
             out = Image()
             params.call(lib.fcs_super_resolve, self._model(), ctypes.byref(struct), int(scale),
                         ctypes.byref(params.value), ctypes.byref(out), outputs=[out])
         del keep
-        return from_fcs_image(out, kind)
+        return from_fcs_image(out, like)
 
-    def extract_layers(self, image, *, hint=None, iterations=3, samples_per_layer=3, restarts=2, block_size=64,
-                       steps=10, seed=None, prompt="", newton_steps=None, learning_rates=None, fd_step=0.005,
-                       guidance_scale=0.0, progress=None, sampler="paper"):
+    def extract_layers(self, image, *, hint=None, iterations=None, samples_per_layer=None, restarts=None,
+                       block_size=None, seed=None, steps=None, newton_steps=None, learning_rates=None, fd_step=None,
+                       prompt=None, guidance_scale=None, official_timesteps=None, sampler=None, progress=None):
         """Splits image into (layer1, layer2, mask) with image ≈ mask·layer1 + (1 − mask)·layer2.
 
         fcs's reconstruction of the v1 paper's EM procedure; hint (optional) is a mask of layer 1
         that replaces the random start.
         """
-        struct, keep, kind = to_fcs_image(image, "image")
+        fields = {name: value for name, value in locals().items() if name in _SAMPLE_FIELDS}
+        layer_fields = {name: value for name, value in locals().items() if name in _LAYER_FIELDS and value is not None}
+        struct, keep, like = to_fcs_image(image, "image")
         hint_struct = keep_hint = None
         if hint is not None:
             hint_struct, keep_hint, _ = to_fcs_image(hint, "hint")
-        with _SampleParams(steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
-                           False, None, progress, sampler) as params:
-            layer_params = lib.fcs_layer_params_default()
+        layer_params = lib.fcs_layer_params_default()
+        with _SampleParams(layer_params.sample, fields, progress) as params:
             layer_params.sample = params.value
-            layer_params.iterations, layer_params.samples_per_layer = iterations, samples_per_layer
-            layer_params.restarts, layer_params.block_size = restarts, block_size
+            for name, value in layer_fields.items():
+                setattr(layer_params, name, int(value))
             layer_params.hint = ctypes.pointer(hint_struct) if hint_struct is not None else None
             outs = [Image(), Image(), Image()]
             params.call(lib.fcs_extract_layers, self._model(), ctypes.byref(struct), ctypes.byref(layer_params),
                         *(ctypes.byref(o) for o in outs), outputs=outs)
         del keep, keep_hint
-        return tuple(from_fcs_image(o, kind) for o in outs)
+        return tuple(from_fcs_image(o, like) for o in outs)
+
+
+def _flag(value):
+    return int(bool(value))
+
+
+# The fcs_sample_params fields the tasks take as keyword arguments, each with its conversion to
+# the C value (seed, learning_rates and noise_path are converted by _SampleParams itself).
+_SAMPLE_FIELDS = {
+    "seed": None, "steps": int, "newton_steps": int, "learning_rates": None, "fd_step": float,
+    "prompt": lambda text: str(text).encode(), "guidance_scale": float, "official_timesteps": _flag,
+    "paste_back": _flag, "seam_width": int, "context_crop_above": int, "context_size": int,
+    "method": lambda name: _choice("method", METHODS, name), "noise_path": None,
+    "sampler": lambda name: _named("sampler", lib.fcs_sampler_from_name, name),
+}
+# fcs_layer_params' own fields (hint is an image, converted by extract_layers).
+_LAYER_FIELDS = ("iterations", "samples_per_layer", "restarts", "block_size")
+
+
+def defaults():
+    """The library's defaults — what None stands for — by argument name: fcs_model_params_default(),
+    fcs_sample_params_default() and fcs_layer_params_default() (keyed "extract_layers.steps" where
+    layer extraction's differs), enums by their names."""
+    model, sample, layer = lib.fcs_model_params_default(), lib.fcs_sample_params_default(), lib.fcs_layer_params_default()
+    values = {
+        "weight_type": WEIGHT_TYPES[model.weight_type], "variant": VARIANTS[model.variant],
+        "precision": lib.fcs_precision_name(model.precision).decode(),
+        "seed": sample.seed, "steps": sample.steps, "newton_steps": sample.newton_steps, "fd_step": sample.fd_step,
+        "guidance_scale": sample.guidance_scale, "official_timesteps": bool(sample.official_timesteps),
+        "paste_back": bool(sample.paste_back), "seam_width": sample.seam_width,
+        "context_crop_above": sample.context_crop_above, "context_size": sample.context_size,
+        "method": METHODS[sample.method], "sampler": lib.fcs_sampler_name(sample.sampler).decode(),
+        "extract_layers.steps": layer.sample.steps,
+    }
+    values.update({name: getattr(layer, name) for name in _LAYER_FIELDS})
+    return values
 
 
 class _SampleParams:
@@ -162,21 +215,16 @@ class _SampleParams:
     it would be printed as "Exception ignored" and lost).
     """
 
-    def __init__(self, steps, seed, prompt, newton_steps, learning_rates, fd_step, guidance_scale,
-                 official_timesteps, noise, progress, sampler="paper"):
-        value = lib.fcs_sample_params_default()
-        sampler_value = ctypes.c_int()
-        check(lib.fcs_sampler_from_name(str(sampler).encode(), ctypes.byref(sampler_value)))
-        value.sampler = sampler_value.value
-        value.steps = steps
-        value.seed = random.getrandbits(64) if seed is None else seed
-        value.prompt = prompt.encode()
-        value.newton_steps = -1 if newton_steps is None else newton_steps
-        if learning_rates is not None:
-            self._rates = (ctypes.c_float * len(learning_rates))(*learning_rates)
-            value.learning_rates, value.n_learning_rates = self._rates, len(learning_rates)
-        value.fd_step, value.guidance_scale = fd_step, guidance_scale
-        value.official_timesteps = int(bool(official_timesteps))
+    def __init__(self, value, fields, progress):
+        """value: the default struct to start from; fields: the task's keyword arguments (None: keep)."""
+        for name, convert in _SAMPLE_FIELDS.items():
+            if convert is not None and fields.get(name) is not None:
+                setattr(value, name, convert(fields[name]))
+        seed, rates, noise = fields.get("seed"), fields.get("learning_rates"), fields.get("noise_path")
+        value.seed = random.getrandbits(64) if seed is None else int(seed)
+        if rates is not None:
+            self._rates = (ctypes.c_float * len(rates))(*rates)
+            value.learning_rates, value.n_learning_rates = self._rates, len(rates)
         self._noise_path, self._temporary = noise_file(noise) if noise is not None else (None, False)
         if self._noise_path:
             value.noise_path = os.fsencode(self._noise_path)

@@ -41,8 +41,12 @@ def mask():
     return mask
 
 
-def test_version_matches_the_package():
-    assert fcs.__version__ == "0.1.0"
+def test_version_is_the_header_s_and_the_wheel_s():
+    header = (REPOSITORY / "Include" / "fcs.h").read_text()
+    parts = [re.search(rf"#define FCS_VERSION_{part} (\d+)", header).group(1) for part in ("MAJOR", "MINOR", "PATCH")]
+    assert fcs.__version__ == ".".join(parts)
+    from importlib.metadata import version
+    assert version("fcs") == fcs.__version__
 
 
 def test_inpaint_keeps_shape_dtype_and_known_pixels(model, image, mask):
@@ -65,7 +69,7 @@ def test_outer_samplers_run_and_differ(model, image, mask):
     for sampler in ("dpm++2m", "lcm"):
         other = model.inpaint(image, mask, sampler=sampler, **{**QUICK, "steps": 3})
         assert other.shape == ours.shape and not np.array_equal(other, ours), sampler
-    assert model.superres(image[:24, :32], 2, sampler="dpm++2m", **QUICK).shape == (48, 64, 3)
+    assert model.super_resolve(image[:24, :32], 2, sampler="dpm++2m", **QUICK).shape == (48, 64, 3)
     with pytest.raises(fcs.InvalidArgumentError, match="paper, dpm\\+\\+2m, lcm"):
         model.inpaint(image, mask, sampler="ddim", **QUICK)
 
@@ -95,6 +99,20 @@ def test_float_rgba_and_grey_inputs(model, image, mask):
     assert grey.shape == (48, 64)
 
 
+def test_uint16_and_bool_inputs_keep_their_dtype(model, image, mask):
+    sixteen = image.astype(np.uint16) * 257  # the same picture, 0…65535
+    out = model.inpaint(sixteen, mask.astype(bool), **QUICK)
+    assert out.dtype == np.uint16 and out.shape == image.shape
+    assert np.array_equal(out[:, :8], sixteen[:, :8])  # known pixels pasted back exactly
+    assert np.abs(out.astype(np.int64) // 257 - model.inpaint(image, mask, **QUICK)).max() <= 1
+    assert model.inpaint(image.astype(np.float16) / 255, mask, **QUICK).dtype == np.float16
+    grey_mask = model.inpaint(mask.astype(bool), mask, **QUICK)  # a bool image comes back bool
+    assert grey_mask.dtype == np.bool_ and grey_mask.shape == mask.shape
+    layer1, _, ownership = model.extract_layers(sixteen, steps=1, newton_steps=1, iterations=1, samples_per_layer=1,
+                                                restarts=1, block_size=16, seed=1)
+    assert layer1.dtype == ownership.dtype == np.uint16
+
+
 def test_pil_images_in_and_out(model, image, mask):
     from PIL import Image
     out = model.inpaint(Image.fromarray(image), Image.fromarray(mask), **QUICK)
@@ -105,6 +123,9 @@ def test_pyvips_images_in_and_out(model, image, mask):
     pyvips = pytest.importorskip("pyvips")
     out = model.inpaint(pyvips.Image.new_from_array(image), pyvips.Image.new_from_array(mask), **QUICK)
     assert isinstance(out, pyvips.Image) and (out.width, out.height, out.bands) == (64, 48, 3)
+    sixteen = pyvips.Image.new_from_array(image.astype(np.uint16) * 257).copy(interpretation="rgb16")
+    out = model.inpaint(sixteen, pyvips.Image.new_from_array(mask), **QUICK)
+    assert out.format == "ushort" and out.interpretation == "rgb16"
 
 
 @pytest.fixture(scope="module")
@@ -122,10 +143,10 @@ def test_pyvips_pipeline_through_the_vips_operations(vips_operations, image, mas
     pyvips = vips_operations
     source, holes = pyvips.Image.new_from_array(image).copy(interpretation="srgb"), pyvips.Image.new_from_array(mask)
     filled = source.fcs_inpaint(holes, model=str(MODEL), steps=2, newton_steps=1, seed=1)
-    upscaled = filled.gaussblur(0.5).fcs_superres(model=str(MODEL), scale=2, steps=2, newton_steps=1, seed=1)
+    upscaled = filled.gaussblur(0.5).fcs_super_resolve(2, model=str(MODEL), steps=2, newton_steps=1, seed=1)
     assert (upscaled.width, upscaled.height, upscaled.bands) == (128, 96, 3)
-    transported = filled.gaussblur(0.5).fcs_superres(model=str(MODEL), transport_vae=str(TAESD), scale=2, steps=2,
-                                                     newton_steps=1, seed=1)
+    transported = filled.gaussblur(0.5).fcs_super_resolve(2, model=str(MODEL), transport_vae=str(TAESD), steps=2,
+                                                          newton_steps=1, seed=1)
     assert (transported.width, transported.height) == (128, 96) and (transported == upscaled).min() == 0
     again = source.fcs_inpaint(holes, model=str(MODEL), steps=2, newton_steps=1, seed=1)
     assert (filled == again).min() == 255
@@ -135,32 +156,35 @@ def test_pyvips_pipeline_through_the_vips_operations(vips_operations, image, mas
     assert not np.array_equal(first, second)
 
 
-def test_vips_lora_argument_keys_the_model_cache(vips_operations, image, mask):
+def test_vips_lora_arguments_key_the_model_cache(vips_operations, image, mask):
     pyvips = vips_operations
     source, holes = pyvips.Image.new_from_array(image).copy(interpretation="srgb"), pyvips.Image.new_from_array(mask)
     run = lambda **lora: source.fcs_inpaint(holes, model=str(MODEL), steps=2, newton_steps=1, seed=1, **lora).numpy()
     base = run()
-    assert np.array_equal(run(lora=f"{LORAS / 'kohya.safetensors'}:0,{LORAS / 'peft.safetensors'}:0"), base)
-    with_loras = run(lora=f"{LORAS / 'kohya.safetensors'}:1.3,{LORAS / 'peft.safetensors'}")
+    both = f"{LORAS / 'kohya.safetensors'},{LORAS / 'peft.safetensors'}"
+    assert np.array_equal(run(lora_paths=both, lora_scales="0,0"), base)
+    with_loras = run(lora_paths=both, lora_scales="1.3,1")
     assert not np.array_equal(with_loras, base)
     assert np.array_equal(run(), base)  # the model without LoRAs is still the cached one
-    with fcs.Model(MODEL, loras=[(LORAS / "kohya.safetensors", 1.3), LORAS / "peft.safetensors"]) as model:
+    with fcs.Model(MODEL, lora_paths=[LORAS / "kohya.safetensors", LORAS / "peft.safetensors"], lora_scales=[1.3, 1]) as model:
         assert np.array_equal(model.inpaint(image, mask, steps=2, newton_steps=1, seed=1), with_loras)
     with pytest.raises(pyvips.Error, match="reference.safetensors"):
-        run(lora=str(LORAS / "reference.safetensors"))
+        run(lora_paths=str(LORAS / "reference.safetensors"))
+    with pytest.raises(pyvips.Error, match="lora_scales has 1 values for 2"):
+        run(lora_paths=both, lora_scales="1")
 
 
-def test_superres_and_layers_shapes(model, image):
-    assert model.superres(image[:24, :32], scale=2, **QUICK).shape == (48, 64, 3)
+def test_super_resolve_and_layers_shapes(model, image):
+    assert model.super_resolve(image[:24, :32], scale=2, **QUICK).shape == (48, 64, 3)
     layer1, layer2, ownership = model.extract_layers(image, steps=1, newton_steps=1, iterations=1,
                                                      samples_per_layer=1, restarts=1, block_size=16, seed=1)
     assert layer1.shape == layer2.shape == image.shape and ownership.shape == (48, 64)
 
 
-def test_transport_vae_changes_superres_and_bad_folders_raise(model, image):
+def test_transport_vae_changes_super_resolve_and_bad_folders_raise(model, image):
     low = image[:24, :32]
     with fcs.Model(MODEL, transport_vae=TAESD) as transported:
-        assert not np.array_equal(transported.superres(low, scale=2, **QUICK), model.superres(low, scale=2, **QUICK))
+        assert not np.array_equal(transported.super_resolve(low, scale=2, **QUICK), model.super_resolve(low, scale=2, **QUICK))
     with pytest.raises(fcs.FCSError, match="/nonexistent/taesd"):
         fcs.Model(MODEL, transport_vae="/nonexistent/taesd")
 
@@ -169,14 +193,14 @@ def test_noise_from_a_dict_is_the_noise_from_a_file(model, image, mask, tmp_path
     rng = np.random.default_rng(0)
     noise = {"x_T": rng.standard_normal((1, 4, 8, 8), np.float32)}
     noise.update({f"z_{i}": rng.standard_normal((1, 4, 8, 8), np.float32) for i in range(2)})
-    from_dict = model.inpaint(image, mask, steps=2, newton_steps=1, noise=noise)
+    from_dict = model.inpaint(image, mask, steps=2, newton_steps=1, noise_path=noise)
     from fcs._noise import noise_file
     path, _ = noise_file(noise)
     target = tmp_path / "noise.safetensors"
     Path(path).rename(target)
-    assert np.array_equal(from_dict, model.inpaint(image, mask, steps=2, newton_steps=1, noise=target))
+    assert np.array_equal(from_dict, model.inpaint(image, mask, steps=2, newton_steps=1, noise_path=target))
     with pytest.raises(fcs.InvalidArgumentError, match="x_T"):
-        model.inpaint(np.tile(image, (1, 2, 1)), np.tile(mask, (1, 2)), steps=2, noise=noise)  # needs 8×16 latents
+        model.inpaint(np.tile(image, (1, 2, 1)), np.tile(mask, (1, 2)), steps=2, noise_path=noise)  # needs 8×16 latents
 
 
 def test_errors_are_exceptions_with_the_message(model, image, mask):
@@ -185,24 +209,51 @@ def test_errors_are_exceptions_with_the_message(model, image, mask):
     with pytest.raises(fcs.InvalidArgumentError, match="mask is 32×48"):
         model.inpaint(image, mask[:, :32], **QUICK)
     with pytest.raises(fcs.InvalidArgumentError, match="scale"):
-        model.superres(image, scale=3, **QUICK)
+        model.super_resolve(image, scale=3, **QUICK)
     with pytest.raises(ValueError, match="H×W×C"):
         model.inpaint(image[..., :2], mask, **QUICK)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="int64"):
         model.inpaint(image.astype(np.int64), mask, **QUICK)
+    with pytest.raises(TypeError, match="learnig_rates"):
+        model.inpaint(image, mask, learnig_rates=[0.5], **QUICK)
 
 
 def test_loras_are_merged_at_load_and_bad_ones_named(model, image, mask):
     base = model.inpaint(image, mask, **QUICK)
-    with fcs.Model(MODEL, loras=[(LORAS / "kohya.safetensors", 0), str(LORAS / "peft.safetensors")]) as merged:
+    with fcs.Model(MODEL, lora_paths=[LORAS / "kohya.safetensors", str(LORAS / "peft.safetensors")], lora_scales=[0, 1]) as merged:
         with_peft = merged.inpaint(image, mask, **QUICK)
-    with fcs.Model(MODEL, loras=[LORAS / "peft.safetensors"]) as peft_only:
+    with fcs.Model(MODEL, lora_paths=[LORAS / "peft.safetensors"]) as peft_only:
         np.testing.assert_array_equal(peft_only.inpaint(image, mask, **QUICK), with_peft)  # scale 0 adds nothing
     assert not np.array_equal(with_peft, base)
     with pytest.raises(fcs.FormatError, match="reference.safetensors: key .* is no LoRA key"):
-        fcs.Model(MODEL, loras=[LORAS / "reference.safetensors"])
+        fcs.Model(MODEL, lora_paths=[LORAS / "reference.safetensors"])
     with pytest.raises(fcs.InvalidArgumentError, match="lora_scales"):
-        fcs.Model(MODEL, loras=[(LORAS / "peft.safetensors", float("nan"))])
+        fcs.Model(MODEL, lora_paths=[LORAS / "peft.safetensors"], lora_scales=[float("nan")])
+    with pytest.raises(ValueError, match="lora_scales has 2 values for 1"):
+        fcs.Model(MODEL, lora_paths=[LORAS / "peft.safetensors"], lora_scales=[1, 1])
+
+
+def test_none_leaves_every_field_at_the_library_default():
+    from fcs.model import _SAMPLE_FIELDS, _SampleParams
+    from fcs._library import lib
+    defaults = lib.fcs_sample_params_default()
+    with _SampleParams(lib.fcs_sample_params_default(), dict.fromkeys(_SAMPLE_FIELDS), None) as params:
+        for name, _ in defaults._fields_:
+            if name in ("learning_rates", "noise_path", "prompt"):
+                assert not getattr(params.value, name) and not getattr(defaults, name), name  # NULL
+            elif name not in ("seed", "progress", "user_data"):  # seed None: a random one
+                assert getattr(params.value, name) == getattr(defaults, name), name
+    assert fcs.defaults()["steps"] == defaults.steps and fcs.defaults()["sampler"] == "paper"
+    assert fcs.defaults()["extract_layers.steps"] == lib.fcs_layer_params_default().sample.steps
+
+
+def test_a_single_file_loads_with_the_configs_of_config_folder(image, mask):
+    sd2 = REPOSITORY / "Tests" / "FCSModelsTests" / "Fixtures" / "tiny-sd2"
+    with fcs.Model(sd2 / "tiny-sd2.safetensors", config_folder=sd2) as single, fcs.Model(sd2) as folder:
+        np.testing.assert_array_equal(single.inpaint(image, mask, **QUICK), folder.inpaint(image, mask, **QUICK))
+    # without configs they are inferred from the tensors, but the tiny widths are no known family's
+    with pytest.raises(fcs.FormatError, match="tiny-sd2.safetensors: .*config folder"):
+        fcs.Model(sd2 / "tiny-sd2.safetensors")
 
 
 def test_a_request_beyond_the_memory_available_is_a_memory_error(model, image, mask, monkeypatch):
@@ -248,7 +299,8 @@ def test_progress_callback_sees_steps_and_can_cancel(model, image, mask, capfd):
 
 def _sample_params(progress):
     from fcs.model import _SampleParams
-    return _SampleParams(3, 1, "", None, None, 0.005, 0.0, False, None, progress)
+    from fcs._library import lib
+    return _SampleParams(lib.fcs_sample_params_default(), dict(steps=3, newton_steps=1, seed=1), progress)
 
 
 # fcs calls its progress callback before every network forward, so a step repeats many times.
@@ -295,8 +347,8 @@ def run(quick):
     common = dict(steps=2, newton_steps=1, seed=1) if quick else dict(steps=1000, newton_steps=20, seed=1)
     if task == "inpaint":
         return [model.inpaint(image, mask, **common)]
-    if task == "superres":
-        return [model.superres(image[:24, :32], scale=2, **common)]
+    if task == "super_resolve":
+        return [model.super_resolve(image[:24, :32], scale=2, **common)]
     if not quick:  # many short EM iterations (each reports progress), not long ones
         common = dict(steps=20, newton_steps=5, seed=1, iterations=100)
     return model.extract_layers(image, samples_per_layer=1, restarts=1, block_size=16, **{"iterations": 1, **common})
@@ -312,7 +364,7 @@ print("healthy" if all(np.array_equal(a, b) for a, b in zip(before, after)) else
 """
 
 
-@pytest.mark.parametrize("task", ["inpaint", "superres", "extract_layers"])
+@pytest.mark.parametrize("task", ["inpaint", "super_resolve", "extract_layers"])
 def test_ctrl_c_cancels_within_a_forward_and_leaves_the_model_working(task, capsys):
     child = subprocess.Popen([sys.executable, "-c", INTERRUPTED_CHILD, task, str(MODEL)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

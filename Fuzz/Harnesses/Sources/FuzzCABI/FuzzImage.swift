@@ -46,12 +46,15 @@ struct FuzzImage {
         descriptor = fcs_image(width: width, height: height, channels: channels,
                                format: fcs_pixel_format(rawValue: UInt32(bitPattern: format)), stride: stride, data: nil)
 
-        let rowStride = stride == 0 ? packed : stride
+        // The stride is a size_t: unsigned arithmetic, as the library's (a "negative" Int here is
+        // a stride past 2^63, which a one-row image may have, since no row follows).
+        let rowStride = stride == 0 ? UInt(packed) : UInt(bitPattern: stride)
         let isImage = width > 0 && height > 0 && hasChannels && (isByte || format == FCS_PIXEL_F32.rawValue)
-            && rowStride >= packed && (isByte || (rowStride % 4 == 0 && misalignment == 0))
-        let (rows, rowsOverflow) = Int(max(height, 1) - 1).multipliedReportingOverflow(by: rowStride)
-        let (extent, extentOverflow) = rows.addingReportingOverflow(packed)
-        let isPossible = isImage && !rowsOverflow && !extentOverflow && extent <= Self.addressSpace
+            && rowStride >= UInt(packed) && (isByte || (rowStride % 4 == 0 && misalignment == 0))
+        let (rows, rowsOverflow) = UInt(max(height, 1) - 1).multipliedReportingOverflow(by: rowStride)
+        let (extentBytes, extentOverflow) = rows.addingReportingOverflow(UInt(packed))
+        let isPossible = isImage && !rowsOverflow && !extentOverflow && extentBytes <= UInt(Self.addressSpace)
+        let extent = Int(min(extentBytes, UInt(Self.addressSpace)))
         if kind == 255 {  // NULL pixels, whatever the numbers say
             isBacked = true
             return
@@ -65,6 +68,8 @@ struct FuzzImage {
             isBacked = false
             return
         }
+        // from one row to the next, in bytes: within the backed extent when there is a next row
+        let rowStep = height > 1 ? Int(rowStride) : 0
         let buffer = allocations.buffer(extent + misalignment) + misalignment
         // Pixels from a one-byte seed rather than from the input, which they would use up; a
         // NaN in F32 pixels only when the seed asks for one (random floats would nearly always
@@ -79,14 +84,14 @@ struct FuzzImage {
             let samples = packed / 4
             for row in 0..<Int(height) {
                 for i in 0..<samples {
-                    let byte = buffer.load(fromByteOffset: row * rowStride + 4 * i, as: UInt8.self)
-                    buffer.storeBytes(of: Float(byte) / 255, toByteOffset: row * rowStride + 4 * i, as: Float.self)
+                    let byte = buffer.load(fromByteOffset: row * rowStep + 4 * i, as: UInt8.self)
+                    buffer.storeBytes(of: Float(byte) / 255, toByteOffset: row * rowStep + 4 * i, as: Float.self)
                 }
             }
             if seed >= 224 {
                 let index = Int(seed) % (Int(height) * samples)
                 let nonFinite: Float = seed & 1 == 0 ? .nan : .infinity
-                buffer.storeBytes(of: nonFinite, toByteOffset: index / samples * rowStride + 4 * (index % samples), as: Float.self)
+                buffer.storeBytes(of: nonFinite, toByteOffset: index / samples * rowStep + 4 * (index % samples), as: Float.self)
             }
         }
         descriptor.data = buffer
