@@ -116,6 +116,7 @@ expect_usage_error "Missing expected argument '--scale <scale>'" super-resolve "
 expect_usage_error "lora-scales has 1 values for 2 --lora-paths files" inpaint "$T/in.png" "$T/mask.png" -o "$T/x.png" --lora-paths a,b --lora-scales 1
 expect_usage_error "threads must be 1 … 1024" bench ops --threads 3000000000
 expect_usage_error "repeats must be 1 … 1000" bench ops --repeats 1000000000000000000
+expect_usage_error "kernels avx1024: not one of avx512bf16, avx512, avx2, baseline" bench winograd --kernels avx1024
 expect_usage_error "latent-sizes must be multiples of 8" bench models --latent-sizes 12
 # a bad --peer file fails before any timing (the table and goals are FCSCommandTests' PeerComparisonTests)
 expect_error "$T/nothere.json: cannot open" bench models --peer "$T/nothere.json"

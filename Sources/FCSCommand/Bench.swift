@@ -6,7 +6,8 @@ import FCSTensor
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure speed (prints figures; compare with the tools/ PyTorch scripts).",
-        subcommands: [BenchOps.self, BenchModels.self, BenchSample.self, BenchLoad.self, BenchPrecision.self, BenchMemory.self, BenchDemo.self]
+        subcommands: [BenchOps.self, BenchModels.self, BenchSample.self, BenchLoad.self, BenchPrecision.self, BenchMemory.self,
+                      BenchDemo.self, BenchWinograd.self]
     )
 }
 
@@ -18,9 +19,19 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Timed runs per row, after one warm-up run; the median is reported.")
     var repeats: Int = 5
 
+    @Option(help: ArgumentHelp("Force these GEMM micro-kernels (avx512bf16, avx512, avx2, baseline), and Winograd's transforms and choice with them: e.g. avx2 to time an AVX2-only CPU's path (the other kernels keep this CPU's best). Default: the best this CPU runs.",
+                               valueName: "isa"))
+    var kernels: String?
+
     func validate() throws {
         try Self.validate(threads: threads)
         if !(1...1000).contains(repeats) { throw ValidationError("--repeats must be 1 … 1000") }  // the times are kept
+        if let kernels {
+            defer { selectGEMMKernels(nil) }  // only asks; apply() selects
+            if !selectGEMMKernels(kernels) {
+                throw ValidationError("--kernels \(kernels): not one of avx512bf16, avx512, avx2, baseline that this CPU runs")
+            }
+        }
     }
 
     /// Thread counts a benchmark takes (OpenBLAS takes an Int32, and more threads than this
@@ -29,7 +40,10 @@ struct BenchOptions: ParsableArguments {
         if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be 1 … 1024") }
     }
 
-    func apply() { if let threads { ComputeThreads.count = threads } }
+    func apply() {
+        if let threads { ComputeThreads.count = threads }
+        if let kernels { selectGEMMKernels(kernels) }
+    }
 
     /// Median seconds of `repeats` runs of `body`, after one warm-up run.
     func medianSeconds(_ body: () -> Void) -> Double {

@@ -32,6 +32,14 @@ struct BenchModels: ParsableCommand {
     @Flag(help: "Also show where the time goes: one more UNet forward per latent size (batch 1) and VAE decode 512x512, timed per kind of operation.")
     var profile = false
 
+    @Option(help: "The Winograd variant of the layers that choose theirs (auto: F(4x4) for fp32 weights, else F(2x2); f2; f4), to time both.")
+    var winograd: WinogradArgument = .auto
+
+    enum WinogradArgument: String, ExpressibleByArgument {
+        case auto, f2, f4
+        var algorithm: Conv2d.Algorithm? { self == .auto ? nil : self == .f2 ? .winograd : .winograd4x4 }
+    }
+
     @Option(help: "Compute precision, as `fcs inpaint --precision`: auto (fp32 for now), fp32 (weights as --weights) or bf16 (bf16 products, fp32 sums, whatever --weights says).")
     var precision: ComputePrecision = .automatic
 
@@ -44,10 +52,11 @@ struct BenchModels: ParsableCommand {
 
     func run() throws {
         options.apply()
+        Conv2d.automaticWinogradOverride = winograd.algorithm
         let comparison = try peer.map { try PeerComparison(peer: PeerFigures.load($0), source: $0) }  // before minutes of timing
         let clock = ContinuousClock()
         let layers = precision.layerPrecision(weights: weights.precision)
-        print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), \(weights.rawValue) weights, precision \(precision.rawValue)"
+        print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA) (GEMM \(gemmKernels)), Winograd \(winograd.rawValue), \(weights.rawValue) weights, precision \(precision.rawValue)"
               + " (layers \(WeightStorageArgument(layers).rawValue)), random (seeded)")
         let start = clock.now
         let textEncoder = try CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: 1).storing(layers))

@@ -37,15 +37,17 @@ struct BenchOps: ParsableCommand {
               + "(OpenBLAS threads \(format(gemmFlops / nativeSeconds / 1e9, 1)), fcs split \(format(gemmFlops / splitSeconds / 1e9, 1)))")
 
         var rows: [(String, Double, Double)] = []
-        // Both algorithms where Winograd applies: what it buys per UNet level, against its 16/9 of the weight memory.
+        // Every algorithm where Winograd applies: what each buys per UNet level, against its weight
+        // memory (F(2x2): 16/9 of the direct convolution's, F(4x4): 4x).
         for (size, channels) in [(64, 320), (32, 640), (16, 1280), (8, 1280)] {
             let weight = random.tensor([channels, channels, 3, 3], scale: 0.02), bias = random.tensor([channels])
             let x = random.tensor([1, channels, size, size])
-            for algorithm in [Conv2d.Algorithm.winograd, .implicitGEMM] {
+            let chosen = Conv2d(weight: weight, bias: nil, padding: 1, algorithm: .preferred(forOutputSize: size),
+                                precision: weights.precision).algorithm
+            for algorithm in [Conv2d.Algorithm.winograd, .winograd4x4, .implicitGEMM] {
                 let conv = Conv2d(weight: weight, bias: bias, padding: 1, algorithm: algorithm, precision: weights.precision)
                 let seconds = options.medianSeconds { arena.scope { _ = conv(x, in: arena) } }
-                let chosen: Conv2d.Algorithm = Conv2d.Algorithm.preferred(forOutputSize: size) == .implicitGEMM ? .implicitGEMM : .winograd
-                let name = algorithm == .winograd ? "Winograd" : "implicit GEMM"
+                let name = algorithm.winogradOutputTile.map { "Winograd F(\($0)x\($0))" } ?? "implicit GEMM"
                 rows.append(("conv3x3 \(size)x\(size)x\(channels)->\(channels), \(name)\(chosen == algorithm ? " *" : "")", seconds,
                              2 * Double(size * size * channels * channels * 9)))
             }
@@ -62,7 +64,7 @@ struct BenchOps: ParsableCommand {
             rows.append((name, seconds, 4 * 4096 * Double(keys) * 320))
         }
 
-        print("(conv rows count direct-convolution FLOPs; Winograd does 2.25x fewer; * = the algorithm models choose at that size; \(weights.rawValue) weights)")
+        print("(conv rows count direct-convolution FLOPs; Winograd F(2x2) does 2.25x fewer, F(4x4) 4x; * = Conv2d's choice at that size, which the UNet narrows (`fcs bench winograd`); \(weights.rawValue) weights)")
         let width = rows.map(\.0.count).max() ?? 0
         print("\("op".padding(width)) |       ms | GFLOP/s | % of sgemm")
         for (name, seconds, flops) in rows {

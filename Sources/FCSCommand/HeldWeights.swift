@@ -29,7 +29,7 @@ struct HeldWeights {
             return
         case let conv as Conv2d:
             kind = conv.kernelHeight == 1 && conv.kernelWidth == 1 ? "1×1 conv"
-                : "\(conv.kernelHeight)×\(conv.kernelWidth) conv, \(conv.algorithm == .winograd ? "Winograd" : "implicit GEMM")"
+                : "\(conv.kernelHeight)×\(conv.kernelWidth) conv, \(conv.algorithm.winogradOutputTile != nil ? "Winograd" : "implicit GEMM")"
         case is Linear:
             kind = "linear"
         default:

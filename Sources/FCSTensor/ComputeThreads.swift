@@ -75,3 +75,14 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 
 /// The instruction set the vectorised kernels run with on this CPU: "avx512", "avx2" or "baseline".
 public var kernelISA: String { String(cString: fcs_kernels_isa()) }
+
+/// The GEMM micro-kernels in use: "avx512bf16", "avx512", "avx2" or "baseline" (this CPU's best
+/// unless ``selectGEMMKernels(_:)`` chose others).
+public var gemmKernels: String { String(cString: fcs_conv_gemm_selected_isa()) }
+
+/// Benchmarks and tests only (not thread-safe; call before layers are made, since Winograd's
+/// choice follows it): runs the GEMMs, and Winograd's transforms, with the micro-kernels named
+/// as ``gemmKernels`` names them, or this CPU's best for nil. Returns false, changing nothing,
+/// when this CPU cannot run them.
+@discardableResult
+public func selectGEMMKernels(_ isa: String?) -> Bool { fcs_conv_gemm_select(isa) == 0 }

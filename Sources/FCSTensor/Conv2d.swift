@@ -3,9 +3,10 @@ import _FCSKernels
 /// `torch.nn.Conv2d` (groups = 1, dilation = 1) on NCHW tensors.
 ///
 /// Two algorithms, chosen at creation (weights are transformed and packed once, then):
-/// * ``Algorithm-swift.enum/winograd`` — F(2×2, 3×3) for stride-1 3×3 convolutions: 2.25× fewer
-///   multiply-adds, as 16 GEMMs over transformed 4×4 input tiles; costs 16/9 of the weight
-///   memory.
+/// * Winograd for stride-1 3×3 convolutions: ``Algorithm-swift.enum/winograd`` — F(2×2, 3×3),
+///   2.25× fewer multiply-adds, as 16 GEMMs over transformed 4×4 input tiles, for 16/9 of the
+///   weight memory; ``Algorithm-swift.enum/winograd4x4`` — F(4×4, 3×3), 4× fewer, as 36 GEMMs over
+///   6×6 tiles, for 4× the weight memory and about ten times F(2×2)'s rounding error.
 /// * ``Algorithm-swift.enum/implicitGEMM`` — any shape: one GEMM (`fcs_conv_gemm`) that
 ///   gathers the zero-padded input straight into cache-sized panels, so no im2col matrix is
 ///   ever formed and the output is written once.
@@ -16,11 +17,27 @@ import _FCSKernels
 public struct Conv2d: Sendable {
     public enum Algorithm: Sendable {
         /// Winograd where it applies (3×3, stride 1, at least 16 input and output channels —
-        /// below that the transforms cost more than they save), else implicit GEMM.
+        /// below that the transforms cost more than they save), else implicit GEMM. Winograd is
+        /// F(4×4) for float32 weights and F(2×2) for 16-bit ones (see `automaticWinograd`).
         case automatic
+        /// As ``automatic``, but F(2×2) where Winograd applies: for layers whose F(4×4) weights
+        /// (4× the direct convolution's, against F(2×2)'s 16/9) would cost more memory than its
+        /// speed is worth.
+        case automaticF2
         case implicitGEMM
-        /// Only valid for 3×3 kernels with stride 1.
+        /// F(2×2, 3×3). Only valid for 3×3 kernels with stride 1.
         case winograd
+        /// F(4×4, 3×3). Only valid for 3×3 kernels with stride 1.
+        case winograd4x4
+
+        /// The side of a Winograd output tile (2 or 4); nil for the others.
+        public var winogradOutputTile: Int? {
+            switch self {
+            case .winograd: 2
+            case .winograd4x4: 4
+            case .automatic, .automaticF2, .implicitGEMM: nil
+            }
+        }
 
         /// The faster choice for a layer whose output is about `outputSize` × `outputSize`
         /// (measured on SD's shapes: Winograd wins from 16×16 up; below that its 16 weight
@@ -47,7 +64,7 @@ public struct Conv2d: Sendable {
     public let padding: Padding
     public let algorithm: Algorithm
     /// Implicit GEMM: the weight as A[out, in·kh·kw] (PyTorch's order) in the GEMM's panel
-    /// layout. Winograd: the 16 transformed [out, in] matrices, each so packed.
+    /// layout. Winograd: the α² (16 or 36) transformed [out, in] matrices, each so packed.
     /// Its precision is the layer's: bfloat16 rounds the input (Winograd: its transform) to bf16.
     let packedWeight: StoredWeights
     let bias: Tensor?
@@ -67,19 +84,44 @@ public struct Conv2d: Sendable {
         self.bias = bias.map { Tensor(shape: [$0.count], values: $0.toArray()) }
         let source = weight.isContiguous ? weight : Tensor(shape: weight.shape, values: weight.toArray())
         let winogradApplies = kernelHeight == 3 && kernelWidth == 3 && stride == 1
-        precondition(algorithm != .winograd || winogradApplies, "Conv2d: Winograd needs a 3×3 kernel and stride 1")
-        let useWinograd = algorithm == .winograd || (algorithm == .automatic && winogradApplies && inChannels >= 16 && outChannels >= 16)
-        self.algorithm = useWinograd ? .winograd : .implicitGEMM
-        if useWinograd {
-            let transformed = Tensor(zeros: [16, outChannels, inChannels])
-            fcs_winograd_weight_transform(source.data, outChannels, inChannels, transformed.data)
-            packedWeight = StoredWeights(matrices: 16, rows: outChannels, columns: inChannels, source: transformed.data,
+        precondition(algorithm.winogradOutputTile == nil || winogradApplies, "Conv2d: Winograd needs a 3×3 kernel and stride 1")
+        if algorithm == .automatic || algorithm == .automaticF2 {
+            let winograd = algorithm == .automaticF2 ? .winograd : Conv2d.automaticWinograd(precision: precision)
+            self.algorithm = winogradApplies && inChannels >= 16 && outChannels >= 16 ? winograd : .implicitGEMM
+        } else {
+            self.algorithm = algorithm
+        }
+        if let tile = self.algorithm.winogradOutputTile {
+            let points = (tile + 2) * (tile + 2)
+            let transformed = Tensor(zeros: [points, outChannels, inChannels])
+            if tile == 4 {
+                fcs_winograd_f4_weight_transform(source.data, outChannels, inChannels, transformed.data)
+            } else {
+                fcs_winograd_f2_weight_transform(source.data, outChannels, inChannels, transformed.data)
+            }
+            packedWeight = StoredWeights(matrices: points, rows: outChannels, columns: inChannels, source: transformed.data,
                                          precision: precision)
         } else {
             packedWeight = StoredWeights(rows: outChannels, columns: inChannels * kernelHeight * kernelWidth,
                                          source: source.data, precision: precision)
         }
     }
+
+    /// The Winograd variant ``Algorithm-swift.enum/automatic`` picks for a layer of `precision`
+    /// (unless ``automaticWinogradOverride`` says otherwise): F(4×4) for float32 weights, where its
+    /// error against a float64 direct convolution stays within the conv fixtures' 1e-5 (2–4e-6
+    /// on SD 1.5's layers, `fcs bench winograd`) and it was faster on every SD layer shape with
+    /// both the AVX2 and the AVX-512 micro-kernels; F(2×2) for 16-bit weights, whose rounding
+    /// F(4×4)'s transforms amplify past their tolerances (float16 1.2–1.5e-3 against 1e-3,
+    /// bfloat16 1.5–1.7e-2 against 8e-3 relative to float32 weights).
+    static func automaticWinograd(precision: WeightPrecision) -> Algorithm {
+        if let automaticWinogradOverride { return automaticWinogradOverride }
+        return precision == .float32 ? .winograd4x4 : .winograd
+    }
+
+    /// Benchmarks only (not thread-safe; set before layers are made): the Winograd variant
+    /// ``Algorithm-swift.enum/automatic`` uses instead of the measured choice, to time both.
+    nonisolated(unsafe) public static var automaticWinogradOverride: Algorithm?
 
     /// Convenience: symmetric padding.
     public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int, algorithm: Algorithm = .automatic,
@@ -132,8 +174,9 @@ public struct Conv2d: Sendable {
         for image in 0..<x.shape[0] {
             let input = x.data + image * x.strides[0], result = out.data + image * out.strides[0]
             arena.scope {  // each image's scratch is released before the next one's
-                if algorithm == .winograd {
-                    winograd(input, result, height: x.shape[2], width: x.shape[3], bias: bias, limits: limits, arena: arena)
+                if let tile = algorithm.winogradOutputTile {
+                    winograd(tile: tile, input, result, height: x.shape[2], width: x.shape[3], bias: bias, limits: limits,
+                             arena: arena)
                 } else {
                     implicitGEMM(input, result, height: x.shape[2], width: x.shape[3], bias: bias, limits: limits, arena: arena)
                 }
@@ -150,10 +193,10 @@ public struct Conv2d: Sendable {
 
     func scratchFloats(height: Int, width: Int, limits: WindowLimits) -> Int {
         let plan = plan(height: height, width: width, limits: limits), gemm = fcs_conv_gemm_scratch_size()
-        let sizes = algorithm == .winograd
-            ? [plan.windowFloats, 16 * Conv2d.winogradMatrixStride(inChannels * plan.windowPixels),
-               16 * Conv2d.winogradMatrixStride(outChannels * plan.windowPixels),
-               inChannels, plan.windowPixels, min(ComputeThreads.count, 16) * gemm]
+        let sizes = packedWeight.matrices > 1  // Winograd's α² matrices
+            ? [plan.windowFloats, packedWeight.matrices * Conv2d.winogradMatrixStride(inChannels * plan.windowPixels),
+               packedWeight.matrices * Conv2d.winogradMatrixStride(outChannels * plan.windowPixels),
+               inChannels, plan.windowPixels, min(ComputeThreads.count, packedWeight.matrices) * gemm]
             : [inChannels * kernelHeight * kernelWidth, plan.windowPixels, plan.windowFloats, ComputeThreads.count * gemm]
         return sizes.filter { $0 > 0 }.reduce(0) { $0 + ScratchArena.alignedFloats($1) }
     }
@@ -173,13 +216,16 @@ public struct Conv2d: Sendable {
         let output = outputShape([1, inChannels, height, width])
         let budget = min(limits.scratchFloats, limits.offsets)
         let windows: [Window], inPlace: Bool, copyFloats: (Window) -> Int
-        if algorithm == .winograd {
-            // A window of r × c tiles reads (2r + 2) × (2c + 2) padded inputs (zeros past the
-            // padding for odd output sizes) and transforms them to 16 [in, tiles] and 16 [out, tiles] matrices.
+        if let tile = algorithm.winogradOutputTile {
+            // A window of r × c tiles of m × m reads (m·r + 2) × (m·c + 2) padded inputs (zeros past
+            // the padding where the output size is no multiple of m) and transforms them to α²
+            // [in, tiles] and α² [out, tiles] matrices.
+            let points = (tile + 2) * (tile + 2)
             inPlace = false
-            copyFloats = { inChannels * (2 * $0.rows + 2) * (2 * $0.columns + 2) }
-            windows = Conv2d.windows(rows: (output[2] + 1) / 2, columns: (output[3] + 1) / 2, budget: budget) { rows, columns in
-                inChannels * (2 * rows + 2) * (2 * columns + 2) + 16 * (inChannels + outChannels) * rows * columns
+            copyFloats = { inChannels * (tile * $0.rows + 2) * (tile * $0.columns + 2) }
+            windows = Conv2d.windows(rows: (output[2] + tile - 1) / tile, columns: (output[3] + tile - 1) / tile,
+                                     budget: budget) { rows, columns in
+                inChannels * (tile * rows + 2) * (tile * columns + 2) + points * (inChannels + outChannels) * rows * columns
             }
         } else {
             // An unpadded input whose channel offsets fit Int32 is read in place (its windows only
@@ -279,42 +325,46 @@ public struct Conv2d: Sendable {
     private func windowHeight(_ window: Window) -> Int { (window.rows - 1) * stride + kernelHeight }
     private func windowWidth(_ window: Window) -> Int { (window.columns - 1) * stride + kernelWidth }
 
-    private func winograd(_ input: UnsafeMutablePointer<Float>, _ result: UnsafeMutablePointer<Float>,
+    /// F(`tile`×`tile`, 3×3) window by window: the input transform, α² GEMMs, the output transform.
+    private func winograd(tile: Int, _ input: UnsafeMutablePointer<Float>, _ result: UnsafeMutablePointer<Float>,
                           height: Int, width: Int, bias: Tensor?, limits: WindowLimits, arena: ScratchArena) {
         let outShape = outputShape([1, inChannels, height, width])
         let (outHeight, outWidth) = (outShape[2], outShape[3])
         let plan = plan(height: height, width: width, limits: limits), maxTiles = plan.windowPixels
+        let points = packedWeight.matrices
+        let inputTransform = tile == 4 ? fcs_winograd_f4_input_transform : fcs_winograd_f2_input_transform
+        let outputTransform = tile == 4 ? fcs_winograd_f4_output_transform : fcs_winograd_f2_output_transform
         let padded = arena.scratch(plan.windowFloats)
         let vStride = Conv2d.winogradMatrixStride(inChannels * maxTiles), mStride = Conv2d.winogradMatrixStride(outChannels * maxTiles)
-        let v = arena.scratch(16 * vStride), m = arena.scratch(16 * mStride)
+        let v = arena.scratch(points * vStride), m = arena.scratch(points * mStride)
         let kOffset = arena.scratchInt32(inChannels), nOffset = arena.scratchInt32(maxTiles)
         for t in 0..<maxTiles { nOffset[t] = Int32(t) }
-        let parts = min(ComputeThreads.count, 16)
+        let parts = min(ComputeThreads.count, points)
         let scratchSize = fcs_conv_gemm_scratch_size()
         let gemmScratch = arena.scratch(parts * scratchSize)
         let panelType = packedWeight.precision.panelType
         for window in plan.windows {
             let tiles = window.rows * window.columns
-            let bufferHeight = 2 * window.rows + 2, bufferWidth = 2 * window.columns + 2, plane = bufferHeight * bufferWidth
-            copyWindow(input, into: padded, height: height, width: width, row0: 2 * window.row0 - padding.top,
-                       column0: 2 * window.column0 - padding.left, windowHeight: bufferHeight, windowWidth: bufferWidth)
+            let bufferHeight = tile * window.rows + 2, bufferWidth = tile * window.columns + 2, plane = bufferHeight * bufferWidth
+            copyWindow(input, into: padded, height: height, width: width, row0: tile * window.row0 - padding.top,
+                       column0: tile * window.column0 - padding.left, windowHeight: bufferHeight, windowWidth: bufferWidth)
             for c in 0..<inChannels { kOffset[c] = Int32(c * tiles) }
             ComputeThreads.forEachRange(inChannels) { channels in
-                fcs_winograd_input_transform(padded + channels.lowerBound * plane, channels.count, bufferHeight, bufferWidth,
-                                             0, window.rows, window.columns, v + channels.lowerBound * tiles, tiles, vStride)
+                inputTransform(padded + channels.lowerBound * plane, channels.count, bufferHeight, bufferWidth,
+                               0, window.rows, window.columns, v + channels.lowerBound * tiles, tiles, vStride)
             }
             ComputeThreads.run(maxParts: parts) { part, parts in
-                for xi in ComputeThreads.partRange(16, part: part, parts: parts) {
+                for xi in ComputeThreads.partRange(points, part: part, parts: parts) {
                     fcs_conv_gemm(outChannels, tiles, inChannels, panelType, packedWeight.panels(xi), v + xi * vStride,
                                   kOffset, nOffset, m + xi * mStride, tiles, 0, 0, gemmScratch + part * scratchSize)
                 }
             }
-            let firstColumn = 2 * window.column0
+            let firstColumn = tile * window.column0
             ComputeThreads.forEachRange(outChannels) { channels in
-                fcs_winograd_output_transform(m + channels.lowerBound * tiles, channels.count, tiles, mStride,
-                                              window.row0, window.rows, window.columns, bias.map { $0.data + channels.lowerBound },
-                                              result + channels.lowerBound * outHeight * outWidth + firstColumn,
-                                              outHeight * outWidth, outWidth, outHeight, outWidth - firstColumn)
+                outputTransform(m + channels.lowerBound * tiles, channels.count, tiles, mStride,
+                                window.row0, window.rows, window.columns, bias.map { $0.data + channels.lowerBound },
+                                result + channels.lowerBound * outHeight * outWidth + firstColumn,
+                                outHeight * outWidth, outWidth, outHeight, outWidth - firstColumn)
             }
         }
     }

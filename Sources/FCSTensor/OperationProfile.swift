@@ -28,7 +28,7 @@ import Glibc
 public struct OperationProfile: Sendable, Equatable {
     /// The kinds operations are counted under.
     public enum Kind: Int, CaseIterable, Sendable {
-        /// 3×3 stride-1 ``Conv2d`` layers run by Winograd F(2×2, 3×3).
+        /// 3×3 stride-1 ``Conv2d`` layers run by Winograd (F(2×2, 3×3) or F(4×4, 3×3)).
         case winogradConvolution
         /// ``Conv2d`` layers larger than 1×1 run by implicit GEMM: 3×3 layers with fewer than 16
         /// input or output channels (the VAE's conv_in and conv_out) or below 16×16 outputs (the
@@ -184,7 +184,7 @@ extension Conv2d {
     /// The kind this layer is profiled under.
     var profileKind: OperationProfile.Kind {
         if kernelHeight == 1 && kernelWidth == 1 { return .pointwiseConvolution }
-        return algorithm == .winograd ? .winogradConvolution : .implicitGEMMConvolution
+        return algorithm.winogradOutputTile != nil ? .winogradConvolution : .implicitGEMMConvolution
     }
 
     /// The direct convolution's FLOPs on `x` (0 for a shape the layer will refuse).

@@ -265,6 +265,26 @@ fcs_f32_micro_kernel fcs_selected_f32_micro_kernel(void) {
     return atomic_load_explicit(&selected_f32, memory_order_acquire);
 }
 
+fcs_isa fcs_selected_isa(void) {
+#if defined(__x86_64__)
+    const micro_kernel f32 = fcs_selected_f32_micro_kernel();
+    if (f32 == kernel_avx512) return FCS_ISA_AVX512;
+    if (f32 == kernel_avx2) return FCS_ISA_AVX2;
+#endif
+    return FCS_ISA_BASELINE;
+}
+
+const char *fcs_conv_gemm_selected_isa(void) {
+#if defined(__x86_64__)
+    switch (fcs_selected_isa()) {
+    case FCS_ISA_AVX512: return fcs_selected_bf16_micro_kernel() == kernel_avx512_bf16 ? "avx512bf16" : "avx512";
+    case FCS_ISA_AVX2: return "avx2";
+    case FCS_ISA_BASELINE: break;
+    }
+#endif
+    return "baseline";
+}
+
 int fcs_conv_gemm_has_bf16_instructions(void) {
 #if defined(__x86_64__)
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");

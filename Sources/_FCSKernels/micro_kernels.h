@@ -25,6 +25,11 @@ typedef void (*fcs_f32_micro_kernel)(size_t kc, const float *a, const float *b, 
 fcs_bf16_micro_kernel fcs_selected_bf16_micro_kernel(void);
 fcs_f32_micro_kernel fcs_selected_f32_micro_kernel(void);
 
+/* The instruction set of the selected micro-kernels, for kernels that follow the selection
+ * (Winograd's transforms) rather than the CPU's best. */
+typedef enum { FCS_ISA_BASELINE, FCS_ISA_AVX2, FCS_ISA_AVX512 } fcs_isa;
+fcs_isa fcs_selected_isa(void);
+
 /* bf16-pair panels [rows/height][k/2][height][2] of M[i, kk] = scale · src[i · row_stride + kk · k_stride]
  * for i < rows, kk < k, zero-padded to whole panels and pairs: the micro-kernels' A layout for
  * height FCS_CONV_GEMM_MR, their B layout (M = Bᵀ) for height FCS_GEMM_NR. */

@@ -17,6 +17,10 @@ final class Conv2dWindowTests: XCTestCase {
     private let cases = [
         Case(name: "winograd, odd sizes", input: [2, 16, 13, 11], out: 24, kernel: 3, stride: 1, padding: .all(1), algorithm: .winograd),
         Case(name: "winograd, unpadded", input: [1, 16, 12, 9], out: 16, kernel: 3, stride: 1, padding: .all(0), algorithm: .winograd),
+        Case(name: "winograd 4x4, odd sizes", input: [2, 16, 13, 11], out: 24, kernel: 3, stride: 1, padding: .all(1),
+             algorithm: .winograd4x4),
+        Case(name: "winograd 4x4, unpadded, wide", input: [1, 17, 10, 71], out: 16, kernel: 3, stride: 1, padding: .all(0),
+             algorithm: .winograd4x4),
         Case(name: "3x3 padded", input: [1, 5, 14, 17], out: 7, kernel: 3, stride: 1, padding: .all(1), algorithm: .implicitGEMM),
         Case(name: "3x3 stride 2, pad (0,1,0,1)", input: [2, 6, 15, 12], out: 13, kernel: 3, stride: 2,
              padding: Conv2d.Padding(top: 0, bottom: 1, left: 0, right: 1), algorithm: .implicitGEMM),

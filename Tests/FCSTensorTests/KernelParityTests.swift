@@ -27,7 +27,7 @@ final class KernelParityTests: XCTestCase {
                                          left: f.int("pad_left"), right: f.int("pad_right"))
             let weight = try f.tensor("weight"), bias = try f.optionalTensor("bias")
             var algorithms: [Conv2d.Algorithm] = [.automatic, .implicitGEMM]
-            if weight.shape[2] == 3 && weight.shape[3] == 3 && f.int("stride") == 1 { algorithms.append(.winograd) }
+            if weight.shape[2] == 3 && weight.shape[3] == 3 && f.int("stride") == 1 { algorithms += [.winograd, .winograd4x4] }
             for algorithm in algorithms {
                 let conv = Conv2d(weight: weight, bias: bias, stride: f.int("stride"), padding: padding, algorithm: algorithm)
                 assertClose(conv(try f.tensor("x"), in: arena), try f.tensor("out"), "\(name) \(algorithm) \(label)")
@@ -35,9 +35,13 @@ final class KernelParityTests: XCTestCase {
         }
     }
 
+    /// F(4×4) for float32 weights; F(2×2) for 16-bit ones, whose rounding F(4×4) amplifies.
     func test_conv2d_automaticChoosesWinogradForWide3x3() throws {
         let f = try KernelFixture("conv2d_3x3_s1_p1_wide")
-        XCTAssertEqual(Conv2d(weight: try f.tensor("weight"), bias: nil, padding: 1).algorithm, .winograd)
+        XCTAssertEqual(Conv2d(weight: try f.tensor("weight"), bias: nil, padding: 1).algorithm, .winograd4x4)
+        for precision in [WeightPrecision.float16, .bfloat16] {
+            XCTAssertEqual(Conv2d(weight: try f.tensor("weight"), bias: nil, padding: 1, precision: precision).algorithm, .winograd)
+        }
         let small = try KernelFixture("conv2d_3x3_s1_p1")
         XCTAssertEqual(Conv2d(weight: try small.tensor("weight"), bias: nil, padding: 1).algorithm, .implicitGEMM)
     }

@@ -45,22 +45,23 @@ final class ReducedPrecisionTests: XCTestCase {
     }
 
     /// The bf16 error against float32 stays at bf16's resolution (2⁻⁸ relative per operand), and
-    /// float16 weights of float32 values within float16's.
+    /// float16 weights of float32 values within float16's; F(4×4)'s transforms amplify both about
+    /// twofold (which is why Conv2d's automatic choice keeps F(2×2) for 16-bit weights).
     func test_reducedPrecisionConvolutions_stayCloseToFloat32() {
         var random = NormalGenerator(seed: 8)
         for c in convolutions {
             let x = random.tensor(c.input), weight = random.tensor([c.outChannels, c.input[1], c.kernel, c.kernel], scale: 0.2)
             var algorithms: [Conv2d.Algorithm] = [.implicitGEMM]
-            if c.kernel == 3 && c.stride == 1 { algorithms.append(.winograd) }
+            if c.kernel == 3 && c.stride == 1 { algorithms += [.winograd, .winograd4x4] }
             for algorithm in algorithms {
                 func conv(_ precision: WeightPrecision) -> Tensor {
                     Conv2d(weight: weight, bias: nil, stride: c.stride, padding: c.padding, algorithm: algorithm,
                            precision: precision)(x, in: arena)
                 }
-                let reference = conv(.float32)
+                let reference = conv(.float32), amplification: Float = algorithm == .winograd4x4 ? 2.5 : 1
                 XCTAssertGreaterThan(relativeError(conv(.bfloat16), reference), 1e-4, "bf16 must round: \(c.name)")
-                XCTAssertLessThan(relativeError(conv(.bfloat16), reference), 8e-3, "\(c.name) \(algorithm) bf16")
-                XCTAssertLessThan(relativeError(conv(.float16), reference), 1e-3, "\(c.name) \(algorithm) fp16")
+                XCTAssertLessThan(relativeError(conv(.bfloat16), reference), 8e-3 * amplification, "\(c.name) \(algorithm) bf16")
+                XCTAssertLessThan(relativeError(conv(.float16), reference), 1e-3 * amplification, "\(c.name) \(algorithm) fp16")
             }
         }
     }

@@ -22,8 +22,11 @@ public struct UNet2DConditionModel: Sendable {
     /// more in 16 bits (a tenth of a 512² inpainting's memory) for about a fifth of that level's
     /// convolution time: an estimated 2–3 % of a forward (`fcs bench ops`' 16² rows times the
     /// level's layers; whole forwards timed on a shared machine showed no difference beyond noise).
+    /// For the same reason F(4×4) (4× the weight memory, for float32 weights) only from 64×64 up:
+    /// there it halves the level's 3×3 time for 147 MB; at 32×32 it would cost 557 MB more than
+    /// F(2×2) for about 2 % of a forward (`fcs bench winograd`).
     static func convAlgorithm(forOutputSize outputSize: Int) -> Conv2d.Algorithm {
-        outputSize >= 32 ? .preferred(forOutputSize: outputSize) : .implicitGEMM
+        outputSize >= 64 ? .preferred(forOutputSize: outputSize) : outputSize >= 32 ? .automaticF2 : .implicitGEMM
     }
 
     /// The Transformer2DModels of the blocks at down-block level `level` (or the up level mirroring it).

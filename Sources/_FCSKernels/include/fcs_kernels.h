@@ -111,22 +111,34 @@ int fcs_conv_gemm_has_bf16_instructions(void);
  * micro-kernels (all but the first multiply bf16 panels with the portable loop), or the best
  * ones for this CPU when isa is NULL. Returns -1 if this CPU cannot run the ones named. */
 int fcs_conv_gemm_select(const char *isa);
+/* The micro-kernels in use, by the names fcs_conv_gemm_select takes. */
+const char *fcs_conv_gemm_selected_isa(void);
 
-/* ---- Winograd F(2×2, 3×3) for stride-1 3×3 convolutions ----
- * Weights [out][in][3][3] → u[16][out][in]. Input: tile rows tile_row0 ..< +tile_rows of a padded
- * image (padded_height ≥ 2·(tiles down) + 2, padded_width ≥ 2·tile_cols + 2) → v[ξ][channel][ldv]
- * (ξ = 0..15 apart by xi_stride), tiles row-major. Output: m[ξ][out][ldm] of the same tiles →
+/* ---- Winograd F(m×m, 3×3) for stride-1 3×3 convolutions, m = 2 (f2) or 4 (f4); α = m + 2 ----
+ * Weights [out][in][3][3] → u[α²][out][in]. Input: tile rows tile_row0 ..< +tile_rows of a padded
+ * image (padded_height ≥ m·(tiles down) + 2, padded_width ≥ m·tile_cols + 2) → v[ξ][channel][ldv]
+ * (ξ = 0 ..< α² apart by xi_stride), tiles row-major. Output: m[ξ][out][ldm] of the same tiles →
  * y[out · y_channel_stride + row · y_row_stride + column] (+ bias, may be NULL) for rows
- * 2·tile_row0 ..< out_height and columns 0 ..< out_width, dropping the tile half that falls past
- * an odd out_height or out_width (so y may start at a window's first column, out_width the
- * columns from there). Both may be called on a channel subrange (offset pointers, same xi_stride). */
-void fcs_winograd_weight_transform(const float *w, size_t out_channels, size_t in_channels, float *u);
-void fcs_winograd_input_transform(const float *padded, size_t channels, size_t padded_height,
-                                  size_t padded_width, size_t tile_row0, size_t tile_rows,
-                                  size_t tile_cols, float *v, size_t ldv, size_t xi_stride);
-void fcs_winograd_output_transform(const float *m, size_t out_channels, size_t ldm, size_t xi_stride, size_t tile_row0,
-                                   size_t tile_rows, size_t tile_cols, const float *bias, float *y,
-                                   size_t y_channel_stride, size_t y_row_stride, size_t out_height, size_t out_width);
+ * m·tile_row0 ..< out_height and columns 0 ..< out_width, dropping the part of a tile that falls
+ * past out_height or out_width (so y may start at a window's first column, out_width the columns
+ * from there). Both may be called on a channel subrange (offset pointers, same xi_stride), and
+ * run in the instruction set of the micro-kernels fcs_conv_gemm_select chose. */
+void fcs_winograd_f2_weight_transform(const float *w, size_t out_channels, size_t in_channels, float *u);
+void fcs_winograd_f2_input_transform(const float *padded, size_t channels, size_t padded_height,
+                                     size_t padded_width, size_t tile_row0, size_t tile_rows,
+                                     size_t tile_cols, float *v, size_t ldv, size_t xi_stride);
+void fcs_winograd_f2_output_transform(const float *m, size_t out_channels, size_t ldm, size_t xi_stride,
+                                      size_t tile_row0, size_t tile_rows, size_t tile_cols, const float *bias,
+                                      float *y, size_t y_channel_stride, size_t y_row_stride, size_t out_height,
+                                      size_t out_width);
+void fcs_winograd_f4_weight_transform(const float *w, size_t out_channels, size_t in_channels, float *u);
+void fcs_winograd_f4_input_transform(const float *padded, size_t channels, size_t padded_height,
+                                     size_t padded_width, size_t tile_row0, size_t tile_rows,
+                                     size_t tile_cols, float *v, size_t ldv, size_t xi_stride);
+void fcs_winograd_f4_output_transform(const float *m, size_t out_channels, size_t ldm, size_t xi_stride,
+                                      size_t tile_row0, size_t tile_rows, size_t tile_cols, const float *bias,
+                                      float *y, size_t y_channel_stride, size_t y_row_stride, size_t out_height,
+                                      size_t out_width);
 
 /* Returns the heap's free memory to the system (glibc: malloc_trim), e.g. after a large model part is released. */
 void fcs_return_freed_memory(void);
