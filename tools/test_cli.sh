@@ -89,9 +89,9 @@ set -e
 "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/demo-fp32.png" --model demo --steps 1 --newton-steps 1 --seed 1 --precision fp32 > /dev/null 2>&1
 cmp -s "$T/demo.png" "$T/demo-fp32.png" || fail "--precision fp32 differs from the default (auto)"
 # the quick start's sample (tools/samples/README.md), shortened: the summary says where the result is
-"$FCS" inpaint tools/samples/astronaut-128.jpg tools/samples/astronaut-128-mask.png -o "$T/astronaut.jpg" --model demo \
+"$FCS" inpaint tools/samples/astronaut-112.jpg tools/samples/astronaut-112-mask.png -o "$T/astronaut.jpg" --model demo \
     --steps 1 --newton-steps 1 --seed 1 > "$T/said" 2> /dev/null
-grep -q "inpaint: wrote $T/astronaut.jpg" "$T/said" && [ "$(size "$T/astronaut.jpg")" = 128x128 ] || fail "quick start sample: $(cat "$T/said")"
+grep -q "inpaint: wrote $T/astronaut.jpg" "$T/said" && [ "$(size "$T/astronaut.jpg")" = 112x112 ] || fail "quick start sample: $(cat "$T/said")"
 
 # errors: exit status and one line
 expect_error() {  # EXPECTED-TEXT FCS-ARGUMENTS…: status 1 and one line on stderr that has the text
