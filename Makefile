@@ -147,7 +147,7 @@ test-ray:
 # libFuzzer harnesses (Fuzz/Harnesses, built in release with ASan by tools/fuzz.sh).
 #   make fuzz NAME=c-abi [FUZZ_SECONDS=600]   one harness
 #   make test-fuzz                            every harness for FUZZ_SECONDS each, replaying Fuzz/Regressions first
-FUZZERS := safetensors model-folder single-file noise-file c-abi
+FUZZERS := safetensors model-folder single-file single-file-config noise-file c-abi
 FUZZ_SECONDS ?= 25
 NAME ?= c-abi
 

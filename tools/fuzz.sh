@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer harness of Fuzz/Harnesses for a while, building the harnesses first (the
 # first build compiles the package in release with ASan; later ones are incremental).
-#   tools/fuzz.sh NAME SECONDS [libFuzzer flags…]   NAME: safetensors model-folder single-file noise-file c-abi
+#   tools/fuzz.sh NAME SECONDS [libFuzzer flags…]   NAME: safetensors model-folder single-file single-file-config noise-file c-abi
 #   tools/fuzz.sh build                             only build
 # Seeds come from Fuzz/Corpus/NAME and the reproducers in Fuzz/Regressions/NAME (so a bug that
 # comes back fails at once); what the fuzzer learns stays in Fuzz/Harnesses/.build/fuzz/NAME.
@@ -34,9 +34,10 @@ case $NAME in
     safetensors) HARNESS=FuzzSafeTensors ;;
     model-folder) HARNESS=FuzzModelFolder ;;
     single-file) HARNESS=FuzzSingleFile ;;
+    single-file-config) HARNESS=FuzzSingleFileConfig ;;
     noise-file) HARNESS=FuzzNoiseFile ;;
     c-abi) HARNESS=FuzzCABI ;;
-    *) echo "tools/fuzz.sh: no harness $NAME (safetensors model-folder single-file noise-file c-abi)" >&2; exit 2 ;;
+    *) echo "tools/fuzz.sh: no harness $NAME (safetensors model-folder single-file single-file-config noise-file c-abi)" >&2; exit 2 ;;
 esac
 
 WORK=$PACKAGE/.build/fuzz/$NAME

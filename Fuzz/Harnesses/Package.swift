@@ -20,6 +20,9 @@ let package = Package(
         .executableTarget(name: "FuzzSingleFile", dependencies: [
             "FuzzSupport", .product(name: "FCSModels", package: "fcs"), .product(name: "FCSTensor", package: "fcs"),
         ]),
+        .executableTarget(name: "FuzzSingleFileConfig", dependencies: [
+            "FuzzSupport", .product(name: "FCSModels", package: "fcs"),
+        ]),
         .executableTarget(name: "FuzzNoiseFile", dependencies: [
             "FuzzSupport", .product(name: "FCSSampler", package: "fcs"), .product(name: "FCSTensor", package: "fcs"),
         ]),

@@ -12,15 +12,23 @@ import FCSTensor
 
 /// The configs a single file's tensors imply, each inferred when asked for (what a config
 /// folder gives is never inferred, so a file only needs to show what the folder lacks).
-struct SingleFileConfigInference {
+public struct SingleFileConfigInference {
     /// Every tensor name of the file and its shape.
-    let shapes: [String: [Int]]
+    public let shapes: [String: [Int]]
     /// What messages call the file.
-    let source: String
+    public let source: String
+
+    /// - Parameters:
+    ///   - shapes: every tensor name of the file and its shape, as ``SafeTensorsFile`` read them.
+    ///   - source: what messages call the file.
+    public init(shapes: [String: [Int]], source: String) {
+        self.shapes = shapes
+        self.source = source
+    }
 
     /// The file's text tower: OpenAI CLIP (SD 1.x) or OpenCLIP (SD 2.x).
     /// - Throws: `.format` naming the file when it has neither.
-    func tower() throws(FCSError) -> SingleFileCheckpoint.TextTower {
+    public func tower() throws(FCSError) -> SingleFileCheckpoint.TextTower {
         for tower in [SingleFileCheckpoint.TextTower.openCLIP, .openAI] where shapes.keys.contains(where: { $0.hasPrefix(tower.prefix) }) {
             return tower
         }
@@ -29,20 +37,20 @@ struct SingleFileConfigInference {
 
     /// The diffusion process: SD 1.x's for OpenAI-CLIP files; nil for SD 2.x, whose ε / v the
     /// weights do not show.
-    func schedulerConfig() throws(FCSError) -> SchedulerConfig? {
+    public func schedulerConfig() throws(FCSError) -> SchedulerConfig? {
         try tower() == .openAI ? SchedulerConfig() : nil
     }
 
-    func text() throws(FCSError) -> CLIPTextConfig {
+    public func text() throws(FCSError) -> CLIPTextConfig {
         let tower = try tower()
         return try Self.textConfig(Self.component(shapes, prefix: tower.prefix), tower: tower, source: source)
     }
 
-    func unet() throws(FCSError) -> UNet2DConditionModelConfig {
+    public func unet() throws(FCSError) -> UNet2DConditionModelConfig {
         try Self.unetConfig(Self.component(shapes, prefix: SingleFileCheckpoint.Component.unet.prefixes[0]), tower: try tower(), source: source)
     }
 
-    func vae() throws(FCSError) -> AutoencoderKLConfig {
+    public func vae() throws(FCSError) -> AutoencoderKLConfig {
         try Self.vaeConfig(Self.component(shapes, prefix: SingleFileCheckpoint.Component.vae.prefixes[0]), tower: try tower(), source: source)
     }
 

@@ -1,6 +1,7 @@
 // Fuzzes the C entry points' argument validation. The input decodes to one call of
-// fcs_inpaint, fcs_super_resolve, fcs_extract_layers or fcs_model_load: image and mask
-// descriptors (FuzzImage), every fcs_sample_params / fcs_layer_params field, NULL and foreign
+// fcs_inpaint, fcs_super_resolve, fcs_extract_layers, fcs_solve or fcs_model_load: image and mask
+// descriptors (FuzzImage), every fcs_sample_params / fcs_layer_params / fcs_constraint field (a
+// constraint callback that misbehaves in each way the header forbids), NULL and foreign
 // pointers. The model is the tiny pixel-space fixture, loaded once. Requests that pass
 // validation are kept cheap (small images, 0–1 inner steps, a progress callback that cancels at
 // once), so that the fuzzer spends its time on validation. A call must return a status, and
@@ -27,11 +28,14 @@ nonisolated(unsafe) var foreignObject = [UInt64](repeating: 0x5A5A_5A5A_5A5A_5A5
 public func fuzzCABI(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     var input = FuzzInput(data, size)
     let allocations = Allocations()
-    switch input.byte() % 4 {
+    // 0xF0 and above: fcs_solve, added after the seeds and reproducers, which start below it
+    let task = input.byte()
+    switch task >= 0xF0 ? 4 : task % 4 {
     case 0: inpaint(&input, allocations)
     case 1: superResolve(&input, allocations)
     case 2: extractLayers(&input, allocations)
-    default: loadModel(&input, allocations)
+    case 3: loadModel(&input, allocations)
+    default: solve(&input, allocations)
     }
     return 0
 }
@@ -166,6 +170,78 @@ func extractLayers(_ input: inout FuzzInput, _ allocations: Allocations) {
     let outs = (0..<3).map { _ in outputArgument(&input, allocations) }
     let status = withDescriptor(image) { image in fcs_extract_layers(model, image, paramsArgument, outs[0], outs[1], outs[2]) }
     check(status, results: outs, sizes: [size, size, size])
+}
+
+/// What the harness's constraint callback does, picked by the input (its user data).
+enum CallbackMode: UInt8, CaseIterable {
+    /// pull the estimate towards mid-grey: a valid constraint
+    case towardsGrey
+    /// cancel: non-zero
+    case cancel
+    /// a NaN change at one pixel
+    case nanChange
+    /// a negative weight at one pixel
+    case negativeWeight
+    /// weight 0 everywhere: no pixel constrained, so the change is all zeros
+    case unconstrained
+}
+
+/// The harness's fcs_constraint_callback: checks the buffers fcs hands it (the request's size,
+/// F32, packed), then acts as its mode says, writing only inside them.
+let harnessConstraint: fcs_constraint_callback = { estimate, change, weight, userData in
+    guard let estimate, let change, let weight, let userData else {
+        require(false, "constraint callback: a NULL argument")
+        return 1
+    }
+    let (e, d, w) = (estimate.pointee, change.pointee, weight.pointee)
+    let expected = userData.load(fromByteOffset: 4, as: (Int32, Int32).self)
+    for (image, channels) in [(e, 3), (d, 3), (w, 1)] {
+        require((image.width, image.height) == expected && image.channels == Int32(channels) && image.format == FCS_PIXEL_F32
+                && image.stride == Int(image.width) * channels * 4 && image.data != nil,
+                "constraint callback: a buffer of \(image.width)×\(image.height)×\(image.channels), expected \(expected.0)×\(expected.1)")
+    }
+    let plane = Int(e.width) * Int(e.height)
+    let estimates = e.data.assumingMemoryBound(to: Float.self), changes = d.data.assumingMemoryBound(to: Float.self)
+    let weights = w.data.assumingMemoryBound(to: Float.self)
+    switch CallbackMode(rawValue: userData.load(as: UInt8.self)) ?? .towardsGrey {
+    case .towardsGrey: for i in 0..<3 * plane { changes[i] = 0.5 - estimates[i] }
+    case .cancel: return -7
+    case .nanChange: changes[plane / 2 * 3 + 1] = .nan
+    case .negativeWeight: weights[plane - 1] = -0.25
+    case .unconstrained: for i in 0..<plane { weights[i] = 0 }
+    }
+    return 0
+}
+
+func solve(_ input: inout FuzzInput, _ allocations: Allocations) {
+    let model = modelArgument(&input)
+    let image = input.byte() >= 224 ? nil : FuzzImage(&input, maxSide: 32, maxPixels: 1024, in: allocations)
+    guard image?.isBacked != false else { return }
+    var constraint = fcs_constraint_default()
+    constraint.kind = fcs_constraint_kind(rawValue: UInt32(bitPattern: input.int32(small: 0 ... 3)))
+    constraint.sigma = input.float(typical: 1)
+    if input.byte() >= 128 {
+        let kernel = FuzzImage(&input, maxSide: 9, maxPixels: 81, in: allocations)
+        guard kernel.isBacked else { return }
+        constraint.kernel = UnsafePointer(allocations.pointer(to: kernel.descriptor))
+    }
+    constraint.width = input.int32(small: 1 ... 32)
+    constraint.height = input.int32(small: 1 ... 32)
+    let size = image.map { ($0.descriptor.width, $0.descriptor.height) } ?? (constraint.width, constraint.height)
+    if input.byte() < 224 {
+        constraint.callback = harnessConstraint
+        // the mode, then the size the callback must be handed
+        let userData = allocations.buffer(12)
+        userData.storeBytes(of: CallbackMode.allCases[Int(input.byte()) % CallbackMode.allCases.count].rawValue, as: UInt8.self)
+        userData.storeBytes(of: size, toByteOffset: 4, as: (Int32, Int32).self)
+        constraint.callback_user_data = userData
+    }
+    let constraintArgument = input.byte() == 255 ? nil : allocations.pointer(to: constraint)
+    let pixels = max(0, min(Int(size.0) * Int(size.1), 1 << 40))
+    let params = nullParameters(&input) ? nil : allocations.pointer(to: sampleParameters(&input, allocations, outputPixels: pixels))
+    let out = outputArgument(&input, allocations)
+    let status = withDescriptor(image) { image in fcs_solve(model, image, constraintArgument, params, out) }
+    check(status, results: [out], sizes: [size])
 }
 
 func loadModel(_ input: inout FuzzInput, _ allocations: Allocations) {

@@ -27,17 +27,3 @@ public func fuzzSingleFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 
     }
     return 0
 }
-
-/// `text` as a JSON string literal.
-func jsonString(_ text: String) -> String {
-    var literal = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": literal += "\\\""
-        case "\\": literal += "\\\\"
-        case _ where scalar.value < 0x20: literal += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-        default: literal.unicodeScalars.append(scalar)
-        }
-    }
-    return literal + "\""
-}
