@@ -16,6 +16,10 @@ rows alone, without KID and super-resolution:
     python tools/quality_benchmark.py --precision fp32 --inpainting-only --methods fcs --photos … --out /tmp/quality-fp32
     python tools/quality_benchmark.py --precision bf16 --inpainting-only --methods fcs --photos … --out /tmp/quality-bf16
 
+The outer samplers (the default 20 steps against the paper's step and DPM-Solver++(2M) at 10 and 5):
+
+    python tools/quality_benchmark.py --samplers --inpainting-only --methods fcs --photos … --out /tmp/quality-samplers
+
 Methods (inpainting): fcs (K = 5, 20 steps: 220 UNet forwards), the replacement method with the
 same forward budget (220 steps), unconstrained sampling (K = 0: the floor), OpenCV Telea and
 Navier–Stokes. PSNR over the filled pixels, PSNR and SSIM of the image, KID of the results
@@ -37,14 +41,22 @@ import fcs
 from quality_data import FUZZY_SIZE, PHOTOS, SIZE, argument_parser, fuzzy_set, masks, scores, test_images
 
 
-def inpainting_methods(model):
+def inpainting_methods(model, samplers=False):
     """name: (UNet forwards, run(image, fill mask, seed, image index) -> image).
 
     Unconstrained sampling ignores the image, so one seed would give every image the same
     sample: each image gets its own prior sample instead (seed + 1000 · (index + 1)).
+    `samplers` adds the outer samplers' rows: the paper's step and DPM-Solver++(2M) at 10 and 5
+    steps (K = 5), so that each is seen at the default's budget, at half and at a quarter of it.
     """
+    def fcs_run(steps, sampler):
+        return (steps * 11, lambda im, m, s, i: model.inpaint(im, m, steps=steps, seed=s, sampler=sampler))
+
+    fewer_steps = {f"fcs{'' if sampler == 'paper' else ' ' + sampler} (K = 5, {steps} steps)": fcs_run(steps, sampler)
+                   for sampler in ["paper", "dpm++2m"] for steps in [10, 5]} if samplers else {}
     return {
-        "fcs (K = 5, 20 steps)": (220, lambda im, m, s, i: model.inpaint(im, m, steps=20, seed=s)),
+        "fcs (K = 5, 20 steps)": fcs_run(20, "paper"),
+        **fewer_steps,
         "replacement (220 steps)": (220, lambda im, m, s, i: model.inpaint(im, m, steps=220, seed=s, method="replacement")),
         "unconstrained (K = 0)": (20, lambda im, m, s, i: model.inpaint(im, m, steps=20, seed=s + 1000 * (i + 1), newton_steps=0,
                                                                       paste_back=False)),
@@ -99,6 +111,8 @@ def main():
                         help="fcs's compute precision (fcs.Model's precision=), e.g. to compare bf16's PSNR with fp32's")
     parser.add_argument("--inpainting-only", action="store_true",
                         help="only the inpainting tables, without KID and super-resolution (no ncnn upscalers needed)")
+    parser.add_argument("--samplers", action="store_true",
+                        help="also fcs at 10 and 5 steps with the paper's outer step and with DPM-Solver++(2M)")
     parser.add_argument("--methods", nargs="+", metavar="PREFIX",
                         help="only the inpainting methods whose names start so, e.g. fcs (default: all)")
     args = parser.parse_args()
@@ -107,7 +121,7 @@ def main():
     images = test_images(args.photos)[: args.limit]
     report = [f"# fcs quality benchmark\n\nmodel `{args.model}`, precision {args.precision}, {len(images)} test images of "
               f"{SIZE}×{SIZE} from {len(PHOTOS)} held-out photos, seeds {args.seeds}"]
-    methods = {name: method for name, method in inpainting_methods(model).items()
+    methods = {name: method for name, method in inpainting_methods(model, args.samplers).items()
                if not args.methods or name.startswith(tuple(args.methods))}
 
     truth_features = None

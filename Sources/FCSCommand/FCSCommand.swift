@@ -5,7 +5,7 @@ import ArgumentParser
 struct FCSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fcs",
-        abstract: "Fast constrained sampling with Stable Diffusion 1.x on the CPU.",
+        abstract: "Fast constrained sampling with Stable Diffusion 1.x and 2.x on the CPU.",
         subcommands: [Inpaint.self, SuperResolve.self, Deblur.self, Colorize.self, ExtractLayers.self, Fetch.self, Bench.self]
     )
 }

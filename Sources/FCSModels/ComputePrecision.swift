@@ -18,11 +18,12 @@ public enum ComputePrecision: String, CaseIterable, Sendable {
     /// layers keep their weights in float32 compute): every loader builds its layers through this.
     public func layerPrecision(weights: WeightPrecision) -> WeightPrecision {
         switch self {
-        // Not bf16 yet: it has not passed `fcs bench precision`'s gate. The difference tape keeps
-        // J·e (cosine 0.9999 with fp32's on the demo model), but the inpainting PSNR is not within
-        // 0.1 dB of fp32's: demo model, 4 images, bf16 − fp32 = +0.20 (box), +0.26 (free-form),
-        // +0.09 / +0.06 / −0.20 dB (fuzzy/ masks 1–3) by tools/quality_benchmark.py --precision.
-        // Once it passes, this line becomes `WeightPrecision.hasBFloat16Instructions ? .bfloat16 : weights`.
+        // Not bf16 yet: it has not passed `fcs bench precision`'s gate to the letter. The difference
+        // tape keeps J·e (cosine 0.9999 with fp32's on the demo model), but the inpainting PSNR is
+        // not within 0.1 dB of fp32's: demo model, 14 images, seed 0, bf16 − fp32 = +0.61 (box),
+        // −0.11 (free-form), +0.05 / +0.01 / −0.11 dB (fuzzy/ masks 1–3), against a seed-to-seed
+        // spread of 0.2–2.4 dB (docs/precision.md). Turning it on: pin fp32 in the parity tests
+        // that load with the default, then `WeightPrecision.hasBFloat16Instructions ? .bfloat16 : weights`.
         case .automatic: weights
         case .float32: weights
         case .bfloat16: .bfloat16

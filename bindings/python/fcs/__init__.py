@@ -1,4 +1,4 @@
-"""fcs: fast constrained sampling with Stable Diffusion 1.x on the CPU — inpainting,
+"""fcs: fast constrained sampling with Stable Diffusion 1.x and 2.x on the CPU — inpainting,
 super-resolution and layer extraction, through libfcs.
 
     import fcs
