@@ -193,7 +193,7 @@ typedef enum fcs_sampler {
  * string; NULL for a value that is no fcs_sampler. */
 const char *fcs_sampler_name(fcs_sampler sampler);
 
-/* The sampler named name (as fcs_sampler_name writes it) in *out_sampler; FCS_INVALID_ARGUMENT,
+/* The sampler named name (as fcs_sampler_name writes it) in *out_sampler; FCS_ERROR_INVALID_ARGUMENT,
  * with fcs_last_error naming the choices, for NULL or another name. */
 fcs_status fcs_sampler_from_name(const char *name, fcs_sampler *out_sampler);
 
