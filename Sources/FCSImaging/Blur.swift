@@ -80,17 +80,14 @@ public struct Blur: LinearImageOperator {
 
     /// out[y, x] = Σ w · in[mirror(y − dy), mirror(x − dx)], through a mirrored copy of each plane.
     private func convolve(_ tensor: Tensor, _ pass: Pass) -> Tensor {
-        let (planes, height, width) = (tensor.shape[0] * tensor.shape[1], tensor.shape[2], tensor.shape[3])
-        let (paddedHeight, paddedWidth) = (height + 2 * pass.radiusY, width + 2 * pass.radiusX)
-        let source = tensor.toArray()
-        let rows = (0..<paddedHeight).map { BicubicResizer.mirror($0 - pass.radiusY, size: height) }
-        let columns = (0..<paddedWidth).map { BicubicResizer.mirror($0 - pass.radiusX, size: width) }
+        let geometry = MirroredPlane(tensor.shape, pass), source = tensor.toArray()
+        let (height, width, paddedHeight, paddedWidth) = (geometry.height, geometry.width, geometry.paddedHeight, geometry.paddedWidth)
         var padded = [Float](repeating: 0, count: paddedHeight * paddedWidth)
         var out = [Float](repeating: 0, count: source.count)
-        for p in 0..<planes {
+        for p in 0..<geometry.planes {
             let plane = p * height * width
             for y in 0..<paddedHeight {
-                for x in 0..<paddedWidth { padded[y * paddedWidth + x] = source[plane + rows[y] * width + columns[x]] }
+                for x in 0..<paddedWidth { padded[y * paddedWidth + x] = source[plane + geometry.rows[y] * width + geometry.columns[x]] }
             }
             for t in pass.weights.indices {
                 let w = pass.weights[t], originY = pass.radiusY - pass.dy[t], originX = pass.radiusX - pass.dx[t]
@@ -106,14 +103,11 @@ public struct Blur: LinearImageOperator {
     /// The exact adjoint of ``convolve(_:_:)``: scatter each residual through the taps into the
     /// mirrored copy, then add every mirrored position back onto the pixel it copies.
     private func correlate(_ tensor: Tensor, _ pass: Pass) -> Tensor {
-        let (planes, height, width) = (tensor.shape[0] * tensor.shape[1], tensor.shape[2], tensor.shape[3])
-        let (paddedHeight, paddedWidth) = (height + 2 * pass.radiusY, width + 2 * pass.radiusX)
-        let source = tensor.toArray()
-        let rows = (0..<paddedHeight).map { BicubicResizer.mirror($0 - pass.radiusY, size: height) }
-        let columns = (0..<paddedWidth).map { BicubicResizer.mirror($0 - pass.radiusX, size: width) }
+        let geometry = MirroredPlane(tensor.shape, pass), source = tensor.toArray()
+        let (height, width, paddedHeight, paddedWidth) = (geometry.height, geometry.width, geometry.paddedHeight, geometry.paddedWidth)
         var padded = [Float](repeating: 0, count: paddedHeight * paddedWidth)
         var out = [Float](repeating: 0, count: source.count)
-        for p in 0..<planes {
+        for p in 0..<geometry.planes {
             let plane = p * height * width
             for i in padded.indices { padded[i] = 0 }
             for t in pass.weights.indices {
@@ -124,9 +118,24 @@ public struct Blur: LinearImageOperator {
                 }
             }
             for y in 0..<paddedHeight {
-                for x in 0..<paddedWidth { out[plane + rows[y] * width + columns[x]] += padded[y * paddedWidth + x] }
+                for x in 0..<paddedWidth { out[plane + geometry.rows[y] * width + geometry.columns[x]] += padded[y * paddedWidth + x] }
             }
         }
         return Tensor(shape: tensor.shape, values: out)
+    }
+}
+
+/// A pass's mirrored copy of one `[N, C, H, W]` plane: its size, and for each of its rows and
+/// columns the source row and column it copies (shared by the convolution and its adjoint).
+private struct MirroredPlane {
+    let planes, height, width, paddedHeight, paddedWidth: Int
+    let rows, columns: [Int]
+
+    init(_ shape: [Int], _ pass: Blur.Pass) {
+        (planes, height, width) = (shape[0] * shape[1], shape[2], shape[3])
+        (paddedHeight, paddedWidth) = (height + 2 * pass.radiusY, width + 2 * pass.radiusX)
+        let (sourceHeight, sourceWidth) = (shape[2], shape[3])  // not self's: the closures run before init ends
+        rows = (0..<paddedHeight).map { BicubicResizer.mirror($0 - pass.radiusY, size: sourceHeight) }
+        columns = (0..<paddedWidth).map { BicubicResizer.mirror($0 - pass.radiusX, size: sourceWidth) }
     }
 }
