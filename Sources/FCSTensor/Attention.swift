@@ -2,7 +2,8 @@ import _FCSKernels
 
 /// Multi-head scaled-dot-product attention in diffusers' layout, by flash attention: the score
 /// matrix is only ever held as one `queryTile × keyTile` block per thread (4096 tokens never
-/// need a 4096 × 4096 × heads buffer), with an online softmax across key blocks.
+/// need a 4096 × 4096 × heads buffer), with an online softmax across key blocks. Non-causal
+/// attention runs on fcs's GEMM micro-kernels (`fcs_attention`), causal attention on sgemm.
 ///
 /// - Parameters:
 ///   - query: `[B, Nq, heads * d]`; key, value: `[B, Nk, heads * d]` (contiguous).
@@ -25,11 +26,11 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
     let (batch, queries, width) = (query.shape[0], query.shape[1], query.shape[2])
     let keys = key.shape[1], d = width / heads
     guard keys > 0 else { return arena.zeros(query.shape) }
-    // bf16 rounding of two activations is not removed by a DifferenceTape (the product is not
-    // linear), so a forward under a tape attends in float32.
-    if precision == .bfloat16 && !causal && arena.differenceTape == nil {
-        return bfloat16Attention(query: query, key: key, value: value, heads: heads, in: arena)
+    if !causal {
+        let type = panelType(precision: precision, underTape: arena.differenceTape != nil)
+        return packedAttention(query: query, key: key, value: value, heads: heads, type: type, in: arena)
     }
+    // causal (CLIP's text encoder, 77 tokens): key tiles past the diagonal are skipped, on sgemm
     let out = arena.tensor(query.shape)
     let (queryTile, keyTile, parts) = attentionTiles(batch: batch, queries: queries, keys: keys, heads: heads)
     let queryBlocks = (queries + queryTile - 1) / queryTile
@@ -67,27 +68,34 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
     return out
 }
 
-/// `fcs_attention_bf16` over every head and query block: each head's keys and values are packed
-/// to bf16 once, then the query blocks run in parallel.
-private func bfloat16Attention(query: Tensor, key: Tensor, value: Tensor, heads: Int, in arena: ScratchArena) -> Tensor {
+/// The products' type of non-causal attention: bf16 for ``WeightPrecision/bfloat16`` layers,
+/// except under a ``DifferenceTape`` — bf16 rounding of two activations is not removed by the tape
+/// (the product is not linear), so a forward under one attends in float32.
+private func panelType(precision: WeightPrecision, underTape: Bool) -> fcs_panel_type {
+    precision == .bfloat16 && !underTape ? FCS_PANEL_BF16 : FCS_PANEL_F32
+}
+
+/// `fcs_attention` over every head and query block: each head's keys and values are packed once,
+/// then the query blocks run in parallel.
+private func packedAttention(query: Tensor, key: Tensor, value: Tensor, heads: Int, type: fcs_panel_type,
+                             in arena: ScratchArena) -> Tensor {
     let (batch, queries, width) = (query.shape[0], query.shape[1], query.shape[2])
     let keys = key.shape[1], d = width / heads
     let out = arena.tensor(query.shape)
     let (queryTile, _, parts) = attentionTiles(batch: batch, queries: queries, keys: keys, heads: heads)
-    let keyTile = bfloat16KeyTile
-    let keyPanels = fcs_attention_bf16_key_panels_size(keys, d), valuePanels = fcs_attention_bf16_value_panels_size(keys, d)
+    let keyTile = packedKeyTile
+    let keyFloats = floats(fcs_attention_key_panels_bytes(type, keys, d))
+    let valueFloats = floats(fcs_attention_value_panels_bytes(type, keys, d))
     let queryBlocks = (queries + queryTile - 1) / queryTile
     arena.scope {
-        // bf16 panels, two to a float of scratch
-        let keysPacked = UnsafeMutableRawPointer(arena.scratch(batch * heads * (keyPanels + 1) / 2))
-        let valuesPacked = UnsafeMutableRawPointer(arena.scratch(batch * heads * (valuePanels + 1) / 2))
-        let scratchFloats = fcs_attention_bf16_scratch_size(queryTile, keyTile, d)
+        let keysPacked = arena.scratch(batch * heads * keyFloats), valuesPacked = arena.scratch(batch * heads * valueFloats)
+        let scratchFloats = fcs_attention_scratch_size(type, queryTile, keyTile, d)
         let scratch = arena.scratch(parts * scratchFloats)
         ComputeThreads.forEachRange(batch * heads) { pairs in
             for pair in pairs {
                 let b = pair / heads, h = pair % heads, offset = (b * keys) * width + h * d
-                fcs_attention_bf16_pack_keys(key.data + offset, keys, d, width, keysPacked + 2 * pair * keyPanels)
-                fcs_attention_bf16_pack_values(value.data + offset, keys, d, width, valuesPacked + 2 * pair * valuePanels)
+                fcs_attention_pack_keys(type, key.data + offset, keys, d, width, keysPacked + pair * keyFloats)
+                fcs_attention_pack_values(type, value.data + offset, keys, d, width, valuesPacked + pair * valueFloats)
             }
         }
         let scale = 1 / Float(d).squareRoot(), tasks = batch * heads * queryBlocks
@@ -96,30 +104,36 @@ private func bfloat16Attention(query: Tensor, key: Tensor, value: Tensor, heads:
                 let pair = task / queryBlocks, b = pair / heads, h = pair % heads
                 let q0 = task % queryBlocks * queryTile, rows = min(queryTile, queries - q0)
                 let offset = (b * queries + q0) * width + h * d
-                fcs_attention_bf16(query.data + offset, rows, d, width, scale, keysPacked + 2 * pair * keyPanels,
-                                   valuesPacked + 2 * pair * valuePanels, keys, keyTile, out.data + offset, width,
-                                   scratch + part * scratchFloats)
+                fcs_attention(type, query.data + offset, rows, d, width, scale, keysPacked + pair * keyFloats,
+                              valuesPacked + pair * valueFloats, keys, keyTile, out.data + offset, width,
+                              scratch + part * scratchFloats)
             }
         }
     }
     return out
 }
 
+/// Floats that hold `bytes` (packed panels live in float scratch).
+private func floats(_ bytes: Int) -> Int { (bytes + 3) / 4 }
+
 /// Scratch floats ``scaledDotProductAttention(query:key:value:heads:causal:precision:in:)`` takes
-/// beside its result: one score tile per thread, whatever the number of tokens (bf16: and the
-/// packed keys and values, half the size of k and v).
-public func scaledDotProductAttentionScratchFloats(batch: Int, queries: Int, keys: Int, heads: Int, d: Int = 0,
+/// beside its result for heads of width `d`: one score tile per thread, whatever the number of
+/// tokens, and (not causal) the packed keys and values — the size of k and v, or half in bf16.
+public func scaledDotProductAttentionScratchFloats(batch: Int, queries: Int, keys: Int, heads: Int, d: Int,
                                                    causal: Bool = false, precision: WeightPrecision = .float32) -> Int {
     guard keys > 0 else { return 0 }
     let (queryTile, keyTile, parts) = attentionTiles(batch: batch, queries: queries, keys: keys, heads: heads)
-    guard precision == .bfloat16 && !causal else { return ScratchArena.alignedFloats(parts * (queryTile * keyTile + 2 * queryTile)) }
-    let keyPanels = fcs_attention_bf16_key_panels_size(keys, d), valuePanels = fcs_attention_bf16_value_panels_size(keys, d)
-    return ScratchArena.alignedFloats(batch * heads * (keyPanels + 1) / 2) + ScratchArena.alignedFloats(batch * heads * (valuePanels + 1) / 2)
-        + ScratchArena.alignedFloats(parts * fcs_attention_bf16_scratch_size(queryTile, bfloat16KeyTile, d))
+    guard !causal else { return ScratchArena.alignedFloats(parts * (queryTile * keyTile + 2 * queryTile)) }
+    // the larger of the two panel types: whether a tape is attached is known only at the call
+    return [FCS_PANEL_F32, panelType(precision: precision, underTape: false)].map { type in
+        ScratchArena.alignedFloats(batch * heads * floats(fcs_attention_key_panels_bytes(type, keys, d)))
+            + ScratchArena.alignedFloats(batch * heads * floats(fcs_attention_value_panels_bytes(type, keys, d)))
+            + ScratchArena.alignedFloats(parts * fcs_attention_scratch_size(type, queryTile, packedKeyTile, d))
+    }.max() ?? 0
 }
 
-/// Keys the bf16 kernel scores at a time: whole 12-key A panels, and a 384 × 128 score tile (192 KB) stays in L2.
-private let bfloat16KeyTile = 384
+/// Keys `fcs_attention` scores at a time: whole 12-key A panels, and a 384 × 128 score tile (192 KB) stays in L2.
+private let packedKeyTile = 384
 
 /// Query and key tile sizes and the threads used. A 128 × 512 score tile (256 KB) stays in L2;
 /// with few keys (cross-attention over 77 tokens) taller query tiles keep the GEMM calls few and large.

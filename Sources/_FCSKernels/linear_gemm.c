@@ -27,6 +27,19 @@ void fcs_pack_bf16_panels(const float *src, size_t rows, size_t k, size_t row_st
     }
 }
 
+void fcs_pack_f32_panels(const float *src, size_t rows, size_t k, size_t row_stride, size_t k_stride, float scale,
+                         size_t height, void *storage) {
+    float *panels = storage;
+    for (size_t i0 = 0; i0 < rows; i0 += height) {
+        float *panel = panels + i0 * k;
+        for (size_t r = 0; r < height; r++) /* row by row: src is read along k, its rows' direction */
+            if (i0 + r < rows)
+                for (size_t kk = 0; kk < k; kk++) panel[kk * height + r] = scale * src[(i0 + r) * row_stride + kk * k_stride];
+            else
+                for (size_t kk = 0; kk < k; kk++) panel[kk * height + r] = 0.0f;
+    }
+}
+
 size_t fcs_linear_packed_bytes(size_t n, size_t k, fcs_panel_type type) {
     return (n + NR - 1) / NR * NR * depth_of(k, type) * element_bytes(type);
 }
@@ -51,20 +64,6 @@ void fcs_linear_pack_weight(const float *w, size_t n, size_t k, fcs_panel_type t
 
 size_t fcs_linear_scratch_size(void) { return (size_t)MC * KC + (size_t)KC * NR; }
 
-/* A panels [rows/MR][kc][MR] of x[i0 + i, k0 + kk], zero-padded to whole panels. */
-static void pack_rows_f32(const float *x, size_t ldx, size_t rows, size_t k0, size_t kc, float *panels) {
-    for (size_t p = 0; p < rows; p += MR) {
-        float *panel = panels + p * kc;
-        for (size_t r = 0; r < MR; r++) {
-            const float *row = x + (p + r) * ldx + k0;
-            if (p + r < rows)
-                for (size_t kk = 0; kk < kc; kk++) panel[kk * MR + r] = row[kk];
-            else
-                for (size_t kk = 0; kk < kc; kk++) panel[kk * MR + r] = 0.0f;
-        }
-    }
-}
-
 void fcs_linear(size_t m, size_t n, size_t k, fcs_panel_type type, const void *packed_weight, const float *x, size_t ldx,
                 float *y, size_t ldy, int accumulate, float *scratch) {
     const fcs_bf16_micro_kernel kernel_bf16 = fcs_selected_bf16_micro_kernel();
@@ -79,7 +78,7 @@ void fcs_linear(size_t m, size_t n, size_t k, fcs_panel_type type, const void *p
             if (type == FCS_PANEL_BF16)
                 fcs_pack_bf16_panels(x + m0 * ldx + k0, mc, kc, ldx, 1, 1.0f, MR, a_panels);
             else
-                pack_rows_f32(x + m0 * ldx, ldx, mc, k0, kc, a_panels);
+                fcs_pack_f32_panels(x + m0 * ldx + k0, mc, kc, ldx, 1, 1.0f, MR, a_panels);
             for (size_t j0 = 0; j0 < n; j0 += NR) {
                 const size_t cols = n - j0 < NR ? n - j0 : NR;
                 const float *b = 0;

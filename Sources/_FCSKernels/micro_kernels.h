@@ -36,6 +36,11 @@ fcs_isa fcs_selected_isa(void);
 void fcs_pack_bf16_panels(const float *src, size_t rows, size_t k, size_t row_stride, size_t k_stride, float scale,
                           size_t height, void *panels);
 
+/* The same as float32 panels [rows/height][k][height]: the float32 micro-kernel's A layout for
+ * height FCS_CONV_GEMM_MR, its B layout for height FCS_GEMM_NR. */
+void fcs_pack_f32_panels(const float *src, size_t rows, size_t k, size_t row_stride, size_t k_stride, float scale,
+                         size_t height, void *panels);
+
 /* dst[2j], dst[2j + 1] = bf16(even[j]), bf16(odd[j]) for j < FCS_GEMM_NR: two rows of B as one
  * row of bf16 pairs, rounded to nearest even. */
 void fcs_interleave_bf16(const float *even, const float *odd, uint16_t *dst);

@@ -128,12 +128,17 @@ final class KernelParityTests: XCTestCase {
         }
     }
 
-    func test_attention_matchesPyTorch() throws {
-        for name in ["attention_self", "attention_cross", "attention_causal", "attention_tiles"] {
-            let f = try KernelFixture(name)
-            let out = scaledDotProductAttention(query: try f.tensor("q"), key: try f.tensor("k"), value: try f.tensor("v"),
-                                                heads: f.int("heads"), causal: f.int("causal") == 1, in: arena)
-            assertClose(out, try f.tensor("out"), name)
+    /// Non-causal attention runs on the GEMM micro-kernels (causal on sgemm): each ISA's.
+    func test_attention_matchesPyTorchOnEveryMicroKernel() throws {
+        defer { _ = fcs_conv_gemm_select(nil) }
+        for isa in ["avx512bf16", "avx512", "avx2", "baseline"] {
+            guard fcs_conv_gemm_select(isa) == 0 else { continue }
+            for name in ["attention_self", "attention_cross", "attention_causal", "attention_tiles"] {
+                let f = try KernelFixture(name)
+                let out = scaledDotProductAttention(query: try f.tensor("q"), key: try f.tensor("k"), value: try f.tensor("v"),
+                                                    heads: f.int("heads"), causal: f.int("causal") == 1, in: arena)
+                assertClose(out, try f.tensor("out"), "\(name) \(isa)")
+            }
         }
     }
 

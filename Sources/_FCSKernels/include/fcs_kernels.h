@@ -59,20 +59,6 @@ void fcs_online_softmax_tile(float *s, size_t rows, size_t cols, size_t lds,
 /* o[r, 0..d) /= row_sum[r] for each row. */
 void fcs_divide_rows(float *o, size_t rows, size_t d, size_t ldo, const float *row_sum);
 
-/* Non-causal attention of one head with bf16 products and float32 softmax and sums:
- * o[rows, d] (leading dim ldo) = softmax(scale · q kᵀ) v for q[rows, d] (leading dim ldq). The
- * head's k and v [keys, d] are packed once (by the two pack functions, into
- * fcs_attention_bf16_key_panels_size / _value_panels_size uint16 values) and shared by every
- * query block. key_tile keys (a multiple of FCS_CONV_GEMM_MR, and even) are scored at a time, in scratch of
- * fcs_attention_bf16_scratch_size(rows, key_tile, d) floats (one per concurrent caller). */
-size_t fcs_attention_bf16_key_panels_size(size_t keys, size_t d);
-size_t fcs_attention_bf16_value_panels_size(size_t keys, size_t d);
-void fcs_attention_bf16_pack_keys(const float *k, size_t keys, size_t d, size_t ld, void *panels);
-void fcs_attention_bf16_pack_values(const float *v, size_t keys, size_t d, size_t ld, void *panels);
-size_t fcs_attention_bf16_scratch_size(size_t rows, size_t key_tile, size_t d);
-void fcs_attention_bf16(const float *q, size_t rows, size_t d, size_t ldq, float scale, const void *key_panels,
-                        const void *value_panels, size_t keys, size_t key_tile, float *o, size_t ldo, float *scratch);
-
 /* ---- convolution as implicit GEMM ----
  * C[m, n] = A[m, k] · B[k, n] (+ C when accumulate != 0). C[i, j] is c[i * ldc + j], or
  * c[j * ldc + i] when transpose_c != 0 (a linear layer's [tokens, features] output).
@@ -113,6 +99,23 @@ int fcs_conv_gemm_has_bf16_instructions(void);
 int fcs_conv_gemm_select(const char *isa);
 /* The micro-kernels in use, by the names fcs_conv_gemm_select takes. */
 const char *fcs_conv_gemm_selected_isa(void);
+
+/* ---- attention ---- */
+/* Non-causal attention of one head on the micro-kernels, float32 softmax and sums, the products
+ * in type (FCS_PANEL_F32, or FCS_PANEL_BF16: q, k, v and the probabilities rounded to bf16):
+ * o[rows, d] (leading dim ldo) = softmax(scale · q kᵀ) v for q[rows, d] (leading dim ldq). The
+ * head's k and v [keys, d] are packed once (by the two pack functions, into
+ * fcs_attention_key_panels_bytes / _value_panels_bytes bytes) and shared by every query block.
+ * key_tile keys (a multiple of FCS_CONV_GEMM_MR, and even) are scored at a time, in scratch of
+ * fcs_attention_scratch_size(type, rows, key_tile, d) floats (one per concurrent caller). */
+size_t fcs_attention_key_panels_bytes(fcs_panel_type type, size_t keys, size_t d);
+size_t fcs_attention_value_panels_bytes(fcs_panel_type type, size_t keys, size_t d);
+void fcs_attention_pack_keys(fcs_panel_type type, const float *k, size_t keys, size_t d, size_t ld, void *panels);
+void fcs_attention_pack_values(fcs_panel_type type, const float *v, size_t keys, size_t d, size_t ld, void *panels);
+size_t fcs_attention_scratch_size(fcs_panel_type type, size_t rows, size_t key_tile, size_t d);
+void fcs_attention(fcs_panel_type type, const float *q, size_t rows, size_t d, size_t ldq, float scale,
+                   const void *key_panels, const void *value_panels, size_t keys, size_t key_tile, float *o,
+                   size_t ldo, float *scratch);
 
 /* ---- Winograd F(m×m, 3×3) for stride-1 3×3 convolutions, m = 2 (f2) or 4 (f4); α = m + 2 ----
  * Weights [out][in][3][3] → u[α²][out][in]. Input: tile rows tile_row0 ..< +tile_rows of a padded
