@@ -142,8 +142,8 @@ typedef struct fcs_model_params {
                                            NULL) is inferred from the file's tensors. SD 2.x files
                                            need the scheduler config (their weights do not say ε or v) */
     const char *transport_vae;          /* a diffusers AutoencoderTiny (TAESD) folder or hub name for
-                                           super-resolution's VAE-Newton transport; NULL = the model's
-                                           own VAE */
+                                           super-resolution's VAE-Newton transport, run in fp32 (faster
+                                           than bf16 at its 64 channels); NULL = the model's own VAE */
     const char *const *lora_paths;      /* LoRA .safetensors files (diffusers/PEFT or kohya names, LoRA
                                            and LoCon: LCM-LoRA, Hyper-SD, TCD, style LoRAs) merged into
                                            the UNet and text encoder weights at load, in order:
@@ -151,8 +151,8 @@ typedef struct fcs_model_params {
                                            a module, or the load fails naming it. NULL = none */
     const float *lora_scales;           /* n_loras scales (diffusers' lora_scale, finite); NULL = all 1 */
     int32_t n_loras;                    /* entries in lora_paths and lora_scales: 0 … FCS_MAX_LORAS */
-    fcs_precision precision;            /* the arithmetic of every network (the transport VAE's too):
-                                           FCS_DEFAULT_PRECISION */
+    fcs_precision precision;            /* the arithmetic of the model's networks (not the transport
+                                           VAE's): FCS_DEFAULT_PRECISION */
 } fcs_model_params;
 
 fcs_model_params fcs_model_params_default(void);

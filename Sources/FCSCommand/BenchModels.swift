@@ -29,7 +29,7 @@ struct BenchModels: ParsableCommand {
                                valueName: "file"))
     var peer: String?
 
-    @Flag(help: "Also show where the time goes: one more UNet forward per latent size (batch 1) and VAE decode 512x512, timed per kind of operation.")
+    @Flag(help: "Also show where the time goes: one more UNet forward per latent size (batch 1), VAE decode 512x512 and TAESD encode and decode 512x512, timed per kind of operation.")
     var profile = false
 
     @Option(help: "The Winograd variant of the layers that choose theirs (auto: F(4x4) for fp32 weights, else F(2x2); f2; f4), to time both.")
@@ -105,6 +105,8 @@ struct BenchModels: ParsableCommand {
             }.profile))
         }
         profiles.append(("VAE decode 512x512", OperationProfile.recording { arena.scope { _ = vae.decode(latents, in: arena) } }.profile))
+        profiles.append(("TAESD encode 512x512", OperationProfile.recording { arena.scope { _ = taesd.encode(image, in: arena) } }.profile))
+        profiles.append(("TAESD decode 512x512", OperationProfile.recording { arena.scope { _ = taesd.decode(latents, in: arena) } }.profile))
         print("")
         printProfiles(profiles)
     }

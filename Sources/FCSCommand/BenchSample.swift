@@ -54,6 +54,11 @@ struct BenchSample: ParsableCommand {
 
     /// The issue's memory goal for a 512² inpainting with an fp16 checkpoint.
     static let peakGoalBytes = 3e9
+    /// The time goals of a 512² run at the paper's 20 steps: issue 13's default inpainting, issue
+    /// 15's ×4 super-resolution with TAESD transport.
+    static let timeGoals: [Task: (name: String, minutes: Double)] = [
+        .inpaint: ("inpainting 512², 20 steps", 6), .superresTAESD: ("super-resolution ×4 to 512², TAESD transport", 20),
+    ]
 
     func validate() throws {
         try BenchOptions.validate(threads: threads)
@@ -86,6 +91,7 @@ struct BenchSample: ParsableCommand {
         let clock = ContinuousClock()
         var random = NormalGenerator(seed: 5)
         var goalPeak: Double?
+        var timed: [(goal: (name: String, minutes: Double), seconds: Double)] = []
         for task in task {
             for side in size {
                 let image = Tensor(shape: [1, 3, side, side], values: random.tensor([1, 3, side, side], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
@@ -134,7 +140,14 @@ struct BenchSample: ParsableCommand {
                 print("\(name.padding(20)) | \(String(side).leftPadding(5)) | \(String(forwards).leftPadding(13)) | \(passes.padding(20)) | "
                       + "\(format(seconds, 1).leftPadding(13)) | \(format(peak, 2).leftPadding(12))")
                 if task == .inpaint, side == 512 { goalPeak = max(loadPeak, peak) }
+                if side == 512, sampler == .paper, let goal = Self.timeGoals[task] { timed.append((goal, seconds)) }
             }
+        }
+        for (goal, seconds) in timed {
+            // every outer step does the same work, so fewer steps scale up to the paper's 20
+            let minutes = seconds * 20 / Double(steps) / 60
+            let figure = steps == 20 ? "\(format(minutes, 1)) min" : "\(format(minutes, 1)) min (\(steps) steps × \(format(20 / Double(steps), 1)))"
+            print("goal: \(goal.name) ≤ \(Int(goal.minutes)) min | \(figure) | \(minutes <= goal.minutes ? "PASS" : "FAIL")")
         }
         if let goalPeak, model != nil, weights == .fp16 {
             let bytes = goalPeak * Double(1 << 30)
