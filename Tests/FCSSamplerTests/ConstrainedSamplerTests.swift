@@ -44,7 +44,11 @@ final class ConstrainedSamplerTests: XCTestCase {
                                         unconditional: try textStates(model, ""), noise: noise, parameters: parameters).toArray()
             let expected = try reference.tensor("\(name).x0").toArray()
             let scale = expected.map(abs).max()!, error = zip(x0, expected).map { abs($0 - $1) }.max()!
-            XCTAssertLessThanOrEqual(error, 1e-3 * scale, "\(name): max |error| \(error), scale \(scale)")
+            // 2e-3: the finite differences amplify float32 rounding. With attention on sgemm the
+            // default case was 3.2e-4 of the scale; changing only the attention scale by 1 ulp
+            // moved that to 4.4e-4; with attention on fcs's micro-kernels (another summation
+            // order, parity with PyTorch unchanged) it is 1.1e-3. A wrong step is off by ≫ 1e-2.
+            XCTAssertLessThanOrEqual(error, 2e-3 * scale, "\(name): max |error| \(error), scale \(scale)")
         }
     }
 
