@@ -56,7 +56,8 @@ struct BenchSample: ParsableCommand {
     static let peakGoalBytes = 3e9
     /// The time goals of a 512² run at the paper's 20 steps: issue 13's default inpainting, issue
     /// 15's ×4 super-resolution with TAESD transport.
-    static let timeGoals: [Task: (name: String, minutes: Double)] = [
+    typealias TimeGoal = (name: String, minutes: Double)
+    static let timeGoals: [Task: TimeGoal] = [
         .inpaint: ("inpainting 512², 20 steps", 6), .superresTAESD: ("super-resolution ×4 to 512², TAESD transport", 20),
     ]
 
@@ -91,7 +92,7 @@ struct BenchSample: ParsableCommand {
         let clock = ContinuousClock()
         var random = NormalGenerator(seed: 5)
         var goalPeak: Double?
-        var timed: [(goal: (name: String, minutes: Double), seconds: Double)] = []
+        var timed: [(goal: TimeGoal, seconds: Double)] = []
         for task in task {
             for side in size {
                 let image = Tensor(shape: [1, 3, side, side], values: random.tensor([1, 3, side, side], scale: 0.5).toArray().map { min(1, max(-1, $0)) })

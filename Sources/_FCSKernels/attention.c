@@ -88,20 +88,26 @@ size_t fcs_attention_scratch_size(fcs_panel_type type, size_t rows, size_t key_t
     return key_tile * width + 5 * rows + (type == FCS_PANEL_BF16 ? (panel_elements + 1) / 2 : panel_elements);
 }
 
+/* The micro-kernel for the panels' type, looked up once per call rather than per tile. */
+struct kernel {
+    fcs_panel_type type;
+    fcs_bf16_micro_kernel bf16;
+    fcs_f32_micro_kernel f32;
+};
+
 /* c (+)= A-panel · B-panel over depth k values, in the panels' type. */
-static void multiply(fcs_panel_type type, size_t depth, const char *a, const char *b, float *c, size_t ldc,
+static void multiply(const struct kernel *kernel, size_t depth, const char *a, const char *b, float *c, size_t ldc,
                      int transpose_c, int accumulate, size_t rows, size_t cols) {
-    if (type == FCS_PANEL_BF16)
-        fcs_selected_bf16_micro_kernel()(depth, (const uint16_t *)a, (const uint16_t *)b, c, ldc, transpose_c,
-                                         accumulate, rows, cols);
+    if (kernel->type == FCS_PANEL_BF16)
+        kernel->bf16(depth, (const uint16_t *)a, (const uint16_t *)b, c, ldc, transpose_c, accumulate, rows, cols);
     else
-        fcs_selected_f32_micro_kernel()(depth, (const float *)a, (const float *)b, c, ldc, transpose_c, accumulate,
-                                        rows, cols);
+        kernel->f32(depth, (const float *)a, (const float *)b, c, ldc, transpose_c, accumulate, rows, cols);
 }
 
 void fcs_attention(fcs_panel_type type, const float *q, size_t rows, size_t d, size_t ldq, float scale,
                    const void *keys_packed, const void *values_packed, size_t keys, size_t key_tile, float *o,
                    size_t ldo, float *scratch) {
+    const struct kernel kernel = {type, fcs_selected_bf16_micro_kernel(), fcs_selected_f32_micro_kernel()};
     const char *key_panels = keys_packed, *value_panels = values_packed;
     const size_t bytes = element_bytes(type), depth = depth_of(d, type), value_depth = depth_of(keys, type);
     const size_t lds = round_up(rows, NR);
@@ -120,7 +126,7 @@ void fcs_attention(fcs_panel_type type, const float *q, size_t rows, size_t d, s
         const size_t cols = keys - k0 < key_tile ? keys - k0 : key_tile, p_depth = depth_of(cols, type);
         for (size_t i0 = 0; i0 < cols; i0 += MR)
             for (size_t j0 = 0; j0 < rows; j0 += NR)
-                multiply(type, depth, key_panels + (k0 + i0) * depth * bytes, q_panels + j0 * depth * bytes,
+                multiply(&kernel, depth, key_panels + (k0 + i0) * depth * bytes, q_panels + j0 * depth * bytes,
                          st + i0 * lds + j0, lds, 0, 0, cols - i0 < MR ? cols - i0 : MR, rows - j0 < NR ? rows - j0 : NR);
         softmax_columns(st, cols, rows, lds, row_max, row_sum, o, d, ldo, k0 == 0, lanes);
         if (type == FCS_PANEL_BF16 && cols % 2) memset(st + cols * lds, 0, lds * sizeof(float)); /* the odd key's partner */
@@ -135,7 +141,7 @@ void fcs_attention(fcs_panel_type type, const float *q, size_t rows, size_t d, s
         }
         for (size_t j0 = 0; j0 < rows; j0 += NR)
             for (size_t i0 = 0; i0 < d; i0 += MR)
-                multiply(type, p_depth, value_panels + (i0 * value_depth + k0 * MR) * bytes, p_panels + j0 * p_depth * bytes,
+                multiply(&kernel, p_depth, value_panels + (i0 * value_depth + k0 * MR) * bytes, p_panels + j0 * p_depth * bytes,
                          o + j0 * ldo + i0, ldo, 1, k0 > 0, d - i0 < MR ? d - i0 : MR, rows - j0 < NR ? rows - j0 : NR);
     }
     fcs_divide_rows(o, rows, d, ldo, row_sum);
