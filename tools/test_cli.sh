@@ -160,10 +160,12 @@ rmdir "$T/outs/late-mask.png"
 [ "$(stat -c %a "$T/q.jpg")" = "$(printf %o $((0666 & ~0$(umask))))" ] || fail "output mode $(stat -c %a "$T/q.jpg")"
 
 # Ctrl-C while sampling: fcs stops at its next check, says so in one line, exits 130 and
-# leaves no file (set -m: the background job gets SIGINT as from a terminal, not ignored)
+# leaves no file (set -m: the background job gets SIGINT as from a terminal, not ignored;
+# env --default-signal: nor ignored because this script was itself started with SIGINT ignored,
+# as a background job of a non-interactive shell is, which set -m does not undo)
 : > "$T/stopped.err"
 set -m
-"$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/outs/stopped.png" --model "$MODEL" --steps 1000 --seed 1 > /dev/null 2> "$T/stopped.err" & RUN=$!
+env --default-signal=INT "$FCS" inpaint "$T/in.png" "$T/mask.png" -o "$T/outs/stopped.png" --model "$MODEL" --steps 1000 --seed 1 > /dev/null 2> "$T/stopped.err" & RUN=$!
 set +m
 until grep -q "step" "$T/stopped.err" || ! kill -0 $RUN 2> /dev/null; do sleep 0.05; done
 kill -INT $RUN 2> /dev/null || fail "the inpainting ended before Ctrl-C: $(tail -1 "$T/stopped.err")"

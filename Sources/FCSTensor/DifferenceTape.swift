@@ -17,6 +17,10 @@ import Glibc
 /// operations run in float32 on a′ as usual, and attention (a product of two activations, not
 /// linear) runs in float32 in both passes while a tape is attached.
 ///
+/// An operation whose input is a function of the previous operation's output (FeedForward's second
+/// layer, after GEGLU) keeps none of its input: the replay recomputes the recorded value from the
+/// previous operation's recorded output, the same float32 operations on the same values.
+///
 /// Attach it to the pass's ``ScratchArena`` (``ScratchArena/differenceTape``) for exactly the two
 /// forwards and detach it after: layers with float32 or float16 weights ignore it. The replayed
 /// forward must be the same network on inputs of the same shapes (an operation whose recorded
@@ -37,6 +41,8 @@ public final class DifferenceTape: @unchecked Sendable {  // used by one thread 
         private(set) var inputShape: [Int] = [], outputShape: [Int] = []
         /// The entry whose input buffer this one reads (q, k and v projections share one input).
         private(set) var sharesInputOf: Entry?
+        /// The input is not kept: the replay derives it from the previous entry's output.
+        private(set) var derivesInput = false
         private var inputCapacity = 0, outputCapacity = 0
 
         init() {
@@ -49,12 +55,15 @@ public final class DifferenceTape: @unchecked Sendable {  // used by one thread 
             output.deallocate()
         }
 
-        /// Records x (or, if `previous` recorded the same values, shares its copy) and rounds y to bf16 in place.
-        func store(input x: Tensor, output y: Tensor, previous: Entry?) {
-            if let previous, previous.inputShape == x.shape, memcmp(previous.inputValues, x.data, 4 * x.count) == 0 {
+        /// Records x (or, if `previous` recorded the same values, shares its copy; or, if `derivesInput`,
+        /// nothing of it) and rounds y to bf16 in place.
+        func store(input x: Tensor, output y: Tensor, previous: Entry?, derivesInput: Bool) {
+            self.derivesInput = derivesInput
+            sharesInputOf = nil
+            if !derivesInput, let previous, !previous.derivesInput, previous.inputShape == x.shape,
+               memcmp(previous.inputValues, x.data, 4 * x.count) == 0 {
                 sharesInputOf = previous.sharesInputOf ?? previous
-            } else {
-                sharesInputOf = nil
+            } else if !derivesInput {
                 if x.count > inputCapacity {
                     input.deallocate()
                     (input, inputCapacity) = (.allocate(capacity: x.count), x.count)
@@ -71,6 +80,13 @@ public final class DifferenceTape: @unchecked Sendable {  // used by one thread 
         }
 
         var inputValues: UnsafePointer<Float> { UnsafePointer(sharesInputOf?.input ?? input) }
+
+        /// The recorded output, widened to float32 in `arena`.
+        func recordedOutput(in arena: ScratchArena) -> Tensor {
+            let y = arena.tensor(outputShape)
+            fcs_bf16_to_f32(output, y.data, y.count)
+            return y
+        }
 
         /// y += the recorded output.
         func addOutput(to y: Tensor, in arena: ScratchArena) {
@@ -98,12 +114,28 @@ public final class DifferenceTape: @unchecked Sendable {  // used by one thread 
     /// Runs one linear operation `y = op(x) + constant` under the tape: recording, `op` with its
     /// constant and a copy of x and y kept; replaying, `y = recorded y + op(x − recorded x)` with
     /// `linearPart` (the operation without its constant, e.g. a layer without its bias).
-    func run(_ x: Tensor, in arena: ScratchArena, operation: (Tensor) -> Tensor, linearPart: (Tensor) -> Tensor) -> Tensor {
+    ///
+    /// - Parameter inputFromPreviousOutput: given when x is computed from the previous operation's
+    ///   output alone, by exactly this function (GEGLU in FeedForward): x is then not kept (once
+    ///   the recording has checked that it gives x bit for bit), and the replay recomputes its
+    ///   recorded value from the previous recorded output.
+    func run(_ x: Tensor, in arena: ScratchArena, inputFromPreviousOutput: ((Tensor) -> Tensor)? = nil,
+             operation: (Tensor) -> Tensor, linearPart: (Tensor) -> Tensor) -> Tensor {
         switch mode {
         case .record:
             let y = operation(x)
             if count == entries.count { entries.append(Entry()) }
-            entries[count].store(input: x, output: y, previous: count > 0 ? entries[count - 1] : nil)
+            let entry = entries[count], previous = count > 0 ? entries[count - 1] : nil
+            var derivesInput = false
+            if let inputFromPreviousOutput, let previous {
+                // checked when the entry first records this shape: a function that does not give x
+                // bit for bit (another layer in between, say) leaves x kept
+                derivesInput = entry.derivesInput && entry.inputShape == x.shape || arena.scope {
+                    let derived = inputFromPreviousOutput(previous.recordedOutput(in: arena))
+                    return derived.shape == x.shape && derived.isContiguous && memcmp(derived.data, x.data, 4 * x.count) == 0
+                }
+            }
+            entry.store(input: x, output: y, previous: previous, derivesInput: derivesInput)
             count += 1
             return y
         case .replay:
@@ -111,7 +143,19 @@ public final class DifferenceTape: @unchecked Sendable {  // used by one thread 
             let entry = entries[cursor]
             cursor += 1
             let difference = arena.tensor(x.shape)
-            fcs_sub(x.data, 1, entry.inputValues, 1, difference.data, x.count)
+            if entry.derivesInput {
+                guard let inputFromPreviousOutput else { return operation(x) }
+                let previous = entries[cursor - 2]  // derivesInput is only ever set on a second or later entry
+                let recorded = arena.scope { () -> Bool in
+                    let input = inputFromPreviousOutput(previous.recordedOutput(in: arena))
+                    guard input.shape == x.shape, input.isContiguous else { return false }
+                    fcs_sub(x.data, 1, input.data, 1, difference.data, x.count)
+                    return true
+                }
+                guard recorded else { return operation(x) }
+            } else {
+                fcs_sub(x.data, 1, entry.inputValues, 1, difference.data, x.count)
+            }
             let y = linearPart(difference)
             guard y.shape == entry.outputShape, y.isContiguous else { return operation(x) }
             entry.addOutput(to: y, in: arena)

@@ -27,13 +27,17 @@ public struct Linear: Sendable {
     /// Scratch floats a call takes beside its result.
     public var scratchFloats: Int { ScratchArena.alignedFloats(ComputeThreads.count * fcs_linear_scratch_size()) }
 
-    /// - Parameter x: `[..., in]`, contiguous. - Returns: `[..., out]` in `arena`.
-    public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
+    /// - Parameters:
+    ///   - x: `[..., in]`, contiguous.
+    ///   - inputFromPreviousOutput: where x is computed from the previous layer's output alone, that
+    ///     function, so that a ``DifferenceTape`` need not keep x (see ``DifferenceTape``).
+    /// - Returns: `[..., out]` in `arena`.
+    public func callAsFunction(_ x: Tensor, in arena: ScratchArena, inputFromPreviousOutput: ((Tensor) -> Tensor)? = nil) -> Tensor {
         let timing = OperationProfile.start(.linear, flops: 2 * x.count * outFeatures)
         defer { timing.stop() }
         precondition(x.shape.last == inFeatures && x.isContiguous, "Linear: expected [..., \(inFeatures)], got \(x.shape)")
         if precision == .bfloat16, let tape = arena.differenceTape {
-            return tape.run(x, in: arena, operation: { apply($0, bias: bias, in: arena) }, linearPart: { apply($0, bias: nil, in: arena) })
+            return tape.run(x, in: arena, inputFromPreviousOutput: inputFromPreviousOutput, operation: { apply($0, bias: bias, in: arena) }, linearPart: { apply($0, bias: nil, in: arena) })
         }
         return apply(x, bias: bias, in: arena)
     }

@@ -137,6 +137,51 @@ final class ReducedPrecisionTests: XCTestCase {
         }
     }
 
+    /// FeedForward's pattern, linear → GEGLU → linear: the tape keeps nothing of the second layer's
+    /// input, yet replaying the recorded input gives the recorded output bit for bit and a perturbed
+    /// input the float32 difference. A function that does not give the input leaves it kept.
+    func test_differenceTape_derivesAnInputFromThePreviousOutput() {
+        var random = NormalGenerator(seed: 13)
+        let x = random.tensor([1, 20, 16]), direction = random.tensor([1, 20, 16], scale: 0.005)
+        let perturbed = Tensor(shape: x.shape, values: zip(x.toArray(), direction.toArray()).map { $0 + $1 })
+        let projectionWeight = random.tensor([48, 16], scale: 0.25), projectionBias = random.tensor([48])
+        let outputWeight = random.tensor([8, 24], scale: 0.2)
+        func network(_ precision: WeightPrecision, derive: ((Tensor) -> Tensor)?) -> (Tensor) -> [Float] {
+            let projection = Linear(weight: projectionWeight, bias: projectionBias, precision: precision)
+            let output = Linear(weight: outputWeight, bias: nil, precision: precision)
+            return { x in
+                self.arena.scope {
+                    output(geglu(projection(x, in: self.arena), in: self.arena), in: self.arena, inputFromPreviousOutput: derive).toArray()
+                }
+            }
+        }
+        let exact: [Float] = {
+            let fp32 = network(.float32, derive: nil)
+            return zip(fp32(perturbed), fp32(x)).map { $0 - $1 }
+        }()
+        func taped(derive: @escaping (Tensor) -> Tensor) -> (difference: [Float], unchanged: Bool, bytes: Int) {
+            let bf16 = network(.bfloat16, derive: derive), tape = DifferenceTape()
+            arena.differenceTape = tape
+            defer { arena.differenceTape = nil }
+            tape.beginRecording()
+            let recorded = bf16(x)
+            tape.beginReplay()
+            let replayedUnchanged = bf16(x)
+            tape.beginReplay()
+            return (zip(bf16(perturbed), recorded).map { $0 - $1 }, replayedUnchanged == recorded, tape.bytes)
+        }
+        let derived = taped(derive: { geglu($0, in: self.arena) })
+        // not what computed the input (same shape, other values): x must be kept
+        let kept = taped(derive: { geglu(silu($0, in: self.arena), in: self.arena) })
+        let shape = [exact.count]
+        for (name, run) in [("derived", derived), ("kept", kept)] {
+            XCTAssertTrue(run.unchanged, "\(name): replaying the recorded input gives the recorded output")
+            XCTAssertLessThan(relativeError(Tensor(shape: shape, values: run.difference), Tensor(shape: shape, values: exact)), 2e-2,
+                              "\(name): the tape keeps the difference")
+        }
+        XCTAssertEqual(kept.bytes - derived.bytes, 4 * 20 * 24, "the derived input (20 × 24 floats) is not kept")
+    }
+
     func test_reducedPrecisionWeights_takeHalfTheMemory() {
         let weight = Tensor(zeros: [64, 32, 3, 3])
         let bytes32 = Conv2d(weight: weight, bias: nil, padding: 1, algorithm: .implicitGEMM).packedWeight.bytes

@@ -15,7 +15,8 @@ struct FeedForward: Sendable {
     func callAsFunction(_ hiddenStates: Tensor, in arena: ScratchArena) -> Tensor {
         arena.retaining {
             let gated = geglu(geluProjection(hiddenStates, in: arena), in: arena)  // [B, N, 4 dim]
-            return output(gated, in: arena)
+            // gated is GEGLU of the projection's output: a difference tape recomputes it rather than keep it
+            return output(gated, in: arena, inputFromPreviousOutput: { geglu($0, in: arena) })
         }
     }
 }
