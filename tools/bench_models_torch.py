@@ -78,12 +78,15 @@ def main():
     torch.manual_seed(0)
 
     cpu, flags = cpu_description()
-    # Without AVX512_BF16 PyTorch's bf16 runs through conversions and is no fair anchor (nor fast)
-    variants = [FP32, AUTOCAST, BF16_WEIGHTS] if flags.get("avx512_bf16") else [FP32]
+    # Without AVX512_BF16 PyTorch's bf16 runs through conversions and is no fair anchor (nor fast);
+    # nor when PyTorch is held to AVX2 (ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2), to stand
+    # for an AVX2-only CPU beside `fcs bench models --kernels avx2`
+    avx512 = torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+    variants = [FP32, AUTOCAST, BF16_WEIGHTS] if flags.get("avx512_bf16") and avx512 else [FP32]
     print(f"CPU: {cpu}; flags: {' '.join(f if on else f'no-{f}' for f, on in flags.items()) or 'unknown (no /proc/cpuinfo)'}; "
           f"PyTorch CPU capability {torch.backends.cpu.get_cpu_capability()}")
     print(load_line("before"))
-    print(f"variants: {', '.join(variants)}" + ("" if len(variants) > 1 else " (no avx512_bf16: bf16 not timed)"))
+    print(f"variants: {', '.join(variants)}" + ("" if len(variants) > 1 else " (bf16 not timed: no avx512_bf16, or PyTorch held below AVX-512)"))
 
     start = time.perf_counter()
     text_encoder = CLIPTextModel(CLIPTextConfig(**TEXT_CONFIG)).eval()

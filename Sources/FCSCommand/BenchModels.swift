@@ -93,7 +93,7 @@ struct BenchModels: ParsableCommand {
             for (name, seconds) in rows { print("\(name.padding(width)) | \(format(seconds, 3).leftPadding(8))") }
         }
         print("peak RSS: \(format(residentGiB(peak: true), 2)) GiB (text encoder + UNet + VAE + TAESD; activation arena \(format(Double(arena.reservedBytes) / Double(1 << 30), 2)) GiB)")
-        comparison?.goals(fcs: rows, kernels: kernelISA).forEach { print($0) }
+        comparison?.goals(fcs: rows, kernels: gemmKernels).forEach { print($0) }
 
         guard profile else { return }
         // after the timed rows: every network is warm and the arena holds its largest working set

@@ -4,7 +4,8 @@ struct BenchGoal {
     let row: String
     let variant: String
     let factor: Double
-    /// Where set, the goal is only for CPUs on which fcs runs these kernels (``kernelISA``).
+    /// Where set, the goal is only for CPUs on which fcs runs these GEMM micro-kernels
+    /// (``gemmKernels``; `--kernels` forces them on a CPU that has more, to stand for one that has not).
     var kernels: String? = nil
 
     static let all = [
@@ -52,7 +53,7 @@ struct PeerComparison {
         return lines + missing.map { "\(source) has no row \"\($0)\" (tools/bench_models_torch.py did not time it)" }
     }
 
-    /// Each of ``BenchGoal/all`` judged on fcs's `rows`, timed with `kernels` (``kernelISA``).
+    /// Each of ``BenchGoal/all`` judged on fcs's `rows`, timed with the GEMM micro-kernels `kernels` (``gemmKernels``).
     func goals(fcs rows: [(name: String, seconds: Double)], kernels: String) -> [String] {
         let results = BenchGoal.all.map { goal in (goal.name, result(of: goal, fcs: rows, kernels: kernels)) }
         let goalWidth = results.map(\.0.count).max() ?? 0, figureWidth = results.map(\.1.figure.count).max() ?? 0
@@ -62,7 +63,7 @@ struct PeerComparison {
 
     /// The figure a goal is judged on (or why there is none) and PASS, FAIL or "-".
     func result(of goal: BenchGoal, fcs rows: [(name: String, seconds: Double)], kernels: String) -> (figure: String, verdict: String) {
-        if let only = goal.kernels, only != kernels { return ("not this CPU (fcs kernels \(kernels))", "-") }
+        if let only = goal.kernels, only != kernels { return ("not this CPU (fcs GEMM kernels \(kernels))", "-") }
         guard let seconds = rows.first(where: { $0.name == goal.row })?.seconds else {
             return ("fcs did not time \"\(goal.row)\"", "-")
         }

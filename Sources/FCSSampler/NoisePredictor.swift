@@ -42,9 +42,9 @@ extension NoisePredictor {
 /// 24² latents; 200 bytes per channel and cell (64 KB) bounds it, plus room for one layer's
 /// widened 16-bit weights.
 func unetWorkingSetBytes(firstLevelChannels: Int, height: Int, width: Int, batch: Int, precision: WeightPrecision) -> Int {
-    // bf16: the sampler's DifferenceTape keeps each bf16 layer's input (fp32) and output (bf16) of
-    // one forward: 1.66 GiB for SD 1.5 at 512², batch 1, measured with fp32 outputs (`fcs bench precision`)
-    let tape = precision == .bfloat16 ? 1400 * firstLevelChannels * height * width * batch : 0
+    // bf16: the sampler's DifferenceTape keeps bf16 layers' inputs (fp32) and outputs (bf16) of one
+    // forward: 0.96 GiB for SD 1.5 at 512², batch 1 (`fcs bench precision`), 787 bytes per channel and cell
+    let tape = precision == .bfloat16 ? 900 * firstLevelChannels * height * width * batch : 0
     return 200 * firstLevelChannels * height * width * batch + tape + 128 << 20
 }
 

@@ -50,7 +50,7 @@ final class PeerComparisonTests: XCTestCase {
         XCTAssertEqual(verdict(goals, "\(unet256) ≤ 0.5 × PyTorch fp32"), "FAIL")  // 0.6
         XCTAssertEqual(verdict(goals, "\(ModelRow.vaeDecode) ≤ 0.5 × PyTorch fp32"), "PASS")
         XCTAssertEqual(verdict(goals, "kernels avx2 only: \(unet512) ≤ 0.7 × PyTorch fp32"), "-")
-        XCTAssertTrue(goals.contains { $0.contains("not this CPU (fcs kernels avx512)") })
+        XCTAssertTrue(goals.contains { $0.contains("not this CPU (fcs GEMM kernels avx512)") })
 
         let slower = comparison.goals(fcs: [(name: unet512, seconds: 4.0)], kernels: "avx2")
         XCTAssertEqual(verdict(slower, "kernels avx2 only: \(unet512) ≤ 0.7 × PyTorch fp32"), "PASS")  // 0.67
