@@ -185,6 +185,19 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2_6x16(size_t kc, cons
             acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
         }
     }
+    if (!transpose_c && cols == 16) {  /* whole rows straight from the registers, as store_avx512 does */
+        for (size_t r = 0; r < rows; r++) {
+            float *row = c + r * ldc;
+            __m256 v0 = acc[r][0], v1 = acc[r][1];
+            if (accumulate) {
+                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(row));
+                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(row + 8));
+            }
+            _mm256_storeu_ps(row, v0);
+            _mm256_storeu_ps(row + 8, v1);
+        }
+        return;
+    }
     float tile[MR][NR];
     for (int r = 0; r < 6; r++) {
         _mm256_storeu_ps(tile[r], acc[r][0]);
