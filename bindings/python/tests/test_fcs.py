@@ -377,9 +377,12 @@ def test_progress_stops_at_the_first_false_or_exception():
 
 
 # A child process that starts a long task on the tiny model, is sent SIGINT, and checks that
-# the model still gives the pixels it gave before; it prints when KeyboardInterrupt arrived.
+# the model still gives the pixels it gave before; it prints when KeyboardInterrupt arrived. It
+# puts Python's SIGINT handler in place itself: Python leaves SIGINT ignored when it starts with
+# it ignored, as a test run started in the background of a non-interactive shell does.
 INTERRUPTED_CHILD = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 import fcs
 task, model = sys.argv[1], fcs.Model(sys.argv[2])
