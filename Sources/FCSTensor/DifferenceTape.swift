@@ -128,8 +128,9 @@ public final class DifferenceTape: @unchecked Sendable {  // used by one thread 
             let entry = entries[count], previous = count > 0 ? entries[count - 1] : nil
             var derivesInput = false
             if let inputFromPreviousOutput, let previous {
-                // checked when the entry first records this shape: a function that does not give x
-                // bit for bit (another layer in between, say) leaves x kept
+                // checked until the entry is known to derive x at this shape (once, for the sampler's
+                // recordings of one network): a function that does not give x bit for bit (another
+                // layer in between, say) leaves x kept, and is checked again at the next recording
                 derivesInput = entry.derivesInput && entry.inputShape == x.shape || arena.scope {
                     let derived = inputFromPreviousOutput(previous.recordedOutput(in: arena))
                     return derived.shape == x.shape && derived.isContiguous && memcmp(derived.data, x.data, 4 * x.count) == 0
