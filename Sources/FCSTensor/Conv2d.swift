@@ -6,7 +6,8 @@ import _FCSKernels
 /// * Winograd for stride-1 3×3 convolutions: ``Algorithm-swift.enum/winograd`` — F(2×2, 3×3),
 ///   2.25× fewer multiply-adds, as 16 GEMMs over transformed 4×4 input tiles, for 16/9 of the
 ///   weight memory; ``Algorithm-swift.enum/winograd4x4`` — F(4×4, 3×3), 4× fewer, as 36 GEMMs over
-///   6×6 tiles, for 4× the weight memory and about ten times F(2×2)'s rounding error.
+///   6×6 tiles, for 4× the weight memory and about ten times F(2×2)'s rounding error. (With
+///   16-bit weights both keep the 3×3 weights and transform them inside the GEMM.)
 /// * ``Algorithm-swift.enum/implicitGEMM`` — any shape: one GEMM (`fcs_conv_gemm`) that
 ///   gathers the zero-padded input straight into cache-sized panels, so no im2col matrix is
 ///   ever formed and the output is written once.
@@ -20,9 +21,10 @@ public struct Conv2d: Sendable {
         /// below that the transforms cost more than they save), else implicit GEMM. Winograd is
         /// F(4×4) for float32 weights and F(2×2) for 16-bit ones (see `automaticWinograd`).
         case automatic
-        /// As ``automatic``, but F(2×2) where Winograd applies: for layers whose F(4×4) weights
-        /// (4× the direct convolution's, against F(2×2)'s 16/9) would cost more memory than its
-        /// speed is worth.
+        /// As ``automatic``, but F(2×2) where Winograd applies to float32 weights: for layers whose
+        /// F(4×4) weights (4× the direct convolution's, against F(2×2)'s 16/9) would cost more
+        /// memory than its speed is worth. 16-bit layers keep their 3×3 weights whichever variant
+        /// runs, so for them it is ``automatic``.
         case automaticF2
         case implicitGEMM
         /// F(2×2, 3×3). Only valid for 3×3 kernels with stride 1.
@@ -64,9 +66,16 @@ public struct Conv2d: Sendable {
     public let padding: Padding
     public let algorithm: Algorithm
     /// Implicit GEMM: the weight as A[out, in·kh·kw] (PyTorch's order) in the GEMM's panel
-    /// layout. Winograd: the α² (16 or 36) transformed [out, in] matrices, each so packed.
+    /// layout. Winograd with float32 weights: the α² (16 or 36) transformed [out, in] matrices,
+    /// each so packed; with 16-bit weights: the 3×3 kernels themselves (``winogradCoefficients``).
     /// Its precision is the layer's: bfloat16 rounds the input (Winograd: its transform) to bf16.
     let packedWeight: StoredWeights
+    /// Winograd with 16-bit weights: `[α², 9]`, the transform of each unit kernel, from which
+    /// `fcs_winograd_gemm` forms each transformed matrix a cache block at a time. Kept this way, the
+    /// weights take 9 values per kernel instead of 16 (F(2×2)) or 36 (F(4×4)) — SD 1.5's UNet and
+    /// VAE hold 0.17 GiB less in 16 bits — and a float16 layer's transformed weights are float32,
+    /// never rounded to 16 bits, which is what lets it run F(4×4). nil otherwise.
+    let winogradCoefficients: Tensor?
     let bias: Tensor?
 
     /// - Parameters:
@@ -86,37 +95,53 @@ public struct Conv2d: Sendable {
         let winogradApplies = kernelHeight == 3 && kernelWidth == 3 && stride == 1
         precondition(algorithm.winogradOutputTile == nil || winogradApplies, "Conv2d: Winograd needs a 3×3 kernel and stride 1")
         if algorithm == .automatic || algorithm == .automaticF2 {
-            let winograd = algorithm == .automaticF2 ? .winograd : Conv2d.automaticWinograd(precision: precision)
+            let winograd = algorithm == .automaticF2 && precision == .float32 ? .winograd : Conv2d.automaticWinograd(precision: precision)
             self.algorithm = winogradApplies && inChannels >= 16 && outChannels >= 16 ? winograd : .implicitGEMM
         } else {
             self.algorithm = algorithm
         }
-        if let tile = self.algorithm.winogradOutputTile {
-            let points = (tile + 2) * (tile + 2)
-            let transformed = Tensor(zeros: [points, outChannels, inChannels])
-            if tile == 4 {
-                fcs_winograd_f4_weight_transform(source.data, outChannels, inChannels, transformed.data)
-            } else {
-                fcs_winograd_f2_weight_transform(source.data, outChannels, inChannels, transformed.data)
-            }
-            packedWeight = StoredWeights(matrices: points, rows: outChannels, columns: inChannels, source: transformed.data,
-                                         precision: precision)
+        if let tile = self.algorithm.winogradOutputTile, precision != .float32 {
+            packedWeight = StoredWeights(rows: outChannels, columns: inChannels, source: source.data, precision: precision,
+                                         layout: .kernelPanels)
+            let unitKernels = Tensor(zeros: [9, 1, 3, 3])
+            for tap in 0..<9 { unitKernels.data[tap * 9 + tap] = 1 }
+            winogradCoefficients = Conv2d.winogradWeightTransform(tile: tile, unitKernels)  // [α², 9, 1]
+        } else if let tile = self.algorithm.winogradOutputTile {
+            let transformed = Conv2d.winogradWeightTransform(tile: tile, source)
+            packedWeight = StoredWeights(matrices: (tile + 2) * (tile + 2), rows: transformed.shape[1], columns: transformed.shape[2],
+                                         source: transformed.data, precision: precision)
+            withExtendedLifetime(transformed) {}
+            winogradCoefficients = nil
         } else {
             packedWeight = StoredWeights(rows: outChannels, columns: inChannels * kernelHeight * kernelWidth,
                                          source: source.data, precision: precision)
+            winogradCoefficients = nil
         }
     }
 
+    /// `[out, in, 3, 3]` weights → the `[α², out, in]` matrices of F(`tile`×`tile`, 3×3).
+    private static func winogradWeightTransform(tile: Int, _ weight: Tensor) -> Tensor {
+        let (outChannels, inChannels) = (weight.shape[0], weight.shape[1])
+        let transformed = Tensor(zeros: [(tile + 2) * (tile + 2), outChannels, inChannels])
+        if tile == 4 {
+            fcs_winograd_f4_weight_transform(weight.data, outChannels, inChannels, transformed.data)
+        } else {
+            fcs_winograd_f2_weight_transform(weight.data, outChannels, inChannels, transformed.data)
+        }
+        return transformed
+    }
+
     /// The Winograd variant ``Algorithm-swift.enum/automatic`` picks for a layer of `precision`
-    /// (unless ``automaticWinogradOverride`` says otherwise): F(4×4) for float32 weights, where its
-    /// error against a float64 direct convolution stays within the conv fixtures' 1e-5 (2–4e-6
-    /// on SD 1.5's layers, `fcs bench winograd`) and it was faster on every SD layer shape with
-    /// both the AVX2 and the AVX-512 micro-kernels; F(2×2) for 16-bit weights, whose rounding
-    /// F(4×4)'s transforms amplify past their tolerances (float16 1.2–1.5e-3 against 1e-3,
-    /// bfloat16 1.5–1.7e-2 against 8e-3 relative to float32 weights).
+    /// (unless ``automaticWinogradOverride`` says otherwise): F(4×4) for float32 and float16
+    /// weights, where its error against a float64 direct convolution stays within the conv
+    /// fixtures' 1e-5 (2–4e-6 on SD 1.5's layers, `fcs bench winograd`) and it was faster on every
+    /// SD layer shape with both the AVX2 and the AVX-512 micro-kernels (float16 layers form their
+    /// transformed weights in float32, see ``winogradCoefficients``); F(2×2) for bfloat16, whose
+    /// rounding of the transformed weights and inputs F(4×4)'s output transform amplifies past its
+    /// tolerance (1.5–1.7e-2 against 8e-3 relative to float32 weights).
     static func automaticWinograd(precision: WeightPrecision) -> Algorithm {
         if let automaticWinogradOverride { return automaticWinogradOverride }
-        return precision == .float32 ? .winograd4x4 : .winograd
+        return precision == .bfloat16 ? .winograd : .winograd4x4
     }
 
     /// Benchmarks only (not thread-safe; set before layers are made): the Winograd variant
@@ -203,10 +228,11 @@ public struct Conv2d: Sendable {
 
     func scratchFloats(height: Int, width: Int, limits: WindowLimits) -> Int {
         let plan = plan(height: height, width: width, limits: limits), gemm = fcs_conv_gemm_scratch_size()
-        let sizes = packedWeight.matrices > 1  // Winograd's α² matrices
-            ? [plan.windowFloats, packedWeight.matrices * Conv2d.winogradMatrixStride(inChannels * plan.windowPixels),
-               packedWeight.matrices * Conv2d.winogradMatrixStride(outChannels * plan.windowPixels),
-               inChannels, plan.windowPixels, min(ComputeThreads.count, packedWeight.matrices) * gemm]
+        let points = algorithm.winogradOutputTile.map { ($0 + 2) * ($0 + 2) } ?? 0  // Winograd's α² matrices
+        let sizes = points > 0
+            ? [plan.windowFloats, points * Conv2d.winogradMatrixStride(inChannels * plan.windowPixels),
+               points * Conv2d.winogradMatrixStride(outChannels * plan.windowPixels),
+               inChannels, plan.windowPixels, min(ComputeThreads.count, points) * gemm]
             : [inChannels * kernelHeight * kernelWidth, plan.windowPixels, plan.windowFloats, ComputeThreads.count * gemm]
         return sizes.filter { $0 > 0 }.reduce(0) { $0 + ScratchArena.alignedFloats($1) }
     }
@@ -341,7 +367,7 @@ public struct Conv2d: Sendable {
         let outShape = outputShape([1, inChannels, height, width])
         let (outHeight, outWidth) = (outShape[2], outShape[3])
         let plan = plan(height: height, width: width, limits: limits), maxTiles = plan.windowPixels
-        let points = packedWeight.matrices
+        let points = (tile + 2) * (tile + 2)
         let inputTransform = tile == 4 ? fcs_winograd_f4_input_transform : fcs_winograd_f2_input_transform
         let outputTransform = tile == 4 ? fcs_winograd_f4_output_transform : fcs_winograd_f2_output_transform
         let padded = arena.scratch(plan.windowFloats)
@@ -365,8 +391,14 @@ public struct Conv2d: Sendable {
             }
             ComputeThreads.run(maxParts: parts) { part, parts in
                 for xi in ComputeThreads.partRange(points, part: part, parts: parts) {
-                    fcs_conv_gemm(outChannels, tiles, inChannels, panelType, packedWeight.panels(xi), v + xi * vStride,
-                                  kOffset, nOffset, m + xi * mStride, tiles, 0, 0, gemmScratch + part * scratchSize)
+                    if let winogradCoefficients {
+                        fcs_winograd_gemm(winogradCoefficients.data + 9 * xi, outChannels, tiles, inChannels, panelType,
+                                          packedWeight.panels(), v + xi * vStride, kOffset, nOffset, m + xi * mStride, tiles,
+                                          gemmScratch + part * scratchSize)
+                    } else {
+                        fcs_conv_gemm(outChannels, tiles, inChannels, panelType, packedWeight.panels(xi), v + xi * vStride,
+                                      kOffset, nOffset, m + xi * mStride, tiles, 0, 0, gemmScratch + part * scratchSize)
+                    }
                 }
             }
             let firstColumn = tile * window.column0

@@ -34,6 +34,9 @@ public final class StoredWeights: @unchecked Sendable {  // immutable after init
         case rowPanels
         /// `fcs_linear`'s B operand: panels of 32 rows of W, read as columns of Wᵀ (linear layers).
         case columnPanels
+        /// `fcs_winograd_gemm`'s A operand: 16-bit 3×3 kernels `[rows][columns][3][3]` in panels of
+        /// rows, from which the GEMM forms a Winograd matrix a cache block at a time.
+        case kernelPanels
     }
 
     public let precision: WeightPrecision
@@ -46,18 +49,25 @@ public final class StoredWeights: @unchecked Sendable {  // immutable after init
     let matrixBytes: Int
     private let storage: UnsafeMutableRawPointer
 
-    /// Packs `matrices` row-major `rows × columns` float32 matrices stored one after the other from `source`.
+    /// Packs `matrices` row-major `rows × columns` float32 matrices stored one after the other from
+    /// `source` (``Layout-swift.enum/kernelPanels``: one matrix of 3×3 kernels, 9 floats per element,
+    /// in a 16-bit precision).
     public init(matrices: Int = 1, rows: Int, columns: Int, source: UnsafePointer<Float>, precision: WeightPrecision,
                 layout: Layout = .rowPanels) {
+        precondition(layout != .kernelPanels || (matrices == 1 && precision != .float32), "kernel panels are one 16-bit matrix")
         (self.matrices, self.rows, self.columns, self.precision, self.layout) = (matrices, rows, columns, precision, layout)
-        matrixBytes = layout == .rowPanels ? fcs_conv_gemm_packed_bytes(rows, columns, precision.panelType)
-                                           : fcs_linear_packed_bytes(rows, columns, precision.panelType)
+        matrixBytes = switch layout {
+        case .rowPanels: fcs_conv_gemm_packed_bytes(rows, columns, precision.panelType)
+        case .columnPanels: fcs_linear_packed_bytes(rows, columns, precision.panelType)
+        case .kernelPanels: fcs_winograd_kernels_packed_bytes(rows, columns, precision.panelType)
+        }
         storage = UnsafeMutableRawPointer.allocate(byteCount: max(matrices * matrixBytes, 1), alignment: 64)
         for index in 0..<matrices {
             let matrix = source + index * rows * columns, packed = storage + index * matrixBytes
             switch layout {
             case .rowPanels: fcs_conv_gemm_pack_weight(matrix, rows, columns, precision.panelType, packed)
             case .columnPanels: fcs_linear_pack_weight(matrix, rows, columns, precision.panelType, packed)
+            case .kernelPanels: fcs_winograd_pack_kernels(matrix, rows, columns, precision.panelType, packed)
             }
         }
     }

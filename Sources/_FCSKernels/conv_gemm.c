@@ -13,9 +13,12 @@
  *    float32 micro-kernels use it (1/NC of the multiply-adds; the layer is never widened whole);
  *  - bfloat16 [k/2][12][2] (k padded to even with zeros): pairs along k, the operand layout of
  *    AVX512_BF16's vdpbf16ps, which multiplies bf16 pairs and accumulates in float32. B is then
- *    packed as bf16 pairs [kc/2][32][2] too, rounding the activations to nearest even. */
+ *    packed as bf16 pairs [kc/2][32][2] too, rounding the activations to nearest even.
+ * Or A is a Winograd matrix U_ξ formed from 16-bit 3×3 kernels (each of the 9 taps packed as a
+ * float16 or bfloat16 A panel) an MC × KC block at a time (fcs_winograd_gemm): 9 values kept per
+ * weight instead of 16 (F(2×2)) or 36 (F(4×4)), for a pass over the block per tap that the
+ * block's NC columns share. */
 #include <stdatomic.h>
-#include <stdlib.h>
 
 #include "fcs_kernels.h"
 #include "kernel_support.h"
@@ -405,13 +408,110 @@ static void pack_b_bf16(const float *input, const int32_t *k_offset, const int32
     }
 }
 
-void fcs_conv_gemm(size_t m, size_t n, size_t k, fcs_panel_type type, const void *packed_weight, const float *input,
-                   const int32_t *k_offset, const int32_t *n_offset, float *c, size_t ldc, int transpose_c,
-                   int accumulate, float *scratch) {
+/* The A operand of one GEMM: panels stored in one element type, or (Winograd with 16-bit weights)
+ * 3×3 kernels whose transform U_ξ = Σ_t coefficients[t] · g_t is formed per cache block. */
+struct a_operand {
+    fcs_panel_type type; /* the panels' (or kernels') element type; bf16 multiplies in bf16 */
+    const void *panels;
+    const float *coefficients; /* NULL for stored panels */
+};
+
+/* Widens 16-bit values (float16, or bfloat16 bits) to float32. */
+static void widen(fcs_panel_type type, const uint16_t *x, float *y, size_t n) {
+    if (type == FCS_PANEL_F16)
+        fcs_f16_to_f32(x, y, n);
+    else
+        fcs_bf16_to_f32(x, y, n);
+}
+
+/* out[i] += a · x[i], n values. */
+FCS_MULTIVERSION static void add_scaled(float *restrict out, float a, const float *restrict x, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] += a * x[i];
+}
+
+/* out[i] = Σ_j coefficients[j] · taps[j][i] for i < n, the taps widened from 16 bits (taps ≥ 1). */
+static void combine_taps_generic(fcs_panel_type type, const uint16_t *const *taps, const float *coefficients,
+                                 size_t count, float *out, size_t n) {
+    enum { CHUNK = 256 }; /* widened a chunk at a time, so both buffers stay in L1 */
+    float tap[CHUNK];
+    for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+        const size_t length = n - i0 < CHUNK ? n - i0 : CHUNK;
+        memset(out + i0, 0, length * sizeof(float));
+        for (size_t j = 0; j < count; j++) {
+            widen(type, taps[j] + i0, tap, length);
+            add_scaled(out + i0, coefficients[j], tap, length);
+        }
+    }
+}
+
+#if defined(__x86_64__)
+/* The same in registers: each output vector is one load, widening and multiply-add per tap. */
+__attribute__((target("avx512f"))) static void combine_taps_avx512(fcs_panel_type type, const uint16_t *const *taps,
+                                                                   const float *coefficients, size_t count, float *out,
+                                                                   size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 sum = _mm512_setzero_ps();
+        for (size_t j = 0; j < count; j++) {
+            const __m256i bits = _mm256_loadu_si256((const __m256i *)(taps[j] + i));
+            const __m512 value = type == FCS_PANEL_F16
+                ? _mm512_cvtph_ps(bits)
+                : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
+            sum = _mm512_fmadd_ps(_mm512_set1_ps(coefficients[j]), value, sum);
+        }
+        _mm512_storeu_ps(out + i, sum);
+    }
+    if (i < n) {
+        const uint16_t *rest[9];
+        for (size_t j = 0; j < count; j++) rest[j] = taps[j] + i;
+        combine_taps_generic(type, rest, coefficients, count, out + i, n - i);
+    }
+}
+#endif
+
+/* U_ξ for the A panels from row m0 (a multiple of MR) ..< m0 + mc, k values k0 ..< k0 + kc, into
+ * block in the layout of the stored panels of the kernels' type: float32 [kc][MR] (float16
+ * kernels), or bf16 pairs [kc/2][MR][2] (bfloat16). The kernels are packed
+ * [m/MR][9 taps][depth][MR] in that same layout per tap, so U_ξ is an elementwise sum of the
+ * taps' contiguous runs. */
+static void transform_kernels(const struct a_operand *a, size_t k, size_t k0, size_t kc, size_t m0, size_t mc,
+                              float *block) {
+    float sums[KC * MR];
+    const size_t depth = panel_depth(k, a->type), count = panel_depth(kc, a->type) * MR;
+    const uint16_t *taps[9];
+    float coefficients[9];
+    for (size_t i0 = m0; i0 < m0 + mc; i0 += MR) {
+        const uint16_t *kernels = (const uint16_t *)a->panels + i0 * 9 * depth;
+        size_t used = 0;
+        for (size_t t = 0; t < 9; t++)
+            if (a->coefficients[t] != 0.0f) {
+                taps[used] = kernels + (t * depth + k0) * MR;
+                coefficients[used++] = a->coefficients[t];
+            }
+        float *u = a->type == FCS_PANEL_F16 ? block + (i0 - m0) * kc : sums;
+        if (used == 0) {
+            memset(u, 0, count * sizeof(float));
+        } else {
+#if defined(__x86_64__)
+            if (fcs_selected_isa() == FCS_ISA_AVX512)
+                combine_taps_avx512(a->type, taps, coefficients, used, u, count);
+            else
+#endif
+                combine_taps_generic(a->type, taps, coefficients, used, u, count);
+        }
+        if (a->type == FCS_PANEL_BF16) fcs_f32_to_bf16(u, (uint16_t *)block + (i0 - m0) * (count / MR), count);
+    }
+}
+
+static void gemm(const struct a_operand *a, size_t m, size_t n, size_t k, const float *input, const int32_t *k_offset,
+                 const int32_t *n_offset, float *c, size_t ldc, int transpose_c, int accumulate, float *scratch) {
     const micro_kernel_bf16 kernel_bf16 = fcs_selected_bf16_micro_kernel();
     const micro_kernel kernel = atomic_load_explicit(&selected_f32, memory_order_acquire);
+    const fcs_panel_type type = a->type;
     const size_t depth = panel_depth(k, type);
-    float *b_panels = scratch, *a_widened = scratch + (size_t)KC * NC;
+    /* the A block the micro-kernels read, when it is not the stored panels themselves */
+    const int a_in_scratch = a->coefficients || type == FCS_PANEL_F16;
+    float *b_panels = scratch, *a_block = scratch + (size_t)KC * NC;
     /* C[i, j] for i, j in a tile starting at (i0, j0) */
     const size_t row_step = transpose_c ? 1 : ldc, column_step = transpose_c ? ldc : 1;
     for (size_t n0 = 0; n0 < n; n0 += NC) {
@@ -425,33 +525,68 @@ void fcs_conv_gemm(size_t m, size_t n, size_t k, fcs_panel_type type, const void
             const int add = accumulate || k0 > 0;
             for (size_t m0 = 0; m0 < m; m0 += MC) {
                 const size_t mc = m - m0 < MC ? m - m0 : MC;
-                if (type == FCS_PANEL_F16)
+                if (a->coefficients)
+                    transform_kernels(a, k, k0, kc, m0, mc, a_block);
+                else if (type == FCS_PANEL_F16)
                     for (size_t i0 = m0; i0 < m0 + mc; i0 += MR)
-                        fcs_f16_to_f32((const uint16_t *)packed_weight + i0 * depth + k0 * MR,
-                                       a_widened + (i0 - m0) * kc, kc * MR);
+                        fcs_f16_to_f32((const uint16_t *)a->panels + i0 * depth + k0 * MR, a_block + (i0 - m0) * kc,
+                                       kc * MR);
                 for (size_t j0 = 0; j0 < nc; j0 += NR) {
                     const size_t cols = nc - j0 < NR ? nc - j0 : NR;
                     for (size_t i0 = m0; i0 < m0 + mc; i0 += MR) {
                         const size_t rows = m0 + mc - i0 < MR ? m0 + mc - i0 : MR;
                         float *tile = c + i0 * row_step + (n0 + j0) * column_step;
-                        switch (type) {
-                        case FCS_PANEL_F32:
-                            kernel(kc, (const float *)packed_weight + i0 * depth + k0 * MR, b_panels + j0 * kc, tile,
-                                   ldc, transpose_c, add, rows, cols);
-                            break;
-                        case FCS_PANEL_F16:
-                            kernel(kc, a_widened + (i0 - m0) * kc, b_panels + j0 * kc, tile, ldc, transpose_c, add,
-                                   rows, cols);
-                            break;
-                        case FCS_PANEL_BF16:
-                            kernel_bf16(kc_pairs, (const uint16_t *)packed_weight + i0 * depth + k0 * MR,
-                                        (const uint16_t *)b_panels + j0 * kc_pairs, tile, ldc, transpose_c, add, rows,
-                                        cols);
-                            break;
+                        if (type == FCS_PANEL_BF16) {
+                            const uint16_t *panel = a_in_scratch ? (const uint16_t *)a_block + (i0 - m0) * kc_pairs
+                                                                 : (const uint16_t *)a->panels + i0 * depth + k0 * MR;
+                            kernel_bf16(kc_pairs, panel, (const uint16_t *)b_panels + j0 * kc_pairs, tile, ldc,
+                                        transpose_c, add, rows, cols);
+                        } else {
+                            const float *panel = a_in_scratch ? a_block + (i0 - m0) * kc
+                                                              : (const float *)a->panels + i0 * depth + k0 * MR;
+                            kernel(kc, panel, b_panels + j0 * kc, tile, ldc, transpose_c, add, rows, cols);
                         }
                     }
                 }
             }
         }
     }
+}
+
+void fcs_conv_gemm(size_t m, size_t n, size_t k, fcs_panel_type type, const void *packed_weight, const float *input,
+                   const int32_t *k_offset, const int32_t *n_offset, float *c, size_t ldc, int transpose_c,
+                   int accumulate, float *scratch) {
+    const struct a_operand a = {type, packed_weight, NULL};
+    gemm(&a, m, n, k, input, k_offset, n_offset, c, ldc, transpose_c, accumulate, scratch);
+}
+
+size_t fcs_winograd_kernels_packed_bytes(size_t m, size_t k, fcs_panel_type type) {
+    return (m + MR - 1) / MR * MR * 9 * panel_depth(k, type) * sizeof(uint16_t);
+}
+
+void fcs_winograd_pack_kernels(const float *w, size_t m, size_t k, fcs_panel_type type, void *packed) {
+    const size_t depth = panel_depth(k, type);
+    uint16_t *dst = packed;
+    for (size_t panel = 0; panel < (m + MR - 1) / MR; panel++)
+        for (size_t t = 0; t < 9; t++, dst += depth * MR)
+            /* each tap in the layout fcs_conv_gemm_pack_weight gives a stored A panel, so that a
+             * block of U_ξ is an elementwise sum of the taps' blocks */
+            for (size_t kk = 0; kk < depth; kk++) {
+                float row[MR];
+                for (size_t r = 0; r < MR; r++) {
+                    const size_t o = panel * MR + r;
+                    row[r] = o < m && kk < k ? w[(o * k + kk) * 9 + t] : 0.0f;
+                }
+                if (type == FCS_PANEL_F16)
+                    fcs_f32_to_f16(row, dst + kk * MR, MR);
+                else
+                    for (size_t r = 0; r < MR; r++) dst[kk / 2 * 2 * MR + 2 * r + kk % 2] = fcs_float_to_bf16_bits(row[r]);
+            }
+}
+
+void fcs_winograd_gemm(const float coefficients[9], size_t m, size_t n, size_t k, fcs_panel_type type,
+                       const void *packed_kernels, const float *input, const int32_t *k_offset,
+                       const int32_t *n_offset, float *c, size_t ldc, float *scratch) {
+    const struct a_operand a = {type, packed_kernels, coefficients};
+    gemm(&a, m, n, k, input, k_offset, n_offset, c, ldc, 0, 0, scratch);
 }

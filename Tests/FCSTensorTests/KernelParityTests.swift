@@ -35,13 +35,19 @@ final class KernelParityTests: XCTestCase {
         }
     }
 
-    /// F(4×4) for float32 weights; F(2×2) for 16-bit ones, whose rounding F(4×4) amplifies.
+    /// F(4×4) for float32 and float16 weights; F(2×2) for bfloat16 ones, whose rounding F(4×4)
+    /// amplifies. `automaticF2` keeps F(2×2) for float32 weights only (the others hold 3×3 weights).
     func test_conv2d_automaticChoosesWinogradForWide3x3() throws {
         let f = try KernelFixture("conv2d_3x3_s1_p1_wide")
-        XCTAssertEqual(Conv2d(weight: try f.tensor("weight"), bias: nil, padding: 1).algorithm, .winograd4x4)
-        for precision in [WeightPrecision.float16, .bfloat16] {
-            XCTAssertEqual(Conv2d(weight: try f.tensor("weight"), bias: nil, padding: 1, precision: precision).algorithm, .winograd)
+        func algorithm(_ precision: WeightPrecision, _ choice: Conv2d.Algorithm = .automatic) throws -> Conv2d.Algorithm {
+            Conv2d(weight: try f.tensor("weight"), bias: nil, padding: 1, algorithm: choice, precision: precision).algorithm
         }
+        XCTAssertEqual(try algorithm(.float32), .winograd4x4)
+        XCTAssertEqual(try algorithm(.float16), .winograd4x4)
+        XCTAssertEqual(try algorithm(.bfloat16), .winograd)
+        XCTAssertEqual(try algorithm(.float32, .automaticF2), .winograd)
+        XCTAssertEqual(try algorithm(.float16, .automaticF2), .winograd4x4)
+        XCTAssertEqual(try algorithm(.bfloat16, .automaticF2), .winograd)
         let small = try KernelFixture("conv2d_3x3_s1_p1")
         XCTAssertEqual(Conv2d(weight: try small.tensor("weight"), bias: nil, padding: 1).algorithm, .implicitGEMM)
     }

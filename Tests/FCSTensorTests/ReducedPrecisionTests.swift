@@ -45,8 +45,9 @@ final class ReducedPrecisionTests: XCTestCase {
     }
 
     /// The bf16 error against float32 stays at bf16's resolution (2⁻⁸ relative per operand), and
-    /// float16 weights of float32 values within float16's; F(4×4)'s transforms amplify both about
-    /// twofold (which is why Conv2d's automatic choice keeps F(2×2) for 16-bit weights).
+    /// float16 weights of float32 values within float16's; F(4×4)'s transforms amplify bf16's
+    /// about twofold (which is why Conv2d's automatic choice keeps F(2×2) for bf16 weights), while
+    /// float16 layers form their transformed weights in float32, so only the weights' rounding counts.
     func test_reducedPrecisionConvolutions_stayCloseToFloat32() {
         var random = NormalGenerator(seed: 8)
         for c in convolutions {
@@ -61,7 +62,31 @@ final class ReducedPrecisionTests: XCTestCase {
                 let reference = conv(.float32), amplification: Float = algorithm == .winograd4x4 ? 2.5 : 1
                 XCTAssertGreaterThan(relativeError(conv(.bfloat16), reference), 1e-4, "bf16 must round: \(c.name)")
                 XCTAssertLessThan(relativeError(conv(.bfloat16), reference), 8e-3 * amplification, "\(c.name) \(algorithm) bf16")
-                XCTAssertLessThan(relativeError(conv(.float16), reference), 1e-3 * amplification, "\(c.name) \(algorithm) fp16")
+                XCTAssertLessThan(relativeError(conv(.float16), reference), 1e-3, "\(c.name) \(algorithm) fp16")
+            }
+        }
+    }
+
+    /// Winograd layers with float16 weights keep the 3×3 weights and form each transformed matrix
+    /// a cache block at a time in float32 (`fcs_winograd_gemm`): on weights that float16 holds
+    /// exactly they give the float32 layer's result up to float32 rounding, on every micro-kernel
+    /// (the AVX-512 combination of the taps and the portable one), across k blocks (270 input
+    /// channels) and partial 12-row panels (25 outputs). They hold 9 values per kernel.
+    func test_float16Winograd_formsItsTransformInFloat32() {
+        defer { _ = fcs_conv_gemm_select(nil) }
+        var random = NormalGenerator(seed: 13)
+        let x = random.tensor([1, 270, 9, 11]), weight = random.tensor([25, 270, 3, 3], scale: 0.05)
+        var halves = [UInt16](repeating: 0, count: weight.count), exact = [Float](repeating: 0, count: weight.count)
+        fcs_f32_to_f16(weight.data, &halves, weight.count)
+        fcs_f16_to_f32(halves, &exact, weight.count)
+        let representable = Tensor(shape: weight.shape, values: exact), bias = random.tensor([25])
+        for isa in ["avx512bf16", "avx512", "avx2", "baseline"] {
+            guard fcs_conv_gemm_select(isa) == 0 else { continue }
+            for algorithm in [Conv2d.Algorithm.winograd, .winograd4x4] {
+                let half = Conv2d(weight: representable, bias: bias, padding: 1, algorithm: algorithm, precision: .float16)
+                let full = Conv2d(weight: representable, bias: bias, padding: 1, algorithm: algorithm)
+                assertClose(half(x, in: arena), full(x, in: arena), relative: 1e-5, "\(isa) \(algorithm)")
+                XCTAssertEqual(half.packedWeight.bytes, 2 * 9 * 36 * 270, "\(algorithm): 3×3 weights, 36 rows of panels")
             }
         }
     }

@@ -22,9 +22,13 @@ public struct UNet2DConditionModel: Sendable {
     /// more in 16 bits (a tenth of a 512² inpainting's memory) for about a fifth of that level's
     /// convolution time: an estimated 2–3 % of a forward (`fcs bench ops`' 16² rows times the
     /// level's layers; whole forwards timed on a shared machine showed no difference beyond noise).
-    /// For the same reason F(4×4) (4× the weight memory, for float32 weights) only from 64×64 up:
+    /// That was for stored transformed matrices; 16-bit layers now form them per call from their 3×3
+    /// weights, which at 16×16 costs what Winograd saves (`fcs bench ops --weights fp16`: 45 ms
+    /// against implicit GEMM's 43 for 1280 channels). For the same reason F(4×4) (4× the weight memory, for float32 weights) only from 64×64 up:
     /// there it halves the level's 3×3 time for 147 MB; at 32×32 it would cost 557 MB more than
-    /// F(2×2) for about 2 % of a forward (`fcs bench winograd`).
+    /// F(2×2) for about 2 % of a forward (`fcs bench winograd`). 16-bit layers hold their 3×3
+    /// weights whatever the variant, so float16 ones run F(4×4) at 32×32 too (bfloat16 ones F(2×2),
+    /// ``Conv2d/Algorithm-swift.enum/automatic``).
     static func convAlgorithm(forOutputSize outputSize: Int) -> Conv2d.Algorithm {
         outputSize >= 64 ? .preferred(forOutputSize: outputSize) : outputSize >= 32 ? .automaticF2 : .implicitGEMM
     }

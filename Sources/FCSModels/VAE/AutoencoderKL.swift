@@ -41,8 +41,9 @@ public struct AutoencoderKL: Sendable {
     /// The 3×3 convolutions' algorithm for outputs of `outputSize`² (nominal, from `sample_size`):
     /// Conv2d's speed-only choice, except implicit GEMM at the latent resolution. That level holds
     /// the widest layers (512 channels for SD) and the fewest multiply-adds: Winograd's 16/9 of
-    /// their weights there is 64 MiB in 16 bits (`fcs bench memory`), for an estimated 3 % of a
-    /// 512² decode and 5 % of an encode (`fcs bench ops`' 64² rows scaled to 512 channels).
+    /// their weights there was 64 MiB in 16 bits (`fcs bench memory`), for an estimated 3 % of a
+    /// 512² decode and 5 % of an encode (`fcs bench ops`' 64² rows scaled to 512 channels). (16-bit
+    /// Winograd layers now keep their 3×3 weights; left as measured, a choice for float32 weights.)
     static func convAlgorithm(forOutputSize outputSize: Int, config: AutoencoderKLConfig) -> Conv2d.Algorithm {
         outputSize <= config.sampleSize >> (config.blockOutChannels.count - 1) ? .implicitGEMM : .preferred(forOutputSize: outputSize)
     }

@@ -143,6 +143,22 @@ void fcs_winograd_f4_output_transform(const float *m, size_t out_channels, size_
                                       float *y, size_t y_channel_stride, size_t y_row_stride, size_t out_height,
                                       size_t out_width);
 
+/* Winograd layers with 16-bit weights keep their 3×3 kernels g (9 values per output and input
+ * channel) instead of the α² transformed matrices U_ξ = (G g Gᵀ)_ξ (16/9 or 4× as many values):
+ * fcs_winograd_gemm computes C[m, n] = U_ξ[m, k] · B[k, n] (B read as fcs_conv_gemm reads it)
+ * with U_ξ = Σ_t coefficients[t] · g_t formed a cache block at a time in float32 — multiplied as
+ * float32 for float16 kernels (so U_ξ is never rounded to 16 bits), rounded to bf16 pairs for
+ * bfloat16 ones. coefficients[t] is U_ξ of the unit kernel with a 1 at tap t (the layer's weight
+ * transform applied to the 9 unit kernels). Kernels of m output and k input channels
+ * (w[m][k][3][3]) are packed once by fcs_winograd_pack_kernels into
+ * fcs_winograd_kernels_packed_bytes(m, k, type) bytes (type FCS_PANEL_F16 or FCS_PANEL_BF16);
+ * scratch holds fcs_conv_gemm_scratch_size() floats, one buffer per concurrent caller. */
+size_t fcs_winograd_kernels_packed_bytes(size_t m, size_t k, fcs_panel_type type);
+void fcs_winograd_pack_kernels(const float *w, size_t m, size_t k, fcs_panel_type type, void *packed);
+void fcs_winograd_gemm(const float coefficients[9], size_t m, size_t n, size_t k, fcs_panel_type type,
+                       const void *packed_kernels, const float *input, const int32_t *k_offset,
+                       const int32_t *n_offset, float *c, size_t ldc, float *scratch);
+
 /* Returns the heap's free memory to the system (glibc: malloc_trim), e.g. after a large model part is released. */
 void fcs_return_freed_memory(void);
 
