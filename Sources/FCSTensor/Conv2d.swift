@@ -110,13 +110,14 @@ public struct Conv2d: Sendable {
             let transformed = Conv2d.winogradWeightTransform(tile: tile, source)
             packedWeight = StoredWeights(matrices: (tile + 2) * (tile + 2), rows: transformed.shape[1], columns: transformed.shape[2],
                                          source: transformed.data, precision: precision)
-            withExtendedLifetime(transformed) {}
+            withExtendedLifetime(transformed) {}  // the packing read it through a pointer
             winogradCoefficients = nil
         } else {
             packedWeight = StoredWeights(rows: outChannels, columns: inChannels * kernelHeight * kernelWidth,
                                          source: source.data, precision: precision)
             winogradCoefficients = nil
         }
+        withExtendedLifetime(source) {}  // a copy's storage must outlive the packing that read its pointer
     }
 
     /// `[out, in, 3, 3]` weights → the `[α², out, in]` matrices of F(`tile`×`tile`, 3×3).

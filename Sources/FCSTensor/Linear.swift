@@ -16,6 +16,7 @@ public struct Linear: Sendable {
         let contiguous = weight.isContiguous ? weight : Tensor(shape: weight.shape, values: weight.toArray())
         self.weight = StoredWeights(rows: outFeatures, columns: inFeatures, source: contiguous.data, precision: precision,
                                     layout: .columnPanels)
+        withExtendedLifetime(contiguous) {}  // a copy's storage must outlive the packing that reads its pointer
         self.bias = bias
     }
 
