@@ -43,8 +43,8 @@ extension NoisePredictor {
 /// widened 16-bit weights.
 func unetWorkingSetBytes(firstLevelChannels: Int, height: Int, width: Int, batch: Int, precision: WeightPrecision) -> Int {
     // bf16: the sampler's DifferenceTape keeps bf16 layers' inputs (fp32) and outputs (bf16) of one
-    // forward: 0.96 GiB for SD 1.5 at 512², batch 1 (`fcs bench precision`), 787 bytes per channel and cell
-    let tape = precision == .bfloat16 ? 900 * firstLevelChannels * height * width * batch : 0
+    // forward: 0.78 GiB for SD 1.5 at 512², batch 1 (`fcs bench precision`), 640 bytes per channel and cell
+    let tape = precision == .bfloat16 ? 740 * firstLevelChannels * height * width * batch : 0
     return 200 * firstLevelChannels * height * width * batch + tape + 128 << 20
 }
 

@@ -165,12 +165,15 @@ public struct Conv2d: Sendable {
         return [input[0], outChannels, (paddedHeight - kernelHeight) / stride + 1, (paddedWidth - kernelWidth) / stride + 1]
     }
 
-    /// - Parameter x: `[N, in, H, W]`, contiguous.
+    /// - Parameters:
+    ///   - x: `[N, in, H, W]`, contiguous.
+    ///   - recordedInput: where x is computed from outputs a ``DifferenceTape`` recorded earlier in
+    ///     this forward, how, so that the tape need not keep x.
     /// - Returns: `[N, out, Ho, Wo]` in `arena`.
-    public func callAsFunction(_ x: Tensor, in arena: ScratchArena) -> Tensor {
+    public func callAsFunction(_ x: Tensor, in arena: ScratchArena, recordedInput: RecordedValue? = nil) -> Tensor {
         let timing = OperationProfile.start(profileKind, flops: profileFLOPs(x))
         defer { timing.stop() }
-        return callAsFunction(x, limits: defaultLimits, in: arena)
+        return callAsFunction(x, limits: defaultLimits, in: arena, recordedInput: recordedInput)
     }
 
     /// Inputs of any size run in windows of output rows (or, for very wide images, of columns
@@ -195,11 +198,11 @@ public struct Conv2d: Sendable {
         max(inChannels, outChannels) <= 128 ? WindowLimits(scratchFloats: 4 << 20) : WindowLimits()
     }
 
-    func callAsFunction(_ x: Tensor, limits: WindowLimits, in arena: ScratchArena) -> Tensor {
+    func callAsFunction(_ x: Tensor, limits: WindowLimits, in arena: ScratchArena, recordedInput: RecordedValue? = nil) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inChannels && x.isContiguous,
                      "Conv2d: expected contiguous [N, \(inChannels), H, W], got \(x.shape)")
         if packedWeight.precision == .bfloat16, let tape = arena.differenceTape {
-            return tape.run(x, in: arena, operation: { convolve($0, bias: bias, limits: limits, in: arena) },
+            return tape.run(x, in: arena, recordedInput: recordedInput, operation: { convolve($0, bias: bias, limits: limits, in: arena) },
                             linearPart: { convolve($0, bias: nil, limits: limits, in: arena) })
         }
         return convolve(x, bias: bias, limits: limits, in: arena)

@@ -30,15 +30,16 @@ public struct Linear: Sendable {
 
     /// - Parameters:
     ///   - x: `[..., in]`, contiguous.
-    ///   - inputFromPreviousOutput: where x is computed from the previous layer's output alone, that
-    ///     function, so that a ``DifferenceTape`` need not keep x (see ``DifferenceTape``).
+    ///   - recordedInput: where x is computed from outputs a ``DifferenceTape`` recorded earlier in
+    ///     this forward, how, so that the tape need not keep x.
     /// - Returns: `[..., out]` in `arena`.
-    public func callAsFunction(_ x: Tensor, in arena: ScratchArena, inputFromPreviousOutput: ((Tensor) -> Tensor)? = nil) -> Tensor {
+    public func callAsFunction(_ x: Tensor, in arena: ScratchArena, recordedInput: RecordedValue? = nil) -> Tensor {
         let timing = OperationProfile.start(.linear, flops: 2 * x.count * outFeatures)
         defer { timing.stop() }
         precondition(x.shape.last == inFeatures && x.isContiguous, "Linear: expected [..., \(inFeatures)], got \(x.shape)")
         if precision == .bfloat16, let tape = arena.differenceTape {
-            return tape.run(x, in: arena, inputFromPreviousOutput: inputFromPreviousOutput, operation: { apply($0, bias: bias, in: arena) }, linearPart: { apply($0, bias: nil, in: arena) })
+            return tape.run(x, in: arena, recordedInput: recordedInput, operation: { apply($0, bias: bias, in: arena) },
+                            linearPart: { apply($0, bias: nil, in: arena) })
         }
         return apply(x, bias: bias, in: arena)
     }

@@ -176,7 +176,9 @@ final class ReducedPrecisionTests: XCTestCase {
             let output = Linear(weight: outputWeight, bias: nil, precision: precision)
             return { x in
                 self.arena.scope {
-                    output(geglu(projection(x, in: self.arena), in: self.arena), in: self.arena, inputFromPreviousOutput: derive).toArray()
+                    let gated = geglu(projection(x, in: self.arena), in: self.arena)
+                    let recorded = derive.flatMap { derive in RecordedValue.lastOutput(in: self.arena)?.map(derive) }
+                    return output(gated, in: self.arena, recordedInput: recorded).toArray()
                 }
             }
         }

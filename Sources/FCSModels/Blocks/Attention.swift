@@ -38,8 +38,13 @@ struct Attention: Sendable {
     /// - Parameters:
     ///   - hiddenStates: `[B, N, queryDim]`.
     ///   - encoderHiddenStates: `[B, M, crossAttentionDim]` for cross-attention, nil for self-attention.
-    func callAsFunction(_ hiddenStates: Tensor, encoderHiddenStates: Tensor? = nil, in arena: ScratchArena) -> Tensor {
-        arena.retaining { attend(hiddenStates, context: encoderHiddenStates ?? hiddenStates, in: arena) }
+    ///   - recordedInput: how a difference tape recomputes `hiddenStates`, if it can.
+    func callAsFunction(_ hiddenStates: Tensor, encoderHiddenStates: Tensor? = nil, recordedInput: RecordedValue? = nil,
+                        in arena: ScratchArena) -> Tensor {
+        arena.retaining {
+            attend(hiddenStates, context: encoderHiddenStates ?? hiddenStates, recordedInput: recordedInput,
+                   recordedContext: encoderHiddenStates == nil ? recordedInput : nil, in: arena)
+        }
     }
 
     /// Spatial input with a residual connection (the VAE's mid-block attention).
@@ -55,9 +60,11 @@ struct Attention: Sendable {
         }
     }
 
-    private func attend(_ hiddenStates: Tensor, context: Tensor, in arena: ScratchArena) -> Tensor {
-        let attended = scaledDotProductAttention(query: toQ(hiddenStates, in: arena), key: toK(context, in: arena),
-                                                 value: toV(context, in: arena), heads: heads,
+    private func attend(_ hiddenStates: Tensor, context: Tensor, recordedInput: RecordedValue? = nil,
+                        recordedContext: RecordedValue? = nil, in arena: ScratchArena) -> Tensor {
+        let attended = scaledDotProductAttention(query: toQ(hiddenStates, in: arena, recordedInput: recordedInput),
+                                                 key: toK(context, in: arena, recordedInput: recordedContext),
+                                                 value: toV(context, in: arena, recordedInput: recordedContext), heads: heads,
                                                  precision: upcast ? .float32 : toQ.precision,
                                                  in: arena)
         return toOut(attended, in: arena)

@@ -57,12 +57,23 @@ struct ResnetBlock2D: Sendable {
         // output, and the time embedding, norm2 and the residual are applied in place.
         arena.retaining(from: start ?? arena.mark()) {
             let h = arena.retaining { conv1(norm1(inputTensor, silu: true, in: arena), in: arena) }  // [B, out, H, W]
+            // conv2's input is a function of conv1's and time_emb_proj's outputs: a difference tape
+            // recomputes it from their recorded outputs rather than keep it
+            var recorded = RecordedValue.lastOutput(in: arena)
             if let timeEmbProj, let temb {
                 let projected = timeEmbProj(silu(temb, in: arena), in: arena)    // [B, out]
-                addInPlace(h, projected.reshaped([projected.shape[0], projected.shape[1], 1, 1]))
+                func addProjection(_ h: Tensor, _ projected: Tensor) -> Tensor {
+                    addInPlace(h, projected.reshaped([projected.shape[0], projected.shape[1], 1, 1]))
+                    return h
+                }
+                recorded = recorded.flatMap { h in RecordedValue.lastOutput(in: arena)?.combined(with: h) { addProjection($1, $0) } }
+                _ = addProjection(h, projected)
             }
             norm2.normalizeInPlace(h, silu: true)
-            let out = conv2(h, in: arena)
+            let out = conv2(h, in: arena, recordedInput: recorded?.map { h in
+                norm2.normalizeInPlace(h, silu: true)
+                return h
+            })
             addInPlace(out, convShortcut.map { $0(inputTensor, in: arena) } ?? inputTensor)  // shortcut + h, as diffusers adds
             return outputScaleFactor == 1 ? out : multiply(out, Tensor(shape: [1], values: [1 / outputScaleFactor]), in: arena)
         }

@@ -22,14 +22,32 @@ struct BasicTransformerBlock: Sendable {
     /// - Parameters:
     ///   - hiddenStates: `[B, H·W, dim]`.
     ///   - encoderHiddenStates: `[B, 77, crossAttentionDim]`.
-    func callAsFunction(_ hiddenStates: Tensor, encoderHiddenStates: Tensor, in arena: ScratchArena) -> Tensor {
-        arena.retaining {
-            // self attention
-            var h = add(attn1(norm1(hiddenStates, in: arena), in: arena), hiddenStates, in: arena)
-            // cross attention
-            h = add(attn2(norm2(h, in: arena), encoderHiddenStates: encoderHiddenStates, in: arena), h, in: arena)
-            // feed-forward
-            return add(ff(norm3(h, in: arena), in: arena), h, in: arena)
+    ///   - recordedInput: how a difference tape recomputes `hiddenStates`, if it can.
+    /// - Returns: the block's output, and how a difference tape recomputes it. The residual stream
+    ///   is a sum of the recorded outputs of each part's last layer, so none of the norms' outputs
+    ///   needs keeping on the tape.
+    func callAsFunction(_ hiddenStates: Tensor, encoderHiddenStates: Tensor, recordedInput: RecordedValue? = nil,
+                        in arena: ScratchArena) -> (output: Tensor, recorded: RecordedValue?) {
+        var recorded = recordedInput
+        // part(h) + h, and the sum as recorded: the part's last layer's recorded output plus recorded h
+        func residual(_ h: Tensor, _ part: (Tensor, RecordedValue?) -> Tensor) -> Tensor {
+            let sum = add(part(h, recorded), h, in: arena)
+            recorded = recorded.flatMap { h in RecordedValue.lastOutput(in: arena)?.combined(with: h) { add($0, $1, in: arena) } }
+            return sum
         }
+        let output = arena.retaining {
+            // self attention
+            var h = residual(hiddenStates) { h, recorded in
+                attn1(norm1(h, in: arena), recordedInput: recorded?.map { norm1($0, in: arena) }, in: arena)
+            }
+            // cross attention
+            h = residual(h) { h, recorded in
+                attn2(norm2(h, in: arena), encoderHiddenStates: encoderHiddenStates,
+                      recordedInput: recorded?.map { norm2($0, in: arena) }, in: arena)
+            }
+            // feed-forward
+            return residual(h) { h, recorded in ff(norm3(h, in: arena), recordedInput: recorded?.map { norm3($0, in: arena) }, in: arena) }
+        }
+        return (output, recorded)
     }
 }

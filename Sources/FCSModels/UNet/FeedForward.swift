@@ -11,12 +11,15 @@ struct FeedForward: Sendable {
         output = try weights.linear("net.2", in: dim * mult, out: dim)
     }
 
-    /// - Parameter hiddenStates: `[B, N, dim]`.
-    func callAsFunction(_ hiddenStates: Tensor, in arena: ScratchArena) -> Tensor {
+    /// - Parameters:
+    ///   - hiddenStates: `[B, N, dim]`.
+    ///   - recordedInput: how a difference tape recomputes `hiddenStates`, if it can.
+    func callAsFunction(_ hiddenStates: Tensor, recordedInput: RecordedValue? = nil, in arena: ScratchArena) -> Tensor {
         arena.retaining {
-            let gated = geglu(geluProjection(hiddenStates, in: arena), in: arena)  // [B, N, 4 dim]
+            let projected = geluProjection(hiddenStates, in: arena, recordedInput: recordedInput)
             // gated is GEGLU of the projection's output: a difference tape recomputes it rather than keep it
-            return output(gated, in: arena, inputFromPreviousOutput: { geglu($0, in: arena) })
+            let recordedGated = RecordedValue.lastOutput(in: arena)?.map { geglu($0, in: arena) }
+            return output(geglu(projected, in: arena), in: arena, recordedInput: recordedGated)  // [B, N, 4 dim] in
         }
     }
 }

@@ -41,21 +41,31 @@ struct Transformer2DModel: Sendable {
         let (batch, height, width) = (hiddenStates.shape[0], hiddenStates.shape[2], hiddenStates.shape[3])
         return arena.retaining {
             var h = norm(hiddenStates, in: arena)
-            // [B, C, H, W] → [B, H·W, inner]
+            // [B, C, H, W] → [B, H·W, inner]; the blocks' inputs and proj_out's are sums of recorded
+            // outputs (proj_in's and the blocks' parts'), which a difference tape need not keep
+            var recorded: RecordedValue?
             switch projIn {
             case .convolution(let conv):
                 let projected = conv(h, in: arena)
-                h = transposeLastTwo(projected.reshaped([batch, projected.shape[1], height * width]), in: arena)
+                func tokens(_ projected: Tensor) -> Tensor {
+                    transposeLastTwo(projected.reshaped([batch, projected.shape[1], height * width]), in: arena)
+                }
+                recorded = RecordedValue.lastOutput(in: arena)?.map(tokens)
+                h = tokens(projected)
             case .linear(let linear):
                 h = linear(transposeLastTwo(h.reshaped([batch, h.shape[1], height * width]), in: arena), in: arena)
+                recorded = RecordedValue.lastOutput(in: arena)
             }
-            for block in transformerBlocks { h = block(h, encoderHiddenStates: encoderHiddenStates, in: arena) }
+            for block in transformerBlocks {
+                (h, recorded) = block(h, encoderHiddenStates: encoderHiddenStates, recordedInput: recorded, in: arena)
+            }
             // [B, H·W, inner] → [B, C, H, W]
             switch projOut {
             case .convolution(let conv):
-                h = conv(transposeLastTwo(h, in: arena).reshaped([batch, h.shape[2], height, width]), in: arena)
+                func spatial(_ h: Tensor) -> Tensor { transposeLastTwo(h, in: arena).reshaped([batch, h.shape[2], height, width]) }
+                h = conv(spatial(h), in: arena, recordedInput: recorded?.map(spatial))
             case .linear(let linear):
-                let projected = linear(h, in: arena)
+                let projected = linear(h, in: arena, recordedInput: recorded)
                 h = transposeLastTwo(projected, in: arena).reshaped([batch, projected.shape[2], height, width])
             }
             return add(h, hiddenStates, in: arena)
