@@ -100,9 +100,9 @@ public struct Conv2d: Sendable {
         } else {
             self.algorithm = algorithm
         }
-        if let tile = self.algorithm.winogradOutputTile, precision != .float32 {
-            packedWeight = StoredWeights(rows: outChannels, columns: inChannels, source: source.data, precision: precision,
-                                         layout: .kernelPanels)
+        if let tile = self.algorithm.winogradOutputTile,
+           let kernels = StoredWeights(kernels: source.data, rows: outChannels, columns: inChannels, precision: precision) {
+            packedWeight = kernels
             let unitKernels = Tensor(zeros: [9, 1, 3, 3])
             for tap in 0..<9 { unitKernels.data[tap * 9 + tap] = 1 }
             winogradCoefficients = Conv2d.winogradWeightTransform(tile: tile, unitKernels)  // [α², 9, 1]

@@ -30,18 +30,16 @@ public enum WeightPrecision: Sendable, Equatable {
 public final class StoredWeights: @unchecked Sendable {  // immutable after init
     /// Which GEMM reads them.
     public enum Layout: Sendable {
-        /// `fcs_conv_gemm`'s A operand: panels of rows (convolutions: output channels).
+        /// `fcs_conv_gemm`'s A operand: panels of rows (convolutions: output channels); also the
+        /// layout of each tap of the 3×3 kernels `fcs_winograd_gemm` reads (``init(kernels:rows:columns:precision:)``).
         case rowPanels
         /// `fcs_linear`'s B operand: panels of 32 rows of W, read as columns of Wᵀ (linear layers).
         case columnPanels
-        /// `fcs_winograd_gemm`'s A operand: 16-bit 3×3 kernels `[rows][columns][3][3]` in panels of
-        /// rows, from which the GEMM forms a Winograd matrix a cache block at a time.
-        case kernelPanels
     }
 
     public let precision: WeightPrecision
     public let layout: Layout
-    /// Matrices held (a Winograd layer holds 16), each `rows × columns`.
+    /// Matrices held (a Winograd layer with float32 weights holds 16 or 36), each `rows × columns`.
     public let matrices: Int
     public let rows: Int
     public let columns: Int
@@ -49,27 +47,31 @@ public final class StoredWeights: @unchecked Sendable {  // immutable after init
     let matrixBytes: Int
     private let storage: UnsafeMutableRawPointer
 
-    /// Packs `matrices` row-major `rows × columns` float32 matrices stored one after the other from
-    /// `source` (``Layout-swift.enum/kernelPanels``: one matrix of 3×3 kernels, 9 floats per element,
-    /// in a 16-bit precision).
+    /// Packs `matrices` row-major `rows × columns` float32 matrices stored one after the other from `source`.
     public init(matrices: Int = 1, rows: Int, columns: Int, source: UnsafePointer<Float>, precision: WeightPrecision,
                 layout: Layout = .rowPanels) {
-        precondition(layout != .kernelPanels || (matrices == 1 && precision != .float32), "kernel panels are one 16-bit matrix")
         (self.matrices, self.rows, self.columns, self.precision, self.layout) = (matrices, rows, columns, precision, layout)
-        matrixBytes = switch layout {
-        case .rowPanels: fcs_conv_gemm_packed_bytes(rows, columns, precision.panelType)
-        case .columnPanels: fcs_linear_packed_bytes(rows, columns, precision.panelType)
-        case .kernelPanels: fcs_winograd_kernels_packed_bytes(rows, columns, precision.panelType)
-        }
+        matrixBytes = layout == .rowPanels ? fcs_conv_gemm_packed_bytes(rows, columns, precision.panelType)
+                                           : fcs_linear_packed_bytes(rows, columns, precision.panelType)
         storage = UnsafeMutableRawPointer.allocate(byteCount: max(matrices * matrixBytes, 1), alignment: 64)
         for index in 0..<matrices {
             let matrix = source + index * rows * columns, packed = storage + index * matrixBytes
             switch layout {
             case .rowPanels: fcs_conv_gemm_pack_weight(matrix, rows, columns, precision.panelType, packed)
             case .columnPanels: fcs_linear_pack_weight(matrix, rows, columns, precision.panelType, packed)
-            case .kernelPanels: fcs_winograd_pack_kernels(matrix, rows, columns, precision.panelType, packed)
             }
         }
+    }
+
+    /// Packs the 3×3 kernels `[rows][columns][3][3]` of a Winograd layer with 16-bit weights as
+    /// `fcs_winograd_gemm` reads them, which forms the transformed matrices from them a cache block
+    /// at a time; nil for float32 weights, which Winograd layers keep transformed.
+    init?(kernels source: UnsafePointer<Float>, rows: Int, columns: Int, precision: WeightPrecision) {
+        guard precision != .float32 else { return nil }
+        (self.matrices, self.rows, self.columns, self.precision, self.layout) = (1, rows, columns, precision, .rowPanels)
+        matrixBytes = fcs_winograd_kernels_packed_bytes(rows, columns, precision.panelType)
+        storage = UnsafeMutableRawPointer.allocate(byteCount: max(matrixBytes, 1), alignment: 64)
+        fcs_winograd_pack_kernels(source, rows, columns, precision.panelType, storage)
     }
 
     deinit { storage.deallocate() }
