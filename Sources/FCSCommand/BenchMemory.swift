@@ -42,7 +42,7 @@ struct BenchMemory: ParsableCommand {
         print("load: \(format((clock.now - start).seconds, 1)) s, peak RSS \(format(residentGiB(peak: true), 2)) GiB, "
               + "RSS after it \(format(residentGiB(peak: false), 2)) GiB")
 
-        let networks: [(String, HeldWeights)] = [("UNet", HeldWeights(sd.unet)), ("VAE", HeldWeights(sd.vae))]
+        let networks: [(String, HeldWeights)] = [("UNet", HeldWeights(sd.unet)), ("VAE (during its passes)", HeldWeights(try sd.vae.resident()))]
         print("\("weights held".padding(30)) |     MiB")
         for (name, held) in networks {
             print("\(name.padding(30)) | \(mebibytes(held.total).leftPadding(7))")
@@ -67,12 +67,12 @@ struct BenchMemory: ParsableCommand {
                   + "\(mebibytes(arena.reservedBytes).leftPadding(14)) | \(format(above, 0).leftPadding(30)) | \(format(seconds, 1).leftPadding(7))")
         }
         try pass("text encoder, prompt and \"\"") { arena in _ = try sd.textEncoder.encode([ids, empty], in: arena) }
-        try pass("VAE encode") { arena in _ = try sd.vae.encode(image, in: arena, shouldContinue: { true }) }
+        try pass("VAE build and encode") { arena in _ = try sd.vae.withResident { (vae) throws(FCSError) in try vae.encode(image, in: arena, shouldContinue: { true }) } }
         for batch in [1, 2] {
             let sample = random.tensor([batch, 4, latent, latent]), text = random.tensor([batch, 77, 768])
             pass("UNet forward, batch \(batch)") { arena in _ = sd.unet(sample, timestep: 500, encoderHiddenStates: text, in: arena) }
         }
-        try pass("VAE decode") { arena in _ = try sd.vae.decode(latents, in: arena, shouldContinue: { true }) }
+        try pass("VAE build and decode") { arena in _ = try sd.vae.withResident { (vae) throws(FCSError) in try vae.decode(latents, in: arena, shouldContinue: { true }) } }
     }
 
     private func mebibytes(_ bytes: Int) -> String { format(Double(bytes) / Double(1 << 20), 1) }

@@ -8,7 +8,8 @@ public struct StableDiffusion: Sendable {
     /// Built for each new prompt, not held (``TextEncoder``).
     public let textEncoder: TextEncoder
     public let unet: UNet2DConditionModel
-    public let vae: AutoencoderKL
+    /// Built for each use and released after it, not held through sampling (``VAE``).
+    public let vae: VAE
     /// The diffusion process the UNet was trained on (`scheduler/scheduler_config.json`; SD 1.x's
     /// for single files).
     public var schedulerConfig = SchedulerConfig()
@@ -85,7 +86,9 @@ public struct StableDiffusion: Sendable {
         let unetWeights = try weights("unet", base: "diffusion_pytorch_model").merging(loras, as: .unet)
         let unet = try UNet2DConditionModel(config: configs.unet, weights: unetWeights)
         let vaeWeights = try weights("vae", base: "diffusion_pytorch_model")
-        let vae = try AutoencoderKL(config: configs.vae, weights: vaeWeights)
+        let vae = try VAE(config: configs.vae, weights: vaeWeights) { () throws(FCSError) in
+            try componentWeights(folder, "vae", base: "diffusion_pytorch_model", options: options)
+        }
         for (reader, component) in [(textWeights, "text_encoder"), (unetWeights, "unet"), (vaeWeights, "vae")] {
             try rejectLeftovers(reader, "\(folder)/\(component)")
         }
@@ -108,12 +111,15 @@ public struct StableDiffusion: Sendable {
         }
         let unetWeights = SingleFileCheckpoint.weights(file, component: .unet, layersPerBlock: configs.unet.layersPerBlock)
             .storing(precision).merging(loras, as: .unet)
-        let vaeWeights = SingleFileCheckpoint.weights(file, component: .vae, vaeLevels: configs.vae.blockOutChannels.count)
-            .storing(precision)
+        let vaeLevels = configs.vae.blockOutChannels.count
+        let vaeWeights = SingleFileCheckpoint.weights(file, component: .vae, vaeLevels: vaeLevels).storing(precision)
+        let vae = try VAE(config: configs.vae, weights: vaeWeights) { () throws(FCSError) in
+            SingleFileCheckpoint.weights(try SafeTensorsFile(path: path), component: .vae, vaeLevels: vaeLevels).storing(precision)
+        }
         let model = StableDiffusion(tokenizer: configs.tokenizer,
                                     textEncoder: textEncoder,
                                     unet: try UNet2DConditionModel(config: configs.unet, weights: unetWeights),
-                                    vae: try AutoencoderKL(config: configs.vae, weights: vaeWeights), schedulerConfig: configs.scheduler)
+                                    vae: vae, schedulerConfig: configs.scheduler)
         for reader in [textWeights, unetWeights, vaeWeights] { try rejectLeftovers(reader, path) }
         try loras.requireAllMerged()
         return model
@@ -133,7 +139,9 @@ public struct StableDiffusion: Sendable {
                 textWeights(try LoRAMerge(references))
             },
             unet: try UNet2DConditionModel(config: unetConfig, weights: .random(seed: seed + 1).storing(precision).merging(loras, as: .unet)),
-            vae: try AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: seed + 2).storing(precision)))
+            vae: try VAE(config: AutoencoderKLConfig(), weights: .random(seed: seed + 2).storing(precision)) {
+                WeightReader.random(seed: seed + 2).storing(precision)
+            })
         try loras.requireAllMerged()
         return model
     }

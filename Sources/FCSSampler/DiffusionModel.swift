@@ -9,7 +9,8 @@ import Glibc
 
 public struct DiffusionModel: Sendable {
     public let denoiser: any NoisePredictor
-    public let codec: any LatentCodec
+    /// The sample space; its codec is resident only while a task runs it (``LatentSpace``).
+    public let codec: any LatentSpace
     /// Prompts → the denoiser's conditioning; nil for models without text conditioning.
     public let promptEncoder: (any PromptEncoder)?
     /// A cheaper codec into the same latent space (TAESD) for super-resolution's inner-loop VAE
@@ -18,7 +19,7 @@ public struct DiffusionModel: Sendable {
     /// The diffusion process the denoiser was trained on, which the outer samplers follow.
     public let schedulerConfig: SchedulerConfig
 
-    public init(denoiser: any NoisePredictor, codec: any LatentCodec, promptEncoder: (any PromptEncoder)? = nil,
+    public init(denoiser: any NoisePredictor, codec: any LatentSpace, promptEncoder: (any PromptEncoder)? = nil,
                 transportCodec: (any LatentCodec)? = nil, schedulerConfig: SchedulerConfig = SchedulerConfig()) {
         (self.denoiser, self.codec, self.promptEncoder) = (denoiser, codec, promptEncoder)
         self.transportCodec = transportCodec
@@ -57,18 +58,20 @@ public struct DiffusionModel: Sendable {
     /// An upper estimate of the memory, beyond the loaded weights, that sampling a `width` ×
     /// `height` image takes: the denoiser's forward (a batch of 2 with guidance), the codec, the
     /// sampler's latent-sized vectors and the task's image-sized copies.
-    public func estimatedWorkingSetBytes(height: Int, width: Int, guided: Bool) -> Int {
+    /// - Throws: what building the codec throws, when no task holds it now (SD's VAE: the
+    ///   estimate follows its built layers).
+    public func estimatedWorkingSetBytes(height: Int, width: Int, guided: Bool) throws(FCSError) -> Int {
         let factor = codec.downsamplingFactor, (h, w) = (height / factor, width / factor)
         let forward = denoiser.estimatedWorkingSetBytes(height: h, width: w, batch: guided ? 2 : 1)
         let samplerVectors = 16 * 4 * codec.latentChannels * h * w, imageCopies = 12 * 4 * 3 * height * width
-        return forward + codec.estimatedWorkingSetBytes(height: height, width: width) + samplerVectors + imageCopies
+        return forward + (try codec.estimatedWorkingSetBytes(height: height, width: width)) + samplerVectors + imageCopies
     }
 
     /// Refuses to sample a `width` × `height` canvas that is over ``RequestLimits/maxSampledPixels``
     /// or would not fit in the memory available.
     func checkRequest(width: Int, height: Int, guided: Bool, task: String) throws(FCSError) {
         try RequestLimits.checkSampled(width: width, height: height, task: task)
-        try RequestLimits.checkMemory(estimatedWorkingSetBytes(height: height, width: width, guided: guided), task: "\(task) at \(width)×\(height)")
+        try RequestLimits.checkMemory(try estimatedWorkingSetBytes(height: height, width: width, guided: guided), task: "\(task) at \(width)×\(height)")
     }
 
     /// The conditioning of `prompt` (and of "" when guidance is on); nil for models without
@@ -87,7 +90,16 @@ public struct DiffusionModel: Sendable {
     /// D(x̂0 / s) clamped to [-1, 1]; `shouldContinue` is asked before each piece of the decoder's work.
     func decodeClamped(_ x0: Tensor, in arena: ScratchArena, shouldContinue: () -> Bool = { true }) throws(FCSError) -> [Float] {
         let scaled = Tensor(shape: x0.shape, values: x0.toArray().map { $0 / codec.scalingFactor })
-        return try codec.decode(scaled, in: arena, shouldContinue: shouldContinue).toArray().map { min(1, max(-1, $0)) }
+        return try codec.withCodec { (codec) throws(FCSError) in
+            try codec.decode(scaled, in: arena, shouldContinue: shouldContinue).toArray().map { min(1, max(-1, $0)) }
+        }
+    }
+
+    /// Runs `body` with the codec of super-resolution's inner loop resident: ``transportCodec``,
+    /// or the model's own codec, held until `body` returns.
+    func withTransportCodec<Result>(_ body: (any LatentCodec) throws(FCSError) -> Result) throws(FCSError) -> Result {
+        if let transportCodec { return try body(transportCodec) }
+        return try codec.withCodec(body)
     }
 }
 

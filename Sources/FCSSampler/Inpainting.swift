@@ -71,9 +71,13 @@ extension DiffusionModel {
         }
         let fill = fillMask.toArray(), steps = parameters.sampler.steps
         guard fill.contains(where: { $0 != 0 }) else { return Tensor(shape: image.shape, values: image.toArray()) }
-        try checkRequest(width: image.shape[3], height: image.shape[2], guided: parameters.sampler.usesClassifierFreeGuidance(denoiser), task: "inpainting")
-        let constraint = try InpaintingConstraint(image: image, fillMask: fillMask, codec: codec,
-                                                  shouldContinue: { progress(0, steps) })
+        // the VAE is resident for the encode (and the estimate, which follows its layers) and again
+        // for the decode, not through the sampling
+        let constraint = try codec.withCodec { (codec) throws(FCSError) in
+            try checkRequest(width: image.shape[3], height: image.shape[2], guided: parameters.sampler.usesClassifierFreeGuidance(denoiser),
+                             task: "inpainting")
+            return try InpaintingConstraint(image: image, fillMask: fillMask, codec: codec, shouldContinue: { progress(0, steps) })
+        }
         let (conditioning, unconditional) = try conditioning(prompt: parameters.prompt, guided: parameters.sampler.usesClassifierFreeGuidance(denoiser),
                                                                 in: ScratchArena())  // the text encoder's activations, released here
         let latentShape = constraint.knownLatent.shape

@@ -57,8 +57,10 @@ extension DiffusionModel {
         if padding.isNeeded {
             return padding.crop(try solve(PaddedConstraint(constraint, padding: padding), parameters: parameters, noise: noise, progress: progress))
         }
-        let transport = try VAENewtonTransport(constraint, codec: transportCodec ?? codec, finiteDifferenceStep: parameters.encoderFiniteDifferenceStep)
-        return try sample(transport, imageShape: shape, task: "constrained sampling", parameters: parameters, noise: noise, progress: progress)
+        return try withTransportCodec { (codec) throws(FCSError) in
+            let transport = try VAENewtonTransport(constraint, codec: codec, finiteDifferenceStep: parameters.encoderFiniteDifferenceStep)
+            return try sample(transport, imageShape: shape, task: "constrained sampling", parameters: parameters, noise: noise, progress: progress)
+        }
     }
 
     /// Samples under a constraint on an image of `imageShape` and decodes the last x̂0.

@@ -27,10 +27,12 @@ extension DiffusionModel {
                                                      noise: noise, progress: progress), scale: factor)
             }
         }
-        let constraint = try SuperResolutionConstraint(lowResolution: image, factor: factor, codec: transportCodec ?? codec,
-                                                       finiteDifferenceStep: parameters.encoderFiniteDifferenceStep)
-        return try sample(constraint, imageShape: [1, 3, image.shape[2] * factor, image.shape[3] * factor], task: "super-resolution",
-                          parameters: parameters, noise: noise, progress: progress)
+        return try withTransportCodec { (codec) throws(FCSError) in
+            let constraint = try SuperResolutionConstraint(lowResolution: image, factor: factor, codec: codec,
+                                                           finiteDifferenceStep: parameters.encoderFiniteDifferenceStep)
+            return try sample(constraint, imageShape: [1, 3, image.shape[2] * factor, image.shape[3] * factor], task: "super-resolution",
+                              parameters: parameters, noise: noise, progress: progress)
+        }
     }
 }
 

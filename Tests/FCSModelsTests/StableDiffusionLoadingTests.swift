@@ -28,7 +28,7 @@ final class StableDiffusionLoadingTests: TemporaryFolderTestCase {
         let model = try StableDiffusion.load(tinySD)
         XCTAssertLessThanOrEqual(try epsilonError(model).error, 1e-4)
         let reference = try SafeTensorsFile(path: tinySD + "/reference.safetensors")
-        let decoded = model.vae.decode(try reference.tensor("vae.dec.latent"), in: ScratchArena()).toArray()
+        let decoded = try model.vae.resident().decode(try reference.tensor("vae.dec.latent"), in: ScratchArena()).toArray()
         XCTAssertLessThanOrEqual(zip(decoded, try reference.tensor("vae.dec.out").toArray()).map { abs($0 - $1) }.max()!, 1e-4)
         XCTAssertEqual(model.tokenizer("a photograph of an astronaut riding a horse").count, 77)
     }
@@ -50,6 +50,30 @@ final class StableDiffusionLoadingTests: TemporaryFolderTestCase {
         XCTAssertThrowsError(try model.textEncoder([model.tokenizer("a horse")], in: arena)) {
             XCTAssertEqual(($0 as? FCSError)?.code, .io)
             XCTAssertTrue("\($0)".contains("text_encoder"), "\($0)")
+        }
+    }
+
+    func test_vae_isBuiltFromItsFileForEachUse_sharedWithinAHold_withTheBitsOfTheModelItself() throws {
+        let folder = temporary.appendingPathComponent("vae")
+        try FileManager.default.copyItem(atPath: tinySD, toPath: folder.path)
+        let model = try StableDiffusion.load(folder.path)
+        let file = folder.path + "/vae/diffusion_pytorch_model.safetensors", arena = ScratchArena()
+        let direct = try AutoencoderKL(config: model.vae.config, weights: WeightReader(file: SafeTensorsFile(path: file)))
+        let latents = try SafeTensorsFile(path: tinySD + "/reference.safetensors").tensor("vae.dec.latent")
+        let expected = direct.decode(latents, in: arena).toArray()
+        XCTAssertEqual(try model.vae.withResident { $0.decode(latents, in: arena).toArray() }, expected)
+        try model.vae.withResident { (held) throws(FCSError) in
+            for variant in [file, file.replacingOccurrences(of: ".safetensors", with: ".fp16.safetensors")] {
+                try? FileManager.default.removeItem(atPath: variant)
+            }
+            // a use inside the hold shares the held autoencoder: nothing is read again
+            XCTAssertEqual(try model.vae.withResident { $0.decode(latents, in: arena).toArray() }, expected)
+            XCTAssertEqual(held.decode(latents, in: arena).toArray(), expected)
+        }
+        // once the hold ends the autoencoder is gone, and the next use reads its file again
+        XCTAssertThrowsError(try model.vae.withResident { _ in }) {
+            XCTAssertEqual(($0 as? FCSError)?.code, .io)
+            XCTAssertTrue("\($0)".contains("vae"), "\($0)")
         }
     }
 

@@ -28,7 +28,7 @@ final class ConstrainedSamplerTests: XCTestCase {
         let reference = try SafeTensorsFile(path: referencePath)
         let steps = Int(reference.metadata["steps"]!)!
         let cases = try JSONDecoder().decode([String: Case].self, from: Data(reference.metadata["cases"]!.utf8))
-        let constraint = try InpaintingConstraint(image: try reference.tensor("image"), fillMask: try reference.tensor("fill_mask"), codec: model.vae)
+        let constraint = try InpaintingConstraint(image: try reference.tensor("image"), fillMask: try reference.tensor("fill_mask"), codec: try model.vae.resident())
         let noise = try SamplerNoise(contentsOf: referencePath, steps: steps)
         let sampler = ConstrainedSampler(unet: model.unet)
         XCTAssertEqual(cases.count, 2)
@@ -59,7 +59,7 @@ final class ConstrainedSamplerTests: XCTestCase {
         let c = try JSONDecoder().decode(SR.self, from: Data(reference.metadata["superres"]!.utf8))
         let steps = Int(reference.metadata["steps"]!)!
         let constraint = try SuperResolutionConstraint(lowResolution: try reference.tensor("superres.low"), factor: c.factor,
-                                                       codec: model.vae, finiteDifferenceStep: c.vae_h)
+                                                       codec: try model.vae.resident(), finiteDifferenceStep: c.vae_h)
         var parameters = SamplerParameters()
         parameters.steps = steps
         parameters.newtonSteps = c.newton_steps
@@ -95,7 +95,7 @@ final class ConstrainedSamplerBehaviourTests: XCTestCase {
         let image = Tensor(shape: [1, 3, 64, 64], values: random.tensor([1, 3, 64, 64], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
         var fill = [Float](repeating: 0, count: 64 * 64)
         for y in 0..<64 { for x in 32..<64 { fill[y * 64 + x] = 1 } }
-        let constraint = try InpaintingConstraint(image: image, fillMask: Tensor(shape: [1, 1, 64, 64], values: fill), codec: model.vae)
+        let constraint = try InpaintingConstraint(image: image, fillMask: Tensor(shape: [1, 1, 64, 64], values: fill), codec: try model.vae.resident())
         let text = Conditioning(textStates: try model.textEncoder([model.tokenizer("")], in: ScratchArena()).copy())
         return (constraint, text)
     }
@@ -137,7 +137,7 @@ final class ConstrainedSamplerBehaviourTests: XCTestCase {
         let model = try Self.model.get()
         let image = Tensor(zeros: [1, 3, 64, 64])
         func fails(_ image: Tensor, _ mask: Tensor, _ word: String, line: UInt = #line) {
-            XCTAssertThrowsError(try InpaintingConstraint(image: image, fillMask: mask, codec: model.vae), line: line) {
+            XCTAssertThrowsError(try InpaintingConstraint(image: image, fillMask: mask, codec: try model.vae.resident()), line: line) {
                 XCTAssertEqual(($0 as? FCSError)?.code, .invalidArgument, line: line)
                 XCTAssertTrue("\($0)".contains(word), "\($0)", line: line)
             }
@@ -209,7 +209,7 @@ final class ConstrainedSamplerBehaviourTests: XCTestCase {
     /// asked before each tile, so cancelling is honoured inside a VAE pass too.
     func test_progress_isAskedBeforeEveryVAETile() throws {
         let model = try Self.model.get()
-        XCTAssertEqual(model.vae.tileSampleMinSize, 64)
+        XCTAssertEqual(try model.vae.resident().tileSampleMinSize, 64)
         var parameters = InpaintingParameters()
         (parameters.sampler.steps, parameters.sampler.newtonSteps) = (1, 0)
         var fill = [Float](repeating: 0, count: 128 * 128)
@@ -315,7 +315,7 @@ final class SuperResolutionTests: XCTestCase {
         let model = try PixelSpaceTests.model.get()
         var random = NormalGenerator(seed: 8)
         let low = Tensor(shape: [1, 3, 8, 8], values: random.tensor([1, 3, 8, 8], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
-        let constraint = try SuperResolutionConstraint(lowResolution: low, factor: 4, codec: model.codec)
+        let constraint = try SuperResolutionConstraint(lowResolution: low, factor: 4, codec: XCTUnwrap(model.codec as? IdentityCodec))
         var parameters = SuperResolutionParameters(for: model).sampler
         parameters.steps = 4
         let noise = SamplerNoise.seeded(2, shape: constraint.latentShape, steps: 4)

@@ -63,7 +63,7 @@ final class OuterSamplerTests: XCTestCase {
         let reference = try SafeTensorsFile(path: referencePath), inputs = try SafeTensorsFile(path: inputsPath)
         let cases = try JSONDecoder().decode([String: Int].self, from: Data(reference.metadata["cases"]!.utf8))
         let newton = try JSONDecoder().decode(Newton.self, from: Data(reference.metadata["newton"]!.utf8))
-        let constraint = try InpaintingConstraint(image: try inputs.tensor("image"), fillMask: try inputs.tensor("fill_mask"), codec: model.vae)
+        let constraint = try InpaintingConstraint(image: try inputs.tensor("image"), fillMask: try inputs.tensor("fill_mask"), codec: try model.vae.resident())
         let text = Conditioning(textStates: try model.textEncoder([model.tokenizer("")], in: ScratchArena()).copy())
         XCTAssertEqual(cases.count, 2)
         for (name, steps) in cases {

@@ -15,7 +15,7 @@ final class VPredictionSamplingTests: XCTestCase {
         let reference = try SafeTensorsFile(path: referencePath)
         let steps = Int(reference.metadata["steps"]!)!
         let cases = try JSONDecoder().decode([String: ConstrainedSamplerTests.Case].self, from: Data(reference.metadata["cases"]!.utf8))
-        let constraint = try InpaintingConstraint(image: try reference.tensor("image"), fillMask: try reference.tensor("fill_mask"), codec: model.vae)
+        let constraint = try InpaintingConstraint(image: try reference.tensor("image"), fillMask: try reference.tensor("fill_mask"), codec: try model.vae.resident())
         let noise = try SamplerNoise(contentsOf: referencePath, steps: steps)
         // the model's own scheduler config picks v-prediction, as the tasks build the sampler
         let scheduler = try OuterSampler.paper.scheduler(model.schedulerConfig)
