@@ -47,9 +47,6 @@ public struct Linear: Sendable {
     private func apply(_ x: Tensor, bias: Tensor?, in arena: ScratchArena) -> Tensor {
         let rows = x.count / inFeatures
         let out = arena.tensor(Array(x.shape.dropLast()) + [outFeatures])
-        if let bias {
-            for r in 0..<rows { (out.data + r * outFeatures).update(from: bias.data, count: outFeatures) }
-        }
         arena.scope {
             let scratchSize = fcs_linear_scratch_size(), scratch = arena.scratch(ComputeThreads.count * scratchSize)
             // rows split across threads in whole 12-row panels; below ~1 MFLOP a second thread costs more than it saves
@@ -61,7 +58,7 @@ public struct Linear: Sendable {
                 guard start < end else { return }
                 fcs_linear(end - start, outFeatures, inFeatures, weight.precision.panelType, weight.panels(),
                            x.data + start * inFeatures, inFeatures, out.data + start * outFeatures, outFeatures,
-                           bias == nil ? 0 : 1, scratch + part * scratchSize)
+                           bias?.data, scratch + part * scratchSize)
             }
         }
         return out

@@ -281,6 +281,14 @@ fcs_f32_micro_kernel fcs_selected_f32_micro_kernel(void) {
     return atomic_load_explicit(&selected_f32, memory_order_acquire);
 }
 
+int fcs_selected_bf16_instructions(void) {
+#if defined(__x86_64__)
+    return fcs_selected_bf16_micro_kernel() == kernel_avx512_bf16;
+#else
+    return 0;
+#endif
+}
+
 fcs_isa fcs_selected_isa(void) {
 #if defined(__x86_64__)
     const micro_kernel f32 = fcs_selected_f32_micro_kernel();
@@ -293,7 +301,7 @@ fcs_isa fcs_selected_isa(void) {
 const char *fcs_conv_gemm_selected_isa(void) {
 #if defined(__x86_64__)
     switch (fcs_selected_isa()) {
-    case FCS_ISA_AVX512: return fcs_selected_bf16_micro_kernel() == kernel_avx512_bf16 ? "avx512bf16" : "avx512";
+    case FCS_ISA_AVX512: return fcs_selected_bf16_instructions() ? "avx512bf16" : "avx512";
     case FCS_ISA_AVX2: return "avx2";
     case FCS_ISA_BASELINE: break;
     }
@@ -381,7 +389,7 @@ __attribute__((target("avx512f,avx512bf16"))) static void interleave_bf16_avx512
 
 void fcs_interleave_bf16(const float *even, const float *odd, uint16_t *dst) {
 #if defined(__x86_64__)
-    if (fcs_selected_bf16_micro_kernel() == kernel_avx512_bf16) {
+    if (fcs_selected_bf16_instructions()) {
         interleave_bf16_avx512(even, odd, dst);
         return;
     }

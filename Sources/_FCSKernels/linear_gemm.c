@@ -13,9 +13,10 @@ enum { MR = FCS_CONV_GEMM_MR, NR = FCS_GEMM_NR, KC = 256, MC = 8 * MR };
 static size_t depth_of(size_t k, fcs_panel_type type) { return type == FCS_PANEL_BF16 ? (k + 1) / 2 * 2 : k; }
 static size_t element_bytes(fcs_panel_type type) { return type == FCS_PANEL_F32 ? 4 : 2; }
 
-void fcs_pack_bf16_panels(const float *src, size_t rows, size_t k, size_t row_stride, size_t k_stride, float scale,
-                          size_t height, void *storage) {
-    uint16_t *panels = storage;
+/* The reference packing, one value at a time; the vectorised ones below give the same bits
+ * (subnormal values aside, which vcvtneps2bf16 flushes to zero). */
+static void pack_bf16_panels_generic(const float *src, size_t rows, size_t k, size_t row_stride, size_t k_stride,
+                                     float scale, size_t height, uint16_t *panels) {
     const size_t depth = (k + 1) / 2 * 2;
     for (size_t i0 = 0; i0 < rows; i0 += height) {
         uint16_t *panel = panels + i0 * depth;
@@ -25,6 +26,85 @@ void fcs_pack_bf16_panels(const float *src, size_t rows, size_t k, size_t row_st
                 panel[kk / 2 * 2 * height + 2 * r + kk % 2] = fcs_float_to_bf16_bits(value);
             }
     }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+static __mmask16 first_lanes(size_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
+
+/* Rows contiguous along k (activations, keys, queries): each row's next 32 values convert to 16
+ * pairs in two instructions, and the pairs — 32 bits each — are then transposed into the panel
+ * through a small block, where the reference rounds and scatters every value on its own. */
+__attribute__((target("avx512f,avx512bf16"))) static void pack_bf16_rows_avx512(const float *src, size_t rows,
+                                                                               size_t k, size_t row_stride,
+                                                                               float scale, size_t height,
+                                                                               uint32_t *panels) {
+    enum { PAIRS = 16 };
+    const size_t pairs_per_row = (k + 1) / 2;
+    const __m512 factor = _mm512_set1_ps(scale);
+    uint32_t block[FCS_GEMM_NR][PAIRS];
+    for (size_t i0 = 0; i0 < rows; i0 += height) {
+        uint32_t *panel = panels + i0 * pairs_per_row;
+        for (size_t p0 = 0; p0 < pairs_per_row; p0 += PAIRS) {
+            const size_t pairs = pairs_per_row - p0 < PAIRS ? pairs_per_row - p0 : PAIRS, values = k - 2 * p0;
+            const __mmask16 low_mask = first_lanes(values), high_mask = values > 16 ? first_lanes(values - 16) : 0;
+            for (size_t r = 0; r < height; r++) {
+                __m512i converted = _mm512_setzero_si512();
+                if (i0 + r < rows) {
+                    const float *row = src + (i0 + r) * row_stride + 2 * p0;
+                    const __m512 low = _mm512_mul_ps(factor, _mm512_maskz_loadu_ps(low_mask, row));
+                    const __m512 high = _mm512_mul_ps(factor, _mm512_maskz_loadu_ps(high_mask, row + 16));
+                    converted = (__m512i)_mm512_cvtne2ps_pbh(high, low);
+                }
+                _mm512_storeu_si512(block[r], converted);
+            }
+            for (size_t p = 0; p < pairs; p++)
+                for (size_t r = 0; r < height; r++) panel[(p0 + p) * height + r] = block[r][p];
+        }
+    }
+}
+
+/* Rows contiguous across the panel (values as Vᵀ): a pair is two source rows, converted and
+ * interleaved 16 panel rows at a time, as fcs_interleave_bf16 does. */
+__attribute__((target("avx512f,avx512bf16"))) static void pack_bf16_columns_avx512(const float *src, size_t rows,
+                                                                                  size_t k, size_t k_stride,
+                                                                                  float scale, size_t height,
+                                                                                  uint32_t *panels) {
+    const size_t pairs_per_row = (k + 1) / 2;
+    const __m512 factor = _mm512_set1_ps(scale);
+    for (size_t i0 = 0; i0 < rows; i0 += height) {
+        uint32_t *panel = panels + i0 * pairs_per_row;
+        for (size_t p = 0; p < pairs_per_row; p++)
+            for (size_t j0 = 0; j0 < height; j0 += 16) {
+                const size_t first = i0 + j0, lanes = height - j0 < 16 ? height - j0 : 16;
+                const __mmask16 present = first < rows ? first_lanes(rows - first) & first_lanes(lanes) : 0;
+                const float *even = src + 2 * p * k_stride + first;
+                const __m512 low = _mm512_mul_ps(factor, _mm512_maskz_loadu_ps(present, even));
+                const __m512 high = _mm512_mul_ps(factor, _mm512_maskz_loadu_ps(2 * p + 1 < k ? present : 0, even + k_stride));
+                const __m512i pair = _mm512_or_si512(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(low)),
+                                                     _mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(high)), 16));
+                _mm512_mask_storeu_epi32(panel + p * height + j0, first_lanes(lanes), pair);
+            }
+    }
+}
+#endif
+
+void fcs_pack_bf16_panels(const float *src, size_t rows, size_t k, size_t row_stride, size_t k_stride, float scale,
+                          size_t height, void *storage) {
+#if defined(__x86_64__)
+    if (fcs_selected_bf16_instructions() && height <= FCS_GEMM_NR) {
+        if (k_stride == 1) {
+            pack_bf16_rows_avx512(src, rows, k, row_stride, scale, height, storage);
+            return;
+        }
+        if (row_stride == 1) {
+            pack_bf16_columns_avx512(src, rows, k, k_stride, scale, height, storage);
+            return;
+        }
+    }
+#endif
+    pack_bf16_panels_generic(src, rows, k, row_stride, k_stride, scale, height, storage);
 }
 
 void fcs_pack_f32_panels(const float *src, size_t rows, size_t k, size_t row_stride, size_t k_stride, float scale,
@@ -62,17 +142,29 @@ void fcs_linear_pack_weight(const float *w, size_t n, size_t k, fcs_panel_type t
         }
 }
 
+/* k per block: at most KC values (2·KC in bf16, whose A block takes half the bytes), split into
+ * blocks of equal depth so that no block is a short tail (320 = 256 + 64 would spend a pass over
+ * C on 64 values). Even, so that bf16 pairs stay whole. */
+static size_t k_block(size_t k, fcs_panel_type type) {
+    const size_t most = type == FCS_PANEL_BF16 ? 2 * KC : KC, blocks = (k + most - 1) / most;
+    const size_t depth = (k + blocks - 1) / blocks;
+    return (depth + 1) / 2 * 2;
+}
+
 size_t fcs_linear_scratch_size(void) { return (size_t)MC * KC + (size_t)KC * NR; }
 
 void fcs_linear(size_t m, size_t n, size_t k, fcs_panel_type type, const void *packed_weight, const float *x, size_t ldx,
-                float *y, size_t ldy, int accumulate, float *scratch) {
+                float *y, size_t ldy, const float *bias, float *scratch) {
     const fcs_bf16_micro_kernel kernel_bf16 = fcs_selected_bf16_micro_kernel();
     const fcs_f32_micro_kernel kernel = fcs_selected_f32_micro_kernel();
     const size_t depth = depth_of(k, type);
     float *a_panels = scratch, *b_widened = scratch + (size_t)MC * KC;
-    for (size_t k0 = 0; k0 < k; k0 += KC) {
-        const size_t kc = k - k0 < KC ? k - k0 : KC, kc_pairs = (kc + 1) / 2 * 2;
-        const int add = accumulate || k0 > 0;
+    const size_t block_depth = k_block(k, type);
+    for (size_t k0 = 0; k0 < k; k0 += block_depth) {
+        const size_t kc = k - k0 < block_depth ? k - k0 : block_depth, kc_pairs = (kc + 1) / 2 * 2;
+        /* the bias is written into each tile right before its first block adds to it, while the
+         * tile is in cache: not in a pass of its own over y */
+        const int add = bias || k0 > 0;
         for (size_t m0 = 0; m0 < m; m0 += MC) {
             const size_t mc = m - m0 < MC ? m - m0 : MC;
             if (type == FCS_PANEL_BF16)
@@ -90,6 +182,8 @@ void fcs_linear(size_t m, size_t n, size_t k, fcs_panel_type type, const void *p
                 for (size_t i0 = 0; i0 < mc; i0 += MR) {
                     const size_t rows = mc - i0 < MR ? mc - i0 : MR;
                     float *tile = y + (m0 + i0) * ldy + j0;
+                    if (bias && k0 == 0)
+                        for (size_t r = 0; r < rows; r++) memcpy(tile + r * ldy, bias + j0, cols * sizeof *bias);
                     if (type == FCS_PANEL_BF16)
                         kernel_bf16(kc_pairs, (const uint16_t *)a_panels + i0 * kc_pairs,
                                     (const uint16_t *)packed_weight + j0 * depth + k0 * NR, tile, ldy, 0, add, rows, cols);

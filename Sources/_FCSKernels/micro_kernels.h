@@ -25,6 +25,10 @@ typedef void (*fcs_f32_micro_kernel)(size_t kc, const float *a, const float *b, 
 fcs_bf16_micro_kernel fcs_selected_bf16_micro_kernel(void);
 fcs_f32_micro_kernel fcs_selected_f32_micro_kernel(void);
 
+/* Whether the selected bf16 micro-kernel is vdpbf16ps's, so that the packing around it may use
+ * AVX512_BF16's conversions too. */
+int fcs_selected_bf16_instructions(void);
+
 /* The instruction set of the selected micro-kernels, for kernels that follow the selection
  * (Winograd's transforms) rather than the CPU's best. */
 typedef enum { FCS_ISA_BASELINE, FCS_ISA_AVX2, FCS_ISA_AVX512 } fcs_isa;

@@ -93,8 +93,9 @@ final class ReducedPrecisionTests: XCTestCase {
 
     func test_reducedPrecisionLinear_matchesFloat32_inBothSplits() {
         var random = NormalGenerator(seed: 9)
-        // more rows than features (the rows are split across threads), and fewer (features are)
-        for (rows, inFeatures, outFeatures) in [(300, 70, 24), (5, 261, 100), (64, 320, 1280)] {
+        // more rows than features (the rows are split across threads), and fewer (features are);
+        // 1031 features: k in three blocks, the last odd
+        for (rows, inFeatures, outFeatures) in [(300, 70, 24), (5, 261, 100), (64, 320, 1280), (7, 1031, 40)] {
             let x = random.tensor([rows, inFeatures]), weight = random.tensor([outFeatures, inFeatures], scale: 0.1)
             let bias = random.tensor([outFeatures])
             let reference = Linear(weight: weight, bias: bias)(x, in: arena)

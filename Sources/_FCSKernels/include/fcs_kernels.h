@@ -81,7 +81,7 @@ void fcs_conv_gemm_pack_weight(const float *w, size_t m, size_t k, fcs_panel_typ
 void fcs_conv_gemm(size_t m, size_t n, size_t k, fcs_panel_type type, const void *packed_weight, const float *input,
                    const int32_t *k_offset, const int32_t *n_offset, float *c, size_t ldc, int transpose_c,
                    int accumulate, float *scratch);
-/* Linear layers: y[i, j] (+)= Σ_kk x[i, kk] · W[j, kk] for x [m][k] (leading dim ldx), y [m][n]
+/* Linear layers: y[i, j] = bias[j] + Σ_kk x[i, kk] · W[j, kk] (bias NULL: none) for x [m][k] (leading dim ldx), y [m][n]
  * (leading dim ldy), W [n][k] packed once by fcs_linear_pack_weight into
  * fcs_linear_packed_bytes(n, k, type) bytes, in the same element types as fcs_conv_gemm (bf16:
  * x rounded to bf16 as it is packed). scratch holds fcs_linear_scratch_size() floats, one buffer
@@ -90,7 +90,7 @@ size_t fcs_linear_packed_bytes(size_t n, size_t k, fcs_panel_type type);
 void fcs_linear_pack_weight(const float *w, size_t n, size_t k, fcs_panel_type type, void *packed);
 size_t fcs_linear_scratch_size(void);
 void fcs_linear(size_t m, size_t n, size_t k, fcs_panel_type type, const void *packed_weight, const float *x, size_t ldx,
-                float *y, size_t ldy, int accumulate, float *scratch);
+                float *y, size_t ldy, const float *bias, float *scratch);
 /* 1 when this CPU multiplies bf16 panels with AVX512_BF16 instructions. */
 int fcs_conv_gemm_has_bf16_instructions(void);
 /* Tests only (not thread-safe): use the "avx512bf16", "avx512", "avx2" or "baseline"
