@@ -33,11 +33,16 @@ final class StableDiffusionLoadingTests: TemporaryFolderTestCase {
         XCTAssertEqual(model.tokenizer("a photograph of an astronaut riding a horse").count, 77)
     }
 
+    /// The tiny SD folder copied to `name` and loaded from there, so that a test may remove its files.
+    private func loadedCopy(_ name: String) throws -> (model: StableDiffusion, folder: String) {
+        let folder = temporary.appendingPathComponent(name).path
+        try FileManager.default.copyItem(atPath: tinySD, toPath: folder)
+        return (try StableDiffusion.load(folder), folder)
+    }
+
     func test_textEncoder_isBuiltFromItsFileForEachNewPrompt_withTheBitsOfTheModelItself() throws {
-        let folder = temporary.appendingPathComponent("text")
-        try FileManager.default.copyItem(atPath: tinySD, toPath: folder.path)
-        let model = try StableDiffusion.load(folder.path)
-        let file = folder.path + "/text_encoder/model.safetensors", arena = ScratchArena()
+        let (model, folder) = try loadedCopy("text")
+        let file = folder + "/text_encoder/model.safetensors", arena = ScratchArena()
         let direct = try CLIPTextModel(config: model.textEncoder.config, weights: WeightReader(file: SafeTensorsFile(path: file)))
         let cat = [model.tokenizer("a photo of a cat")]
         XCTAssertEqual(try model.textEncoder(cat, in: arena).toArray(), try direct(cat, in: arena).toArray())
@@ -54,10 +59,8 @@ final class StableDiffusionLoadingTests: TemporaryFolderTestCase {
     }
 
     func test_vae_isBuiltFromItsFileForEachUse_sharedWithinAHold_withTheBitsOfTheModelItself() throws {
-        let folder = temporary.appendingPathComponent("vae")
-        try FileManager.default.copyItem(atPath: tinySD, toPath: folder.path)
-        let model = try StableDiffusion.load(folder.path)
-        let file = folder.path + "/vae/diffusion_pytorch_model.safetensors", arena = ScratchArena()
+        let (model, folder) = try loadedCopy("vae")
+        let file = folder + "/vae/diffusion_pytorch_model.safetensors", arena = ScratchArena()
         let direct = try AutoencoderKL(config: model.vae.config, weights: WeightReader(file: SafeTensorsFile(path: file)))
         let latents = try SafeTensorsFile(path: tinySD + "/reference.safetensors").tensor("vae.dec.latent")
         let expected = direct.decode(latents, in: arena).toArray()
