@@ -159,7 +159,9 @@ fcs_model_params fcs_model_params_default(void);
 
 /* Loads a diffusers folder, a single-file .safetensors checkpoint, or a model name already in
  * the Hugging Face hub cache ("runwayml/stable-diffusion-v1-5"). Pickle .ckpt files are refused.
- * params may be NULL for the defaults. On success *out_model is a new model. */
+ * params may be NULL for the defaults. On success *out_model is a new model. An SD model's text
+ * encoder and VAE weights are read again from path when they are used (they are not held while
+ * the UNet samples), so its files must stay in place until fcs_model_free. */
 fcs_status fcs_model_load(const char *path, const fcs_model_params *params, fcs_model **out_model);
 
 /* Releases a model; NULL is fine. No call may be using it. */
