@@ -4,9 +4,10 @@ import Synchronization
 /// Stable Diffusion's VAE as a loaded model keeps it: an ``AutoencoderKL`` that is built from its
 /// weights when pixels need encoding or decoding and released when the last user lets it go, so
 /// that its weights (about 160 MB in 16 bits for SD 1.x) are not held while the UNet samples. An
-/// inpainting builds it for its encode and again for its decode (reading its weights again: well
-/// under a second); a task whose inner loop runs the VAE (super-resolution without a tiny
-/// autoencoder) holds one through the sampling, and every use inside that hold shares it.
+/// inpainting builds it for its encode and again for its decode (reading its weights again: up
+/// to about a second at SD 1.x's size); a task whose inner loop runs the VAE (super-resolution
+/// without a tiny autoencoder) holds one through the sampling, and every use inside that hold
+/// shares it.
 ///
 /// The results are those of the ``AutoencoderKL`` itself, bit for bit. The weights are read again
 /// from where the model was loaded, so those files must stay in place while it is used.
