@@ -376,14 +376,10 @@ static void interleave_bf16_generic(const float *even, const float *odd, uint16_
 }
 
 #if defined(__x86_64__)
-/* vcvtneps2bf16 rounds to nearest even like fcs_float_to_bf16_bits (and flushes subnormals). */
 __attribute__((target("avx512f,avx512bf16"))) static void interleave_bf16_avx512(const float *even,
                                                                                 const float *odd, uint16_t *dst) {
-    for (size_t j = 0; j < NR; j += 16) {
-        const __m512i low = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(even + j)));
-        const __m512i high = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(odd + j)));
-        _mm512_storeu_si512(dst + 2 * j, _mm512_or_si512(low, _mm512_slli_epi32(high, 16)));
-    }
+    for (size_t j = 0; j < NR; j += 16)
+        _mm512_storeu_si512(dst + 2 * j, fcs_bf16_pairs_avx512(_mm512_loadu_ps(even + j), _mm512_loadu_ps(odd + j)));
 }
 #endif
 

@@ -29,8 +29,6 @@ static void pack_bf16_panels_generic(const float *src, size_t rows, size_t k, si
 }
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
 static __mmask16 first_lanes(size_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
 
 /* Rows contiguous along k (activations, keys, queries): each row's next 32 values convert to 16
@@ -66,7 +64,7 @@ __attribute__((target("avx512f,avx512bf16"))) static void pack_bf16_rows_avx512(
 }
 
 /* Rows contiguous across the panel (values as Vᵀ): a pair is two source rows, converted and
- * interleaved 16 panel rows at a time, as fcs_interleave_bf16 does. */
+ * interleaved 16 panel rows at a time. */
 __attribute__((target("avx512f,avx512bf16"))) static void pack_bf16_columns_avx512(const float *src, size_t rows,
                                                                                   size_t k, size_t k_stride,
                                                                                   float scale, size_t height,
@@ -82,9 +80,7 @@ __attribute__((target("avx512f,avx512bf16"))) static void pack_bf16_columns_avx5
                 const float *even = src + 2 * p * k_stride + first;
                 const __m512 low = _mm512_mul_ps(factor, _mm512_maskz_loadu_ps(present, even));
                 const __m512 high = _mm512_mul_ps(factor, _mm512_maskz_loadu_ps(2 * p + 1 < k ? present : 0, even + k_stride));
-                const __m512i pair = _mm512_or_si512(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(low)),
-                                                     _mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(high)), 16));
-                _mm512_mask_storeu_epi32(panel + p * height + j0, first_lanes(lanes), pair);
+                _mm512_mask_storeu_epi32(panel + p * height + j0, first_lanes(lanes), fcs_bf16_pairs_avx512(low, high));
             }
     }
 }

@@ -29,6 +29,18 @@ fcs_f32_micro_kernel fcs_selected_f32_micro_kernel(void);
  * AVX512_BF16's conversions too. */
 int fcs_selected_bf16_instructions(void);
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* 16 bf16 pairs, even[j] in the low half of lane j and odd[j] in the high one, rounded to nearest
+ * even by vcvtneps2bf16 (as fcs_float_to_bf16_bits rounds; subnormals flush to zero). */
+__attribute__((target("avx512f,avx512bf16"))) static inline __m512i fcs_bf16_pairs_avx512(__m512 even, __m512 odd) {
+    const __m512i low = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(even));
+    const __m512i high = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(odd));
+    return _mm512_or_si512(low, _mm512_slli_epi32(high, 16));
+}
+#endif
+
 /* The instruction set of the selected micro-kernels, for kernels that follow the selection
  * (Winograd's transforms) rather than the CPU's best. */
 typedef enum { FCS_ISA_BASELINE, FCS_ISA_AVX2, FCS_ISA_AVX512 } fcs_isa;

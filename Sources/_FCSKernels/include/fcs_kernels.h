@@ -81,8 +81,8 @@ void fcs_conv_gemm_pack_weight(const float *w, size_t m, size_t k, fcs_panel_typ
 void fcs_conv_gemm(size_t m, size_t n, size_t k, fcs_panel_type type, const void *packed_weight, const float *input,
                    const int32_t *k_offset, const int32_t *n_offset, float *c, size_t ldc, int transpose_c,
                    int accumulate, float *scratch);
-/* Linear layers: y[i, j] = bias[j] + Σ_kk x[i, kk] · W[j, kk] (bias NULL: none) for x [m][k] (leading dim ldx), y [m][n]
- * (leading dim ldy), W [n][k] packed once by fcs_linear_pack_weight into
+/* Linear layers: y[i, j] = bias[j] + Σ_kk x[i, kk] · W[j, kk] (bias NULL: none) for x [m][k]
+ * (leading dim ldx), y [m][n] (leading dim ldy), W [n][k] packed once by fcs_linear_pack_weight into
  * fcs_linear_packed_bytes(n, k, type) bytes, in the same element types as fcs_conv_gemm (bf16:
  * x rounded to bf16 as it is packed). scratch holds fcs_linear_scratch_size() floats, one buffer
  * per concurrent caller; to split the work, call on row ranges of x and y. */
