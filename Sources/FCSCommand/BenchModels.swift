@@ -29,7 +29,7 @@ struct BenchModels: ParsableCommand {
                                valueName: "file"))
     var peer: String?
 
-    @Flag(help: "Also show where the time goes: one more UNet forward per latent size (batch 1), VAE decode 512x512 and TAESD encode and decode 512x512, timed per kind of operation.")
+    @Flag(help: "Also show where the time goes: one more UNet forward per latent size (batch 1), VAE decode 512x512 and TAESD encode and decode 512x512, timed per kind of operation; with bf16 layers also the UNet forwards that record and replay the sampler's difference tape.")
     var profile = false
 
     @Option(help: "The Winograd variant of the layers that choose theirs (auto: F(4x4) for fp32 weights, else F(2x2); f2; f4), to time both.")
@@ -100,9 +100,19 @@ struct BenchModels: ParsableCommand {
         var profiles: [(network: String, profile: OperationProfile)] = []
         for size in latentSizes {
             let sample = random.tensor([1, 4, size, size]), text = random.tensor([1, 77, 768])
-            profiles.append(("UNet \(size * 8)x\(size * 8), batch 1", OperationProfile.recording {
-                arena.scope { _ = unet(sample, timestep: 500, encoderHiddenStates: text, in: arena) }
-            }.profile))
+            func forward() { arena.scope { _ = unet(sample, timestep: 500, encoderHiddenStates: text, in: arena) } }
+            profiles.append(("UNet \(size * 8)x\(size * 8), batch 1", OperationProfile.recording(forward).profile))
+            guard layers == .bfloat16 else { continue }
+            // the sampler's two forwards of each J·e: the base records a difference tape, the perturbed one replays it
+            let tape = DifferenceTape()
+            arena.differenceTape = tape
+            defer { arena.differenceTape = nil }
+            tape.beginRecording()
+            forward()  // the first recording allocates the tape's buffers; the sampler's reuse them
+            tape.beginRecording()
+            profiles.append(("UNet \(size * 8)x\(size * 8), recording a tape", OperationProfile.recording(forward).profile))
+            tape.beginReplay()
+            profiles.append(("UNet \(size * 8)x\(size * 8), replaying it", OperationProfile.recording(forward).profile))
         }
         profiles.append(("VAE decode 512x512", OperationProfile.recording { arena.scope { _ = vae.decode(latents, in: arena) } }.profile))
         profiles.append(("TAESD encode 512x512", OperationProfile.recording { arena.scope { _ = taesd.encode(image, in: arena) } }.profile))

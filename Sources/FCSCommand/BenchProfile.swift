@@ -1,10 +1,12 @@
 import FCSTensor
 
-/// `fcs bench models --profile`'s table: one row per kind of operation, one group of columns
-/// (calls, seconds, share of the network's time, GFLOP/s of the GEMM kinds) per profiled
-/// network, so the kind that dominates — the next thing to speed up — and how far it is from
-/// the machine's GEMM rate read off one line.
-func printProfiles(_ profiles: [(network: String, profile: OperationProfile)]) {
+/// The table of `fcs bench models --profile` and `fcs bench sample --profile`: one row per kind
+/// of operation, one group of columns (calls, seconds, share of the network's time, GFLOP/s of
+/// the GEMM kinds) per profiled network or run, so the kind that dominates — the next thing to
+/// speed up — and how far it is from the machine's GEMM rate read off one line.
+///
+/// - Parameter what: what each column timed, for the header.
+func printProfiles(_ profiles: [(network: String, profile: OperationProfile)], of what: String = "one more run of each network") {
     let other = "other (between operations)", total = "whole network call"
     let labelWidth = (OperationProfile.Kind.allCases.map(\.name) + [other, total]).map(\.count).max() ?? 0
     let cellWidth = max(profiles.map(\.network.count).max() ?? 0, 33)
@@ -19,7 +21,7 @@ func printProfiles(_ profiles: [(network: String, profile: OperationProfile)]) {
         print(line[..<(line.lastIndex { $0 != " " }.map { line.index(after: $0) } ?? line.startIndex)])  // no trailing blanks
     }
 
-    print("profile: one more run of each network, every operation's time summed by kind (seconds, share of the run;")
+    print("profile: \(what), every operation's time summed by kind (seconds, share of the run;")
     print("GFLOP/s of the GEMM kinds, Winograd's counted as the direct convolution's FLOPs)")
     row("kind", profiles.map { $0.network.padding(cellWidth) })
     row("", profiles.map { _ in ("calls".leftPadding(6) + "seconds".leftPadding(9) + "share".leftPadding(9) + "GFLOP/s".leftPadding(9)).padding(cellWidth) })

@@ -52,6 +52,9 @@ struct BenchSample: ParsableCommand {
     @Option(help: "How layers keep their weights: fp32, or fp16 widened per layer when used.")
     var weights: WeightStorageArgument = .fp32
 
+    @Flag(help: "Also show where each run's time goes, per kind of operation (as `fcs bench models --profile`).")
+    var profile = false
+
     /// The issue's memory goal for a 512² inpainting with an fp16 checkpoint.
     static let peakGoalBytes = 3e9
     /// The time goals of a 512² run at the paper's 20 steps: issue 13's default inpainting, issue
@@ -89,63 +92,68 @@ struct BenchSample: ParsableCommand {
         print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), \(model ?? shapes), \(weights.rawValue) weights, "
               + "sampler \(sampler.rawValue), \(steps) steps; load peak RSS \(format(loadPeak, 2)) GiB")
         print("task                 |  size | UNet forwards | VAE passes           | seconds/image | peak RSS GiB")
-        let clock = ContinuousClock()
         var random = NormalGenerator(seed: 5)
         var goalPeak: Double?
         var timed: [(goal: TimeGoal, seconds: Double, perStep: Double?)] = []
+        var profiles: [(network: String, profile: OperationProfile)] = []
         for task in task {
             for side in size {
                 let image = Tensor(shape: [1, 3, side, side], values: random.tensor([1, 3, side, side], scale: 0.5).toArray().map { min(1, max(-1, $0)) })
                 var forwards = 0, passes = "-"
-                let seconds: Double, sampling = SamplingClock(steps: steps)
+                let sampling = SamplingClock(steps: steps)
                 resetPeakResident()
-                switch task {
-                case .inpaint:
-                    var parameters = InpaintingParameters()
-                    (parameters.sampler.steps, parameters.sampler.outerSampler) = (steps, sampler)
-                    var fill = [Float](repeating: 0, count: side * side)
-                    for i in fill.indices where i % side >= side / 2 { fill[i] = 1 }
-                    forwards = steps * (1 + 2 * parameters.sampler.newtonSteps)
-                    passes = "1 enc + 1 dec"
-                    seconds = try clock.measure {
+                // the run's wall-clock time is its recording's
+                let runProfile = try OperationProfile.recording { () throws in
+                    switch task {
+                    case .inpaint:
+                        var parameters = InpaintingParameters()
+                        (parameters.sampler.steps, parameters.sampler.outerSampler) = (steps, sampler)
+                        var fill = [Float](repeating: 0, count: side * side)
+                        for i in fill.indices where i % side >= side / 2 { fill[i] = 1 }
+                        forwards = steps * (1 + 2 * parameters.sampler.newtonSteps)
+                        passes = "1 enc + 1 dec"
                         _ = try sd.inpaint(image: image, fillMask: Tensor(shape: [1, 1, side, side], values: fill), parameters: parameters,
                                            progress: sampling.progress)
-                    }.seconds
-                case .superres, .superresTAESD:
-                    var parameters = SuperResolutionParameters()
-                    (parameters.sampler.steps, parameters.sampler.outerSampler) = (steps, sampler)
-                    let low = try BicubicResizer(scale: 0.25)(image)
-                    forwards = steps * (1 + 2 * parameters.sampler.newtonSteps)
-                    // per inner step: D(x̂0) and the transport's two encodes; then the final decode
-                    let inner = 3 * steps * parameters.sampler.newtonSteps
-                    let model = task == .superres ? sd.diffusionModel : transported ?? sd.diffusionModel
-                    passes = task == .superres ? "\(inner + 1) VAE" : "\(inner) TAESD + 1 VAE"
-                    seconds = try clock.measure {
+                    case .superres, .superresTAESD:
+                        var parameters = SuperResolutionParameters()
+                        (parameters.sampler.steps, parameters.sampler.outerSampler) = (steps, sampler)
+                        let low = try BicubicResizer(scale: 0.25)(image)
+                        forwards = steps * (1 + 2 * parameters.sampler.newtonSteps)
+                        // per inner step: D(x̂0) and the transport's two encodes; then the final decode
+                        let inner = 3 * steps * parameters.sampler.newtonSteps
+                        let model = task == .superres ? sd.diffusionModel : transported ?? sd.diffusionModel
+                        passes = task == .superres ? "\(inner + 1) VAE" : "\(inner) TAESD + 1 VAE"
                         _ = try model.superResolve(image: low, factor: 4, parameters: parameters, progress: sampling.progress)
-                    }.seconds
-                case .layers:
-                    var parameters = LayerExtractionParameters()
-                    parameters.sampler.outerSampler = sampler
-                    if layerSettings.count == 3 {
-                        (parameters.iterations, parameters.samplesPerLayer, parameters.restarts) = (layerSettings[0], layerSettings[1], layerSettings[2])
+                    case .layers:
+                        var parameters = LayerExtractionParameters()
+                        parameters.sampler.outerSampler = sampler
+                        if layerSettings.count == 3 {
+                            (parameters.iterations, parameters.samplesPerLayer, parameters.restarts) = (layerSettings[0], layerSettings[1], layerSettings[2])
+                        }
+                        let inpaintings = parameters.restarts * parameters.iterations * 2 * parameters.samplesPerLayer
+                        forwards = inpaintings * parameters.sampler.steps * (1 + 2 * parameters.sampler.newtonSteps)
+                        passes = "\(inpaintings) enc + \(inpaintings) dec"
+                        _ = try sd.extractLayers(image: image, parameters: parameters)
                     }
-                    let inpaintings = parameters.restarts * parameters.iterations * 2 * parameters.samplesPerLayer
-                    forwards = inpaintings * parameters.sampler.steps * (1 + 2 * parameters.sampler.newtonSteps)
-                    passes = "\(inpaintings) enc + \(inpaintings) dec"
-                    seconds = try clock.measure { _ = try sd.extractLayers(image: image, parameters: parameters) }.seconds
-                }
+                }.profile
+                let seconds = runProfile.elapsedSeconds
                 let name = switch task {
                 case .inpaint: "inpaint"
                 case .superres: "superres x4"
                 case .superresTAESD: "superres x4 TAESD"
                 case .layers: "layers"
                 }
+                if profile { profiles.append(("\(name) \(side)x\(side)", runProfile)) }
                 let peak = residentGiB(peak: true)
                 print("\(name.padding(20)) | \(String(side).leftPadding(5)) | \(String(forwards).leftPadding(13)) | \(passes.padding(20)) | "
                       + "\(format(seconds, 1).leftPadding(13)) | \(format(peak, 2).leftPadding(12))")
                 if task == .inpaint, side == 512 { goalPeak = max(loadPeak, peak) }
                 if side == 512, sampler == .paper, let goal = Self.timeGoals[task] { timed.append((goal, seconds, sampling.secondsPerStep)) }
             }
+        }
+        if !profiles.isEmpty {
+            print("")
+            printProfiles(profiles, of: "each timed run, whole")
         }
         for (goal, seconds, perStep) in timed {
             // fewer steps scale up to the paper's 20: per step, with what runs once (text and VAE
