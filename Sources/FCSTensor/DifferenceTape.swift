@@ -80,8 +80,7 @@ public final class DifferenceTape: @unchecked Sendable {  // used by one thread 
                 output.deallocate()
                 (output, outputCapacity) = (.allocate(capacity: y.count), y.count)
             }
-            fcs_f32_to_bf16(y.data, output, y.count)
-            fcs_bf16_to_f32(output, y.data, y.count)
+            fcs_round_to_bf16(y.data, output, y.count)
             (inputShape, outputShape) = (x.shape, y.shape)
         }
 
@@ -95,13 +94,7 @@ public final class DifferenceTape: @unchecked Sendable {  // used by one thread 
         }
 
         /// y += the recorded output.
-        func addOutput(to y: Tensor, in arena: ScratchArena) {
-            arena.scope {
-                let recorded = arena.scratch(y.count)
-                fcs_bf16_to_f32(output, recorded, y.count)
-                fcs_add(y.data, 1, recorded, 1, y.data, y.count)
-            }
-        }
+        func addOutput(to y: Tensor) { fcs_add_bf16(y.data, output, y.count) }
 
         var bytes: Int { 4 * inputCapacity + 2 * outputCapacity }
     }
@@ -186,7 +179,7 @@ public final class DifferenceTape: @unchecked Sendable {  // used by one thread 
                 diverged = true
                 return operation(x)
             }
-            entry.addOutput(to: y, in: arena)
+            entry.addOutput(to: y)
             return y
         }
     }

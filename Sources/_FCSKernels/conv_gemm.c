@@ -138,32 +138,43 @@ __attribute__((target("avx512f"))) static inline void store_avx512(__m512 acc[MR
     }
 }
 
-__attribute__((target("avx512f"))) static void kernel_avx512(size_t kc, const float *a, const float *b, float *c,
-                                                             size_t ldc, int transpose_c, int accumulate, size_t rows,
-                                                             size_t cols) {
-    __m512 acc[MR][2];
-    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+/* acc[r] += the first used_rows rows of the A panel times the B panel. A tile of fewer rows
+ * (such as rows 36…39 of attention's Oᵀ for d = 40) multiplies 4 or 8 of them, not the panel's
+ * zero padding: used_rows is a constant at each call, so each loop is unrolled for it. */
+__attribute__((target("avx512f"), always_inline)) static inline void multiply_avx512(int used_rows, size_t kc,
+                                                                                     const float *a, const float *b,
+                                                                                     __m512 acc[MR][2]) {
     for (size_t k = 0; k < kc; k++, a += MR, b += NR) {
         const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < used_rows; r++) {
             const __m512 ar = _mm512_set1_ps(a[r]);
             acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
             acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
         }
     }
+}
+
+__attribute__((target("avx512f"))) static void kernel_avx512(size_t kc, const float *a, const float *b, float *c,
+                                                             size_t ldc, int transpose_c, int accumulate, size_t rows,
+                                                             size_t cols) {
+    __m512 acc[MR][2];
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    if (rows <= 4)
+        multiply_avx512(4, kc, a, b, acc);
+    else if (rows <= 8)
+        multiply_avx512(8, kc, a, b, acc);
+    else
+        multiply_avx512(MR, kc, a, b, acc);
     store_avx512(acc, c, ldc, transpose_c, accumulate, rows, cols);
 }
 
-/* vdpbf16ps: per k pair, each float32 lane j of row r gains a[r][0]·b[j][0] + a[r][1]·b[j][1]. */
-__attribute__((target("avx512f,avx512bf16"))) static void kernel_avx512_bf16(size_t kc, const uint16_t *a,
-                                                                             const uint16_t *b, float *c, size_t ldc,
-                                                                             int transpose_c, int accumulate,
-                                                                             size_t rows, size_t cols) {
-    __m512 acc[MR][2];
-    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+/* vdpbf16ps: per k pair, each float32 lane j of row r gains a[r][0]·b[j][0] + a[r][1]·b[j][1];
+ * used_rows as in multiply_avx512. */
+__attribute__((target("avx512f,avx512bf16"), always_inline)) static inline void multiply_avx512_bf16(
+    int used_rows, size_t kc, const uint16_t *a, const uint16_t *b, __m512 acc[MR][2]) {
     for (size_t k = 0; k < kc; k += 2, a += 2 * MR, b += 2 * NR) {
         const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + NR);
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < used_rows; r++) {
             int32_t pair;
             memcpy(&pair, a + 2 * r, sizeof pair);
             const __m512bh ar = (__m512bh)_mm512_set1_epi32(pair);
@@ -171,6 +182,20 @@ __attribute__((target("avx512f,avx512bf16"))) static void kernel_avx512_bf16(siz
             acc[r][1] = _mm512_dpbf16_ps(acc[r][1], ar, b1);
         }
     }
+}
+
+__attribute__((target("avx512f,avx512bf16"))) static void kernel_avx512_bf16(size_t kc, const uint16_t *a,
+                                                                             const uint16_t *b, float *c, size_t ldc,
+                                                                             int transpose_c, int accumulate,
+                                                                             size_t rows, size_t cols) {
+    __m512 acc[MR][2];
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    if (rows <= 4)
+        multiply_avx512_bf16(4, kc, a, b, acc);
+    else if (rows <= 8)
+        multiply_avx512_bf16(8, kc, a, b, acc);
+    else
+        multiply_avx512_bf16(MR, kc, a, b, acc);
     store_avx512(acc, c, ldc, transpose_c, accumulate, rows, cols);
 }
 

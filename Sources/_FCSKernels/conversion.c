@@ -74,3 +74,15 @@ FCS_MULTIVERSION void fcs_bf16_to_f32(const uint16_t *x, float *y, size_t n) {
 FCS_MULTIVERSION void fcs_f32_to_bf16(const float *x, uint16_t *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = fcs_float_to_bf16_bits(x[i]);
 }
+
+FCS_MULTIVERSION void fcs_add_bf16(float *y, const uint16_t *x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += fcs_bits_to_float((uint32_t)x[i] << 16);
+}
+
+FCS_MULTIVERSION void fcs_round_to_bf16(float *y, uint16_t *bits, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const uint16_t rounded = fcs_float_to_bf16_bits(y[i]);
+        bits[i] = rounded;
+        y[i] = fcs_bits_to_float((uint32_t)rounded << 16);
+    }
+}

@@ -97,15 +97,21 @@ final class EngineTests: XCTestCase {
 }
 
 extension EngineTests {
+    /// Whole 16 × 16 blocks and the rows and columns past them, split between threads (the
+    /// largest shape) or not.
     func test_transposeLastTwo_swapsTheLastTwoDimensions() {
         let arena = ScratchArena()
-        let x = Tensor(shape: [2, 35, 70], values: (0..<4900).map(Float.init))
-        let t = transposeLastTwo(x, in: arena)
-        XCTAssertEqual(t.shape, [2, 70, 35])
-        for b in 0..<2 {
-            for i in 0..<35 {
-                for j in 0..<70 { XCTAssertEqual(t.data[(b * 70 + j) * 35 + i], x.data[(b * 35 + i) * 70 + j]) }
+        for (batch, m, n) in [(2, 35, 70), (3, 100, 700), (1, 1, 1), (4, 16, 16), (1, 5, 33)] {
+            let x = Tensor(shape: [batch, m, n], values: (0..<batch * m * n).map(Float.init))
+            let t = transposeLastTwo(x, in: arena)
+            XCTAssertEqual(t.shape, [batch, n, m])
+            var mismatches = 0
+            for b in 0..<batch {
+                for i in 0..<m {
+                    for j in 0..<n where t.data[(b * n + j) * m + i] != x.data[(b * m + i) * n + j] { mismatches += 1 }
+                }
             }
+            XCTAssertEqual(mismatches, 0, "[\(batch), \(m), \(n)]")
         }
     }
 

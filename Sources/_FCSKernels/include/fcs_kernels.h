@@ -159,6 +159,10 @@ void fcs_winograd_gemm(const float coefficients[9], size_t m, size_t n, size_t k
                        const void *packed_kernels, const float *input, const int32_t *k_offset,
                        const int32_t *n_offset, float *c, size_t ldc, float *scratch);
 
+/* Rows [row_begin, row_end) of the rows × cols matrix x, transposed into the cols × rows matrix y
+ * (y[j · rows + i] = x[i · cols + j]); callers split the rows between threads. */
+void fcs_transpose_rows(const float *x, size_t rows, size_t cols, size_t row_begin, size_t row_end, float *y);
+
 /* Returns the heap's free memory to the system (glibc: malloc_trim), e.g. after a large model part is released. */
 void fcs_return_freed_memory(void);
 
@@ -167,6 +171,10 @@ void fcs_f16_to_f32(const uint16_t *x, float *y, size_t n);
 void fcs_f32_to_f16(const float *x, uint16_t *y, size_t n);
 void fcs_bf16_to_f32(const uint16_t *x, float *y, size_t n);
 void fcs_f32_to_bf16(const float *x, uint16_t *y, size_t n);
+/* y += the bf16 values x, widened. */
+void fcs_add_bf16(float *y, const uint16_t *x, size_t n);
+/* bits = y rounded to bf16, and y = those values (float32 values a bf16 layer goes on with). */
+void fcs_round_to_bf16(float *y, uint16_t *bits, size_t n);
 
 #ifdef __cplusplus
 }
