@@ -110,8 +110,8 @@ typedef enum fcs_file_variant {
 } fcs_file_variant;
 
 typedef enum fcs_precision {
-    FCS_PRECISION_AUTO = 0,             /* what fcs judges best for this CPU ("auto"): today FP32, until
-                                           BF16 passes the gate of `fcs bench precision` */
+    FCS_PRECISION_AUTO = 0,             /* what fcs judges best for this CPU ("auto"): BF16 where it has
+                                           AVX512_BF16, FP32 elsewhere */
     FCS_PRECISION_FP32 = 1,             /* float32 products ("fp32"), weights as weight_type says */
     FCS_PRECISION_BF16 = 2              /* bfloat16 products, float32 sums ("bf16"): about twice the
                                            speed on CPUs with AVX512_BF16 (slower without), half the

@@ -60,10 +60,7 @@ public func fcsModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<
         var model = try DiffusionModel.load(reference, options: options)
         if let transport {
             // Published TAESD folders have one file, fp16: the model's variant would not fit. TAESD
-            // runs in float32 whatever the model's precision: its 64-channel layers are bound by the
-            // Winograd transforms, so bf16's F(2×2) is slower than float32's F(4×4) (`fcs bench
-            // models --weights bf16` / `fp32` at 512²: encode 0.40 against 0.36 s, decode 0.47
-            // against 0.40 s), and 16-bit weights would save 2 MB.
+            // runs in float32 whatever the model's precision (AutoencoderTiny.load's automatic).
             let taesd = try AutoencoderTiny.load(transport)
             model = try model.transporting(with: taesd, source: transport)
             log(FCS_LOG_INFO, "super-resolution transport: \(transport)")

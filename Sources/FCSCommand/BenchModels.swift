@@ -40,7 +40,7 @@ struct BenchModels: ParsableCommand {
         var algorithm: Conv2d.Algorithm? { self == .auto ? nil : self == .f2 ? .winograd : .winograd4x4 }
     }
 
-    @Option(help: "Compute precision, as `fcs inpaint --precision`: auto (fp32 for now), fp32 (weights as --weights) or bf16 (bf16 products, fp32 sums, whatever --weights says).")
+    @Option(help: "Compute precision, as `fcs inpaint --precision`: auto (bf16 where the CPU has AVX512_BF16, else fp32), fp32 (weights as --weights) or bf16 (bf16 products, fp32 sums, whatever --weights says).")
     var precision: ComputePrecision = .automatic
 
     func validate() throws {

@@ -49,8 +49,11 @@ struct BenchSample: ParsableCommand {
     @Option(name: .customLong("transport-vae"), help: "superres-taesd: an AutoencoderTiny folder or hub name instead of random weights.")
     var transportVAE: String?
 
-    @Option(help: "How layers keep their weights: fp32, or fp16 widened per layer when used.")
+    @Option(help: "How layers keep their weights in fp32 compute: fp32, or fp16 widened per layer when used (bf16: bf16 compute).")
     var weights: WeightStorageArgument = .fp32
+
+    @Option(help: "Compute precision, as `fcs inpaint --precision`: auto (bf16 where the CPU has AVX512_BF16, else fp32), fp32 or bf16.")
+    var precision: ComputePrecision = .automatic
 
     @Flag(help: "Also show where each run's time goes, per kind of operation (as `fcs bench models --profile`).")
     var profile = false
@@ -80,17 +83,19 @@ struct BenchSample: ParsableCommand {
         var unetConfig = UNet2DConditionModelConfig()
         if sampler == .lcm { unetConfig.timeCondProjDim = 256 }  // LCM-distilled SD 1.5 (LCM_Dreamshaper_v7's)
         var options = StableDiffusion.LoadOptions()
-        options.precision = weights.precision
+        (options.precision, options.compute) = (weights.precision, precision)
         let sd = try model.map { try StableDiffusion.load($0, options: options) }
-            ?? StableDiffusion.random(seed: 1, precision: weights.precision, unetConfig: unetConfig)
+            ?? StableDiffusion.random(seed: 1, precision: options.layerPrecision, unetConfig: unetConfig)
         let loadPeak = residentGiB(peak: true)  // before any reset: the whole process so far
         let taesd = task.contains(.superresTAESD)
             ? try transportVAE.map { try AutoencoderTiny.load($0) } ?? AutoencoderTiny(config: AutoencoderTinyConfig(), weights: .random(seed: 4))
             : nil
         let transported = try taesd.map { try sd.diffusionModel.transporting(with: $0, source: transportVAE ?? "TAESD") }
         let shapes = sampler == .lcm ? "SD 1.5 shapes with time_cond_proj_dim 256, random weights" : "SD 1.5 shapes, random weights"
+        let layers = WeightStorageArgument(options.layerPrecision).rawValue
         print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA), \(model ?? shapes), \(weights.rawValue) weights, "
-              + "sampler \(sampler.rawValue), \(steps) steps; load peak RSS \(format(loadPeak, 2)) GiB")
+              + "precision \(precision.rawValue) (layers \(layers)), sampler \(sampler.rawValue), \(steps) steps; "
+              + "load peak RSS \(format(loadPeak, 2)) GiB")
         print("task                 |  size | UNet forwards | VAE passes           | seconds/image | peak RSS GiB")
         var random = NormalGenerator(seed: 5)
         var goalPeak: Double?

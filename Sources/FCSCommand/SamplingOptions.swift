@@ -72,9 +72,9 @@ struct SamplingOptions: ParsableArguments {
     var variant = Variant(modelDefaults.variant)
 
     @Option(help: """
-        Compute precision: auto (fcs's choice for this CPU: fp32 for now), fp32 (float32 products, weights as --weight-type), \
-        or bf16 (bfloat16 products with float32 sums, bf16 weights: about twice as fast on CPUs with AVX512_BF16, \
-        slower without; not the default until it passes the gate of `fcs bench precision`).
+        Compute precision: auto (fcs's choice for this CPU: bf16 where it has AVX512_BF16, else fp32), fp32 (float32 \
+        products, weights as --weight-type), or bf16 (bfloat16 products with float32 sums, bf16 weights: about twice as \
+        fast on CPUs with AVX512_BF16, slower without).
         """)
     var precision = name(of: modelDefaults.precision, fcsPrecisionName)
 

@@ -39,7 +39,11 @@ public struct StableDiffusion: Sendable {
         /// LoRA files merged into the UNet and text encoder weights at load, in order (see
         /// ``LoRAReference``). Every update of every file must land on a module.
         public var loras: [LoRAReference] = []
+        /// The defaults of `fcs_model_params_default()`.
         public init() {}
+        /// The defaults, with `compute` as given (`.float32` pins float32 where
+        /// ``ComputePrecision/automatic`` would pick bf16).
+        public init(compute: ComputePrecision) { self.compute = compute }
 
         /// The precision every network of the model is built in (``ComputePrecision/layerPrecision(weights:)``).
         public var layerPrecision: WeightPrecision { compute.layerPrecision(weights: precision) }

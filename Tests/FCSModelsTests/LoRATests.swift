@@ -21,7 +21,7 @@ final class LoRATests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temporary) }
 
     private func load(_ loras: [(String, Float)], from model: String? = nil, configFolder: String? = nil) throws -> StableDiffusion {
-        var options = StableDiffusion.LoadOptions()
+        var options = StableDiffusion.LoadOptions(compute: .float32)
         options.loras = loras.map { LoRAReference(path: tinyLoRA + "/" + $0.0, scale: $0.1) }
         options.configFolder = configFolder
         return try StableDiffusion.load(model ?? tinySD, options: options)
@@ -68,7 +68,7 @@ final class LoRATests: XCTestCase {
     }
 
     func test_float16Storage_mergesBeforePacking() throws {
-        var options = StableDiffusion.LoadOptions()
+        var options = StableDiffusion.LoadOptions(compute: .float32)
         options.loras = [LoRAReference(path: tinyLoRA + "/kohya.safetensors", scale: 1.3)]
         options.precision = .float16
         let half = try StableDiffusion.load(tinySD, options: options)
@@ -148,7 +148,7 @@ final class LoRATests: XCTestCase {
     }
 
     private func assertLoadFails(_ path: String, mentioning words: [String], file: StaticString = #filePath, line: UInt = #line) {
-        var options = StableDiffusion.LoadOptions()
+        var options = StableDiffusion.LoadOptions(compute: .float32)
         options.loras = [LoRAReference(path: tinyLoRA + "/peft.safetensors"), LoRAReference(path: path)]
         XCTAssertThrowsError(try StableDiffusion.load(tinySD, options: options), file: file, line: line) {
             let message = "\($0)"
@@ -202,7 +202,7 @@ final class LoRATests: XCTestCase {
     }
 
     func test_missingFileAndBadScale_areErrors() {
-        var options = StableDiffusion.LoadOptions()
+        var options = StableDiffusion.LoadOptions(compute: .float32)
         options.loras = [LoRAReference(path: temporary.path + "/absent.safetensors")]
         XCTAssertThrowsError(try StableDiffusion.load(tinySD, options: options)) {
             XCTAssertEqual(($0 as? FCSError)?.code, .io)

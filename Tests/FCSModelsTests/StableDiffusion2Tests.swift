@@ -33,7 +33,7 @@ final class StableDiffusion2Tests: TemporaryFolderTestCase {
     }
 
     func test_diffusersFolder_matchesDiffusers() throws {
-        let model = try StableDiffusion.load(tinySD2)
+        let model = try StableDiffusion.load(tinySD2, options: StableDiffusion.LoadOptions(compute: .float32))
         let reference = try SafeTensorsFile(path: tinySD2 + "/reference.safetensors")
         XCTAssertEqual(model.tokenizer.padTokenID, 0)
         XCTAssertEqual([model.tokenizer(""), model.tokenizer("a photograph of an astronaut riding a horse")], try ids(reference))
@@ -49,10 +49,10 @@ final class StableDiffusion2Tests: TemporaryFolderTestCase {
     }
 
     func test_singleFile_withItsConfigFolder_equalsTheFolder() throws {
-        var options = StableDiffusion.LoadOptions()
+        var options = StableDiffusion.LoadOptions(compute: .float32)
         options.configFolder = tinySD2
         let single = try StableDiffusion.load(tinySD2 + "/tiny-sd2.safetensors", options: options)
-        let (text, unet) = try outputs(single), folder = try outputs(try StableDiffusion.load(tinySD2))
+        let (text, unet) = try outputs(single), folder = try outputs(try StableDiffusion.load(tinySD2, options: StableDiffusion.LoadOptions(compute: .float32)))
         XCTAssertEqual(text, folder.text)
         XCTAssertEqual(unet, folder.unet)
         XCTAssertEqual(single.schedulerConfig.predictionType, "v_prediction")
@@ -101,7 +101,7 @@ final class StableDiffusion2Tests: TemporaryFolderTestCase {
         try config.replacingOccurrences(of: #""upcast_attention": true"#, with: #""upcast_attention": false"#)
             .write(toFile: configPath, atomically: true, encoding: .utf8)
         func unet(_ folder: String, _ compute: ComputePrecision) throws -> [Int: [Float]] {
-            var options = StableDiffusion.LoadOptions()
+            var options = StableDiffusion.LoadOptions(compute: .float32)
             options.compute = compute
             return try outputs(try StableDiffusion.load(folder, options: options)).unet
         }
@@ -118,7 +118,7 @@ final class StableDiffusion2Tests: TemporaryFolderTestCase {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("fcs-sd2-\(UUID()).safetensors").path
         defer { unlink(path) }
         try SafeTensorsWriter.write(tensors, to: path)
-        var options = StableDiffusion.LoadOptions()
+        var options = StableDiffusion.LoadOptions(compute: .float32)
         options.configFolder = tinySD2
         assertFCSError(try StableDiffusion.load(path, options: options), naming: [key, "q_proj", "[96, 32]"], "in_proj of 2 parts")
     }

@@ -25,7 +25,7 @@ final class StableDiffusionLoadingTests: TemporaryFolderTestCase {
     }
 
     func test_diffusersFolder_loadsAndMatchesDiffusers() throws {
-        let model = try StableDiffusion.load(tinySD)
+        let model = try StableDiffusion.load(tinySD, options: StableDiffusion.LoadOptions(compute: .float32))
         XCTAssertLessThanOrEqual(try epsilonError(model).error, 1e-4)
         let reference = try SafeTensorsFile(path: tinySD + "/reference.safetensors")
         let decoded = try model.vae.resident().decode(try reference.tensor("vae.dec.latent"), in: ScratchArena()).toArray()
@@ -37,7 +37,7 @@ final class StableDiffusionLoadingTests: TemporaryFolderTestCase {
     private func loadedCopy(_ name: String) throws -> (model: StableDiffusion, folder: String) {
         let folder = temporary.appendingPathComponent(name).path
         try FileManager.default.copyItem(atPath: tinySD, toPath: folder)
-        return (try StableDiffusion.load(folder), folder)
+        return (try StableDiffusion.load(folder, options: StableDiffusion.LoadOptions(compute: .float32)), folder)
     }
 
     func test_textEncoder_isBuiltFromItsFileForEachNewPrompt_withTheBitsOfTheModelItself() throws {
@@ -81,7 +81,7 @@ final class StableDiffusionLoadingTests: TemporaryFolderTestCase {
     }
 
     func test_fp16VariantFiles_loadIntoFloat16Storage() throws {
-        var options = StableDiffusion.LoadOptions()
+        var options = StableDiffusion.LoadOptions(compute: .float32)
         options.variant = .fp16
         options.precision = .float16
         XCTAssertThrowsError(try StableDiffusion.load(tinySD, options: options)) {  // the text encoder has no fp16 file
@@ -98,13 +98,16 @@ final class StableDiffusionLoadingTests: TemporaryFolderTestCase {
 
     func test_layerPrecision_resolvesComputeWithTheWeightsSetting() {
         for weights in [WeightPrecision.float32, .float16] {
-            XCTAssertEqual(ComputePrecision.automatic.layerPrecision(weights: weights), weights, "automatic is fp32 compute for now")
+            XCTAssertEqual(ComputePrecision.automatic.layerPrecision(weights: weights),
+                           WeightPrecision.hasBFloat16Instructions ? .bfloat16 : weights, "automatic: bf16 where this CPU has it fast")
             XCTAssertEqual(ComputePrecision.float32.layerPrecision(weights: weights), weights)
             XCTAssertEqual(ComputePrecision.bfloat16.layerPrecision(weights: weights), .bfloat16)
         }
         var options = StableDiffusion.LoadOptions()
         XCTAssertEqual(options.compute, .automatic)
         options.precision = .float16
+        XCTAssertEqual(options.layerPrecision, WeightPrecision.hasBFloat16Instructions ? .bfloat16 : .float16)
+        options.compute = .float32
         XCTAssertEqual(options.layerPrecision, .float16)
         options.compute = .bfloat16
         XCTAssertEqual(options.layerPrecision, .bfloat16)
@@ -122,7 +125,7 @@ final class StableDiffusionLoadingTests: TemporaryFolderTestCase {
                 let difference = zip(out, expected).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +)
                 errors[compute] = (difference / expected.map { Double($0) * Double($0) }.reduce(0, +)).squareRoot()
             }
-            XCTAssertEqual(errors[.automatic], errors[.float32], path)
+            XCTAssertEqual(errors[.automatic], errors[WeightPrecision.hasBFloat16Instructions ? .bfloat16 : .float32], path)
             XCTAssertLessThanOrEqual(errors[.float32]!, 1e-4, path)
             // relative ‖ε − ε_diffusers‖: the bf16 gate's 2e-2 (`fcs bench precision`)
             XCTAssertGreaterThan(errors[.bfloat16]!, 1e-4, "\(path): bf16 compute changed nothing")
@@ -131,7 +134,7 @@ final class StableDiffusionLoadingTests: TemporaryFolderTestCase {
     }
 
     func test_singleFile_withItsConfigFolder_equalsTheFolder() throws {
-        var options = StableDiffusion.LoadOptions()
+        var options = StableDiffusion.LoadOptions(compute: .float32)
         options.configFolder = tinySD
         let single = try StableDiffusion.load(tinySD + "/tiny-sd.safetensors", options: options)
         XCTAssertLessThanOrEqual(try epsilonError(single).error, 1e-4)

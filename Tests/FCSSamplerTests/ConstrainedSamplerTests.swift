@@ -77,7 +77,7 @@ final class ConstrainedSamplerTests: XCTestCase {
 /// The tiny SD model of tools/make_tiny_models.py, loaded once for all sampler tests.
 enum TinySD {
     static let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    static let model = Result { try StableDiffusion.load(tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path) }
+    static let model = Result { try StableDiffusion.load(tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd").path, options: StableDiffusion.LoadOptions(compute: .float32)) }
 }
 
 extension Tensor {

@@ -10,7 +10,7 @@ final class VPredictionSamplingTests: XCTestCase {
     private let folder = TinySD.tests.appendingPathComponent("FCSModelsTests/Fixtures/tiny-sd2").path
 
     func test_finalLatents_matchTheReferenceImplementation() throws {
-        let model = try StableDiffusion.load(folder)
+        let model = try StableDiffusion.load(folder, options: StableDiffusion.LoadOptions(compute: .float32))
         let referencePath = folder + "/reference.safetensors"
         let reference = try SafeTensorsFile(path: referencePath)
         let steps = Int(reference.metadata["steps"]!)!

@@ -457,8 +457,8 @@ fcs_sample_op_class_init(FcsSampleOpClass *class)
 		"The LoRA files' scales, comma-separated, one per file (default: 1 each)",
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, lora_scales), NULL);
 	VIPS_ARG_ENUM(class, "precision", 17, "Precision",
-		"Compute precision: auto (fp32 for now), fp32, or bf16 (bf16 products, fp32 sums: about twice as fast "
-		"with AVX512_BF16; not the default until it passes the gate of `fcs bench precision`)",
+		"Compute precision: auto (bf16 where the CPU has AVX512_BF16, else fp32), fp32, or bf16 (bf16 "
+		"products, fp32 sums: about twice as fast with AVX512_BF16)",
 		VIPS_ARGUMENT_OPTIONAL_INPUT, G_STRUCT_OFFSET(FcsSampleOp, precision),
 		fcs_vips_enum("FcsPrecision", fcs_vips_names(fcs_vips_precision_name, precisions, 16)), model.precision);
 

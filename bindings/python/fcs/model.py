@@ -43,9 +43,8 @@ class Model:
     the Hugging Face hub cache ("demo": the small model built into fcs). weight_type: "f32"
     (fastest) or "f16" (less memory), for fp32 compute. variant: which files of a diffusers folder
     to read, "auto", "fp16" or "fp32". precision: the compute precision, "auto" (fcs's choice for
-    this CPU: fp32 for now), "fp32", or "bf16" (bfloat16 products with float32 sums, bf16 weights:
-    about twice as fast on CPUs with AVX512_BF16, slower without; not the default until it passes
-    the gate of `fcs bench precision`).
+    this CPU: bf16 where it has AVX512_BF16, else fp32), "fp32", or "bf16" (bfloat16 products with
+    float32 sums, bf16 weights: about twice as fast on CPUs with AVX512_BF16, slower without).
     config_folder: for a single-file checkpoint, a diffusers folder with any of unet/, vae/,
     text_encoder/ config.json, tokenizer/ and scheduler/scheduler_config.json; what it lacks (all,
     for None) is inferred from the file's tensors. SD 2.x files need the scheduler config: their
