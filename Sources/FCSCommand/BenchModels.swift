@@ -56,13 +56,14 @@ struct BenchModels: ParsableCommand {
         let comparison = try peer.map { try PeerComparison(peer: PeerFigures.load($0), source: $0) }  // before minutes of timing
         let clock = ContinuousClock()
         let layers = precision.layerPrecision(weights: weights.precision)
+        let taesdLayers = AutoencoderTiny.computePrecision(precision).layerPrecision(weights: weights.precision)  // as the loader builds TAESD
         print("fcs, \(ComputeThreads.count) threads, kernels \(kernelISA) (GEMM \(gemmKernels)), Winograd \(winograd.rawValue), \(weights.rawValue) weights, precision \(precision.rawValue)"
-              + " (layers \(WeightStorageArgument(layers).rawValue)), random (seeded)")
+              + " (layers \(WeightStorageArgument(layers).rawValue), TAESD \(WeightStorageArgument(taesdLayers).rawValue)), random (seeded)")
         let start = clock.now
         let textEncoder = try CLIPTextModel(config: CLIPTextConfig(), weights: .random(seed: 1).storing(layers))
         let unet = try UNet2DConditionModel(config: UNet2DConditionModelConfig(), weights: .random(seed: 2).storing(layers))
         let vae = try AutoencoderKL(config: AutoencoderKLConfig(), weights: .random(seed: 3).storing(layers))
-        let taesd = try AutoencoderTiny(config: AutoencoderTinyConfig(), weights: .random(seed: 5).storing(layers))
+        let taesd = try AutoencoderTiny(config: AutoencoderTinyConfig(), weights: .random(seed: 5).storing(taesdLayers))
         let buildSeconds = (clock.now - start).seconds
         print("build (random weights, packing): \(format(buildSeconds, 1)) s, RSS \(format(residentGiB(peak: false), 2)) GiB")
 

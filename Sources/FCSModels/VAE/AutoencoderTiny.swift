@@ -28,23 +28,28 @@ public struct AutoencoderTiny: Sendable {
         decoder = try DecoderTiny(weights.scoped("decoder"), config: config)
     }
 
+    /// The compute precision TAESD runs in for the setting `compute`: the setting itself, except
+    /// that automatic is float32 even where bf16 is fast. TAESD's 64-channel layers are bound by the
+    /// Winograd transforms, so bf16's F(2×2) is slower than float32's F(4×4) (`fcs bench models
+    /// --weights bf16` / `fp32` at 512²: encode 0.40 against 0.36 s, decode 0.47 against 0.40 s),
+    /// and 16-bit weights would save 2 MB.
+    public static func computePrecision(_ compute: ComputePrecision) -> ComputePrecision {
+        compute == .automatic ? .float32 : compute
+    }
+
     /// Loads a diffusers `AutoencoderTiny` folder (the `madebyollin/taesd` layout: `config.json`
     /// and `diffusion_pytorch_model.safetensors` in float16 or float32, or the `.fp16` variant),
     /// or such a model already in the Hugging Face hub cache by name, with the weights and
-    /// compute settings of ``StableDiffusion/LoadOptions`` (`precision`, `compute`; here
-    /// ``ComputePrecision/automatic`` is float32 on every CPU).
+    /// compute settings of ``StableDiffusion/LoadOptions`` (`precision`, `compute`, as
+    /// ``computePrecision(_:)`` resolves it).
     /// - Throws: `.io` when the folder or weights are missing, `.format` naming the file and
     ///   field or tensor for a bad config, a tensor that does not fit it or one left over.
     public static func load(_ reference: String, variant: StableDiffusion.Variant = .automatic,
                             precision: WeightPrecision = .float32, compute: ComputePrecision = .automatic) throws(FCSError) -> AutoencoderTiny {
         let folder = try folder(reference)
         let config: AutoencoderTinyConfig = try decodeConfig(folder + "/config.json")
-        var options = StableDiffusion.LoadOptions()
-        // Automatic is float32 even where bf16 is fast: TAESD's 64-channel layers are bound by the
-        // Winograd transforms, so bf16's F(2×2) is slower than float32's F(4×4) (`fcs bench models
-        // --weights bf16` / `fp32` at 512²: encode 0.40 against 0.36 s, decode 0.47 against 0.40 s),
-        // and 16-bit weights would save 2 MB.
-        (options.variant, options.precision, options.compute) = (variant, precision, compute == .automatic ? .float32 : compute)
+        var options = StableDiffusion.LoadOptions(compute: computePrecision(compute))
+        (options.variant, options.precision) = (variant, precision)
         // the folder is laid out as one component of a pipeline folder
         let slash = folder.lastIndex(of: "/")
         let (parent, name) = slash.map { (String(folder[..<$0]), String(folder[folder.index(after: $0)...])) } ?? (".", folder)

@@ -54,12 +54,6 @@ public final class VAE: Sendable {
     public func resident() throws(FCSError) -> AutoencoderKL {
         try withResident { $0 }
     }
-
-    /// ``AutoencoderKL/estimatedWorkingSetBytes(_:height:width:batch:)`` of the autoencoder (built
-    /// for it unless a ``withResident(_:)`` holds one: the estimate follows the built layers).
-    public func estimatedWorkingSetBytes(_ pass: AutoencoderKL.Pass, height: Int, width: Int, batch: Int = 1) throws(FCSError) -> Int {
-        try withResident { $0.estimatedWorkingSetBytes(pass, height: height, width: width, batch: batch) }
-    }
 }
 
 /// A built autoencoder, as a reference that ``VAE`` can hold weakly.
